@@ -1,0 +1,96 @@
+/**
+ * Typed stack configuration. `loadStackConfig` is the only place the program reads Pulumi
+ * config; components receive the typed sections. `parseStackConfig` is the pure core, so
+ * every validation message is tested without Pulumi.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { readOrchestrationConfig, OrchestrationConfig } from "./orchestration";
+import { ConfigReader, EMAIL, PROJECT, RawConfig } from "./validate";
+import { readWeatherConfig, WeatherConfig } from "./weather";
+
+export * from "./validate";
+export { WeatherConfig, WEATHER_DEFAULTS } from "./weather";
+export { OrchestrationConfig, ORCHESTRATION_DEFAULTS } from "./orchestration";
+
+export const ENVIRONMENTS = ["stg", "prd"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/**
+ * Keys whose values are secrets. They are set with `pulumi config set --secret`, read as
+ * secret Outputs, and never printed in validation messages.
+ */
+export const SECRET_KEYS = ["weatherApiKeys"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The API keys the weather app reads from its Secrets Manager JSON secret. */
+export const WEATHER_API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
+
+export interface StackConfig {
+    readonly stack: string;
+    readonly environment: Environment;
+    /** Receives every alarm (SNS e-mail subscription, confirmed by the recipient). */
+    readonly alertEmail: string;
+    readonly weather: WeatherConfig;
+    readonly orchestration: OrchestrationConfig;
+}
+
+/** Validates raw config values (unqualified keys) for `stack`; throws ConfigError listing every problem. */
+export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
+    const r = new ConfigReader(stack, raw);
+    const environment = r.oneOf("environment", ENVIRONMENTS, {
+        default: (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as Environment) : undefined,
+    });
+    const alertEmail = r.string("alertEmail", {
+        pattern: EMAIL,
+        expected: "an e-mail address for alarm notifications",
+        example: "ops-alerts@example.com",
+    });
+    const weather = readWeatherConfig(r);
+    const orchestration = readOrchestrationConfig(r, environment);
+    readSecrets(r, raw);
+    r.checkUnknown();
+    r.finish();
+    return { stack, environment, alertEmail, weather, orchestration };
+}
+
+/** Shape checks for secret values; messages never contain the value. */
+function readSecrets(r: ConfigReader, raw: RawConfig): void {
+    for (const key of SECRET_KEYS) r.declare(key);
+    const apiKeys = raw["weatherApiKeys"];
+    if (apiKeys !== undefined && apiKeys !== "") {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(apiKeys);
+        } catch {
+            parsed = undefined;
+        }
+        const ok =
+            typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) &&
+            Object.entries(parsed).every(([k, v]) => (WEATHER_API_KEY_NAMES as readonly string[]).includes(k) && typeof v === "string");
+        if (!ok) {
+            r.fail(
+                "weatherApiKeys",
+                `a JSON object whose keys are among ${WEATHER_API_KEY_NAMES.join(", ")} with string values`,
+                "[secret]",
+                `pulumi config set --secret weatherApiKeys '{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}' --stack ${r.stack}`,
+            );
+        }
+    }
+}
+
+/** Secret config values as secret Outputs (undefined when the key is not set). */
+export type StackSecrets = { readonly [K in SecretKey]?: pulumi.Output<string> };
+
+/** Reads this stack's config from the Pulumi runtime: the one entry point `index.ts` uses. */
+export function loadStackConfig(): { config: StackConfig; secrets: StackSecrets } {
+    const prefix = `${PROJECT}:`;
+    const raw: Record<string, string> = {};
+    for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
+        if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
+    }
+    const config = parseStackConfig(pulumi.getStack(), raw);
+    const cfg = new pulumi.Config(PROJECT);
+    const secrets: { [K in SecretKey]?: pulumi.Output<string> } = {};
+    for (const key of SECRET_KEYS) secrets[key] = cfg.getSecret(key);
+    return { config, secrets };
+}

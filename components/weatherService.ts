@@ -1,0 +1,485 @@
+import * as path from "path";
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { serviceRole } from "./iam";
+
+/** TLS 1.3 with TLS 1.2 fallback: the ALB policy AWS recommends for public endpoints. */
+export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+export const STREAMLIT_PORT = 8501;
+export const API_PORT = 8000;
+export const STREAMLIT_HEALTH_PATH = "/_stcore/health";
+export const CONTAINER_NAME = "app";
+export const CACHE_PATH = "/app/cache";
+/** Keys the app reads from the API-keys JSON secret, injected as environment variables. */
+export const API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
+const WEB_DOCKERFILE = path.join(__dirname, "..", "containers", "web", "Dockerfile");
+
+export interface WeatherServiceArgs {
+    /** Stack environment (`stg`, `prd`); part of every physical name. */
+    readonly environment: string;
+    readonly vpcCidr: string;
+    /** At least two AZs of the provider's region; one public and one private subnet each. */
+    readonly availabilityZones: string[];
+    /** `single`: one NAT gateway for all AZs (cheaper, one AZ's failure cuts egress); `perAz`: one per AZ. */
+    readonly natGateways: "single" | "perAz";
+    /** ACM certificate for the HTTPS listener, in the ALB's region. */
+    readonly certificateArn: string;
+    /** Prebuilt image. When set no repository or image build is created. */
+    readonly imageUri?: string;
+    /** App source directory used as the Docker build context (with containers/web/Dockerfile) when no imageUri is given. */
+    readonly appPath?: string;
+    readonly logRetentionDays: number;
+    /** Autoscaling bounds; the service starts at minTasks. */
+    readonly minTasks: number;
+    readonly maxTasks: number;
+    readonly cpuTargetPercent: number;
+    readonly memoryTargetPercent: number;
+    readonly healthCheckGraceSeconds: number;
+    /** ALB idle timeout; Streamlit's websocket needs more than the 60 s default. */
+    readonly idleTimeoutSeconds: number;
+    readonly apiHealthCheckPath: string;
+    /** JSON object of API keys (secret) written as the secret's value; when absent the operator sets the value in Secrets Manager. */
+    readonly apiKeys?: pulumi.Input<string>;
+    /** Alerts topic in this component's region. */
+    readonly alertsTopicArn: pulumi.Input<string>;
+}
+
+/**
+ * Splits an IPv4 CIDR into subnets four bits longer (16 per VPC): public subnets take the first
+ * indices, private subnets start at index 8, one of each per AZ.
+ */
+export function subnetCidrs(vpcCidr: string, azCount: number): { publicCidrs: string[]; privateCidrs: string[] } {
+    const [base, prefixText] = vpcCidr.split("/");
+    const prefix = Number(prefixText);
+    if (azCount < 1 || azCount > 8) throw new Error(`WeatherService: between 1 and 8 availability zones are supported, got ${azCount}`);
+    const start = base.split(".").reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
+    const size = 2 ** (32 - prefix - 4);
+    const toIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+    const cidr = (i: number) => `${toIp(start + i * size)}/${prefix + 4}`;
+    return {
+        publicCidrs: Array.from({ length: azCount }, (_, i) => cidr(i)),
+        privateCidrs: Array.from({ length: azCount }, (_, i) => cidr(8 + i)),
+    };
+}
+
+/**
+ * The weather comment generator: Streamlit (:8501) and FastAPI (:8000) in one Fargate task
+ * behind an HTTPS ALB, with an EFS cache at /app/cache. Everything the plan must show is built
+ * from @pulumi/aws resources; only the image build uses awsx.
+ */
+export class WeatherService extends pulumi.ComponentResource {
+    public readonly url: pulumi.Output<string>;
+    public readonly albDnsName: pulumi.Output<string>;
+    public readonly vpcId: pulumi.Output<string>;
+    public readonly clusterArn: pulumi.Output<string>;
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly serviceName: pulumi.Output<string>;
+    public readonly taskDefinitionArn: pulumi.Output<string>;
+    /** Family of the task definition; IAM on `task-definition/<family>:*` covers every revision. */
+    public readonly taskDefinitionFamily: pulumi.Output<string>;
+    public readonly taskRoleArn: pulumi.Output<string>;
+    public readonly executionRoleArn: pulumi.Output<string>;
+    public readonly privateSubnetIds: pulumi.Output<string[]>;
+    public readonly tasksSecurityGroupId: pulumi.Output<string>;
+    public readonly containerName: string = CONTAINER_NAME;
+    public readonly imageUri: pulumi.Output<string>;
+    public readonly apiKeysSecretArn: pulumi.Output<string>;
+    public readonly fileSystemId: pulumi.Output<string>;
+
+    constructor(name: string, args: WeatherServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("ops:weather:WeatherService", name, {}, opts);
+        const env = args.environment;
+        const prefix = `weather-${env}`;
+        if (args.availabilityZones.length < 2) {
+            throw new Error(`WeatherService '${name}': an ALB needs subnets in at least 2 availability zones, got ${args.availabilityZones.length}`);
+        }
+        if (!args.imageUri && !args.appPath) {
+            throw new Error(`WeatherService '${name}': set appPath (build from source) or imageUri (prebuilt image)`);
+        }
+        const parent = { parent: this };
+
+        // ---- network ---------------------------------------------------------------------
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+            cidrBlock: args.vpcCidr,
+            enableDnsHostnames: true, // EFS mount targets and interface endpoints resolve through VPC DNS
+            enableDnsSupport: true,
+            tags: { Name: `${prefix}-vpc` },
+        }, parent);
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${prefix}-igw` } }, parent);
+        const { publicCidrs, privateCidrs } = subnetCidrs(args.vpcCidr, args.availabilityZones.length);
+        const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-public` } }, parent);
+        new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id }, parent);
+        const publicSubnets = args.availabilityZones.map((az, i) => {
+            const subnet = new aws.ec2.Subnet(`${name}-public-${az}`, {
+                vpcId: vpc.id,
+                availabilityZone: az,
+                cidrBlock: publicCidrs[i],
+                mapPublicIpOnLaunch: false, // only the ALB and NAT live here, both with explicit addresses
+                tags: { Name: `${prefix}-public-${az}`, Tier: "public" },
+            }, parent);
+            new aws.ec2.RouteTableAssociation(`${name}-public-${az}`, { subnetId: subnet.id, routeTableId: publicRt.id }, parent);
+            return subnet;
+        });
+        const natCount = args.natGateways === "perAz" ? args.availabilityZones.length : 1;
+        const nats = args.availabilityZones.slice(0, natCount).map((az, i) => {
+            const eip = new aws.ec2.Eip(`${name}-nat-${az}`, { domain: "vpc", tags: { Name: `${prefix}-nat-${az}` } }, parent);
+            return new aws.ec2.NatGateway(`${name}-nat-${az}`, {
+                allocationId: eip.id,
+                subnetId: publicSubnets[i].id,
+                tags: { Name: `${prefix}-nat-${az}` },
+            }, { parent: this, dependsOn: [igw] });
+        });
+        const privateRts = nats.map((nat, i) => {
+            const label = natCount === 1 ? "private" : `private-${args.availabilityZones[i]}`;
+            const rt = new aws.ec2.RouteTable(`${name}-${label}-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-${label}` } }, parent);
+            new aws.ec2.Route(`${name}-${label}-default`, { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }, parent);
+            return rt;
+        });
+        const privateSubnets = args.availabilityZones.map((az, i) => {
+            const subnet = new aws.ec2.Subnet(`${name}-private-${az}`, {
+                vpcId: vpc.id,
+                availabilityZone: az,
+                cidrBlock: privateCidrs[i],
+                mapPublicIpOnLaunch: false,
+                tags: { Name: `${prefix}-private-${az}`, Tier: "private" },
+            }, parent);
+            new aws.ec2.RouteTableAssociation(`${name}-private-${az}`, {
+                subnetId: subnet.id,
+                routeTableId: privateRts[Math.min(i, privateRts.length - 1)].id,
+            }, parent);
+            return subnet;
+        });
+        // ECR image layers come from S3: a gateway endpoint keeps those bytes off the NAT (free vs per-GB).
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        new aws.ec2.VpcEndpoint(`${name}-s3`, {
+            vpcId: vpc.id,
+            serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+            vpcEndpointType: "Gateway",
+            routeTableIds: privateRts.map((rt) => rt.id),
+            tags: { Name: `${prefix}-s3` },
+        }, parent);
+
+        // ---- security groups: ALB ← internet, tasks ← ALB, EFS ← tasks ----------------------------
+        const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, { vpcId: vpc.id, description: "Weather ALB: HTTPS and HTTP redirect from the internet", tags: { Name: `${prefix}-alb` } }, parent);
+        const tasksSg = new aws.ec2.SecurityGroup(`${name}-tasks-sg`, { vpcId: vpc.id, description: "Weather tasks: app ports from the ALB only", tags: { Name: `${prefix}-tasks` } }, parent);
+        const efsSg = new aws.ec2.SecurityGroup(`${name}-efs-sg`, { vpcId: vpc.id, description: "Weather EFS: NFS from the tasks only", tags: { Name: `${prefix}-efs` } }, parent);
+        const ingress = (rule: string, sg: aws.ec2.SecurityGroup, a: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId" | "ipProtocol">) =>
+            new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, { securityGroupId: sg.id, ipProtocol: "tcp", ...a }, parent);
+        const egress = (rule: string, sg: aws.ec2.SecurityGroup, a: Omit<aws.vpc.SecurityGroupEgressRuleArgs, "securityGroupId" | "ipProtocol">) =>
+            new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, { securityGroupId: sg.id, ipProtocol: "tcp", ...a }, parent);
+        ingress("alb-https", albSg, { fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS from the internet" });
+        ingress("alb-http", albSg, { fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0", description: "HTTP, redirected to HTTPS" });
+        for (const port of [STREAMLIT_PORT, API_PORT]) {
+            egress(`alb-to-tasks-${port}`, albSg, { fromPort: port, toPort: port, referencedSecurityGroupId: tasksSg.id, description: `ALB to tasks :${port}` });
+            ingress(`tasks-from-alb-${port}`, tasksSg, { fromPort: port, toPort: port, referencedSecurityGroupId: albSg.id, description: `:${port} from the ALB` });
+        }
+        // Weather/LLM APIs, ECR, Secrets Manager and CloudWatch Logs are all HTTPS endpoints.
+        egress("tasks-https", tasksSg, { fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS to AWS and external APIs" });
+        egress("tasks-to-efs", tasksSg, { fromPort: 2049, toPort: 2049, referencedSecurityGroupId: efsSg.id, description: "NFS to EFS" });
+        ingress("efs-from-tasks", efsSg, { fromPort: 2049, toPort: 2049, referencedSecurityGroupId: tasksSg.id, description: "NFS from the tasks" });
+
+        // ---- load balancer --------------------------------------------------------------------
+        const alb = new aws.lb.LoadBalancer(`${name}-alb`, {
+            name: `${prefix}-alb`,
+            loadBalancerType: "application",
+            internal: false,
+            securityGroups: [albSg.id],
+            subnets: publicSubnets.map((s) => s.id),
+            dropInvalidHeaderFields: true, // request smuggling protection
+            idleTimeout: args.idleTimeoutSeconds,
+            enableDeletionProtection: env === "prd",
+        }, parent);
+        const appTg = new aws.lb.TargetGroup(`${name}-app-tg`, {
+            name: `${prefix}-app`,
+            port: STREAMLIT_PORT,
+            protocol: "HTTP",
+            targetType: "ip",
+            vpcId: vpc.id,
+            deregistrationDelay: 30,
+            healthCheck: { path: STREAMLIT_HEALTH_PATH, port: "traffic-port", protocol: "HTTP", matcher: "200", interval: 30, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+            // Streamlit keeps session state in the task: a browser must stay on one task.
+            stickiness: { type: "lb_cookie", enabled: true, cookieDuration: 86400 },
+        }, parent);
+        const apiTg = new aws.lb.TargetGroup(`${name}-api-tg`, {
+            name: `${prefix}-api`,
+            port: API_PORT,
+            protocol: "HTTP",
+            targetType: "ip",
+            vpcId: vpc.id,
+            deregistrationDelay: 30,
+            healthCheck: { path: args.apiHealthCheckPath, port: "traffic-port", protocol: "HTTP", matcher: "200", interval: 30, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        }, parent);
+        const https = new aws.lb.Listener(`${name}-https`, {
+            loadBalancerArn: alb.arn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy: ALB_SSL_POLICY,
+            certificateArn: args.certificateArn,
+            defaultActions: [{ type: "forward", targetGroupArn: appTg.arn }],
+        }, parent);
+        const http = new aws.lb.Listener(`${name}-http`, {
+            loadBalancerArn: alb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+        }, parent);
+        const apiRule = new aws.lb.ListenerRule(`${name}-api-rule`, {
+            listenerArn: https.arn,
+            priority: 10,
+            conditions: [{ pathPattern: { values: ["/api/*"] } }],
+            actions: [{ type: "forward", targetGroupArn: apiTg.arn }],
+        }, parent);
+
+        // ---- image ----------------------------------------------------------------------------
+        let imageUri: pulumi.Output<string>;
+        let repositoryArn: pulumi.Output<string> | undefined;
+        if (args.imageUri) {
+            imageUri = pulumi.output(args.imageUri);
+        } else {
+            const repo = new aws.ecr.Repository(`${name}-repo`, {
+                name: prefix,
+                imageTagMutability: "IMMUTABLE",
+                imageScanningConfiguration: { scanOnPush: true },
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                forceDelete: env !== "prd",
+            }, parent);
+            new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, {
+                repository: repo.name,
+                policy: pulumi.jsonStringify({
+                    rules: [{ rulePriority: 1, description: "Expire untagged images after 7 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }],
+                }),
+            }, parent);
+            const image = new awsx.ecr.Image(`${name}-image`, {
+                repositoryUrl: repo.repositoryUrl,
+                context: args.appPath,
+                dockerfile: WEB_DOCKERFILE,
+                platform: "linux/amd64",
+            }, parent);
+            imageUri = image.imageUri;
+            repositoryArn = repo.arn;
+        }
+
+        // ---- secrets, logs --------------------------------------------------------------------
+        const apiKeysSecret = new aws.secretsmanager.Secret(`${name}-api-keys`, {
+            name: `weather/${env}/api-keys`,
+            description: `Weather comment generator (${env}) API keys as JSON: ${API_KEY_NAMES.join(", ")}`,
+            recoveryWindowInDays: env === "prd" ? 30 : 7,
+        }, parent);
+        if (args.apiKeys !== undefined) {
+            new aws.secretsmanager.SecretVersion(`${name}-api-keys`, { secretId: apiKeysSecret.id, secretString: pulumi.secret(args.apiKeys) }, parent);
+        }
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/ecs/${prefix}`, retentionInDays: args.logRetentionDays }, parent);
+
+        // ---- EFS cache --------------------------------------------------------------------------
+        const fs = new aws.efs.FileSystem(`${name}-cache`, {
+            encrypted: true,
+            performanceMode: "generalPurpose",
+            throughputMode: "bursting",
+            lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
+            tags: { Name: `${prefix}-cache` },
+        }, parent);
+        const accessPoint = new aws.efs.AccessPoint(`${name}-cache-ap`, {
+            fileSystemId: fs.id,
+            posixUser: { uid: 1000, gid: 1000 },
+            rootDirectory: { path: "/cache", creationInfo: { ownerUid: 1000, ownerGid: 1000, permissions: "0755" } },
+            tags: { Name: `${prefix}-cache` },
+        }, parent);
+        const mountTargets = privateSubnets.map((subnet, i) =>
+            new aws.efs.MountTarget(`${name}-cache-${args.availabilityZones[i]}`, { fileSystemId: fs.id, subnetId: subnet.id, securityGroups: [efsSg.id] }, parent),
+        );
+        new aws.efs.FileSystemPolicy(`${name}-cache-policy`, {
+            fileSystemId: fs.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Sid: "DenyUnencryptedTransport",
+                    Effect: "Deny",
+                    Principal: { AWS: "*" },
+                    Action: "*",
+                    Resource: fs.arn,
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                }],
+            } satisfies aws.iam.PolicyDocument),
+        }, parent);
+
+        // ---- roles ------------------------------------------------------------------------------
+        const execution = serviceRole(`${name}-execution`, {
+            service: "ecs-tasks.amazonaws.com",
+            description: `Weather ${env}: pull the image, write logs, read the API-keys secret`,
+            statements: [
+                // GetAuthorizationToken is account-wide: AWS supports no resource scoping for it.
+                ...(repositoryArn ? [
+                    { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+                    { Sid: "EcrPull", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: repositoryArn },
+                ] as aws.iam.PolicyStatement[] : []),
+                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
+                { Sid: "ApiKeys", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: apiKeysSecret.arn },
+            ],
+        }, this);
+        const task = serviceRole(`${name}-task`, {
+            service: "ecs-tasks.amazonaws.com",
+            description: `Weather ${env}: mount and write the EFS cache through its access point`,
+            statements: [{
+                Sid: "EfsCache",
+                Effect: "Allow",
+                Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                Resource: fs.arn,
+                Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.arn } },
+            }],
+        }, this);
+
+        // ---- ECS --------------------------------------------------------------------------------
+        const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
+            name: `${prefix}-cluster`,
+            settings: [{ name: "containerInsights", value: "enabled" }],
+        }, parent);
+        const family = prefix;
+        const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
+            family,
+            cpu: "1024",
+            memory: "2048",
+            networkMode: "awsvpc",
+            requiresCompatibilities: ["FARGATE"],
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            executionRoleArn: execution.role.arn,
+            taskRoleArn: task.role.arn,
+            containerDefinitions: pulumi.jsonStringify([{
+                name: CONTAINER_NAME,
+                image: imageUri,
+                essential: true,
+                privileged: false,
+                portMappings: [
+                    { containerPort: STREAMLIT_PORT, protocol: "tcp", name: "streamlit" },
+                    { containerPort: API_PORT, protocol: "tcp", name: "api" },
+                ],
+                environment: [
+                    { name: "ENV", value: "production" },
+                    { name: "MAX_PARALLEL_WORKERS", value: "4" },
+                ],
+                secrets: API_KEY_NAMES.map((key) => ({ name: key, valueFrom: pulumi.interpolate`${apiKeysSecret.arn}:${key}::` })),
+                mountPoints: [{ sourceVolume: "cache", containerPath: CACHE_PATH, readOnly: false }],
+                linuxParameters: { initProcessEnabled: true },
+                logConfiguration: {
+                    logDriver: "awslogs",
+                    options: { "awslogs-group": logGroup.name, "awslogs-region": region, "awslogs-stream-prefix": "app" },
+                },
+            }]),
+            volumes: [{
+                name: "cache",
+                efsVolumeConfiguration: {
+                    fileSystemId: fs.id,
+                    transitEncryption: "ENABLED",
+                    authorizationConfig: { accessPointId: accessPoint.id, iam: "ENABLED" },
+                },
+            }],
+        }, { parent: this, dependsOn: [execution.policy, task.policy] });
+        const service = new aws.ecs.Service(`${name}-service`, {
+            name: `${prefix}-service`,
+            cluster: cluster.arn,
+            taskDefinition: taskDefinition.arn,
+            desiredCount: args.minTasks,
+            launchType: "FARGATE",
+            platformVersion: "LATEST",
+            networkConfiguration: { subnets: privateSubnets.map((s) => s.id), securityGroups: [tasksSg.id], assignPublicIp: false },
+            loadBalancers: [
+                { targetGroupArn: appTg.arn, containerName: CONTAINER_NAME, containerPort: STREAMLIT_PORT },
+                { targetGroupArn: apiTg.arn, containerName: CONTAINER_NAME, containerPort: API_PORT },
+            ],
+            healthCheckGracePeriodSeconds: args.healthCheckGraceSeconds,
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            deploymentMinimumHealthyPercent: 100,
+            deploymentMaximumPercent: 200,
+            propagateTags: "SERVICE",
+            enableEcsManagedTags: true,
+        }, {
+            parent: this,
+            // Target groups must be attached to a listener before a service can register into them;
+            // tasks mount EFS at start, so mount targets must exist.
+            dependsOn: [https, http, apiRule, ...mountTargets],
+            // Autoscaling owns the running count after creation.
+            ignoreChanges: ["desiredCount"],
+        });
+
+        // ---- autoscaling --------------------------------------------------------------------------
+        const scaling = new aws.appautoscaling.Target(`${name}-scaling`, {
+            serviceNamespace: "ecs",
+            scalableDimension: "ecs:service:DesiredCount",
+            resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+            minCapacity: args.minTasks,
+            maxCapacity: args.maxTasks,
+        }, parent);
+        const tracking = (metric: string, target: number, label: string) =>
+            new aws.appautoscaling.Policy(`${name}-${label}-scaling`, {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: scaling.serviceNamespace,
+                scalableDimension: scaling.scalableDimension,
+                resourceId: scaling.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    predefinedMetricSpecification: { predefinedMetricType: metric },
+                    targetValue: target,
+                    scaleInCooldown: 300,
+                    scaleOutCooldown: 60,
+                },
+            }, parent);
+        tracking("ECSServiceAverageCPUUtilization", args.cpuTargetPercent, "cpu");
+        tracking("ECSServiceAverageMemoryUtilization", args.memoryTargetPercent, "memory");
+
+        // ---- alarms -----------------------------------------------------------------------------
+        new aws.cloudwatch.MetricAlarm(`${name}-unhealthy`, {
+            name: `${prefix}-unhealthy-targets`,
+            alarmDescription: "Streamlit targets failing health checks",
+            namespace: "AWS/ApplicationELB",
+            metricName: "UnHealthyHostCount",
+            dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: appTg.arnSuffix },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 5,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+            alarmActions: [args.alertsTopicArn],
+            okActions: [args.alertsTopicArn],
+        }, parent);
+        new aws.cloudwatch.MetricAlarm(`${name}-5xx`, {
+            name: `${prefix}-target-5xx`,
+            alarmDescription: "The app answered 5xx to 10 or more requests in 5 minutes",
+            namespace: "AWS/ApplicationELB",
+            metricName: "HTTPCode_Target_5XX_Count",
+            dimensions: { LoadBalancer: alb.arnSuffix },
+            statistic: "Sum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 10,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+            alarmActions: [args.alertsTopicArn],
+        }, parent);
+
+        this.url = pulumi.interpolate`https://${alb.dnsName}`;
+        this.albDnsName = alb.dnsName;
+        this.vpcId = vpc.id;
+        this.clusterArn = cluster.arn;
+        this.clusterName = cluster.name;
+        this.serviceName = service.name;
+        this.taskDefinitionArn = taskDefinition.arn;
+        this.taskDefinitionFamily = taskDefinition.family;
+        this.taskRoleArn = task.role.arn;
+        this.executionRoleArn = execution.role.arn;
+        this.privateSubnetIds = pulumi.output(privateSubnets.map((s) => s.id));
+        this.tasksSecurityGroupId = tasksSg.id;
+        this.imageUri = imageUri;
+        this.apiKeysSecretArn = apiKeysSecret.arn;
+        this.fileSystemId = fs.id;
+        this.registerOutputs({
+            url: this.url,
+            clusterArn: this.clusterArn,
+            serviceName: this.serviceName,
+            taskDefinitionArn: this.taskDefinitionArn,
+            taskRoleArn: this.taskRoleArn,
+            executionRoleArn: this.executionRoleArn,
+            privateSubnetIds: this.privateSubnetIds,
+            tasksSecurityGroupId: this.tasksSecurityGroupId,
+        });
+    }
+}

@@ -1,0 +1,75 @@
+/**
+ * ops-platform: reads the stack configuration once, builds the components in their regions and
+ * exports the outputs operators need (including the GAS Script Properties map).
+ */
+import * as aws from "@pulumi/aws";
+import { Alerts, WeatherService } from "./components";
+import { loadStackConfig } from "./components/config";
+
+export = async () => {
+    const { config, secrets } = loadStackConfig();
+    const env = config.environment;
+
+    // One explicit provider per region: nothing relies on the ambient default region.
+    const providers = new Map<string, aws.Provider>();
+    const providerFor = (region: string): aws.Provider => {
+        let p = providers.get(region);
+        if (!p) {
+            p = new aws.Provider(`aws-${region}`, {
+                region: region as aws.Region,
+                defaultTags: { tags: { Project: "ops-platform", Environment: env, ManagedBy: "pulumi" } },
+            });
+            providers.set(region, p);
+        }
+        return p;
+    };
+    // Alarms can only notify a topic in their own region: one alerts topic per region in use.
+    const alerts = new Map<string, Alerts>();
+    const alertsFor = (region: string): Alerts => {
+        let a = alerts.get(region);
+        if (!a) {
+            a = new Alerts(`alerts-${region}`, { email: config.alertEmail, region, environment: env }, { providers: [providerFor(region)] });
+            alerts.set(region, a);
+        }
+        return a;
+    };
+
+    const w = config.weather;
+    const weather = new WeatherService("weather", {
+        environment: env,
+        vpcCidr: w.vpcCidr,
+        availabilityZones: w.availabilityZones,
+        natGateways: w.natGateways,
+        certificateArn: w.certificateArn,
+        imageUri: w.imageUri,
+        appPath: w.appPath,
+        logRetentionDays: w.logRetentionDays,
+        minTasks: w.minTasks,
+        maxTasks: w.maxTasks,
+        cpuTargetPercent: w.cpuTargetPercent,
+        memoryTargetPercent: w.memoryTargetPercent,
+        healthCheckGraceSeconds: w.healthCheckGraceSeconds,
+        idleTimeoutSeconds: w.idleTimeoutSeconds,
+        apiHealthCheckPath: w.apiHealthCheckPath,
+        apiKeys: secrets.weatherApiKeys,
+        alertsTopicArn: alertsFor(w.region).topicArn,
+    }, { providers: [providerFor(w.region)] });
+
+    return {
+        environment: env,
+        alertsTopicArns: Object.fromEntries([...alerts].map(([region, a]) => [region, a.topicArn])),
+        weather: {
+            region: w.region,
+            url: weather.url,
+            clusterArn: weather.clusterArn,
+            serviceName: weather.serviceName,
+            taskDefinitionArn: weather.taskDefinitionArn,
+            taskRoleArn: weather.taskRoleArn,
+            executionRoleArn: weather.executionRoleArn,
+            privateSubnetIds: weather.privateSubnetIds,
+            tasksSecurityGroupId: weather.tasksSecurityGroupId,
+            apiKeysSecretArn: weather.apiKeysSecretArn,
+            imageUri: weather.imageUri,
+        },
+    };
+};

@@ -1,0 +1,325 @@
+/**
+ * Runs the real Pulumi program (or any resource-creating function) under Pulumi's mock
+ * engine: no CLI, no credentials, no network. Every registered resource is recorded with its
+ * parent, explicit provider and inputs, exactly as the engine would receive them. Used by the
+ * offline plan (`npm run plan`), the cost report and the test harness.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT = "ops-platform";
+export const SECRET_PLACEHOLDER = "[secret]";
+/** Account id the mocks put in every ARN. */
+export const MOCK_ACCOUNT = "123456789012";
+
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One registered resource, in the JSON plan's shape (DESIGN.md "Offline plan"). */
+export interface PlannedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** URN of the parent resource, or null for the stack itself. */
+    parent: string | null;
+    /** URN of the explicit provider, or null when the default provider is used. */
+    provider: string | null;
+    custom: boolean;
+    inputs: Record<string, unknown>;
+}
+
+export interface OfflineRun {
+    project: string;
+    stack: string;
+    resources: PlannedResource[];
+    outputs: Record<string, unknown>;
+}
+
+/** Thrown when a stack name has no Pulumi.<stack>.yaml. */
+export class UnknownStackError extends Error {}
+
+/** Stacks that have a `Pulumi.<stack>.yaml` next to Pulumi.yaml. */
+export function listStacks(): string[] {
+    return fs
+        .readdirSync(ROOT)
+        .map((f) => /^Pulumi\.([\w-]+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+export interface StackFileConfig {
+    /** Fully qualified keys (`ops-platform:environment`, `aws:region`) → the string Pulumi hands the program. */
+    config: Record<string, string>;
+    /** Keys set with `--secret`; their ciphertext cannot be decrypted offline, so they are left unset. */
+    encryptedKeys: string[];
+}
+
+/** Reads `Pulumi.<stack>.yaml` into the flat string map the Pulumi runtime passes to a program. */
+export function readStackFile(stack: string): StackFileConfig {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new UnknownStackError(`unknown stack '${stack}': ${path.relative(process.cwd(), file) || file} does not exist (stacks: ${listStacks().join(", ")})`);
+    }
+    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, string> = {};
+    const encryptedKeys: string[] = [];
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+            encryptedKeys.push(key);
+            continue;
+        }
+        // The CLI hands strings through as-is and everything else (numbers, booleans, lists) as JSON.
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return { config, encryptedKeys };
+}
+
+export interface RunOptions {
+    stack: string;
+    /** Fully qualified config keys → raw string values. */
+    config: Record<string, string>;
+    /** Fully qualified keys whose values are secrets. */
+    secretKeys?: string[];
+}
+
+/** Runs `program` (a Pulumi program function returning the stack outputs) under mocks. */
+export async function runOffline(program: () => unknown, opts: RunOptions): Promise<OfflineRun> {
+    const runtime = pulumi.runtime as unknown as {
+        setAllConfig(c: Record<string, string>, secretKeys?: string[]): void;
+    };
+    const settings = require("@pulumi/pulumi/runtime/settings");
+    const stackModule = require("@pulumi/pulumi/runtime/stack");
+
+    const resources: PlannedResource[] = [];
+    const pending: Promise<void>[] = [];
+    const regions = new Map<string, string>(); // provider URN → region
+
+    await pulumi.runtime.setMocks(new PlanMocks(regions), PROJECT, opts.stack, false);
+    runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+
+    const monitor = settings.getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+        const type: string = req.getType();
+        const name: string = req.getName();
+        const parent: string = req.getParent();
+        const providerRef: string = req.getProvider();
+        const custom: boolean = req.getCustom();
+        const rawInputs = pulumi.runtime.deserializeProperties(req.getObject(), true);
+        original(req, (err: any, resp: any) => {
+            if (!err && resp) {
+                const urn: string = resp.getUrn();
+                if (type === "pulumi:providers:aws" && typeof rawInputs.region === "string") regions.set(urn, rawInputs.region);
+                const entry: PlannedResource = {
+                    urn,
+                    type,
+                    name,
+                    parent: parent || null,
+                    provider: providerRef ? providerRef.slice(0, providerRef.lastIndexOf("::")) : null,
+                    custom,
+                    inputs: {},
+                };
+                resources.push(entry);
+                pending.push(normalize(rawInputs).then((v) => void (entry.inputs = v as Record<string, unknown>)));
+            }
+            callback(err, resp);
+        });
+    };
+
+    let raw: unknown;
+    let failure: unknown;
+    const onRejection = (e: unknown) => (failure ??= e);
+    process.on("unhandledRejection", onRejection);
+    try {
+        await stackModule.runInPulumiStack(async () => {
+            try {
+                raw = await program();
+            } catch (e) {
+                failure ??= e;
+                throw e;
+            }
+            return raw;
+        });
+        await settings.waitForRPCs();
+    } catch (e) {
+        failure ??= e;
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+    if (failure !== undefined) throw failure;
+    await Promise.all(pending);
+    const outputs = (await normalize(raw ?? {})) as Record<string, unknown>;
+    return { project: PROJECT, stack: opts.stack, resources, outputs };
+}
+
+/**
+ * Turns deserialized engine values and program outputs into plain JSON: secrets become
+ * "[secret]", Outputs are awaited, resource references become their URN, assets and archives
+ * become `{ text }` / `{ path }` / `{ assets }` objects.
+ */
+async function normalize(value: unknown): Promise<unknown> {
+    if (value === null || value === undefined) return value ?? null;
+    if (typeof value !== "object") return value;
+    if (pulumi.Output.isInstance(value)) {
+        const out = value as pulumi.Output<unknown>;
+        const internal = out as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
+        const [v, secret] = await Promise.all([internal.promise(), internal.isSecret]);
+        return secret ? SECRET_PLACEHOLDER : normalize(v);
+    }
+    if (Array.isArray(value)) return Promise.all(value.map(normalize));
+    const rec = value as Record<string, unknown>;
+    if (rec[SIG] === SECRET_SIG) return SECRET_PLACEHOLDER;
+    if (pulumi.Resource.isInstance(value)) return normalize((value as pulumi.Resource).urn);
+    if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) {
+        const a = value as unknown as { text?: Promise<string>; path?: Promise<string>; uri?: Promise<string>; assets?: Promise<Record<string, unknown>> };
+        if (a.assets) {
+            const assets = await a.assets;
+            const out: Record<string, unknown> = {};
+            for (const k of Object.keys(assets).sort()) out[k] = await normalize(assets[k]);
+            return { assets: out };
+        }
+        if (a.text) return { text: await a.text };
+        if (a.path) return { path: path.relative(ROOT, path.resolve(await a.path)) };
+        return { uri: await a.uri };
+    }
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(rec)) {
+        if (rec[k] === undefined) continue;
+        out[k] = await normalize(rec[k]);
+    }
+    return out;
+}
+
+/** Deterministic stand-ins for what AWS would return, so ARNs and URLs in the plan look real. */
+class PlanMocks implements pulumi.runtime.Mocks {
+    constructor(private readonly regions: Map<string, string>) {}
+
+    private region(provider: string | undefined): string {
+        const urn = provider ? provider.slice(0, provider.lastIndexOf("::")) : "";
+        return this.regions.get(urn) ?? "us-east-1";
+    }
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const region = this.region(args.provider);
+        const inputs = args.inputs as Record<string, any>;
+        const name: string = inputs.name ?? inputs.bucket ?? inputs.functionName ?? inputs.family ?? inputs.stateMachineName ?? args.name;
+        const id = `${args.name}-id`;
+        const [, mod = "", kind = ""] = args.type.split(":");
+        const service = mod.split("/")[0];
+        const state: Record<string, unknown> = { ...inputs, id };
+        const arn = (resource: string, svc = service, reg: string = region) => `arn:aws:${svc}:${reg}:${MOCK_ACCOUNT}:${resource}`;
+        switch (args.type) {
+            case "aws:iam/role:Role":
+                Object.assign(state, { arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}`, name });
+                break;
+            case "aws:iam/user:User":
+                Object.assign(state, { arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/${name}`, name });
+                break;
+            case "aws:iam/policy:Policy":
+                Object.assign(state, { arn: `arn:aws:iam::${MOCK_ACCOUNT}:policy/${name}` });
+                break;
+            case "aws:iam/instanceProfile:InstanceProfile":
+                Object.assign(state, { arn: `arn:aws:iam::${MOCK_ACCOUNT}:instance-profile/${name}` });
+                break;
+            case "aws:iam/accessKey:AccessKey":
+                Object.assign(state, { id: "AKIAMOCKMOCKMOCKMOCK", secret: "mock-secret-access-key" });
+                return { id: "AKIAMOCKMOCKMOCKMOCK", state };
+            case "aws:s3/bucket:Bucket":
+            case "aws:s3/bucketV2:BucketV2":
+                Object.assign(state, { bucket: name, arn: `arn:aws:s3:::${name}`, bucketRegionalDomainName: `${name}.s3.${region}.amazonaws.com` });
+                return { id: name, state };
+            case "aws:sns/topic:Topic":
+                Object.assign(state, { arn: arn(name), name });
+                return { id: arn(name), state };
+            case "aws:sqs/queue:Queue":
+                Object.assign(state, { arn: arn(name), url: `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${name}` });
+                break;
+            case "aws:cloudwatch/logGroup:LogGroup":
+                Object.assign(state, { arn: arn(`log-group:${name}`, "logs"), name });
+                return { id: name, state };
+            case "aws:ecs/taskDefinition:TaskDefinition":
+                Object.assign(state, { arn: arn(`task-definition/${name}:1`), arnWithoutRevision: arn(`task-definition/${name}`), revision: 1 });
+                break;
+            case "aws:ecs/cluster:Cluster":
+                Object.assign(state, { arn: arn(`cluster/${name}`), name });
+                break;
+            case "aws:ecs/service:Service":
+                Object.assign(state, { name });
+                break;
+            case "aws:lb/loadBalancer:LoadBalancer":
+                Object.assign(state, {
+                    arn: arn(`loadbalancer/app/${name}/0123456789abcdef`, "elasticloadbalancing"),
+                    arnSuffix: `app/${name}/0123456789abcdef`,
+                    dnsName: `${name}-123456789.${region}.elb.amazonaws.com`,
+                    zoneId: "Z14GRHDCWA56QT",
+                });
+                break;
+            case "aws:lb/targetGroup:TargetGroup":
+                Object.assign(state, { arn: arn(`targetgroup/${name}/0123456789abcdef`, "elasticloadbalancing"), arnSuffix: `targetgroup/${name}/0123456789abcdef` });
+                break;
+            case "aws:lambda/function:Function":
+                Object.assign(state, {
+                    arn: arn(`function:${name}`),
+                    invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn(`function:${name}`)}/invocations`,
+                    name,
+                });
+                break;
+            case "aws:sfn/stateMachine:StateMachine":
+                Object.assign(state, { arn: arn(`stateMachine:${name}`, "states"), name });
+                break;
+            case "aws:secretsmanager/secret:Secret":
+                Object.assign(state, { arn: arn(`secret:${name}-AbCdEf`) });
+                return { id: arn(`secret:${name}-AbCdEf`), state };
+            case "aws:apigateway/restApi:RestApi":
+                Object.assign(state, { rootResourceId: "root123", executionArn: arn("a1b2c3d4e5", "execute-api") });
+                return { id: "a1b2c3d4e5", state };
+            case "aws:apigateway/stage:Stage":
+                Object.assign(state, {
+                    arn: `arn:aws:apigateway:${region}::/restapis/a1b2c3d4e5/stages/${inputs.stageName}`,
+                    invokeUrl: `https://a1b2c3d4e5.execute-api.${region}.amazonaws.com/${inputs.stageName}`,
+                    executionArn: `${arn("a1b2c3d4e5", "execute-api")}/${inputs.stageName}`,
+                });
+                break;
+            case "aws:ecr/repository:Repository":
+                Object.assign(state, { arn: arn(`repository/${name}`), repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${name}` });
+                break;
+            case "awsx:ecr:Image":
+                Object.assign(state, { imageUri: `${inputs.repositoryUrl ?? `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}`}@sha256:${"0".repeat(64)}` });
+                break;
+            case "aws:efs/fileSystem:FileSystem":
+                Object.assign(state, { arn: arn(`file-system/fs-0123456789abcdef0`, "elasticfilesystem") });
+                return { id: "fs-0123456789abcdef0", state };
+            case "aws:efs/accessPoint:AccessPoint":
+                Object.assign(state, { arn: arn(`access-point/fsap-0123456789abcdef0`, "elasticfilesystem") });
+                return { id: "fsap-0123456789abcdef0", state };
+            case "aws:batch/jobQueue:JobQueue":
+            case "aws:batch/computeEnvironment:ComputeEnvironment":
+            case "aws:batch/jobDefinition:JobDefinition": {
+                const kindPath = { JobQueue: "job-queue", ComputeEnvironment: "compute-environment", JobDefinition: "job-definition" }[kind] as string;
+                const n = inputs.name ?? inputs.computeEnvironmentName ?? args.name;
+                Object.assign(state, { arn: arn(`${kindPath}/${n}${kind === "JobDefinition" ? ":1" : ""}`) });
+                break;
+            }
+            default:
+                if (!("arn" in state) && service && kind) state.arn = arn(`${kind.toLowerCase()}/${name}`, service === "lb" ? "elasticloadbalancing" : service);
+        }
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        const region = this.region(args.provider);
+        switch (args.token) {
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline-plan`, userId: "AIDAMOCK", id: MOCK_ACCOUNT };
+            case "aws:index/getRegion:getRegion":
+                return { name: region, region, id: region };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            default:
+                throw new Error(`offline plan: no mock for data source ${args.token}; derive the value from resources or config instead`);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/**
+ * Offline plan: `npm run plan -- --stack <stg|prd> [--json]`.
+ * Runs the real program under Pulumi's mock engine with Pulumi.<stack>.yaml — no credentials,
+ * no network — and prints each component's resources, the stack outputs and the GAS properties.
+ */
+import { formatPlanText, planStack } from "./lib/plan";
+import { UnknownStackError } from "./lib/offlineEngine";
+
+function usage(): never {
+    console.error("usage: npm run plan -- --stack <stg|prd> [--json]");
+    process.exit(2);
+}
+
+async function main(): Promise<void> {
+    const args = process.argv.slice(2);
+    let stack: string | undefined;
+    let json = false;
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === "--stack") stack = args[++i];
+        else if (args[i].startsWith("--stack=")) stack = args[i].slice("--stack=".length);
+        else if (args[i] === "--json") json = true;
+        else {
+            console.error(`unknown argument ${JSON.stringify(args[i])}`);
+            usage();
+        }
+    }
+    if (!stack) usage();
+    const plan = await planStack(stack);
+    process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : formatPlanText(plan));
+}
+
+main().catch((err: unknown) => {
+    const known = err instanceof UnknownStackError || (err instanceof Error && err.name === "ConfigError");
+    console.error(known ? (err as Error).message : err);
+    process.exit(1);
+});

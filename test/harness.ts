@@ -1,0 +1,82 @@
+/**
+ * Test harness: runs the whole program for a stack (its Pulumi.<stack>.yaml plus overrides), or
+ * one component for hand-written args, under Pulumi's mock engine and returns every registered
+ * resource with its inputs (secrets shown as "[secret]").
+ */
+import { planStack } from "../scripts/lib/plan";
+import { OfflineRun, PlannedResource, PROJECT, runOffline } from "../scripts/lib/offlineEngine";
+
+export { PlannedResource, OfflineRun };
+
+export interface PlanOverrides {
+    /** Unqualified config keys (`weatherMaxTasks`) → raw string values; replace the stack file's. */
+    config?: Record<string, string>;
+    /** Unqualified keys among `config` that are secrets (`pulumi config set --secret`). */
+    secrets?: Record<string, string>;
+}
+
+const qualify = (m: Record<string, string> = {}) => Object.fromEntries(Object.entries(m).map(([k, v]) => [`${PROJECT}:${k}`, v]));
+
+/** The offline plan of the real program for `stack`. */
+export async function planFor(stack: string, overrides: PlanOverrides = {}): Promise<Plan> {
+    const run = await planStack(stack, {
+        config: { ...qualify(overrides.config), ...qualify(overrides.secrets) },
+        secretKeys: Object.keys(overrides.secrets ?? {}).map((k) => `${PROJECT}:${k}`),
+    });
+    return new Plan(run);
+}
+
+/** Runs `build` (which creates one component) under the mock engine for `stack`. */
+export async function runComponent(build: () => unknown, stack = "stg", config: Record<string, string> = {}): Promise<Plan> {
+    return new Plan(await runOffline(async () => { build(); return {}; }, { stack, config: qualify(config) }));
+}
+
+/** Query helpers over a run's resources. */
+export class Plan {
+    constructor(readonly run: OfflineRun) {}
+
+    get resources(): PlannedResource[] {
+        return this.run.resources;
+    }
+
+    get outputs(): Record<string, any> {
+        return this.run.outputs;
+    }
+
+    ofType(type: string): PlannedResource[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    /** The one resource with this logical name and type; throws when missing or ambiguous. */
+    get(type: string, name: string): PlannedResource {
+        const found = this.resources.filter((r) => r.type === type && r.name === name);
+        if (found.length !== 1) {
+            const names = this.ofType(type).map((r) => r.name).join(", ") || "none";
+            throw new Error(`expected one ${type} named ${name}, found ${found.length} (${type} names: ${names})`);
+        }
+        return found[0];
+    }
+
+    /** Inputs of the named resource. */
+    inputs(type: string, name: string): Record<string, any> {
+        return this.get(type, name).inputs;
+    }
+
+    /** Every resource below `urn` (children, grandchildren, ...). */
+    descendants(urn: string): PlannedResource[] {
+        const direct = this.resources.filter((r) => r.parent === urn);
+        return direct.flatMap((r) => [r, ...this.descendants(r.urn)]);
+    }
+
+    /** Resources whose explicit provider is for `region`. */
+    inRegion(region: string): PlannedResource[] {
+        const providers = new Set(this.ofType("pulumi:providers:aws").filter((p) => p.inputs.region === region).map((p) => p.urn));
+        return this.resources.filter((r) => r.provider !== null && providers.has(r.provider));
+    }
+}
+
+/** Parses a JSON-string input (IAM policies, container definitions, state machine definitions). */
+export function json(value: unknown): any {
+    if (typeof value !== "string") throw new Error(`expected a JSON string, got ${JSON.stringify(value)}`);
+    return JSON.parse(value);
+}

@@ -86,7 +86,7 @@ export class ConfigReader {
 
     oneOf<T extends string>(key: string, allowed: readonly T[], opts: { default?: T }): T {
         const v = this.value(key);
-        const fix = this.setCommand(key, allowed[0]);
+        const fix = this.setCommand(key, opts.default ?? allowed[0]);
         if (v === undefined) {
             if (opts.default !== undefined) return opts.default;
             this.fail(key, `one of ${allowed.join(", ")}`, undefined, fix);

@@ -1,0 +1,90 @@
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { planFor } from "../harness";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const run = promisify(execFile);
+
+/** Runs `npm run plan` as an operator would; resolves with exit code and output. */
+async function planCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+        const { stdout, stderr } = await run("node", ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
+            cwd: ROOT,
+            env: { ...process.env, ...env },
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { code: 0, stdout, stderr };
+    } catch (e: any) {
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+}
+
+describe("offline plan", function () {
+    this.timeout(120000);
+
+    it("prints the JSON contract for prd with no credentials in the environment", async () => {
+        const { code, stdout, stderr } = await planCli(["--stack", "prd", "--json"], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" });
+        assert.equal(code, 0, stderr);
+        const doc = JSON.parse(stdout);
+        assert.deepEqual(Object.keys(doc).sort(), ["outputs", "project", "resources", "stack"]);
+        assert.equal(doc.project, "ops-platform");
+        assert.equal(doc.stack, "prd");
+        const urns = new Set(doc.resources.map((r: any) => r.urn));
+        for (const r of doc.resources) {
+            assert.deepEqual(Object.keys(r).sort(), ["custom", "inputs", "name", "parent", "provider", "type", "urn"]);
+            assert.match(r.urn, /^urn:pulumi:prd::ops-platform::/);
+            assert.equal(typeof r.custom, "boolean");
+            if (r.type !== "pulumi:pulumi:Stack") assert.ok(urns.has(r.parent), `${r.urn} has an unknown parent ${r.parent}`);
+            if (r.provider !== null) assert.ok(urns.has(r.provider), `${r.urn} has an unknown provider ${r.provider}`);
+        }
+        // Every AWS resource runs on an explicit regional provider, never the ambient default.
+        const aws = doc.resources.filter((r: any) => r.custom && r.type.startsWith("aws:"));
+        assert.ok(aws.length > 40);
+        for (const r of aws) assert.ok(r.provider?.includes("pulumi:providers:aws::aws-"), `${r.urn} uses the default provider`);
+        assert.equal(doc.outputs.environment, "prd");
+    });
+
+    it("prints a tree per component with counts, then outputs, in text mode", async () => {
+        const { code, stdout } = await planCli(["--stack", "stg"]);
+        assert.equal(code, 0);
+        assert.match(stdout, /^Offline plan of ops-platform stack 'stg'/);
+        assert.match(stdout, /^ops:weather:WeatherService {2}weather {2}\(\d+ resources\)/m);
+        assert.match(stdout, /├─ aws:lb\/listener:Listener {2}weather-https {2}port=443 protocol=HTTPS sslPolicy=ELBSecurityPolicy-TLS13-1-2-2021-06/);
+        assert.match(stdout, /^Outputs:$/m);
+    });
+
+    it("fails with the list of stacks for an unknown stack", async () => {
+        const { code, stderr, stdout } = await planCli(["--stack", "qa"]);
+        assert.equal(code, 1);
+        assert.equal(stdout, "");
+        assert.match(stderr, /unknown stack 'qa': Pulumi\.qa\.yaml does not exist \(stacks: prd, stg\)/);
+    });
+
+    it("fails with the key, the value and the fix for invalid config", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+        const broken = fs.readFileSync(path.join(ROOT, "Pulumi.stg.yaml"), "utf8").replace("weatherNatGateways: single", "weatherNatGateways: sometimes");
+        // A temporary stack file next to Pulumi.yaml, removed afterwards.
+        const file = path.join(ROOT, "Pulumi.plantest.yaml");
+        fs.writeFileSync(file, broken.replace("environment: stg", "environment: stg"));
+        try {
+            const { code, stderr } = await planCli(["--stack", "plantest"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /Invalid configuration for stack 'plantest' \(1 problem\):\n {2}- ops-platform:weatherNatGateways: expected one of single, perAz, got "sometimes"\. Fix: pulumi config set weatherNatGateways single --stack plantest/);
+        } finally {
+            fs.rmSync(file, { force: true });
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("replaces secret values with [secret] in the plan and outputs", async () => {
+        const secret = '{"OPENAI_API_KEY":"sk-test-3f9a7c1e5b"}';
+        const plan = await planFor("stg", { secrets: { weatherApiKeys: secret } });
+        const version = plan.inputs("aws:secretsmanager/secretVersion:SecretVersion", "weather-api-keys");
+        assert.equal(version.secretString, "[secret]");
+        assert.ok(!JSON.stringify(plan.run).includes("sk-test-3f9a7c1e5b"));
+    });
+});

@@ -4,6 +4,7 @@
  * every validation message is tested without Pulumi.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CostAssumptions, readCostAssumptions } from "./cost";
 import { readOrchestrationConfig, OrchestrationConfig } from "./orchestration";
 import { ConfigReader, EMAIL, PROJECT, RawConfig } from "./validate";
 import { readWeatherConfig, WeatherConfig } from "./weather";
@@ -11,6 +12,7 @@ import { readWeatherConfig, WeatherConfig } from "./weather";
 export * from "./validate";
 export { WeatherConfig, WEATHER_DEFAULTS } from "./weather";
 export { OrchestrationConfig, ORCHESTRATION_DEFAULTS } from "./orchestration";
+export { CostAssumptions, COST_DEFAULTS } from "./cost";
 
 export const ENVIRONMENTS = ["stg", "prd"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -32,6 +34,8 @@ export interface StackConfig {
     readonly alertEmail: string;
     readonly weather: WeatherConfig;
     readonly orchestration: OrchestrationConfig;
+    /** Usage assumptions for the cost report; no effect on resources. */
+    readonly cost: CostAssumptions;
 }
 
 /** Validates raw config values (unqualified keys) for `stack`; throws ConfigError listing every problem. */
@@ -47,10 +51,11 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     });
     const weather = readWeatherConfig(r);
     const orchestration = readOrchestrationConfig(r, environment);
+    const cost = readCostAssumptions(r);
     readSecrets(r, raw);
     r.checkUnknown();
     r.finish();
-    return { stack, environment, alertEmail, weather, orchestration };
+    return { stack, environment, alertEmail, weather, orchestration, cost };
 }
 
 /** Shape checks for secret values; messages never contain the value. */

@@ -17,18 +17,38 @@ export interface PlanOverrides {
 
 const qualify = (m: Record<string, string> = {}) => Object.fromEntries(Object.entries(m).map(([k, v]) => [`${PROJECT}:${k}`, v]));
 
-/** The offline plan of the real program for `stack`. */
-export async function planFor(stack: string, overrides: PlanOverrides = {}): Promise<Plan> {
-    const run = await planStack(stack, {
-        config: { ...qualify(overrides.config), ...qualify(overrides.secrets) },
-        secretKeys: Object.keys(overrides.secrets ?? {}).map((k) => `${PROJECT}:${k}`),
-    });
-    return new Plan(run);
+const cache = new Map<string, Promise<Plan>>();
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs must not overlap: the mock engine is process-global, so runs are queued. */
+function serialized<T>(run: () => Promise<T>): Promise<T> {
+    const next = queue.catch(() => undefined).then(run);
+    queue = next;
+    return next;
+}
+
+/**
+ * The offline plan of the real program for `stack`. Runs are deterministic, so plans are
+ * cached per (stack, overrides) for the whole test process; treat them as read-only.
+ */
+export function planFor(stack: string, overrides: PlanOverrides = {}): Promise<Plan> {
+    const key = JSON.stringify([stack, overrides]);
+    let plan = cache.get(key);
+    if (!plan) {
+        plan = serialized(() =>
+            planStack(stack, {
+                config: { ...qualify(overrides.config), ...qualify(overrides.secrets) },
+                secretKeys: Object.keys(overrides.secrets ?? {}).map((k) => `${PROJECT}:${k}`),
+            }),
+        ).then((run) => new Plan(run));
+        cache.set(key, plan);
+    }
+    return plan;
 }
 
 /** Runs `build` (which creates one component) under the mock engine for `stack`. */
 export async function runComponent(build: () => unknown, stack = "stg", config: Record<string, string> = {}): Promise<Plan> {
-    return new Plan(await runOffline(async () => { build(); return {}; }, { stack, config: qualify(config) }));
+    return new Plan(await serialized(() => runOffline(async () => { build(); return {}; }, { stack, config: qualify(config) })));
 }
 
 /** Query helpers over a run's resources. */

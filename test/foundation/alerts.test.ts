@@ -20,8 +20,9 @@ describe("alerts topics", function () {
                 assert.match(sub.endpoint, /@example\.com$/);
                 const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => inRegion.has(a.urn));
                 for (const alarm of alarms) {
-                    assert.ok((alarm.inputs.alarmActions ?? []).length > 0, `${alarm.name} notifies nobody`);
-                    for (const action of alarm.inputs.alarmActions) {
+                    const actions = (alarm.inputs.alarmActions ?? []) as string[];
+                    assert.ok(actions.length > 0, `${alarm.name} notifies nobody`);
+                    for (const action of actions) {
                         assert.equal(action.split(":")[3], region, `${alarm.name} in ${region} notifies ${action}`);
                     }
                 }

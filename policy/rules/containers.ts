@@ -1,0 +1,98 @@
+/**
+ * Containers (ECS task definitions and Batch job definitions) and the EFS cache they mount.
+ * The runner visits third-party sites with Chromium: a privileged container would hand a
+ * browser exploit the host. EFS holds generated comments and is encrypted at rest and on the wire.
+ */
+import { containerDocs, JOB_DEFINITION, TASK_DEFINITION } from "../lib/containers";
+import { statementsOf } from "../lib/policyDocument";
+import { refersTo } from "../lib/references";
+import { asArray, describe, get, isUnknown, ofType, parseJsonProperty, PlanResource } from "../lib/resource";
+import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
+
+const FILE_SYSTEM = "aws:efs/fileSystem:FileSystem";
+const FILE_SYSTEM_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy";
+
+export const containersNonPrivileged: ResourceRule = {
+    scope: "resource",
+    name: "containers-non-privileged",
+    description: "No ECS or Batch container runs privileged.",
+    checkov: ["CKV_AWS_334", "CKV_AWS_210"],
+    enforcementLevel: "mandatory",
+    remediation: "Remove `privileged: true`; Chromium needs shared memory (sharedMemorySize / --shm-size) and an init process, not privileges.",
+    types: [TASK_DEFINITION, JOB_DEFINITION],
+    check(r) {
+        const docs = containerDocs(r);
+        return [
+            ...docs.errors.map((e) => `${describe(r)} ${e}`),
+            ...docs.containers.filter((c) => c.def?.privileged === true).map((c) => `${describe(r)} ${c.label} runs privileged`),
+        ];
+    },
+};
+
+export const efsEncryptedAtRest: ResourceRule = {
+    scope: "resource",
+    name: "efs-encrypted-at-rest",
+    description: "Every EFS file system is encrypted at rest.",
+    checkov: ["CKV_AWS_42"],
+    enforcementLevel: "mandatory",
+    remediation: "Set encrypted: true on the file system (it cannot be changed later: the file system is replaced).",
+    types: [FILE_SYSTEM],
+    check(r) {
+        const v = r.inputs.encrypted;
+        return v === true || isUnknown(v) ? [] : [`${describe(r)} is not encrypted at rest`];
+    },
+};
+
+/** Whether an EFS file-system policy refuses connections without TLS. */
+function deniesInsecureTransport(policy: unknown): boolean {
+    const parsed = parseJsonProperty(policy);
+    if (parsed.kind === "unknown") return true;
+    if (parsed.kind !== "ok") return false;
+    return statementsOf(parsed.value).some((s) => s.effect === "Deny" && s.actions.length > 0 && asArray(get(s.condition, "Bool", "aws:SecureTransport")).some((v) => v === false || v === "false"));
+}
+
+export const efsEncryptedInTransit: StackRule = {
+    scope: "stack",
+    name: "efs-encrypted-in-transit",
+    description: "Every EFS volume of a task or job definition enables transit encryption, and every file system's policy denies non-TLS clients.",
+    checkov: ["CKV_AWS_97"],
+    enforcementLevel: "mandatory",
+    remediation:
+        "efsVolumeConfiguration: { transitEncryption: \"ENABLED\", authorizationConfig: { accessPointId, iam: \"ENABLED\" } }, and an aws.efs.FileSystemPolicy with a Deny on aws:SecureTransport = false.",
+    check(resources) {
+        const out: StackFinding[] = [];
+        for (const r of ofType(resources, TASK_DEFINITION, JOB_DEFINITION)) {
+            for (const v of containerDocs(r).volumes) {
+                const efs = get(v, "efsVolumeConfiguration");
+                if (efs === undefined || isUnknown(efs)) continue;
+                const transit = get(efs, "transitEncryption");
+                if (transit !== "ENABLED" && !isUnknown(transit)) {
+                    out.push({ urn: r.urn, message: `${describe(r)} volume '${String(get(v, "name") ?? "?")}' mounts EFS without transitEncryption "ENABLED"` });
+                }
+            }
+        }
+        const policies = ofType(resources, FILE_SYSTEM_POLICY);
+        const fileSystems = ofType(resources, FILE_SYSTEM);
+        // EFS ids exist only once AWS creates the file system, and the offline plan records inputs
+        // only: a policy whose `fileSystemId` names none of the file systems here is counted for
+        // all of them, so the plan still proves that a TLS-only policy exists.
+        const targetsOf = (p: PlanResource) => {
+            const hits = fileSystems.filter((fs) => refersTo(p, "fileSystemId", p.inputs.fileSystemId, fs) !== "no");
+            return hits.length ? hits : fileSystems;
+        };
+        for (const fs of fileSystems) {
+            const mine = policies.filter((p) => targetsOf(p).includes(fs));
+            if (!mine.some((p) => deniesInsecureTransport(p.inputs.policy))) {
+                out.push({
+                    urn: fs.urn,
+                    message: mine.length
+                        ? `${describe(fs)}: its file-system policy does not deny access when aws:SecureTransport is false`
+                        : `${describe(fs)} has no file-system policy denying clients without TLS`,
+                });
+            }
+        }
+        return out;
+    },
+};
+
+export const CONTAINER_RULES = [containersNonPrivileged, efsEncryptedAtRest, efsEncryptedInTransit];

@@ -34,7 +34,7 @@ export const albListenerSecure: ResourceRule = {
     scope: "resource",
     name: "alb-listener-secure",
     description: "HTTPS/TLS listeners use a TLS 1.3 security policy (ELBSecurityPolicy-TLS13-1-2-* or -1-3-*) and a certificate; HTTP listeners only redirect to HTTPS.",
-    checkov: ["CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_74", "CKV_AWS_378"],
+    checkov: ["CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_74"],
     enforcementLevel: "mandatory",
     remediation: "HTTPS listener: sslPolicy \"ELBSecurityPolicy-TLS13-1-2-2021-06\" and certificateArn; HTTP listener: defaultActions [{ type: \"redirect\", redirect: { protocol: \"HTTPS\", port: \"443\", statusCode: \"HTTP_301\" } }].",
     types: [LISTENER],

@@ -108,7 +108,8 @@ export const iamPassRoleConditioned: ResourceRule = {
     scope: "resource",
     name: "iam-passrole-conditioned",
     description: "Every Allow of iam:PassRole names specific role ARNs and carries an iam:PassedToService condition.",
-    checkov: ["CKV_AWS_286"],
+    // Checkov has no such check; CKV_AWS_286 (privilege escalation) only flags PassRole combined with compute-creating actions.
+    checkov: [],
     enforcementLevel: "mandatory",
     remediation: "Resource: [taskRole.arn, executionRole.arn], Condition: { StringEquals: { \"iam:PassedToService\": \"ecs-tasks.amazonaws.com\" } }.",
     types: IAM_DOCUMENT_TYPES,

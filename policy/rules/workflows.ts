@@ -4,8 +4,9 @@
  * failures retrying cannot fix.
  */
 import { JOB_DEFINITION } from "../lib/containers";
-import { asArray, describe, get, isUnknown } from "../lib/resource";
-import { ResourceRule } from "../lib/rule";
+import { matchAny } from "../lib/references";
+import { asArray, describe, get, isUnknown, ofType } from "../lib/resource";
+import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
 
 const STATE_MACHINE = "aws:sfn/stateMachine:StateMachine";
 
@@ -72,4 +73,53 @@ export const batchRetryAndTimeout: ResourceRule = {
     },
 };
 
-export const WORKFLOW_RULES = [sfnLoggingAndTracing, batchRetryAndTimeout];
+const COMPUTE_ENVIRONMENT = "aws:batch/computeEnvironment:ComputeEnvironment";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+
+/** Why a launch template leaves the instance metadata service reachable from containers, if it does. */
+function imdsExposure(lt: { inputs: Readonly<Record<string, unknown>> }): string | undefined {
+    const m = lt.inputs.metadataOptions;
+    if (isUnknown(m)) return undefined;
+    if (get(m, "httpEndpoint") === "disabled") return undefined;
+    const tokens = get(m, "httpTokens");
+    const hops = get(m, "httpPutResponseHopLimit");
+    if (tokens !== "required" && !isUnknown(tokens)) return "allows IMDSv1 (metadataOptions.httpTokens is not \"required\")";
+    if (hops !== 1 && !isUnknown(hops)) return "lets containers reach the instance metadata service (metadataOptions.httpPutResponseHopLimit is not 1)";
+    return undefined;
+}
+
+export const batchInstancesImdsProtected: StackRule = {
+    scope: "stack",
+    name: "batch-instances-imds-protected",
+    description: "Every EC2/Spot Batch compute environment launches from a launch template that requires IMDSv2 with a hop limit of 1, so a browser exploited by a visited site cannot take the instance role.",
+    checkov: ["CKV_AWS_79", "CKV_AWS_341"],
+    enforcementLevel: "advisory",
+    remediation: "computeResources.launchTemplate: { launchTemplateId: lt.id, version: \"$Latest\" } with lt.metadataOptions { httpTokens: \"required\", httpPutResponseHopLimit: 1, httpEndpoint: \"enabled\" }; jobs get credentials from their job role, not the instance.",
+    check(resources) {
+        const out: StackFinding[] = [];
+        const templates = ofType(resources, LAUNCH_TEMPLATE);
+        for (const ce of ofType(resources, COMPUTE_ENVIRONMENT)) {
+            const kind = get(ce.inputs, "computeResources", "type");
+            if (kind !== "EC2" && kind !== "SPOT") continue;
+            const ref = get(ce.inputs, "computeResources", "launchTemplate");
+            if (isUnknown(ref)) continue;
+            const id = get(ref, "launchTemplateId") ?? get(ref, "launchTemplateName");
+            if (id === undefined) {
+                out.push({ urn: ce.urn, message: `${describe(ce)} (${kind}) has no launch template, so its instances keep the AMI's metadata defaults` });
+                continue;
+            }
+            const mine = templates.filter((t) => matchAny(ce, "computeResources", id, [t]) !== "no");
+            if (mine.length === 0) {
+                if (!isUnknown(id)) out.push({ urn: ce.urn, message: `${describe(ce)} (${kind}) uses a launch template this stack does not manage` });
+                continue;
+            }
+            for (const t of mine) {
+                const why = imdsExposure(t);
+                if (why) out.push({ urn: t.urn, message: `${describe(t)} used by ${describe(ce)} ${why}` });
+            }
+        }
+        return out;
+    },
+};
+
+export const WORKFLOW_RULES = [sfnLoggingAndTracing, batchRetryAndTimeout, batchInstancesImdsProtected];

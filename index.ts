@@ -3,7 +3,7 @@
  * exports the outputs operators need (including the GAS Script Properties map).
  */
 import * as aws from "@pulumi/aws";
-import { Alerts, WeatherService } from "./components";
+import { Alerts, Orchestration, WeatherService } from "./components";
 import { loadStackConfig } from "./components/config";
 
 export = async () => {
@@ -55,6 +55,23 @@ export = async () => {
         alertsTopicArn: alertsFor(w.region).topicArn,
     }, { providers: [providerFor(w.region)] });
 
+    const o = config.orchestration;
+    const orchestration = new Orchestration("orchestration", {
+        environment: env,
+        scheduleExpression: o.scheduleExpression,
+        scheduleEnabled: o.scheduleEnabled,
+        batchScriptPath: o.batchScriptPath,
+        containerName: o.containerName,
+        logRetentionDays: o.logRetentionDays,
+        clusterArn: weather.clusterArn,
+        taskDefinitionArn: weather.taskDefinitionArn,
+        taskRoleArn: weather.taskRoleArn,
+        executionRoleArn: weather.executionRoleArn,
+        subnetIds: weather.privateSubnetIds,
+        securityGroupId: weather.tasksSecurityGroupId,
+        alertsTopicArn: alertsFor(w.region).topicArn,
+    }, { providers: [providerFor(w.region)] });
+
     return {
         environment: env,
         alertsTopicArns: Object.fromEntries([...alerts].map(([region, a]) => [region, a.topicArn])),
@@ -70,6 +87,12 @@ export = async () => {
             tasksSecurityGroupId: weather.tasksSecurityGroupId,
             apiKeysSecretArn: weather.apiKeysSecretArn,
             imageUri: weather.imageUri,
+        },
+        orchestration: {
+            region: w.region,
+            stateMachineArn: orchestration.stateMachineArn,
+            scheduleName: orchestration.scheduleName,
+            logGroupName: orchestration.logGroupName,
         },
     };
 };

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     }
     if (!stack) usage();
     const plan = await planStack(stack);
-    process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : formatPlanText(plan));
+    const { project, stack: name, resources, outputs } = plan;
+    process.stdout.write(json ? JSON.stringify({ project, stack: name, resources, outputs }, null, 2) + "\n" : formatPlanText(plan));
 }
 
 main().catch((err: unknown) => {

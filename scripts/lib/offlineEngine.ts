@@ -36,6 +36,8 @@ export interface OfflineRun {
     stack: string;
     resources: PlannedResource[];
     outputs: Record<string, unknown>;
+    /** URN → URNs it explicitly depends on (`dependsOn` and inputs' resources), for ordering tests; not part of the JSON plan. */
+    dependencies: Record<string, string[]>;
 }
 
 /** Thrown when a stack name has no Pulumi.<stack>.yaml. */
@@ -94,6 +96,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
     const stackModule = require("@pulumi/pulumi/runtime/stack");
 
     const resources: PlannedResource[] = [];
+    const dependencies: Record<string, string[]> = {};
     const pending: Promise<void>[] = [];
     const regions = new Map<string, string>(); // provider URN → region
 
@@ -108,6 +111,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
         const parent: string = req.getParent();
         const providerRef: string = req.getProvider();
         const custom: boolean = req.getCustom();
+        const dependsOn: string[] = req.getDependenciesList();
         const rawInputs = pulumi.runtime.deserializeProperties(req.getObject(), true);
         original(req, (err: any, resp: any) => {
             if (!err && resp) {
@@ -123,6 +127,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
                     inputs: {},
                 };
                 resources.push(entry);
+                dependencies[urn] = dependsOn;
                 pending.push(normalize(rawInputs).then((v) => void (entry.inputs = v as Record<string, unknown>)));
             }
             callback(err, resp);
@@ -152,7 +157,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
     if (failure !== undefined) throw failure;
     await Promise.all(pending);
     const outputs = (await normalize(raw ?? {})) as Record<string, unknown>;
-    return { project: PROJECT, stack: opts.stack, resources, outputs };
+    return { project: PROJECT, stack: opts.stack, resources, outputs, dependencies };
 }
 
 /**

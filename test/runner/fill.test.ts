@@ -1,0 +1,124 @@
+/**
+ * Drives real Chromium through the fixture corpus (test/runner/fixtures) and checks both what
+ * the runner reports and what each site actually received.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import type { Browser } from "playwright-core";
+import { launchBrowser, newFormContext } from "../../containers/runner/src/browser";
+import { fillContactForm } from "../../containers/runner/src/fill";
+import { buildProfile, type ClientConfigLike } from "../../containers/runner/src/profile";
+import { FIXTURE_ROOT, listFixtures, readExpectation, startFixtureServer, type FixtureServer } from "./fixtureServer";
+
+const config = JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike;
+const profile = buildProfile(config);
+
+/** "$body" and "$body:N" in expected.json stand for the configured message (cut to N chars). */
+function expand(value: string): string {
+    const m = /^\$body(?::(\d+))?$/.exec(value);
+    if (!m) {
+        return value;
+    }
+    return m[1] ? config.message.body.slice(0, Number(m[1])) : config.message.body;
+}
+
+const normalize = (v: string | string[]) => (Array.isArray(v) ? v.map((x) => x.replace(/\r\n/g, "\n")) : v.replace(/\r\n/g, "\n"));
+
+describe("runner form filling on the fixture corpus (real Chromium)", function () {
+    this.timeout(60_000);
+    let server: FixtureServer;
+    let browser: Browser;
+
+    before(async () => {
+        server = await startFixtureServer();
+        browser = await launchBrowser();
+    });
+    after(async () => {
+        await browser?.close();
+        await server?.close();
+    });
+
+    it("has at least 20 fixtures, each with an expectation", () => {
+        assert.ok(listFixtures().length >= 20, `only ${listFixtures().length} fixtures`);
+    });
+
+    for (const fixture of listFixtures()) {
+        const expected = readExpectation(fixture);
+        it(`${fixture}: ${expected.title} → ${expected.status}`, async () => {
+            const context = await newFormContext(browser);
+            try {
+                const page = await context.newPage();
+                const res = await fillContactForm(page, server.url(fixture, expected.start ?? ""), profile, { dryRun: false, outcomeTimeoutMs: 8000 });
+                assert.strictEqual(res.status, expected.status, `status; detail: ${res.detail}`);
+                assert.strictEqual(res.submitted, expected.submitted, `submitted; detail: ${res.detail}`);
+                if (expected.detail) {
+                    assert.ok(res.detail.includes(expected.detail), `detail "${res.detail}" lacks "${expected.detail}"`);
+                }
+                const requests = server.submissions.filter((s) => s.fixture === fixture);
+                const sent = server.sent(fixture);
+                assert.strictEqual(sent.length, expected.status === "sent" ? 1 : 0, `accepted submissions: ${JSON.stringify(requests.map((r) => r.endpoint))}`);
+                const allowed = new Set([...(expected.endpoints ?? []), ...(expected.status === "sent" ? ["submit", "api"] : [])]);
+                for (const r of requests) {
+                    assert.ok(allowed.has(r.endpoint), `unexpected request to ${r.endpoint} (${r.method}) with ${JSON.stringify(r.fields)}`);
+                }
+                if (expected.fields) {
+                    const got = sent[0].fields;
+                    const want = Object.fromEntries(Object.entries(expected.fields).map(([k, v]) => [k, Array.isArray(v) ? v.map(expand) : expand(v)]));
+                    for (const [k, v] of Object.entries(want)) {
+                        assert.ok(k in got || v === "", `field ${k} was not submitted`);
+                        if (v === "*") {
+                            assert.ok(got[k] !== "" && got[k] !== undefined, `field ${k} is empty`);
+                        } else {
+                            assert.deepStrictEqual(normalize(got[k] ?? ""), v, `field ${k}`);
+                        }
+                    }
+                    const extra = Object.entries(got).filter(([k, v]) => !(k in want) && normalize(v) !== "");
+                    assert.deepStrictEqual(extra, [], "fields filled that the site should not have received");
+                }
+                assert.strictEqual(context.pages().length, 1, "the form opened no extra pages");
+            } finally {
+                await context.close();
+            }
+        });
+    }
+
+    it("test mode fills every field but sends nothing, not even to a confirmation step", async () => {
+        const context = await newFormContext(browser);
+        try {
+            const page = await context.newPage();
+            const before = server.submissions.length;
+            const res = await fillContactForm(page, server.url("02-table-confirm"), profile, { dryRun: true });
+            assert.strictEqual(res.status, "dry_run", res.detail);
+            assert.strictEqual(res.submitted, false);
+            assert.strictEqual(server.submissions.length, before, "a request reached the site");
+            const kinds = res.fields.map((f) => f.kind);
+            for (const k of ["company", "name.last", "name.first", "name_kana.last", "email", "email_confirm", "phone.1", "phone.3", "postal.2", "prefecture", "message", "consent", "inquiry_type"]) {
+                assert.ok(kinds.includes(k), `${k} missing from ${kinds.join(",")}`);
+            }
+            const values = Object.fromEntries(
+                await Promise.all(["kana_mei", "pref", "tel3"].map(async (n) => [n, await page.locator(`[name="${n}"]`).inputValue()] as const)),
+            );
+            assert.strictEqual(values.kana_mei, "タロウ");
+            assert.strictEqual(values.pref, "13");
+            assert.strictEqual(values.tel3, "5678");
+        } finally {
+            await context.close();
+        }
+    });
+
+    it("stops before the submit click when the shutdown gate is closed, having sent nothing", async () => {
+        const context = await newFormContext(browser);
+        try {
+            const page = await context.newPage();
+            const before = server.submissions.length;
+            await assert.rejects(
+                fillContactForm(page, server.url("01-basic-labels"), profile, { dryRun: false, mayClickSubmit: () => false }),
+                /shutting down before submit/,
+            );
+            assert.strictEqual(server.submissions.length, before);
+        } finally {
+            await context.close();
+        }
+    });
+});

@@ -1,0 +1,294 @@
+/**
+ * Serves the contact-form fixture corpus on loopback and records what each form sent.
+ *
+ * Layout: test/runner/fixtures/<fixture>/ holds the pages (index.html first), an optional
+ * server.json (language, thanks page, server-side validation rules) and expected.json (what
+ * the runner must report and the exact fields the site must receive).
+ *
+ * Endpoints per fixture: GET any file; POST confirm → a generic confirmation page that posts
+ * on to submit; POST submit → recorded, then a thanks page (or the form again with errors);
+ * POST api → recorded, JSON answer for script-driven forms; anything else is recorded too, so
+ * a test can prove a search or newsletter form was left alone.
+ */
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as path from "path";
+
+export const FIXTURE_ROOT = path.join(__dirname, "fixtures");
+
+export interface Submission {
+    readonly fixture: string;
+    /** Last path segment: "submit", "api", "confirm", "search", "newsletter", … */
+    readonly endpoint: string;
+    readonly method: string;
+    readonly accepted: boolean;
+    readonly fields: Record<string, string | string[]>;
+    readonly host: string;
+}
+
+export interface ServerRule {
+    readonly field: string;
+    readonly pattern: string;
+    readonly message: string;
+}
+
+export interface ServerConfig {
+    readonly lang?: "ja" | "en";
+    /** A file of the fixture to redirect to (303) after an accepted submit. */
+    readonly thanks?: string;
+    readonly rules?: readonly ServerRule[];
+    /** The page re-rendered with errors at `<!--ERRORS-->` when a rule fails. */
+    readonly errorPage?: string;
+    /** Text the JSON endpoint answers with on success. */
+    readonly apiMessage?: string;
+}
+
+export interface FixtureServer {
+    /** http://127.0.0.1:<port> */
+    readonly origin: string;
+    /** http://127.0.0.2:<port2>: a second origin for cross-origin iframes. */
+    readonly altOrigin: string;
+    readonly submissions: Submission[];
+    /** Requests that reached each path, for "one page load per form" style checks. */
+    readonly hits: Map<string, number>;
+    url(fixture: string, file?: string): string;
+    sent(fixture: string): Submission[];
+    close(): Promise<void>;
+}
+
+function escapeHtml(s: string): string {
+    return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+}
+
+function addField(out: Record<string, string | string[]>, key: string, value: string): void {
+    const prev = out[key];
+    if (prev === undefined) {
+        out[key] = value;
+    } else if (Array.isArray(prev)) {
+        prev.push(value);
+    } else {
+        out[key] = [prev, value];
+    }
+}
+
+/** Parses urlencoded, multipart and JSON bodies into one field map (repeated keys → arrays). */
+export function parseBody(contentType: string, body: Buffer): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    const ct = contentType.toLowerCase();
+    if (ct.includes("application/json")) {
+        const parsed = JSON.parse(body.toString("utf8") || "{}") as Record<string, unknown>;
+        for (const [k, v] of Object.entries(parsed)) {
+            if (Array.isArray(v)) {
+                v.forEach((x) => addField(out, k, String(x)));
+            } else {
+                addField(out, k, v === null || v === undefined ? "" : String(v));
+            }
+        }
+        return out;
+    }
+    if (ct.includes("multipart/form-data")) {
+        const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+        if (!boundary) {
+            throw new Error(`multipart body without boundary: ${contentType}`);
+        }
+        const text = body.toString("utf8");
+        for (const part of text.split(`--${boundary[1] ?? boundary[2]}`)) {
+            const sep = part.indexOf("\r\n\r\n");
+            if (sep < 0) {
+                continue;
+            }
+            const head = part.slice(0, sep);
+            const name = /name="([^"]*)"/.exec(head);
+            if (!name || /filename="/.test(head)) {
+                continue;
+            }
+            addField(out, name[1], part.slice(sep + 4).replace(/\r\n$/, ""));
+        }
+        return out;
+    }
+    for (const [k, v] of new URLSearchParams(body.toString("utf8"))) {
+        addField(out, k, v);
+    }
+    return out;
+}
+
+function readConfig(fixture: string): ServerConfig {
+    const file = path.join(FIXTURE_ROOT, fixture, "server.json");
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as ServerConfig) : {};
+}
+
+function confirmPage(fixture: string, fields: Record<string, string | string[]>, lang: "ja" | "en"): string {
+    const rows = Object.entries(fields)
+        .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, x] as const))
+        .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v).replace(/\n/g, "<br>")}</td></tr>`)
+        .join("\n");
+    const hidden = Object.entries(fields)
+        .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(x)}">`))
+        .join("\n");
+    const t =
+        lang === "en"
+            ? { title: "Confirm your message", lead: "Please confirm the details below.", back: "Back", send: "Send" }
+            : { title: "入力内容の確認", lead: "以下の内容で送信します。よろしければ「送信する」ボタンを押してください。", back: "戻る", send: "送信する" };
+    return `<!DOCTYPE html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><link rel="stylesheet" href="/_shared/site.css"></head>
+<body><main class="container"><h1>${t.title}</h1><p>${t.lead}</p>
+<form method="post" action="/${fixture}/submit"><table class="confirm">${rows}</table>${hidden}
+<p class="buttons"><button type="button" onclick="history.back()">${t.back}</button> <button type="submit" name="send" value="1">${t.send}</button></p></form></main></body></html>`;
+}
+
+function thanksPage(lang: "ja" | "en"): string {
+    return lang === "en"
+        ? `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Thank you</title></head><body><main><h1>Thank you</h1><p>Your message has been sent. We will get back to you shortly.</p><p><a href="/">Back to top</a></p></main></body></html>`
+        : `<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>送信完了</title></head><body><main><h1>送信完了</h1><p>お問い合わせありがとうございました。送信が完了しました。</p><p>内容を確認のうえ、担当者よりご連絡いたします。</p><p><a href="/">トップページへ戻る</a></p></main></body></html>`;
+}
+
+function checkRules(config: ServerConfig, fields: Record<string, string | string[]>): string[] {
+    const errors: string[] = [];
+    for (const rule of config.rules ?? []) {
+        const v = fields[rule.field];
+        const value = Array.isArray(v) ? v.join(",") : v ?? "";
+        if (!new RegExp(rule.pattern, "u").test(value)) {
+            errors.push(rule.message);
+        }
+    }
+    return errors;
+}
+
+async function listenOn(server: http.Server, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, host, () => resolve());
+    });
+    return (server.address() as net.AddressInfo).port;
+}
+
+export async function startFixtureServer(): Promise<FixtureServer> {
+    const submissions: Submission[] = [];
+    const hits = new Map<string, number>();
+    let origin = "";
+    let altOrigin = "";
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            try {
+                handle(req, Buffer.concat(chunks), res);
+            } catch (err) {
+                res.writeHead(500, { "content-type": "text/plain" });
+                res.end(String(err));
+            }
+        });
+    };
+    const handle = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
+        const url = new URL(req.url ?? "/", "http://fixture.invalid");
+        const segments = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);
+        hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
+        const html = (status: number, text: string) => {
+            res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+            res.end(text);
+        };
+        if (segments.length === 0) {
+            return html(200, `<!DOCTYPE html><html><body><h1>fixtures</h1></body></html>`);
+        }
+        const fixture = segments[0];
+        const dir = path.join(FIXTURE_ROOT, fixture);
+        if (!/^[\w.-]+$/.test(fixture) || !fs.existsSync(dir)) {
+            return html(404, "<h1>404 Not Found</h1>");
+        }
+        const config = readConfig(fixture);
+        const lang = config.lang ?? "ja";
+        const rest = segments.slice(1).join("/");
+        const method = req.method ?? "GET";
+        const isFile = method === "GET" && (rest === "" || fs.existsSync(path.join(dir, rest)));
+        if (isFile) {
+            const file = path.join(dir, rest === "" || rest.endsWith("/") ? path.join(rest, "index.html") : rest);
+            const resolved = fs.statSync(file).isDirectory() ? path.join(file, "index.html") : file;
+            if (!resolved.startsWith(dir)) {
+                return html(403, "forbidden");
+            }
+            const ext = path.extname(resolved);
+            const type = ext === ".css" ? "text/css" : ext === ".js" ? "application/javascript" : ext === ".png" ? "image/png" : "text/html; charset=utf-8";
+            let content: string | Buffer = fs.readFileSync(resolved);
+            if (type.startsWith("text/html") || type === "application/javascript") {
+                content = content.toString("utf8").replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin).replace(/\{\{ORIGIN\}\}/g, origin);
+            }
+            res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
+            return res.end(content);
+        }
+        const endpoint = segments[segments.length - 1];
+        const fields = method === "GET" ? parseBody("", Buffer.from(url.search.slice(1))) : parseBody(String(req.headers["content-type"] ?? ""), body);
+        const record = (accepted: boolean) =>
+            submissions.push({ fixture, endpoint, method, accepted, fields, host: String(req.headers.host ?? "") });
+        if (endpoint === "confirm" && method === "POST") {
+            record(true);
+            return html(200, confirmPage(fixture, fields, lang));
+        }
+        if (endpoint === "submit" && method === "POST") {
+            const errors = checkRules(config, fields);
+            record(errors.length === 0);
+            if (errors.length > 0) {
+                const page = fs.readFileSync(path.join(dir, config.errorPage ?? "index.html"), "utf8");
+                const list = `<ul class="errors">${errors.map((e) => `<li class="error">${escapeHtml(e)}</li>`).join("")}</ul>`;
+                return html(200, page.replace("<!--ERRORS-->", list).replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin).replace(/\{\{ORIGIN\}\}/g, origin));
+            }
+            if (config.thanks) {
+                res.writeHead(303, { location: `/${fixture}/${config.thanks}` });
+                return res.end();
+            }
+            return html(200, thanksPage(lang));
+        }
+        if (endpoint === "api" && method === "POST") {
+            const errors = checkRules(config, fields);
+            record(errors.length === 0);
+            res.writeHead(errors.length === 0 ? 200 : 400, { "content-type": "application/json" });
+            return res.end(JSON.stringify(errors.length === 0 ? { ok: true, message: config.apiMessage ?? "送信が完了しました。" } : { ok: false, errors }));
+        }
+        record(false);
+        return html(404, "<h1>404 Not Found</h1>");
+    };
+    const main = http.createServer(handler);
+    const alt = http.createServer(handler);
+    const port = await listenOn(main, "127.0.0.1");
+    const altPort = await listenOn(alt, "127.0.0.2");
+    origin = `http://127.0.0.1:${port}`;
+    altOrigin = `http://127.0.0.2:${altPort}`;
+    // The _shared directory (site stylesheet) is a fixture-like folder without pages of its own.
+    return {
+        origin,
+        altOrigin,
+        submissions,
+        hits,
+        url: (fixture, file = "") => `${origin}/${fixture}/${file}`,
+        sent: (fixture) => submissions.filter((s) => s.fixture === fixture && (s.endpoint === "submit" || s.endpoint === "api") && s.accepted),
+        close: async () => {
+            main.closeAllConnections();
+            alt.closeAllConnections();
+            await Promise.all([new Promise((r) => main.close(r)), new Promise((r) => alt.close(r))]);
+        },
+    };
+}
+
+/** Every fixture directory (those with an expected.json). */
+export function listFixtures(): string[] {
+    return fs
+        .readdirSync(FIXTURE_ROOT)
+        .filter((d) => fs.existsSync(path.join(FIXTURE_ROOT, d, "expected.json")))
+        .sort();
+}
+
+export interface FixtureExpectation {
+    readonly title: string;
+    readonly start?: string;
+    readonly status: "sent" | "dry_run" | "skipped_refusal" | "skipped_captcha" | "no_form" | "failed";
+    readonly submitted: boolean;
+    /** Exact fields of the accepted submission; "*" accepts any non-empty value. */
+    readonly fields?: Record<string, string | string[]>;
+    /** A substring the result's detail must contain. */
+    readonly detail?: string;
+    /** Requests that must have reached the site besides the accepted submit (e.g. "confirm"). */
+    readonly endpoints?: readonly string[];
+}
+
+export function readExpectation(fixture: string): FixtureExpectation {
+    return JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, fixture, "expected.json"), "utf8")) as FixtureExpectation;
+}

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
@@ -14,6 +15,7 @@ export const CACHE_PATH = "/app/cache";
 /** Keys the app reads from the API-keys JSON secret, injected as environment variables. */
 export const API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
 const WEB_DOCKERFILE = path.join(__dirname, "..", "containers", "web", "Dockerfile");
+const WEB_ENTRYPOINT = path.join(__dirname, "..", "containers", "web", "entrypoint.py");
 
 export interface WeatherServiceArgs {
     /** Stack environment (`stg`, `prd`); part of every physical name. */
@@ -255,6 +257,8 @@ export class WeatherService extends pulumi.ComponentResource {
                 context: args.appPath,
                 dockerfile: WEB_DOCKERFILE,
                 platform: "linux/amd64",
+                // The build context is the app's directory, so the supervisor travels as a build argument.
+                args: { ENTRYPOINT_B64: fs.readFileSync(WEB_ENTRYPOINT).toString("base64") },
             }, parent);
             imageUri = image.imageUri;
             repositoryArn = repo.arn;
@@ -272,7 +276,7 @@ export class WeatherService extends pulumi.ComponentResource {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/ecs/${prefix}`, retentionInDays: args.logRetentionDays }, parent);
 
         // ---- EFS cache --------------------------------------------------------------------------
-        const fs = new aws.efs.FileSystem(`${name}-cache`, {
+        const cacheFs = new aws.efs.FileSystem(`${name}-cache`, {
             encrypted: true,
             performanceMode: "generalPurpose",
             throughputMode: "bursting",
@@ -280,16 +284,16 @@ export class WeatherService extends pulumi.ComponentResource {
             tags: { Name: `${prefix}-cache` },
         }, parent);
         const accessPoint = new aws.efs.AccessPoint(`${name}-cache-ap`, {
-            fileSystemId: fs.id,
+            fileSystemId: cacheFs.id,
             posixUser: { uid: 1000, gid: 1000 },
             rootDirectory: { path: "/cache", creationInfo: { ownerUid: 1000, ownerGid: 1000, permissions: "0755" } },
             tags: { Name: `${prefix}-cache` },
         }, parent);
         const mountTargets = privateSubnets.map((subnet, i) =>
-            new aws.efs.MountTarget(`${name}-cache-${args.availabilityZones[i]}`, { fileSystemId: fs.id, subnetId: subnet.id, securityGroups: [efsSg.id] }, parent),
+            new aws.efs.MountTarget(`${name}-cache-${args.availabilityZones[i]}`, { fileSystemId: cacheFs.id, subnetId: subnet.id, securityGroups: [efsSg.id] }, parent),
         );
         new aws.efs.FileSystemPolicy(`${name}-cache-policy`, {
-            fileSystemId: fs.id,
+            fileSystemId: cacheFs.id,
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [{
@@ -297,7 +301,7 @@ export class WeatherService extends pulumi.ComponentResource {
                     Effect: "Deny",
                     Principal: { AWS: "*" },
                     Action: "*",
-                    Resource: fs.arn,
+                    Resource: cacheFs.arn,
                     Condition: { Bool: { "aws:SecureTransport": "false" } },
                 }],
             } satisfies aws.iam.PolicyDocument),
@@ -324,7 +328,7 @@ export class WeatherService extends pulumi.ComponentResource {
                 Sid: "EfsCache",
                 Effect: "Allow",
                 Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                Resource: fs.arn,
+                Resource: cacheFs.arn,
                 Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.arn } },
             }],
         }, this);
@@ -368,7 +372,7 @@ export class WeatherService extends pulumi.ComponentResource {
             volumes: [{
                 name: "cache",
                 efsVolumeConfiguration: {
-                    fileSystemId: fs.id,
+                    fileSystemId: cacheFs.id,
                     transitEncryption: "ENABLED",
                     authorizationConfig: { accessPointId: accessPoint.id, iam: "ENABLED" },
                 },
@@ -470,7 +474,7 @@ export class WeatherService extends pulumi.ComponentResource {
         this.tasksSecurityGroupId = tasksSg.id;
         this.imageUri = imageUri;
         this.apiKeysSecretArn = apiKeysSecret.arn;
-        this.fileSystemId = fs.id;
+        this.fileSystemId = cacheFs.id;
         this.registerOutputs({
             url: this.url,
             clusterArn: this.clusterArn,

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { lintDockerfile } from "../support/dockerfileLint";
-import { json, planFor } from "../harness";
+import { planFor } from "../harness";
 
 const WEB = path.resolve(__dirname, "..", "..", "containers", "web");
 

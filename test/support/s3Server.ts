@@ -50,7 +50,7 @@ export async function startS3Server(): Promise<S3Server> {
                     res.writeHead(state.failPutsWith, { "content-type": "application/xml" });
                     return res.end(xmlError("InternalError", "injected failure", path));
                 }
-                let body = Buffer.concat(chunks);
+                let body: Buffer = Buffer.concat(chunks);
                 // SDK v3 may stream with aws-chunked encoding; strip the chunk framing.
                 if (String(req.headers["content-encoding"] ?? "").includes("aws-chunked")) body = decodeAwsChunked(body);
                 const etag = `"${createHash("md5").update(body).digest("hex")}"`;

@@ -104,7 +104,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): Proble
 
 /** A shared ajv instance: every schema compiles once per process (one Lambda cold start). */
 export function makeAjv(): Ajv {
-    const ajv = new Ajv({ allErrors: true, strict: true });
+    // strictRequired off: "one of client_config / client_config_object" is a oneOf of required lists.
+    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
     addFormats(ajv, ["email", "uri", "date-time"]);
     return ajv;
 }

@@ -1,0 +1,396 @@
+/**
+ * The form-sender API behind API Gateway (REST, IAM-authorized, Lambda proxy integration):
+ *   POST /form-sender/submit                     validate, record, store config, SubmitJob
+ *   POST /form-sender/client-config-upload       presigned PUT URL for a large client config
+ *   GET  /form-sender/executions                 executions by targeting and status
+ *   POST /form-sender/executions/{id}/cancel     TerminateJob and mark cancelled
+ * Order that loses nothing: record the execution (pending) → write the client config →
+ * SubmitJob → mark submitted. A failure before SubmitJob submits nothing; a SubmitJob that keeps
+ * failing marks the execution failed and keeps the config; a lost mark-submitted is repaired by
+ * batch-events, which finds the execution id in the job's environment and tags.
+ */
+import { randomUUID } from "crypto";
+import { SubmitJobCommand, SubmitJobCommandInput, TerminateJobCommand } from "@aws-sdk/client-batch";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { describeErrors, makeAjv, Problem, validateClientConfig } from "./clientConfig";
+import { Logger } from "./log";
+import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody } from "./submitSchema";
+
+/** Minimal client shapes (the real SDK clients satisfy them), so tests stub at the SDK boundary. */
+export interface SendClient {
+    send(command: any): Promise<any>;
+}
+
+export interface ApiEvent {
+    httpMethod: string;
+    resource?: string;
+    path: string;
+    pathParameters?: Record<string, string | undefined> | null;
+    queryStringParameters?: Record<string, string | undefined> | null;
+    body: string | null;
+    isBase64Encoded?: boolean;
+    requestContext?: { requestId?: string; identity?: { userArn?: string | null } };
+}
+
+export interface ApiResult {
+    statusCode: number;
+    headers: Record<string, string>;
+    body: string;
+}
+
+/** Stack defaults for per-submit overrides (targeting value → stack default → code default). */
+export interface SubmitDefaults {
+    prefer_spot?: boolean;
+    allow_on_demand_fallback?: boolean;
+    max_attempts?: number;
+    workers_per_workflow?: number;
+    session_max_hours?: number;
+}
+
+export const CODE_DEFAULTS: Required<SubmitDefaults> = {
+    prefer_spot: true,
+    allow_on_demand_fallback: true,
+    max_attempts: 3,
+    workers_per_workflow: 4,
+    session_max_hours: 8,
+};
+
+export interface DispatcherOptions {
+    /** Stack environment; prefixes job names and config keys. */
+    readonly env: string;
+    readonly bucket: string;
+    /** Job queue names or ARNs. */
+    readonly queues: { readonly spot: string; readonly spotThenOnDemand: string; readonly onDemand: string };
+    readonly jobDefinition: string;
+    readonly defaults?: SubmitDefaults;
+    readonly batch: SendClient;
+    readonly s3: SendClient;
+    /** Supabase client with the service-role key; created lazily so the key is read at runtime. */
+    readonly db: () => Promise<SupabaseClient>;
+    /** Presigned PUT URL for `key` (expires in `seconds`). */
+    readonly presignPut: (key: string, seconds: number) => Promise<string>;
+    readonly log: Logger;
+    readonly now?: () => Date;
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly random?: () => number;
+    /** SubmitJob attempts on throttling / 5xx before giving up. @default 4 */
+    readonly submitAttempts?: number;
+}
+
+/** Batch limits checked before sending (https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html). */
+export const MAX_OVERRIDES_BYTES = 8 * 1024;
+export const MAX_REQUEST_BYTES = 30 * 1024;
+export const UPLOAD_URL_SECONDS = 900;
+
+class HttpError extends Error {
+    constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+        super(message);
+    }
+}
+
+const json = (statusCode: number, body: unknown): ApiResult => ({
+    statusCode,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    body: JSON.stringify(body),
+});
+
+/** Supabase RPC failure: unreachable / 5xx → 503, anything else is a bug or a conflict. */
+async function call<T>(db: SupabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
+    let result: { data: unknown; error: { code?: string; message: string } | null; status?: number };
+    try {
+        result = (await db.rpc(fn, args)) as typeof result;
+    } catch (e) {
+        throw new HttpError(503, "database_unavailable", `database unreachable calling ${fn}: ${(e as Error).message}`);
+    }
+    if (result.error) {
+        if (!result.status || result.status >= 500 || result.status === 0) {
+            throw new HttpError(503, "database_unavailable", `database unavailable calling ${fn}: ${result.error.message}`);
+        }
+        throw Object.assign(new Error(`${fn} failed: ${result.error.message}`), { rpcCode: result.error.code, status: result.status });
+    }
+    return result.data as T;
+}
+
+const isRetryable = (e: any) =>
+    ["TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded", "ServerException"].includes(e?.name) ||
+    (typeof e?.$metadata?.httpStatusCode === "number" && (e.$metadata.httpStatusCode === 429 || e.$metadata.httpStatusCode >= 500));
+
+/** `<env>-fs-<targeting>-<yyyymmddhhmmss>` within Batch's 128 characters of [A-Za-z0-9_-]. */
+export function jobName(env: string, targetingId: string, at: Date): string {
+    const stamp = at.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+    const safe = `${env}-fs-${targetingId}`.replace(/[^A-Za-z0-9_-]/g, "-");
+    return `${safe.slice(0, 128 - stamp.length - 1)}-${stamp}`;
+}
+
+export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Promise<ApiResult> {
+    // Compiled once per cold start.
+    const validateSubmit = makeAjv().compile(SUBMIT_SCHEMA);
+    const defaults = { ...CODE_DEFAULTS, ...definedOnly(opts.defaults ?? {}) };
+    const now = opts.now ?? (() => new Date());
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const random = opts.random ?? Math.random;
+    const submitAttempts = opts.submitAttempts ?? 4;
+
+    async function submit(event: ApiEvent): Promise<ApiResult> {
+        const body = parseBody(event);
+        if (!validateSubmit(body)) {
+            throw new HttpError(400, "invalid_request", "the submit body is invalid", tidy(describeErrors(validateSubmit.errors)));
+        }
+        const req = body as SubmitBody;
+        const overrides = resolveOverrides(req.batch ?? {}, defaults, req.session_max_hours);
+        const queue = !overrides.prefer_spot ? opts.queues.onDemand : overrides.allow_on_demand_fallback ? opts.queues.spotThenOnDemand : opts.queues.spot;
+
+        let configKey = req.client_config_object;
+        if (configKey !== undefined) await verifyUploadedConfig(configKey);
+
+        const db = await opts.db();
+        const execution = await call<any>(db, "create_job_execution", {
+            p_targeting_id: req.targeting_id,
+            p_run_total: req.execution.run_total,
+            p_shards: req.execution.shards ?? 1,
+            p_test_mode: req.test_mode ?? false,
+            p_idempotency_key: req.idempotency_key ?? null,
+            p_metadata: { batch: { queue, ...overrides }, request_id: event.requestContext?.requestId ?? null },
+        });
+        if (execution.duplicate) {
+            opts.log("info", "duplicate submit answered with the existing execution", { execution_id: execution.id, idempotency_key: req.idempotency_key });
+            return json(200, answer(execution, true));
+        }
+        const fail = async (error: string) => {
+            await call(db, "update_job_execution_status", { p_execution_id: execution.id, p_status: "failed", p_error: error, p_metadata: null }).catch((e) =>
+                opts.log("error", "could not mark the execution failed", { execution_id: execution.id, error: String(e) }),
+            );
+        };
+
+        if (configKey === undefined) {
+            configKey = `client-config/${opts.env}/${req.targeting_id}/${execution.id}.json`;
+            try {
+                await opts.s3.send(new PutObjectCommand({ Bucket: opts.bucket, Key: configKey, Body: JSON.stringify(req.client_config), ContentType: "application/json" }));
+            } catch (e) {
+                await fail(`client config could not be stored: ${(e as Error).name}`);
+                throw new HttpError(502, "storage_failed", "the client config could not be stored; nothing was submitted", { execution_id: execution.id });
+            }
+        }
+
+        const at = now();
+        const input = submitJobInput(opts, req, { executionId: execution.id, configKey, queue, overrides, name: jobName(opts.env, req.targeting_id, at) });
+        const tooBig = checkLimits(input);
+        if (tooBig) {
+            await fail(tooBig);
+            throw new HttpError(400, "request_too_large", tooBig, { execution_id: execution.id });
+        }
+
+        let job: { jobId: string; jobName: string };
+        try {
+            job = await submitWithRetries(input);
+        } catch (e) {
+            await fail(`SubmitJob failed: ${(e as Error).name}: ${(e as Error).message}`);
+            opts.log("error", "SubmitJob failed; execution marked failed, client config kept", { execution_id: execution.id, error: (e as Error).name });
+            throw new HttpError(502, "batch_submit_failed", "AWS Batch did not accept the job; the execution is marked failed and its client config kept", {
+                execution_id: execution.id,
+                client_config_object: configKey,
+            });
+        }
+
+        let marked: any = { ...execution, status: "submitted", job_id: job.jobId, job_name: job.jobName, job_queue: queue, submitted_at: at.toISOString() };
+        try {
+            marked = await call<any>(db, "mark_job_submitted", {
+                p_execution_id: execution.id, p_job_id: job.jobId, p_job_name: job.jobName, p_job_queue: queue, p_array_size: req.execution.run_total > 1 ? req.execution.run_total : null,
+            });
+        } catch (e) {
+            // The job runs anyway; batch-events matches it to the execution by FORM_SENDER_EXECUTION_ID.
+            opts.log("warn", "job submitted but not marked; batch-events will repair it", { execution_id: execution.id, job_id: job.jobId, error: String(e) });
+        }
+        opts.log("info", "job submitted", { execution_id: execution.id, job_id: job.jobId, job_queue: queue, array_size: req.execution.run_total });
+        return json(200, answer({ ...marked, job_queue: queue, array_size: req.execution.run_total }, false));
+    }
+
+    async function submitWithRetries(input: SubmitJobCommandInput): Promise<{ jobId: string; jobName: string }> {
+        for (let attempt = 1; ; attempt++) {
+            try {
+                const out = await opts.batch.send(new SubmitJobCommand(input));
+                return { jobId: out.jobId, jobName: out.jobName ?? input.jobName };
+            } catch (e) {
+                if (!isRetryable(e) || attempt >= submitAttempts) throw e;
+                // Full jitter: 100 ms × 2^attempt at most, so concurrent retries spread out.
+                await sleep(Math.floor(random() * 100 * 2 ** attempt));
+            }
+        }
+    }
+
+    async function verifyUploadedConfig(key: string): Promise<void> {
+        let text: string;
+        try {
+            const out = await opts.s3.send(new GetObjectCommand({ Bucket: opts.bucket, Key: key }));
+            text = await out.Body.transformToString();
+        } catch (e: any) {
+            if (e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404) {
+                throw new HttpError(400, "invalid_request", "the submit body is invalid", [{ path: "/client_config_object", message: `no object ${key}; upload it first with POST /form-sender/client-config-upload` }]);
+            }
+            throw new HttpError(502, "storage_failed", `the uploaded client config could not be read: ${e?.name}`);
+        }
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(text);
+        } catch {
+            throw new HttpError(400, "invalid_request", "the submit body is invalid", [{ path: "/client_config_object", message: "the uploaded object is not JSON" }]);
+        }
+        const problems = validateClientConfig(parsed);
+        if (problems.length) throw new HttpError(400, "invalid_request", "the uploaded client config is invalid", problems.map((p) => ({ path: `/client_config_object${p.path}`, message: p.message })));
+    }
+
+    async function upload(event: ApiEvent): Promise<ApiResult> {
+        const body = (event.body ? parseBody(event) : {}) as { targeting_id?: unknown };
+        if (body.targeting_id !== undefined && (typeof body.targeting_id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(body.targeting_id))) {
+            throw new HttpError(400, "invalid_request", "the upload request is invalid", [{ path: "/targeting_id", message: "must be 1-64 characters of A-Z a-z 0-9 _ -" }]);
+        }
+        const key = `client-config/${opts.env}/uploads/${body.targeting_id ?? "any"}/${randomUUID()}.json`;
+        const url = await opts.presignPut(key, UPLOAD_URL_SECONDS);
+        return json(200, { url, key, method: "PUT", content_type: "application/json", expires_at: new Date(now().getTime() + UPLOAD_URL_SECONDS * 1000).toISOString() });
+    }
+
+    async function list(event: ApiEvent): Promise<ApiResult> {
+        const q = event.queryStringParameters ?? {};
+        const statuses = ["pending", "submitted", "running", "succeeded", "failed", "cancelled"];
+        if (q.status !== undefined && !statuses.includes(q.status)) {
+            throw new HttpError(400, "invalid_request", "invalid query", [{ path: "status", message: `must be one of ${statuses.join(", ")}` }]);
+        }
+        const rows = await call<any[]>(await opts.db(), "list_job_executions", { p_targeting_id: q.targeting_id ?? null, p_status: q.status ?? null, p_limit: 100 });
+        return json(200, { executions: rows.map((r) => summary(r)) });
+    }
+
+    async function cancel(event: ApiEvent): Promise<ApiResult> {
+        const id = event.pathParameters?.id ?? /\/executions\/([^/]+)\/cancel$/.exec(event.path)?.[1];
+        if (!id || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+            throw new HttpError(404, "not_found", `no execution ${id ?? ""}`);
+        }
+        const db = await opts.db();
+        const row = await call<any>(db, "get_job_execution", { p_execution_id: id });
+        if (!row) throw new HttpError(404, "not_found", `no execution ${id}`);
+        if (["succeeded", "failed", "cancelled"].includes(row.status)) {
+            throw new HttpError(409, "already_finished", `execution ${id} is already ${row.status}`, { status: row.status });
+        }
+        if (row.job_id) {
+            // Terminating an array parent terminates every child, running or not.
+            await opts.batch.send(new TerminateJobCommand({ jobId: row.job_id, reason: `cancelled through the form-sender API (${event.requestContext?.requestId ?? "no request id"})` }));
+        }
+        const updated = await call<any>(db, "update_job_execution_status", { p_execution_id: id, p_status: "cancelled", p_error: null, p_metadata: { cancelled_at: now().toISOString() } });
+        opts.log("info", "execution cancelled", { execution_id: id, job_id: row.job_id });
+        return json(200, summary(updated));
+    }
+
+    return async (event: ApiEvent) => {
+        const route = `${event.httpMethod} ${event.resource ?? event.path}`;
+        try {
+            if (route === "POST /form-sender/submit") return await submit(event);
+            if (route === "POST /form-sender/client-config-upload") return await upload(event);
+            if (route === "GET /form-sender/executions") return await list(event);
+            if (event.httpMethod === "POST" && (event.resource === "/form-sender/executions/{id}/cancel" || /^\/form-sender\/executions\/[^/]+\/cancel$/.test(event.path))) {
+                return await cancel(event);
+            }
+            throw new HttpError(404, "not_found", `no route ${event.httpMethod} ${event.path}`);
+        } catch (e) {
+            if (e instanceof HttpError) {
+                if (e.status >= 500) opts.log("error", e.message, { code: e.code, route });
+                return json(e.status, { error: { code: e.code, message: e.message, details: e.details ?? null } });
+            }
+            opts.log("error", "unexpected error", { route, error: String(e) });
+            return json(500, { error: { code: "internal_error", message: "unexpected error; see the dispatcher logs", details: null } });
+        }
+    };
+}
+
+function parseBody(event: ApiEvent): unknown {
+    const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+    try {
+        return JSON.parse(raw ?? "");
+    } catch {
+        throw new HttpError(400, "invalid_json", "the request body is not valid JSON", [{ path: "/", message: "send a JSON object with content-type application/json" }]);
+    }
+}
+
+/** Removes ajv's noise for oneOf (client_config vs client_config_object) into one clear line. */
+function tidy(problems: Problem[]): Problem[] {
+    const out = problems.filter((p) => !(p.path === "/" && /must match exactly one schema in oneOf/.test(p.message)));
+    const missingBoth = out.filter((p) => p.message === "is required" && /^\/client_config(_object)?$/.test(p.path));
+    const rest = out.filter((p) => !missingBoth.includes(p));
+    if (missingBoth.length === 2) rest.push({ path: "/client_config", message: "send client_config (inline) or client_config_object (uploaded key)" });
+    if (out.length === 0 && problems.length > 0) rest.push({ path: "/", message: "send either client_config or client_config_object, not both" });
+    return rest;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function resolveOverrides(batch: BatchOverrides, defaults: Required<SubmitDefaults>, sessionMaxHours?: number): Required<SubmitDefaults> {
+    return {
+        prefer_spot: batch.prefer_spot ?? defaults.prefer_spot,
+        allow_on_demand_fallback: batch.allow_on_demand_fallback ?? defaults.allow_on_demand_fallback,
+        max_attempts: batch.max_attempts ?? defaults.max_attempts,
+        workers_per_workflow: batch.workers_per_workflow ?? defaults.workers_per_workflow,
+        session_max_hours: sessionMaxHours ?? defaults.session_max_hours,
+    };
+}
+
+export function submitJobInput(
+    opts: Pick<DispatcherOptions, "env" | "bucket" | "jobDefinition">,
+    req: SubmitBody,
+    x: { executionId: string; configKey: string; queue: string; overrides: Required<SubmitDefaults>; name: string },
+): SubmitJobCommandInput {
+    const environment = [
+        ["FORM_SENDER_CLIENT_CONFIG_URL", `s3://${opts.bucket}/${x.configKey}`],
+        ["FORM_SENDER_EXECUTION_ID", x.executionId],
+        ["FORM_SENDER_TARGETING_ID", req.targeting_id],
+        ["FORM_SENDER_TOTAL_SHARDS", String(req.execution.shards ?? 1)],
+        ["FORM_SENDER_TABLE_MODE", req.tables?.use_extra_table ? "extra" : "default"],
+        ["FORM_SENDER_TEST_MODE", String(req.test_mode ?? false)],
+        ["FORM_SENDER_SESSION_MAX_HOURS", String(x.overrides.session_max_hours)],
+        ["FORM_SENDER_WORKERS", String(x.overrides.workers_per_workflow)],
+        ...(req.send_end_time ? [["FORM_SENDER_SEND_END_TIME", req.send_end_time]] : []),
+        ["FORM_SENDER_ALLOW_ON_DEMAND_FALLBACK", String(x.overrides.allow_on_demand_fallback)],
+    ].map(([name, value]) => ({ name, value }));
+    return {
+        jobName: x.name,
+        jobQueue: x.queue,
+        jobDefinition: opts.jobDefinition,
+        ...(req.execution.run_total > 1 ? { arrayProperties: { size: req.execution.run_total } } : {}),
+        retryStrategy: {
+            attempts: x.overrides.max_attempts,
+            // Same rules as the job definition: retry host/Spot loss and image pulls, nothing else.
+            evaluateOnExit: [
+                { onStatusReason: "Host EC2*", action: "RETRY" },
+                { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                { onReason: "*", action: "EXIT" },
+            ],
+        },
+        containerOverrides: { environment },
+        tags: { "ops:execution-id": x.executionId, "ops:targeting-id": req.targeting_id, "ops:env": opts.env },
+        propagateTags: true,
+    };
+}
+
+/** Undefined when the request is within Batch's limits, else the reason. */
+export function checkLimits(input: SubmitJobCommandInput): string | undefined {
+    const overrides = Buffer.byteLength(JSON.stringify(input.containerOverrides ?? {}));
+    if (overrides > MAX_OVERRIDES_BYTES) return `container overrides are ${overrides} bytes; AWS Batch accepts at most ${MAX_OVERRIDES_BYTES}`;
+    const total = Buffer.byteLength(JSON.stringify(input));
+    if (total > MAX_REQUEST_BYTES) return `the SubmitJob request is ${total} bytes; AWS Batch accepts at most ${MAX_REQUEST_BYTES}`;
+    return undefined;
+}
+
+function summary(r: any) {
+    return {
+        execution_id: r.id, targeting_id: r.targeting_id, status: r.status, job_id: r.job_id ?? null, job_name: r.job_name ?? null,
+        job_queue: r.job_queue ?? null, array_size: r.array_size ?? null, created_at: r.created_at, submitted_at: r.submitted_at ?? null,
+        finished_at: r.finished_at ?? null, error: r.error ?? null,
+    };
+}
+
+function answer(r: any, duplicate: boolean) {
+    return {
+        execution_id: r.id, job_id: r.job_id ?? null, job_name: r.job_name ?? null, job_queue: r.job_queue ?? null,
+        array_size: r.array_size ?? r.run_total ?? null, submitted_at: r.submitted_at ?? null, duplicate,
+    };
+}

@@ -1,0 +1,229 @@
+/**
+ * End to end: embedded PostgreSQL with the migrations + the PostgREST-style RPC endpoint + a
+ * local S3 + the fixture sites. The runner is compiled with the image's tsconfig and its
+ * entry (the Dockerfile's CMD) is started with AWS Batch environment variables, 2 shards × 2
+ * workers, exactly as Batch would run an array job of size 2.
+ */
+import * as assert from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { startS3Server, type S3Server } from "../support/s3Server";
+import { startSupabase, type LocalSupabase } from "../support/supabase";
+import { FIXTURE_ROOT, readExpectation, startFixtureServer, type FixtureServer } from "./fixtureServer";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const BUILD = path.join(ROOT, "containers", "runner", `dist-e2e-${process.pid}`);
+const ENTRY = path.join(BUILD, "containers", "runner", "src", "main.js");
+const CONFIG_TEXT = fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8");
+const BUCKET = "fs-client-config";
+
+interface Run {
+    readonly child: ChildProcess;
+    readonly lines: Array<Record<string, unknown>>;
+    readonly raw: string[];
+    readonly exit: Promise<number>;
+}
+
+describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", function () {
+    this.timeout(240_000);
+    let sb: LocalSupabase;
+    let s3: S3Server;
+    let sites: FixtureServer;
+
+    before(async () => {
+        const tsc = spawn(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "containers/runner/tsconfig.build.json", "--outDir", BUILD], { cwd: ROOT, stdio: "inherit" });
+        const [compiled, supabase, s3server, fixtures] = await Promise.all([
+            new Promise<number>((r) => tsc.on("exit", (c) => r(c ?? 1))),
+            startSupabase(),
+            startS3Server(),
+            startFixtureServer(),
+        ]);
+        sb = supabase;
+        s3 = s3server;
+        sites = fixtures;
+        assert.strictEqual(compiled, 0, "the runner compiles with containers/runner/tsconfig.build.json");
+        const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+        await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "client-config/e2e.json", Body: CONFIG_TEXT, ContentType: "application/json" }));
+    });
+    after(async () => {
+        fs.rmSync(BUILD, { recursive: true, force: true });
+        await Promise.all([sb?.stop(), s3?.close(), sites?.close()]);
+    });
+
+    /** Companies whose form_url is a fixture (null for a company without a form), queued for `targeting`. */
+    async function seed(targeting: string, fixtures: Array<string | null>): Promise<Map<number, string | null>> {
+        const items = new Map<number, string | null>();
+        for (const [i, fx] of fixtures.entries()) {
+            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [`株式会社受信テスト${targeting}${i}`, fx ? sites.url(fx) : null]);
+            const q = await sb.db.query("insert into send_queue (targeting_id, company_id) values ($1, $2) returning id", [targeting, c.rows[0].id]);
+            items.set(Number(q.rows[0].id), fx);
+        }
+        return items;
+    }
+
+    async function createExecution(targeting: string): Promise<string> {
+        const r = await sb.db.query("select create_job_execution($1, 2, 2, false, null, '{}'::jsonb) as e", [targeting]);
+        return r.rows[0].e.id as string;
+    }
+
+    function start(executionId: string, arrayIndex: number, attempt: number, extra: Record<string, string> = {}): Run {
+        const child = spawn(process.execPath, [ENTRY], {
+            cwd: ROOT,
+            env: {
+                PATH: process.env.PATH ?? "",
+                HOME: process.env.HOME ?? "/tmp",
+                AWS_BATCH_JOB_ARRAY_INDEX: String(arrayIndex),
+                AWS_BATCH_JOB_ID: `8d2f0a4e-e2e:${arrayIndex}`,
+                AWS_BATCH_JOB_ATTEMPT: String(attempt),
+                AWS_BATCH_CE_NAME: "fs-spot-ce",
+                AWS_BATCH_JQ_NAME: "fs-queue-spot",
+                FORM_SENDER_ENV: "aws_batch",
+                FORM_SENDER_EXECUTION_ID: executionId,
+                FORM_SENDER_RUN_TOTAL: "2",
+                FORM_SENDER_TOTAL_SHARDS: "2",
+                FORM_SENDER_WORKERS: "2",
+                FORM_SENDER_CLIENT_CONFIG_URL: `s3://${BUCKET}/client-config/e2e.json`,
+                FORM_SENDER_SEND_END_TIME: "23:59",
+                FORM_SENDER_FORM_TIMEOUT_SECONDS: "60",
+                SUPABASE_URL: sb.url,
+                SUPABASE_SERVICE_ROLE_KEY: sb.serviceRoleKey,
+                AWS_ENDPOINT_URL_S3: s3.endpoint,
+                AWS_REGION: "us-east-1",
+                AWS_ACCESS_KEY_ID: "test",
+                AWS_SECRET_ACCESS_KEY: "test",
+                ...extra,
+            },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const lines: Array<Record<string, unknown>> = [];
+        const raw: string[] = [];
+        let buf = "";
+        child.stdout?.on("data", (d: Buffer) => {
+            buf += d.toString("utf8");
+            let nl: number;
+            while ((nl = buf.indexOf("\n")) >= 0) {
+                const line = buf.slice(0, nl);
+                buf = buf.slice(nl + 1);
+                raw.push(line);
+                lines.push(JSON.parse(line) as Record<string, unknown>);
+            }
+        });
+        let stderr = "";
+        child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+        const exit = new Promise<number>((resolve) =>
+            child.on("exit", (code, signal) => {
+                if (code !== 0 && code !== 143) process.stderr.write(`runner ${arrayIndex} exited ${code ?? signal}: ${stderr}\n${raw.join("\n")}\n`);
+                resolve(code ?? 128);
+            }),
+        );
+        return { child, lines, raw, exit };
+    }
+
+    async function queueState(targeting: string) {
+        const items = await sb.db.query("select q.id, q.status, s.status as result, s.detail from send_queue q left join submissions s on s.queue_item_id = q.id where q.targeting_id = $1 order by q.id", [targeting]);
+        return items.rows as Array<{ id: string; status: string; result: string | null; detail: string | null }>;
+    }
+
+    /** Each fixture site received exactly one accepted form per queue item expected to send. */
+    function assertSitesReceivedOncePerItem(items: Map<number, string | null>, since: number) {
+        const expectedPerFixture = new Map<string, number>();
+        for (const fx of items.values()) {
+            if (fx && readExpectation(fx).status === "sent") expectedPerFixture.set(fx, (expectedPerFixture.get(fx) ?? 0) + 1);
+        }
+        const received = new Map<string, number>();
+        for (const s of sites.submissions.slice(since)) {
+            if ((s.endpoint === "submit" || s.endpoint === "api") && s.accepted) received.set(s.fixture, (received.get(s.fixture) ?? 0) + 1);
+        }
+        assert.deepStrictEqual(Object.fromEntries([...received].sort()), Object.fromEntries([...expectedPerFixture].sort()));
+    }
+
+    it("2 shards × 2 workers process every queue item exactly once, with results, attempts and sanitized logs", async () => {
+        const targeting = "e2e-full";
+        const fixtures = ["01-basic-labels", "02-table-confirm", "03-english", "07-refusal", "09-recaptcha", "12-honeypot", "14-inquiry-radio", "16-cf7", "18-required-unknown", "20-separate-rows", "23-no-form", null];
+        const items = await seed(targeting, fixtures);
+        const executionId = await createExecution(targeting);
+        const since = sites.submissions.length;
+        const runs = [start(executionId, 0, 1), start(executionId, 1, 1)];
+        assert.deepStrictEqual(await Promise.all(runs.map((r) => r.exit)), [0, 0]);
+
+        const state = await queueState(targeting);
+        assert.strictEqual(state.length, fixtures.length);
+        for (const row of state) {
+            const fx = items.get(Number(row.id));
+            const want = fx ? readExpectation(fx).status : "no_form";
+            assert.strictEqual(row.result, want, `item ${row.id} (${fx}): ${row.detail}`);
+            assert.strictEqual(row.status, want === "failed" ? "failed" : "done");
+        }
+        const submissions = await sb.db.query("select count(*)::int as n, count(distinct queue_item_id)::int as d from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1", [targeting]);
+        assert.deepStrictEqual(submissions.rows[0], { n: fixtures.length, d: fixtures.length });
+        assertSitesReceivedOncePerItem(items, since);
+
+        const attempts = await sb.db.query("select run_index, attempt, status, exit_code, metadata from job_execution_attempts where execution_id = $1 order by run_index", [executionId]);
+        assert.deepStrictEqual(
+            attempts.rows.map((a) => [a.run_index, a.attempt, a.status, a.exit_code, a.metadata.shard_ids, a.metadata.array_size, a.metadata.job_id]),
+            [
+                [1, 1, "succeeded", 0, [1], 2, "8d2f0a4e-e2e:0"],
+                [2, 1, "succeeded", 0, [2], 2, "8d2f0a4e-e2e:1"],
+            ],
+        );
+        // Both runs claimed work: the shards split the queue.
+        for (const r of runs) assert.ok(r.lines.some((l) => l.msg === "form done"), "each run filled forms");
+        const startLine = runs[1].lines.find((l) => l.msg === "runner starting");
+        assert.ok(startLine);
+        assert.deepStrictEqual([startLine.run_index, startLine.array_index, startLine.attempt, startLine.shard_ids, startLine.total_shards], [2, 1, 1, [2], 2]);
+        const all = runs.flatMap((r) => r.raw).join("\n");
+        for (const secret of ["t.yamada@example.com", "03-1234-5678", "株式会社テストコネクト", "株式会社受信テスト", sb.serviceRoleKey]) {
+            assert.ok(!all.includes(secret), `log lines leak ${secret}`);
+        }
+        assert.ok(!all.includes(sb.url), "log lines leak the Supabase URL");
+    });
+
+    it("SIGTERM mid-run loses no item, sends none twice and marks the attempt failed exactly once; the retry finishes the shard", async () => {
+        const targeting = "e2e-sigterm";
+        const sendable = ["01-basic-labels", "03-english", "04-contact-link", "05-search-newsletter", "12-honeypot", "13-maxlength", "14-inquiry-radio", "15-ajax-fetch", "17-placeholder-only", "20-separate-rows", "24-js-dialog", "25-postal-digits"];
+        const items = await seed(targeting, [...sendable, ...sendable.slice(0, 4)]);
+        const executionId = await createExecution(targeting);
+        const since = sites.submissions.length;
+        const callsBefore = sb.rpc.calls.length;
+        const grace = { FORM_SENDER_SIGTERM_GRACE_SECONDS: "8" };
+        const shard1 = start(executionId, 0, 1, grace);
+        const shard2 = start(executionId, 1, 1, grace);
+        // Wait until shard 1 has recorded a result and has more forms in flight, then reclaim its "instance".
+        const t0 = Date.now();
+        while (!shard1.lines.some((l) => l.msg === "form done") && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+        const signalledAt = Date.now();
+        shard1.child.kill("SIGTERM");
+        assert.strictEqual(await shard1.exit, 143);
+        assert.ok(Date.now() - signalledAt < 25_000, "exits within Batch's 30 s stop timeout");
+        assert.strictEqual(await shard2.exit, 0);
+
+        const left = (await queueState(targeting)).filter((r) => r.status === "pending" || r.status === "leased");
+        assert.ok(left.length > 0, "the SIGTERM came before shard 1 was done (otherwise this test proves nothing)");
+        assert.ok(left.every((r) => r.status === "pending" && r.result === null), "unfinished items are back to pending, none left leased");
+        assert.ok(shard1.lines.some((l) => l.msg === "leases released"));
+
+        // Batch retries the array child: attempt 2 of run 1 finishes shard 1.
+        const retry = start(executionId, 0, 2, grace);
+        assert.strictEqual(await retry.exit, 0);
+
+        const state = await queueState(targeting);
+        assert.ok(state.every((r) => r.status === "done" && r.result === "sent"), JSON.stringify(state.filter((r) => r.result !== "sent")));
+        const perItem = await sb.db.query("select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1", [targeting]);
+        assert.strictEqual(perItem.rows[0].n, items.size);
+        assertSitesReceivedOncePerItem(items, since);
+
+        const marks = sb.rpc.calls.slice(callsBefore).filter((c) => c.fn === "mark_job_failed_once");
+        assert.strictEqual(marks.length, 1, "mark_job_failed_once is called exactly once");
+        const attempts = await sb.db.query("select run_index, attempt, status, exit_code, failed_once_marked_at is not null as marked from job_execution_attempts where execution_id = $1 order by run_index, attempt", [executionId]);
+        assert.deepStrictEqual(
+            attempts.rows.map((a) => [a.run_index, a.attempt, a.status, a.exit_code, a.marked]),
+            [
+                [1, 1, "failed", 143, true],
+                [1, 2, "succeeded", 0, false],
+                [2, 1, "succeeded", 0, false],
+            ],
+        );
+    });
+});

@@ -29,7 +29,7 @@ describe("Supabase schema and RPCs", function () {
     }
 
     it("applies the migrations a second time without error", async () => {
-        assert.deepEqual(await applyMigrations(sb.db), ["0001_form_sender.sql"]);
+        assert.deepEqual(await applyMigrations(sb.db), ["0001_form_sender.sql", "0002_job_fallback.sql"]);
     });
 
     it("turns row-level security on and grants anon/authenticated nothing", async () => {

@@ -30,6 +30,8 @@ export function statusFor(code: string | undefined): number {
 
 export async function startRpcServer(opts: { connectionString: string; serviceRoleKey: string; anonKey: string }): Promise<RpcServer> {
     const pool = new Pool({ connectionString: opts.connectionString, max: 20 });
+    // An idle client losing its connection (the test's server stopping) is not a test failure.
+    pool.on("error", () => undefined);
     const calls: { fn: string; args: Record<string, unknown> }[] = [];
     const state = { unavailable: false };
     const send = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -93,6 +95,8 @@ export async function startRpcServer(opts: { connectionString: string; serviceRo
             state.unavailable = v;
         },
         async close() {
+            // Keep-alive sockets from fetch would hold close() open for seconds.
+            server.closeAllConnections();
             await new Promise<void>((resolve) => server.close(() => resolve()));
             await pool.end();
         },

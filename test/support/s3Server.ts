@@ -88,7 +88,10 @@ export async function startS3Server(): Promise<S3Server> {
         set failPutsWith(v: number | undefined) {
             state.failPutsWith = v;
         },
-        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        close: () => {
+            server.closeAllConnections();
+            return new Promise<void>((resolve) => server.close(() => resolve()));
+        },
     };
 }
 

@@ -46,6 +46,7 @@ export async function startSupabase(pg?: TestPostgres): Promise<LocalSupabase> {
     const server = pg ?? (await startPostgres());
     const connectionString = await server.createDatabase(`supabase_${Date.now()}_${Math.floor(Math.random() * 1e6)}`);
     const db = new Pool({ connectionString, max: 10 });
+    db.on("error", () => undefined);
     await createSupabaseRoles(db);
     await applyMigrations(db);
     const rpc = await startRpcServer({ connectionString, serviceRoleKey: SERVICE_ROLE_KEY, anonKey: ANON_KEY });

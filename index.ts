@@ -3,7 +3,7 @@
  * exports the outputs operators need (including the GAS Script Properties map).
  */
 import * as aws from "@pulumi/aws";
-import { Alerts, Orchestration, WeatherService } from "./components";
+import { Alerts, FormSenderBatch, Orchestration, WeatherService } from "./components";
 import { loadStackConfig } from "./components/config";
 
 export = async () => {
@@ -72,6 +72,34 @@ export = async () => {
         alertsTopicArn: alertsFor(w.region).topicArn,
     }, { providers: [providerFor(w.region)] });
 
+    const f = config.formSender;
+    const formSenderAlerts = alertsFor(f.region);
+    const formSender = new FormSenderBatch("form-sender", {
+        environment: env,
+        networkMode: f.networkMode,
+        vpcCidr: f.vpcCidr,
+        availabilityZones: f.availabilityZones,
+        subnetIds: f.subnetIds,
+        instanceTypes: f.instanceTypes,
+        maxVcpus: f.maxVcpus,
+        onDemandMaxVcpus: f.onDemandMaxVcpus,
+        jobVcpus: f.jobVcpus,
+        jobMemoryMib: f.jobMemoryMib,
+        jobAttempts: f.jobAttempts,
+        attemptDurationSeconds: f.attemptDurationSeconds,
+        runnableTimeoutMinutes: f.runnableTimeoutMinutes,
+        configRetentionDays: f.configRetentionDays,
+        apiBurstLimit: f.apiBurstLimit,
+        apiRateLimit: f.apiRateLimit,
+        wafRateLimit: f.wafRateLimit,
+        dispatcherReservedConcurrency: f.dispatcherReservedConcurrency,
+        spotPriceThresholdPercent: f.spotPriceThresholdPercent,
+        onDemandPrices: f.onDemandPrices,
+        supabaseUrl: secrets.formSenderSupabaseUrl,
+        supabaseServiceRoleKey: secrets.formSenderSupabaseServiceRoleKey,
+        alertsTopicArn: formSenderAlerts.topicArn,
+    }, { providers: [providerFor(f.region)] });
+
     return {
         environment: env,
         alertsTopicArns: Object.fromEntries([...alerts].map(([region, a]) => [region, a.topicArn])),
@@ -87,6 +115,28 @@ export = async () => {
             tasksSecurityGroupId: weather.tasksSecurityGroupId,
             apiKeysSecretArn: weather.apiKeysSecretArn,
             imageUri: weather.imageUri,
+        },
+        formSender: {
+            region: f.region,
+            apiBaseUrl: formSender.apiBaseUrl,
+            bucket: formSender.bucketName,
+            queueArns: formSender.queueArns,
+            jobDefinitionArn: formSender.jobDefinitionArn,
+            imageUri: formSender.imageUri,
+            alertsTopicArn: formSenderAlerts.topicArn,
+            dashboardName: formSender.dashboardName,
+            gasAccessKeyId: formSender.gasAccessKeyId,
+            gasSecretAccessKey: formSender.gasSecretAccessKey,
+        },
+        // Exactly the Script Properties GAS needs: `npm run gas-config -- --stack <name>` prints them.
+        gasScriptProperties: {
+            USE_AWS_BATCH: "true",
+            FORM_SENDER_AWS_API_BASE_URL: formSender.apiBaseUrl,
+            FORM_SENDER_AWS_REGION: f.region,
+            FORM_SENDER_AWS_ACCESS_KEY_ID: formSender.gasAccessKeyId,
+            FORM_SENDER_AWS_SECRET_ACCESS_KEY: formSender.gasSecretAccessKey,
+            FORM_SENDER_S3_BUCKET: formSender.bucketName,
+            FORM_SENDER_ENV: env,
         },
         orchestration: {
             region: w.region,

@@ -1,3 +1,4 @@
 export * from "./alerts";
 export * from "./weatherService";
 export * from "./orchestration";
+export * from "./formSenderBatch";

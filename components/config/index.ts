@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CostAssumptions, readCostAssumptions } from "./cost";
+import { FormSenderConfig, readFormSenderConfig } from "./formSender";
 import { readOrchestrationConfig, OrchestrationConfig } from "./orchestration";
 import { ConfigReader, EMAIL, PROJECT, RawConfig } from "./validate";
 import { readWeatherConfig, WeatherConfig } from "./weather";
@@ -13,6 +14,7 @@ export * from "./validate";
 export { WeatherConfig, WEATHER_DEFAULTS } from "./weather";
 export { OrchestrationConfig, ORCHESTRATION_DEFAULTS } from "./orchestration";
 export { CostAssumptions, COST_DEFAULTS } from "./cost";
+export { FormSenderConfig, FORM_SENDER_DEFAULTS } from "./formSender";
 
 export const ENVIRONMENTS = ["stg", "prd"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -21,7 +23,7 @@ export type Environment = (typeof ENVIRONMENTS)[number];
  * Keys whose values are secrets. They are set with `pulumi config set --secret`, read as
  * secret Outputs, and never printed in validation messages.
  */
-export const SECRET_KEYS = ["weatherApiKeys"] as const;
+export const SECRET_KEYS = ["weatherApiKeys", "formSenderSupabaseUrl", "formSenderSupabaseServiceRoleKey"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** The API keys the weather app reads from its Secrets Manager JSON secret. */
@@ -34,6 +36,7 @@ export interface StackConfig {
     readonly alertEmail: string;
     readonly weather: WeatherConfig;
     readonly orchestration: OrchestrationConfig;
+    readonly formSender: FormSenderConfig;
     /** Usage assumptions for the cost report; no effect on resources. */
     readonly cost: CostAssumptions;
 }
@@ -51,11 +54,12 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     });
     const weather = readWeatherConfig(r);
     const orchestration = readOrchestrationConfig(r, environment);
+    const formSender = readFormSenderConfig(r);
     const cost = readCostAssumptions(r);
     readSecrets(r, raw);
     r.checkUnknown();
     r.finish();
-    return { stack, environment, alertEmail, weather, orchestration, cost };
+    return { stack, environment, alertEmail, weather, orchestration, formSender, cost };
 }
 
 /** Shape checks for secret values; messages never contain the value. */

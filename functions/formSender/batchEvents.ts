@@ -121,6 +121,8 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                 return await fallBack(db, executionId, d);
             }
             await rpc(db, "update_job_execution_status", { p_execution_id: executionId, p_status: "failed", p_error: d.statusReason ?? "job failed", p_metadata: null });
+            // The "execution failed" message feeds the FailedJobs metric filter and its alarm.
+            opts.log("warn", "execution failed", { execution_id: executionId, job_id: d.jobId, reason: d.statusReason ?? null });
             return { action: "recorded", executionId, status: "failed", attempts };
         }
         if (["RUNNING", "STARTING"].includes(d.status) && execution.status !== "running") {

@@ -10,6 +10,30 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * Pulumi's code-path computation (CallbackFunction packaging) resolves npm workspaces with
+ * `fs.promises.glob`, which Node gains only in v22. On Node 20 this supplies the part it uses:
+ * workspace entries that are plain paths or end in `/*`.
+ */
+const fsPromises = fs.promises as unknown as { glob?: (pattern: string) => AsyncIterable<string> };
+if (typeof fsPromises.glob !== "function") {
+    fsPromises.glob = async function* (pattern: string) {
+        const parts = pattern.split("/");
+        const star = parts.indexOf("*");
+        if (star < 0) {
+            if (fs.existsSync(pattern)) yield pattern;
+            return;
+        }
+        const dir = parts.slice(0, star).join("/") || "/";
+        const rest = parts.slice(star + 1).join("/");
+        if (!fs.existsSync(dir)) return;
+        for (const entry of fs.readdirSync(dir)) {
+            const candidate = path.join(dir, entry, rest);
+            if (fs.existsSync(candidate)) yield candidate;
+        }
+    };
+}
 export const PROJECT = "ops-platform";
 export const SECRET_PLACEHOLDER = "[secret]";
 /** Account id the mocks put in every ARN. */

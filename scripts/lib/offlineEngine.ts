@@ -61,7 +61,7 @@ export interface OfflineRun {
     resources: PlannedResource[];
     outputs: Record<string, unknown>;
     /** URN → URNs it explicitly depends on (`dependsOn` and inputs' resources), for ordering tests; not part of the JSON plan. */
-    dependencies: Record<string, string[]>;
+    dependencies?: Record<string, string[]>;
 }
 
 /** Thrown when a stack name has no Pulumi.<stack>.yaml. */

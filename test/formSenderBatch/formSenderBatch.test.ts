@@ -102,7 +102,7 @@ describe("FormSenderBatch", function () {
             it("gives each Lambda an explicit role, nodejs22.x, timeout, memory and active tracing", () => {
                 const fns = p().ofType(T.fn).filter((f) => f.name.startsWith("form-sender-"));
                 assert.deepEqual(fns.map((f) => f.name).sort(), ["form-sender-batch-events", "form-sender-dispatcher", "form-sender-spot-watch"]);
-                for (const f of fns) {
+                for (const f of fns.map((x) => ({ inputs: x.inputs as Record<string, any> }))) {
                     assert.equal(f.inputs.runtime, "nodejs22.x");
                     assert.match(f.inputs.role, /^arn:aws:iam::\d{12}:role\/form-sender-/);
                     assert.ok(f.inputs.timeout > 0 && f.inputs.memorySize >= 128);

@@ -86,7 +86,7 @@ describe("Orchestration", function () {
             it("creates the state machine only after its role policy", () => {
                 const sm = p().get("aws:sfn/stateMachine:StateMachine", "orchestration-workflow");
                 const policy = p().get("aws:iam/rolePolicy:RolePolicy", "orchestration-sfn");
-                assert.ok(p().run.dependencies[sm.urn].includes(policy.urn), `state machine depends on ${p().run.dependencies[sm.urn].join(", ")}`);
+                assert.ok((p().run.dependencies?.[sm.urn] ?? []).includes(policy.urn), `state machine depends on ${(p().run.dependencies?.[sm.urn] ?? []).join(", ")}`);
             });
 
             it("grants the state machine exactly the documented statements and no * action", () => {

@@ -149,6 +149,15 @@ export class FormSenderBatch extends pulumi.ComponentResource {
         const instanceRole = new aws.iam.Role(`${name}-instance`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), description: "ECS container instances of the form-sender compute environments" }, parent);
         const instanceAttach = new aws.iam.RolePolicyAttachment(`${name}-instance`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role" }, parent);
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, parent);
+        // IMDSv2 only, hop limit 1: containers (bridge network, one hop further) cannot reach the
+        // instance metadata service at all, so a page the runner visits cannot steer it into
+        // leaking instance credentials. Jobs get their own credentials from the ECS task-role
+        // endpoint and their region from AWS_REGION.
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-instances`, {
+            namePrefix: `${prefix}-runner-`,
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            tagSpecifications: [{ resourceType: "instance", tags: { Name: `${prefix}-runner` } }],
+        }, parent);
         const computeResources = (type: "SPOT" | "EC2", maxVcpus: number) => ({
             type,
             allocationStrategy: type === "SPOT" ? "SPOT_PRICE_CAPACITY_OPTIMIZED" : "BEST_FIT_PROGRESSIVE",
@@ -159,6 +168,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             securityGroupIds: [runnerSg.id],
             instanceRole: profile.arn,
             ec2Configurations: [{ imageType: "ECS_AL2023" }],
+            launchTemplate: { launchTemplateId: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
             tags: { Name: `${prefix}-runner-${type === "SPOT" ? "spot" : "ondemand"}` },
         });
         const ceOpts = { parent: this, dependsOn: [serviceAttach, instanceAttach], ignoreChanges: ["computeResources.desiredVcpus"] };
@@ -229,7 +239,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
                 logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": jobLogs.name, "awslogs-region": region, "awslogs-stream-prefix": "runner" } },
             }),
         }, { parent: this, dependsOn: [execution.policy, jobRole.policy] });
-        new aws.ssm.Parameter(`${name}-job-definition`, { name: `/fs-runner/${env}/batch/job-definition`, type: "String", value: jobDefinition.arn, description: "Current form-sender runner job definition" }, parent);
+        new aws.ssm.Parameter(`${name}-job-definition`, { name: `/fs-runner/${env}/batch/job-definition`, type: "String", insecureValue: jobDefinition.arn, description: "Current form-sender runner job definition" }, parent);
 
         // ---- functions ------------------------------------------------------------------------
         const queueNames = { spot: spotQueue.name, spotThenOnDemand: fallbackQueue.name, onDemand: onDemandQueue.name };

@@ -64,7 +64,7 @@ describe("cost report", function () {
     });
 
     it("renders a markdown table for pull-request comments", async () => {
-        const md = await costReport("stg", true);
+        const md = await costReport("prd", true);
         assert.match(md, /^### WeatherService weather \(ap-northeast-1\) — \$[\d,.]+\/month$/m);
         assert.match(md, /^\| resource \| item \| quantity \| unit price \| monthly \|$/m);
         assert.match(md, /^\| AWS Batch on Spot \| \$1,149\.28 \| 1\.00× \|$/m);

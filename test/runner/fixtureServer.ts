@@ -47,6 +47,11 @@ export interface ServerConfig {
 export interface FixtureServer {
     /** http://127.0.0.1:<port> */
     readonly origin: string;
+    /**
+     * Extra origins on distinct loopback addresses (127.0.0.10, .11, …), one per `sites`
+     * option: to Chromium each is a different site, as real recipients are.
+     */
+    readonly siteOrigins: readonly string[];
     /** http://127.0.0.2:<port2>: a second origin for cross-origin iframes. */
     readonly altOrigin: string;
     readonly submissions: Submission[];
@@ -162,7 +167,7 @@ async function listenOn(server: http.Server, host: string): Promise<number> {
     return (server.address() as net.AddressInfo).port;
 }
 
-export async function startFixtureServer(): Promise<FixtureServer> {
+export async function startFixtureServer(opts: { sites?: number } = {}): Promise<FixtureServer> {
     const submissions: Submission[] = [];
     const hits = new Map<string, number>();
     let origin = "";
@@ -252,18 +257,27 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     const altPort = await listenOn(alt, "127.0.0.2");
     origin = `http://127.0.0.1:${port}`;
     altOrigin = `http://127.0.0.2:${altPort}`;
+    const siteServers: http.Server[] = [];
+    const siteOrigins: string[] = [];
+    for (let i = 0; i < (opts.sites ?? 0); i++) {
+        const srv = http.createServer(handler);
+        const host = `127.0.0.${10 + i}`;
+        siteOrigins.push(`http://${host}:${await listenOn(srv, host)}`);
+        siteServers.push(srv);
+    }
     // The _shared directory (site stylesheet) is a fixture-like folder without pages of its own.
     return {
         origin,
         altOrigin,
+        siteOrigins,
         submissions,
         hits,
         url: (fixture, file = "") => `${origin}/${fixture}/${file}`,
         sent: (fixture) => submissions.filter((s) => s.fixture === fixture && (s.endpoint === "submit" || s.endpoint === "api") && s.accepted),
         close: async () => {
-            main.closeAllConnections();
-            alt.closeAllConnections();
-            await Promise.all([new Promise((r) => main.close(r)), new Promise((r) => alt.close(r))]);
+            const all = [main, alt, ...siteServers];
+            all.forEach((srv) => srv.closeAllConnections());
+            await Promise.all(all.map((srv) => new Promise((r) => srv.close(r))));
         },
     };
 }

@@ -62,6 +62,29 @@ interface Chosen {
     readonly form: FormInfo;
 }
 
+const dialogLogs = new WeakMap<Page, string[]>();
+
+/**
+ * Accepts every dialog the page opens and keeps its text: confirm("送信してよろしいですか？")
+ * must be accepted for the post to happen, alert() often carries a validation error, and an
+ * unanswered beforeunload prompt would block the next form on this (reused) page.
+ */
+function watchDialogs(page: Page): string[] {
+    let log = dialogLogs.get(page);
+    if (!log) {
+        const messages: string[] = [];
+        page.on("dialog", (d: Dialog) => {
+            if (d.type() !== "beforeunload") {
+                messages.push(d.message());
+            }
+            d.accept().catch(() => undefined);
+        });
+        dialogLogs.set(page, messages);
+        log = messages;
+    }
+    return log;
+}
+
 /** Thrown when the job's shutdown gate closes before a submit: nothing was sent. */
 export class SubmitAbandoned extends Error {}
 
@@ -227,19 +250,24 @@ async function clickAndObserve(page: Page, chosen: Chosen, bid: number, outcomeT
             navigated = true;
         }
     };
-    const dialogs: string[] = [];
-    const onDialog = (d: Dialog) => {
-        dialogs.push(d.message());
-        d.accept().catch(() => undefined);
+    const dialogLog = watchDialogs(page);
+    const seenDialogs = dialogLog.length;
+    const dialogs = {
+        get all(): string[] {
+            return dialogLog.slice(seenDialogs);
+        },
     };
     page.on("framenavigated", onNav);
-    page.on("dialog", onDialog);
     try {
         const loc = frame.locator(`[data-ops-bid="${bid}"]`);
         try {
             await loc.click({ timeout: 3000, noWaitAfter: true });
         } catch {
-            await loc.evaluate((el) => (el as DomElement).click());
+            // Covered or animating buttons fail Playwright's checks; a DOM click still submits.
+            // Skipped when the click got through after all (the page is already navigating).
+            if (!navigated) {
+                await loc.evaluate((el) => (el as DomElement).click(), undefined, { timeout: 2000 }).catch(() => undefined);
+            }
         }
         const deadline = Date.now() + outcomeTimeoutMs;
         let stableSince = 0;
@@ -256,7 +284,7 @@ async function clickAndObserve(page: Page, chosen: Chosen, bid: number, outcomeT
                 await page.waitForTimeout(50);
                 continue;
             }
-            const appeared = [...notOurs(newLines(before, text)), ...dialogs];
+            const appeared = [...notOurs(newLines(before, text)), ...dialogs.all];
             const judged = judgeOutcome(appeared);
             if (judged.kind === "success" || judged.kind === "error") {
                 return judged;
@@ -286,7 +314,7 @@ async function clickAndObserve(page: Page, chosen: Chosen, bid: number, outcomeT
         await frame.waitForLoadState("load", { timeout: 5000 }).catch(() => undefined);
         const scans = await scanFrames(page);
         const afterText = scans.map((s) => s.scan.text).join("\n");
-        const appeared = [...notOurs(newLines(`${mainBefore}\n${before}`, afterText)), ...dialogs];
+        const appeared = [...notOurs(newLines(`${mainBefore}\n${before}`, afterText)), ...dialogs.all];
         // A confirmation step comes first: its static text may thank the visitor already.
         if (looksLikeConfirmationPage(appeared.join("\n"))) {
             const next = chooseConfirmation(scans, null);
@@ -308,7 +336,6 @@ async function clickAndObserve(page: Page, chosen: Chosen, bid: number, outcomeT
         return { kind: "navigated-no-text", url: page.url() };
     } finally {
         page.off("framenavigated", onNav);
-        page.off("dialog", onDialog);
     }
 }
 
@@ -331,6 +358,7 @@ function chooseConfirmation(scans: readonly FrameScanned[], onlyFrame: Frame | n
 
 /** Fills and submits the contact form reachable from `url`. Never throws for site problems. */
 export async function fillContactForm(page: Page, url: string, profile: FormProfile, opts: FillOptions): Promise<FillResult> {
+    watchDialogs(page);
     const navTimeout = opts.navigationTimeoutMs ?? DEFAULT_NAV_TIMEOUT_MS;
     const outcomeTimeout = opts.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS;
     const maxHops = opts.maxContactHops ?? 2;

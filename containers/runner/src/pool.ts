@@ -82,6 +82,9 @@ export class WorkerPool {
 
     private async worker(index: number): Promise<void> {
         let context: BrowserContext | null = null;
+        // One page per worker, reused form after form: opening a page costs a renderer start
+        // and a CDP target setup, as much CPU as filling a simple form.
+        let page: Page | null = null;
         let used = 0;
         const newContext = this.opts.newContext ?? newFormContext;
         try {
@@ -97,23 +100,39 @@ export class WorkerPool {
                 if (!context || used >= this.opts.recycleEvery) {
                     // A fresh context drops cookies, storage and renderer memory the last forms left.
                     await context?.close().catch(() => undefined);
-                    context = await newContext(await this.opts.browser());
+                    page = null;
+                    context = null;
+                    try {
+                        context = await newContext(await this.opts.browser());
+                    } catch (err) {
+                        this.opts.log.warn("could not open a browser context", { worker: index, error: (err as Error).message });
+                        await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
+                        continue;
+                    }
                     this.stats.contexts++;
                     used = 0;
                 }
                 used++;
-                let page: Page;
                 try {
-                    page = await context.newPage();
+                    if (!page || page.isClosed()) {
+                        page = await context.newPage();
+                    }
                 } catch (err) {
                     // The context (or Chromium) is gone: the item never started, so it goes back.
                     this.opts.log.warn("could not open a page; replacing the context", { worker: index, error: (err as Error).message });
+                    await context.close().catch(() => undefined);
                     context = null;
+                    page = null;
                     await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
                     continue;
                 }
                 const settlement = await this.runOne(page, item);
-                await page.close().catch(() => undefined);
+                // Popups a form opened (target=_blank, window.open) must not outlive it.
+                for (const other of context.pages()) {
+                    if (other !== page) {
+                        await other.close().catch(() => undefined);
+                    }
+                }
                 await this.finish(item, settlement);
             }
         } finally {

@@ -42,6 +42,8 @@ export interface ServerConfig {
     readonly errorPage?: string;
     /** Text the JSON endpoint answers with on success. */
     readonly apiMessage?: string;
+    /** Delay before every answer, in ms: a slow site keeps a form in flight. */
+    readonly delayMs?: number;
 }
 
 export interface FixtureServer {
@@ -172,6 +174,7 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
     const hits = new Map<string, number>();
     let origin = "";
     let altOrigin = "";
+    const delayed = new WeakSet<http.ServerResponse>();
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
@@ -201,6 +204,11 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
             return html(404, "<h1>404 Not Found</h1>");
         }
         const config = readConfig(fixture);
+        if (config.delayMs && !delayed.has(res)) {
+            delayed.add(res);
+            setTimeout(() => handle(req, body, res), config.delayMs);
+            return;
+        }
         const lang = config.lang ?? "ja";
         const rest = segments.slice(1).join("/");
         const method = req.method ?? "GET";

@@ -180,32 +180,49 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         assert.ok(!all.includes(sb.url), "log lines leak the Supabase URL");
     });
 
-    it("SIGTERM mid-run loses no item, sends none twice and marks the attempt failed exactly once; the retry finishes the shard", async () => {
+    it("SIGTERM mid-run lets the in-flight form finish, loses no item, sends none twice and marks the attempt failed exactly once; the retry finishes the shard", async () => {
         const targeting = "e2e-sigterm";
-        const sendable = ["01-basic-labels", "03-english", "04-contact-link", "05-search-newsletter", "12-honeypot", "13-maxlength", "14-inquiry-radio", "15-ajax-fetch", "17-placeholder-only", "20-separate-rows", "24-js-dialog", "25-postal-digits"];
-        const items = await seed(targeting, [...sendable, ...sendable.slice(0, 4)]);
+        const sendable = ["27-slow-site", "27-slow-site", "01-basic-labels", "03-english", "04-contact-link", "05-search-newsletter", "12-honeypot", "13-maxlength", "14-inquiry-radio", "15-ajax-fetch", "17-placeholder-only", "20-separate-rows", "24-js-dialog", "25-postal-digits"];
+        const items = await seed(targeting, [...sendable, "27-slow-site", "27-slow-site"]);
         const executionId = await createExecution(targeting);
         const since = sites.submissions.length;
         const callsBefore = sb.rpc.calls.length;
         const grace = { FORM_SENDER_SIGTERM_GRACE_SECONDS: "8" };
-        const shard1 = start(executionId, 0, 1, grace);
-        const shard2 = start(executionId, 1, 1, grace);
-        // Wait until shard 1 has recorded a result and has more forms in flight, then reclaim its "instance".
+        const runs = [start(executionId, 0, 1, grace), start(executionId, 1, 1, grace)];
+        // Reclaim the "instance" of whichever run is first busy on a slow site: that form is in flight.
         const t0 = Date.now();
-        while (!shard1.lines.some((l) => l.msg === "form done") && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+        let victim = -1;
+        let inFlightItem: unknown;
+        while (victim < 0 && Date.now() - t0 < 60_000) {
+            await new Promise((r) => setTimeout(r, 50));
+            victim = runs.findIndex((r) => r.lines.some((l) => l.msg === "form started" && String(l.url).includes("27-slow-site")));
+        }
+        assert.ok(victim >= 0, "a slow form started");
+        inFlightItem = runs[victim].lines.find((l) => l.msg === "form started" && String(l.url).includes("27-slow-site"))?.item;
         const signalledAt = Date.now();
-        shard1.child.kill("SIGTERM");
-        assert.strictEqual(await shard1.exit, 143);
+        runs[victim].child.kill("SIGTERM");
+        const other = runs[1 - victim];
+        assert.strictEqual(await runs[victim].exit, 143);
         assert.ok(Date.now() - signalledAt < 25_000, "exits within Batch's 30 s stop timeout");
-        assert.strictEqual(await shard2.exit, 0);
+        assert.strictEqual(await other.exit, 0);
+
+        const victimLines = runs[victim].lines;
+        const sigtermAt = victimLines.findIndex((l) => String(l.msg).startsWith("SIGTERM received"));
+        assert.ok(sigtermAt >= 0);
+        const afterSigterm = victimLines.slice(sigtermAt);
+        assert.ok(
+            afterSigterm.some((l) => l.msg === "form done" && l.item === inFlightItem && l.status === "sent"),
+            "the form in flight at SIGTERM finished within the grace period and was recorded",
+        );
+        assert.ok(!afterSigterm.some((l) => l.msg === "form started"), "nothing new is claimed after SIGTERM");
+        assert.ok(afterSigterm.some((l) => l.msg === "leases released"));
 
         const left = (await queueState(targeting)).filter((r) => r.status === "pending" || r.status === "leased");
-        assert.ok(left.length > 0, "the SIGTERM came before shard 1 was done (otherwise this test proves nothing)");
+        assert.ok(left.length > 0, "the SIGTERM came before the shard was done (otherwise this test proves nothing)");
         assert.ok(left.every((r) => r.status === "pending" && r.result === null), "unfinished items are back to pending, none left leased");
-        assert.ok(shard1.lines.some((l) => l.msg === "leases released"));
 
-        // Batch retries the array child: attempt 2 of run 1 finishes shard 1.
-        const retry = start(executionId, 0, 2, grace);
+        // Batch retries the array child: attempt 2 of the same run index finishes its shard.
+        const retry = start(executionId, victim, 2, grace);
         assert.strictEqual(await retry.exit, 0);
 
         const state = await queueState(targeting);
@@ -217,13 +234,15 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         const marks = sb.rpc.calls.slice(callsBefore).filter((c) => c.fn === "mark_job_failed_once");
         assert.strictEqual(marks.length, 1, "mark_job_failed_once is called exactly once");
         const attempts = await sb.db.query("select run_index, attempt, status, exit_code, failed_once_marked_at is not null as marked from job_execution_attempts where execution_id = $1 order by run_index, attempt", [executionId]);
+        const v = victim + 1;
+        const expected = [
+            [v, 1, "failed", 143, true],
+            [v, 2, "succeeded", 0, false],
+            [3 - v, 1, "succeeded", 0, false],
+        ].sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
         assert.deepStrictEqual(
             attempts.rows.map((a) => [a.run_index, a.attempt, a.status, a.exit_code, a.marked]),
-            [
-                [1, 1, "failed", 143, true],
-                [1, 2, "succeeded", 0, false],
-                [2, 1, "succeeded", 0, false],
-            ],
+            expected,
         );
     });
 });

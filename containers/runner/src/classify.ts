@@ -688,9 +688,10 @@ function textValue(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueCon
         case "prefecture":
             return (ctx.english ? p.prefectureEn : p.prefecture) || null;
         case "city":
-            return p.city || null;
+            // Without a prefecture field the prefecture leads the city: "東京都千代田区".
+            return p.city ? `${ctx.hasPrefecture || ctx.english ? "" : p.prefecture}${p.city}` : null;
         case "address": {
-            const parts = [ctx.hasPrefecture ? "" : p.prefecture, ctx.hasCity ? "" : p.city, p.address].filter((x) => x);
+            const parts = [ctx.hasPrefecture || ctx.hasCity ? "" : p.prefecture, ctx.hasCity ? "" : p.city, p.address].filter((x) => x);
             return parts.length > 0 ? parts.join(ctx.english ? ", " : "") : null;
         }
         case "url":

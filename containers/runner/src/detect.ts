@@ -66,7 +66,7 @@ export function rankContactLinks(links: readonly LinkInfo[], currentUrl: string,
         else if (/お問い?合わ?せ|問い?合わ?せ|問合せ|お問合|contact|inquiry|enquiry/.test(text)) score += 4;
         else if (/相談|get in touch/.test(text)) score += 2;
         if (/contact|inquiry|enquiry|toiawase|otoiawase|form/.test(path)) score += 3;
-        if (/採用|recruit|career|job|privacy|プライバシー|faq|よくある/.test(`${text} ${path}`)) score -= 5;
+        if (/採用|recruit|career|job|privacy|プライバシー|faq|よくある/.test(`${text} ${path}`)) score -= 10;
         if (!sameSite) score -= 3;
         if (score > 0) {
             scored.push({ link: { text: link.text, href: key }, score });

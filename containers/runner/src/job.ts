@@ -270,7 +270,10 @@ export async function runJob(deps: JobDeps): Promise<number> {
         mayClickSubmit: () => sigtermAt === null || graceDeadline - now() > submitMarginMs,
         next: async () => {
             const item = await source.next();
-            if (item) log.addSensitive({ companyNames: [item.companyName] });
+            if (item) {
+                log.addSensitive({ companyNames: [item.companyName] });
+                log.info("form started", { item: item.id, company: item.companyName, url: item.formUrl, lease_attempts: item.attempts });
+            }
             return item ? { id: item.id, url: item.formUrl, companyName: item.companyName } : null;
         },
         process: (page, item, hooks) =>

@@ -161,6 +161,14 @@ export class WorkerPool {
                 }),
                 timeout,
             ]);
+            if (this.forced && !flight.submitted) {
+                // Closing the page at the end of the grace period makes the form fail on its own
+                // ("navigation failed", "target closed"); nothing was sent, so it goes back.
+                return { kind: "abandoned", reason: "grace period over before submit" };
+            }
+            if (this.forced && result.status !== "sent") {
+                return { kind: "result", result: { ...result, detail: `interrupted by shutdown after submitting; not retried to avoid a double send (${result.detail})` } };
+            }
             return { kind: "result", result };
         } catch (err) {
             if (err instanceof SubmitAbandoned) {

@@ -9,6 +9,7 @@ import type { Browser } from "playwright-core";
 import { launchBrowser, newFormContext } from "../../containers/runner/src/browser";
 import { fillContactForm } from "../../containers/runner/src/fill";
 import { buildProfile, type ClientConfigLike } from "../../containers/runner/src/profile";
+import type { FillResult } from "../../containers/runner/src/types";
 import { FIXTURE_ROOT, listFixtures, readExpectation, startFixtureServer, type FixtureServer } from "./fixtureServer";
 
 const config = JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike;
@@ -30,9 +31,28 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
     let server: FixtureServer;
     let browser: Browser;
 
+    /** Each fixture's result, filled 4 at a time (as the job's workers do) to keep the suite fast. */
+    const results = new Map<string, { res: FillResult; extraPages: number }>();
+
     before(async () => {
         server = await startFixtureServer();
         browser = await launchBrowser();
+        const queue = listFixtures();
+        // Like the job's workers: a context and a page per lane, reused from form to form.
+        await Promise.all(
+            Array.from({ length: 3 }, async () => {
+                const context = await newFormContext(browser);
+                try {
+                    const page = await context.newPage();
+                    for (let fixture = queue.shift(); fixture; fixture = queue.shift()) {
+                        const res = await fillContactForm(page, server.url(fixture, readExpectation(fixture).start ?? ""), profile, { dryRun: false, outcomeTimeoutMs: 8000 });
+                        results.set(fixture, { res, extraPages: context.pages().length - 1 });
+                    }
+                } finally {
+                    await context.close();
+                }
+            }),
+        );
     });
     after(async () => {
         await browser?.close();
@@ -45,41 +65,37 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
 
     for (const fixture of listFixtures()) {
         const expected = readExpectation(fixture);
-        it(`${fixture}: ${expected.title} → ${expected.status}`, async () => {
-            const context = await newFormContext(browser);
-            try {
-                const page = await context.newPage();
-                const res = await fillContactForm(page, server.url(fixture, expected.start ?? ""), profile, { dryRun: false, outcomeTimeoutMs: 8000 });
-                assert.strictEqual(res.status, expected.status, `status; detail: ${res.detail}`);
-                assert.strictEqual(res.submitted, expected.submitted, `submitted; detail: ${res.detail}`);
-                if (expected.detail) {
-                    assert.ok(res.detail.includes(expected.detail), `detail "${res.detail}" lacks "${expected.detail}"`);
-                }
-                const requests = server.submissions.filter((s) => s.fixture === fixture);
-                const sent = server.sent(fixture);
-                assert.strictEqual(sent.length, expected.status === "sent" ? 1 : 0, `accepted submissions: ${JSON.stringify(requests.map((r) => r.endpoint))}`);
-                const allowed = new Set([...(expected.endpoints ?? []), ...(expected.status === "sent" ? ["submit", "api"] : [])]);
-                for (const r of requests) {
-                    assert.ok(allowed.has(r.endpoint), `unexpected request to ${r.endpoint} (${r.method}) with ${JSON.stringify(r.fields)}`);
-                }
-                if (expected.fields) {
-                    const got = sent[0].fields;
-                    const want = Object.fromEntries(Object.entries(expected.fields).map(([k, v]) => [k, Array.isArray(v) ? v.map(expand) : expand(v)]));
-                    for (const [k, v] of Object.entries(want)) {
-                        assert.ok(k in got || v === "", `field ${k} was not submitted`);
-                        if (v === "*") {
-                            assert.ok(got[k] !== "" && got[k] !== undefined, `field ${k} is empty`);
-                        } else {
-                            assert.deepStrictEqual(normalize(got[k] ?? ""), v, `field ${k}`);
-                        }
-                    }
-                    const extra = Object.entries(got).filter(([k, v]) => !(k in want) && normalize(v) !== "");
-                    assert.deepStrictEqual(extra, [], "fields filled that the site should not have received");
-                }
-                assert.strictEqual(context.pages().length, 1, "the form opened no extra pages");
-            } finally {
-                await context.close();
+        it(`${fixture}: ${expected.title} → ${expected.status}`, () => {
+            const got = results.get(fixture);
+            assert.ok(got, "the fixture was run");
+            const { res, extraPages } = got;
+            assert.strictEqual(res.status, expected.status, `status; detail: ${res.detail}`);
+            assert.strictEqual(res.submitted, expected.submitted, `submitted; detail: ${res.detail}`);
+            if (expected.detail) {
+                assert.ok(res.detail.includes(expected.detail), `detail "${res.detail}" lacks "${expected.detail}"`);
             }
+            const requests = server.submissions.filter((s) => s.fixture === fixture);
+            const sent = server.sent(fixture);
+            assert.strictEqual(sent.length, expected.status === "sent" ? 1 : 0, `accepted submissions: ${JSON.stringify(requests.map((r) => r.endpoint))}`);
+            const allowed = new Set([...(expected.endpoints ?? []), ...(expected.status === "sent" ? ["submit", "api"] : [])]);
+            for (const r of requests) {
+                assert.ok(allowed.has(r.endpoint), `unexpected request to ${r.endpoint} (${r.method}) with ${JSON.stringify(r.fields)}`);
+            }
+            if (expected.fields) {
+                const received = sent[0].fields;
+                const want = Object.fromEntries(Object.entries(expected.fields).map(([k, v]) => [k, Array.isArray(v) ? v.map(expand) : expand(v)]));
+                for (const [k, v] of Object.entries(want)) {
+                    assert.ok(k in received || v === "", `field ${k} was not submitted`);
+                    if (v === "*") {
+                        assert.ok(received[k] !== "" && received[k] !== undefined, `field ${k} is empty`);
+                    } else {
+                        assert.deepStrictEqual(normalize(received[k] ?? ""), v, `field ${k}`);
+                    }
+                }
+                const extra = Object.entries(received).filter(([k, v]) => !(k in want) && normalize(v) !== "");
+                assert.deepStrictEqual(extra, [], "fields filled that the site should not have received");
+            }
+            assert.strictEqual(extraPages, 0, "the form opened no extra pages");
         });
     }
 

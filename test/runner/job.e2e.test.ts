@@ -180,6 +180,36 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         assert.ok(!all.includes(sb.url), "log lines leak the Supabase URL");
     });
 
+    it("in test mode fills forms without sending any, and stops claiming at session_max_hours leaving the rest pending", async () => {
+        const targeting = "e2e-session";
+        const items = await seed(targeting, Array.from({ length: 10 }, () => "27-slow-site"));
+        const r = await sb.db.query("select create_job_execution($1, 1, 1, true, null, '{}'::jsonb) as e", [targeting]);
+        const executionId = r.rows[0].e.id as string;
+        const since = sites.submissions.length;
+        // 0.002 h = 7.2 s: a slow form takes about 3 s, so two workers do a few and then stop.
+        const run = start(executionId, 0, 1, { FORM_SENDER_RUN_TOTAL: "1", FORM_SENDER_TOTAL_SHARDS: "1", FORM_SENDER_SESSION_MAX_HOURS: "0.002" });
+        assert.strictEqual(await run.exit, 0);
+        const state = await queueState(targeting);
+        const done = state.filter((s) => s.status === "done");
+        assert.ok(done.length >= 1 && done.length < items.size, `${done.length} of ${items.size} done`);
+        assert.ok(done.every((s) => s.result === "dry_run"), JSON.stringify(done));
+        assert.ok(state.filter((s) => s.status !== "done").every((s) => s.status === "pending" && s.result === null));
+        assert.strictEqual(sites.submissions.slice(since).length, 0, "test mode sends nothing, not even to a confirmation step");
+        const attempt = await sb.db.query("select status, status_reason, exit_code from job_execution_attempts where execution_id = $1", [executionId]);
+        assert.deepStrictEqual(attempt.rows, [{ status: "succeeded", status_reason: "session_max_hours", exit_code: 0 }]);
+    });
+
+    it("outside the sending window (send_end_time passed, JST) exits 0 without claiming anything", async () => {
+        const targeting = "e2e-window";
+        await seed(targeting, ["01-basic-labels"]);
+        const executionId = await createExecution(targeting);
+        const run = start(executionId, 0, 1, { FORM_SENDER_SEND_END_TIME: "00:00" });
+        assert.strictEqual(await run.exit, 0);
+        assert.deepStrictEqual((await queueState(targeting)).map((s) => s.status), ["pending"]);
+        assert.ok(!sb.rpc.calls.some((c) => c.fn === "claim_send_queue_items" && c.args.p_targeting_id === targeting));
+        assert.ok(run.lines.some((l) => l.msg === "outside the sending window; nothing to do"));
+    });
+
     it("SIGTERM mid-run lets the in-flight form finish, loses no item, sends none twice and marks the attempt failed exactly once; the retry finishes the shard", async () => {
         const targeting = "e2e-sigterm";
         const sendable = ["27-slow-site", "27-slow-site", "01-basic-labels", "03-english", "04-contact-link", "05-search-newsletter", "12-honeypot", "13-maxlength", "14-inquiry-radio", "15-ajax-fetch", "17-placeholder-only", "20-separate-rows", "24-js-dialog", "25-postal-digits"];

@@ -3,6 +3,7 @@
  * Chromium and process signals into runJob and exits with its status.
  */
 import { S3Client } from "@aws-sdk/client-s3";
+import { makeSanitizer } from "../../../functions/formSender/sanitize";
 import { launchBrowser } from "./browser";
 import { runJob } from "./job";
 
@@ -32,7 +33,9 @@ main().then(
         process.stdout.write("", () => process.exit(code));
     },
     (err) => {
-        process.stderr.write(`runner crashed: ${(err as Error).stack ?? String(err)}\n`);
+        // Even a crash report goes through the sanitizer: a stack can quote URLs and keys.
+        const sanitize = makeSanitizer({ secrets: [process.env.SUPABASE_URL, process.env.SUPABASE_SERVICE_ROLE_KEY] });
+        process.stderr.write(`${sanitize(`runner crashed: ${(err as Error).stack ?? String(err)}`)}\n`);
         process.exit(1);
     },
 );

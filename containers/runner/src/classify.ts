@@ -619,7 +619,9 @@ function actionFor(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueCon
     if (!f.editable) {
         return { kind: "skip", reason: "read-only or disabled" };
     }
-    if (!f.visible && f.type !== "checkbox" && f.type !== "radio") {
+    // Invisible text inputs are bot traps; invisible selects are usually styled widgets
+    // (select2 and the like) that mirror the real <select>, so those are still set.
+    if (!f.visible && f.tag !== "select" && f.type !== "checkbox" && f.type !== "radio") {
         return { kind: "skip", reason: "not visible" };
     }
     if (f.tag === "select") {

@@ -437,7 +437,12 @@ export async function fillContactForm(page: Page, url: string, profile: FormProf
     let submitted = false;
     let current: Chosen = chosen;
     for (let step = 0; step < MAX_CONFIRM_STEPS; step++) {
-        const button = chooseSubmitButton(current.form.buttons);
+        // A script-driven form may keep its send button outside the <form>: fall back to the
+        // page's loose buttons, but only ones that say they confirm or send.
+        const loose = current.scan.forms.filter((f) => f.pseudo && f.formId !== current.form.formId).flatMap((f) => f.buttons);
+        const button =
+            chooseSubmitButton(current.form.buttons) ??
+            (step === 0 ? chooseSubmitButton(loose.filter((b) => ["confirm", "send"].includes(buttonRole(b)))) : null);
         if (!button) {
             return result("failed", submitted, "no submit button in the form", fields, formUrl);
         }

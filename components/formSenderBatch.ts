@@ -12,6 +12,7 @@ import { makeDispatcher } from "../functions/formSender/dispatcher";
 import { makeLogger } from "../functions/formSender/log";
 import { presignPutWith, supabaseFromSecrets } from "../functions/formSender/runtime";
 import { makeSpotWatchHandler } from "../functions/formSender/spotWatch";
+import type { FormSenderConfig } from "./config/formSender";
 import { assumeRolePolicy, policyDocument, serviceRole } from "./iam";
 import { subnetCidrs } from "./weatherService";
 
@@ -33,35 +34,17 @@ export const ROUTES = [
  */
 const NOT_IN_LAMBDAS = ["pg", "pg-copy-streams", "csv-stringify", "playwright-core"];
 
-export interface FormSenderBatchArgs {
+/**
+ * The stack's `formSender*` settings (documented in components/config/formSender.ts) plus what
+ * the program wires in. The region is the provider's, so it is not an argument.
+ */
+export interface FormSenderBatchArgs extends Omit<FormSenderConfig, "region"> {
+    /** Stack environment (`stg`, `prd`); part of every physical name. */
     readonly environment: string;
-    readonly networkMode: "public" | "private";
-    readonly vpcCidr: string;
-    readonly availabilityZones: string[];
-    /** Existing subnets; when non-empty no VPC is created. */
-    readonly subnetIds: string[];
-    /** Spot instance types, c6a.xlarge first. */
-    readonly instanceTypes: string[];
-    readonly maxVcpus: number;
-    readonly onDemandMaxVcpus: number;
-    readonly jobVcpus: number;
-    readonly jobMemoryMib: number;
-    readonly jobAttempts: number;
-    readonly attemptDurationSeconds: number;
-    readonly runnableTimeoutMinutes: number;
-    readonly configRetentionDays: number;
-    readonly apiBurstLimit: number;
-    readonly apiRateLimit: number;
-    readonly wafRateLimit: number;
-    readonly dispatcherReservedConcurrency: number;
-    readonly spotPriceThresholdPercent: number;
-    readonly onDemandPrices: Record<string, number>;
     /** Secret values written into the runner's Secrets Manager secrets when given. */
     readonly supabaseUrl?: pulumi.Input<string>;
     readonly supabaseServiceRoleKey?: pulumi.Input<string>;
     readonly alertsTopicArn: pulumi.Input<string>;
-    /** When false the runner image is not built (tests and offline plans still see the awsx resource). @default true */
-    readonly buildImage?: boolean;
 }
 
 /**

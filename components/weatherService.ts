@@ -3,6 +3,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import type { WeatherConfig } from "./config/weather";
 import { serviceRole } from "./iam";
 
 /** TLS 1.3 with TLS 1.2 fallback: the ALB policy AWS recommends for public endpoints. */
@@ -17,30 +18,13 @@ export const API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KE
 const WEB_DOCKERFILE = path.join(__dirname, "..", "containers", "web", "Dockerfile");
 const WEB_ENTRYPOINT = path.join(__dirname, "..", "containers", "web", "entrypoint.py");
 
-export interface WeatherServiceArgs {
+/**
+ * The stack's `weather*` settings (documented in components/config/weather.ts) plus what the
+ * program wires in. The region is the provider's, so it is not an argument.
+ */
+export interface WeatherServiceArgs extends Omit<WeatherConfig, "region"> {
     /** Stack environment (`stg`, `prd`); part of every physical name. */
     readonly environment: string;
-    readonly vpcCidr: string;
-    /** At least two AZs of the provider's region; one public and one private subnet each. */
-    readonly availabilityZones: string[];
-    /** `single`: one NAT gateway for all AZs (cheaper, one AZ's failure cuts egress); `perAz`: one per AZ. */
-    readonly natGateways: "single" | "perAz";
-    /** ACM certificate for the HTTPS listener, in the ALB's region. */
-    readonly certificateArn: string;
-    /** Prebuilt image. When set no repository or image build is created. */
-    readonly imageUri?: string;
-    /** App source directory used as the Docker build context (with containers/web/Dockerfile) when no imageUri is given. */
-    readonly appPath?: string;
-    readonly logRetentionDays: number;
-    /** Autoscaling bounds; the service starts at minTasks. */
-    readonly minTasks: number;
-    readonly maxTasks: number;
-    readonly cpuTargetPercent: number;
-    readonly memoryTargetPercent: number;
-    readonly healthCheckGraceSeconds: number;
-    /** ALB idle timeout; Streamlit's websocket needs more than the 60 s default. */
-    readonly idleTimeoutSeconds: number;
-    readonly apiHealthCheckPath: string;
     /** JSON object of API keys (secret) written as the secret's value; when absent the operator sets the value in Secrets Manager. */
     readonly apiKeys?: pulumi.Input<string>;
     /** Alerts topic in this component's region. */

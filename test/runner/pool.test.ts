@@ -115,4 +115,35 @@ describe("runner worker pool (real Chromium)", function () {
         assert.strictEqual(server.submissions.slice(before).filter((s) => s.endpoint === "submit").length, 0);
         assert.deepStrictEqual(browser.contexts(), []);
     });
+
+    it("stops every worker and reports the error when claiming fails, instead of leaving workers running", async () => {
+        let calls = 0;
+        const { p, settled } = pool([], {
+            workers: 3,
+            next: async () => {
+                calls++;
+                if (calls === 2) throw new Error("claim_send_queue_items: Could not connect with the database");
+                return calls < 6 ? { id: calls, url: server.url("07-refusal"), companyName: "x" } : null;
+            },
+        });
+        await assert.rejects(p.run(), /Could not connect with the database/);
+        assert.ok(calls <= 4, `workers kept claiming after the failure (${calls} claims)`);
+        assert.ok(settled.every((x) => x.s.kind === "result"));
+        assert.deepStrictEqual(browser.contexts(), []);
+    });
+
+    it("gives up after three browser failures in a row rather than cycling the same leases", async () => {
+        let claims = 0;
+        const abandoned: number[] = [];
+        const { p } = pool([], {
+            workers: 1,
+            next: async () => ({ id: ++claims, url: server.url("01-basic-labels"), companyName: "x" }),
+            browser: async () => {
+                throw new Error("Failed to launch chromium: missing libnss3.so");
+            },
+            settle: async (item, s) => void (s.kind === "abandoned" && abandoned.push(item.id)),
+        });
+        await assert.rejects(p.run(), /Chromium failed 3 times in a row: Failed to launch chromium: missing libnss3.so/);
+        assert.deepStrictEqual(abandoned, [1, 2, 3], "each unstarted item was handed back for release");
+    });
 });

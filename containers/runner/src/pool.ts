@@ -49,6 +49,9 @@ export interface PoolStats {
     byStatus: Record<string, number>;
 }
 
+/** Consecutive context/page failures after which the pool stops instead of cycling leases. */
+const MAX_BROWSER_FAILURES = 3;
+
 interface InFlight {
     readonly item: WorkItem;
     readonly page: Page;
@@ -58,14 +61,25 @@ interface InFlight {
 export class WorkerPool {
     private readonly inFlight = new Set<InFlight>();
     private forced = false;
+    /** The first error no worker can get past (claims failing, Chromium not starting): all workers stop. */
+    private fatal: Error | null = null;
+    private browserFailures = 0;
     readonly stats: PoolStats = { processed: 0, abandoned: 0, contexts: 0, byStatus: {} };
 
     constructor(private readonly opts: PoolOptions) {}
 
     /** Runs every worker until `next()` runs dry; resolves when all contexts are closed. */
     async run(): Promise<PoolStats> {
-        await Promise.all(Array.from({ length: this.opts.workers }, (_, i) => this.worker(i)));
+        // allSettled: a failing worker must not leave the others running unobserved.
+        await Promise.allSettled(Array.from({ length: this.opts.workers }, (_, i) => this.worker(i)));
+        if (this.fatal) {
+            throw this.fatal;
+        }
         return this.stats;
+    }
+
+    private stop(err: Error): void {
+        this.fatal ??= err;
     }
 
     /** Grace period over: closes every open page; unsent forms are abandoned, sent ones recorded as interrupted. */
@@ -89,7 +103,16 @@ export class WorkerPool {
         const newContext = this.opts.newContext ?? newFormContext;
         try {
             for (;;) {
-                const item = await this.opts.next();
+                if (this.fatal) {
+                    return;
+                }
+                let item: WorkItem | null;
+                try {
+                    item = await this.opts.next();
+                } catch (err) {
+                    this.stop(err as Error);
+                    return;
+                }
                 if (!item) {
                     return;
                 }
@@ -107,6 +130,10 @@ export class WorkerPool {
                     } catch (err) {
                         this.opts.log.warn("could not open a browser context", { worker: index, error: (err as Error).message });
                         await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
+                        // Released items would be claimed straight back: give up after a few in a row.
+                        if (++this.browserFailures >= MAX_BROWSER_FAILURES) {
+                            this.stop(new Error(`Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`));
+                        }
                         continue;
                     }
                     this.stats.contexts++;
@@ -124,8 +151,12 @@ export class WorkerPool {
                     context = null;
                     page = null;
                     await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
+                    if (++this.browserFailures >= MAX_BROWSER_FAILURES) {
+                        this.stop(new Error(`Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`));
+                    }
                     continue;
                 }
+                this.browserFailures = 0;
                 const settlement = await this.runOne(page, item);
                 // Popups a form opened (target=_blank, window.open) must not outlive it.
                 for (const other of context.pages()) {
@@ -135,6 +166,8 @@ export class WorkerPool {
                 }
                 await this.finish(item, settlement);
             }
+        } catch (err) {
+            this.stop(err as Error);
         } finally {
             await context?.close().catch(() => undefined);
         }

@@ -154,7 +154,7 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
         supabaseKey: required(env, "SUPABASE_SERVICE_ROLE_KEY", "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/key"),
         workers: int(env, "FORM_SENDER_WORKERS", 4, 1, 16, "workers_per_workflow is 1..16"),
         testMode: bool(env, "FORM_SENDER_TEST_MODE"),
-        sessionMaxHours: num(env, "FORM_SENDER_SESSION_MAX_HOURS", 8, 0.001, 72, "session_max_hours is in hours"),
+        sessionMaxHours: num(env, "FORM_SENDER_SESSION_MAX_HOURS", 8, 0.0001, 72, "session_max_hours is in hours"),
         sendEndTime: sendEnd,
         recycleEvery: int(env, "FORM_SENDER_RECYCLE_EVERY", 20, 1, 1000, "forms per browser context before it is replaced"),
         formTimeoutMs: num(env, "FORM_SENDER_FORM_TIMEOUT_SECONDS", 90, 5, 600, "seconds one form may take") * 1000,

@@ -14,7 +14,7 @@ import { presignPutWith, supabaseFromSecrets } from "../functions/formSender/run
 import { makeSpotWatchHandler } from "../functions/formSender/spotWatch";
 import type { FormSenderConfig } from "./config/formSender";
 import { assumeRolePolicy, policyDocument, serviceRole } from "./iam";
-import { subnetCidrs } from "./weatherService";
+import { buildVpc } from "./network";
 
 const RUNNER_DOCKERFILE = path.join(__dirname, "..", "containers", "runner", "Dockerfile");
 const REPO_ROOT = path.join(__dirname, "..");
@@ -113,9 +113,16 @@ export class FormSenderBatch extends pulumi.ComponentResource {
         let subnetIds: pulumi.Input<string>[] = args.subnetIds;
         let vpcId: pulumi.Input<string> | undefined;
         if (args.subnetIds.length === 0) {
-            const net = this.network(name, prefix, args);
-            subnetIds = net.subnetIds;
-            vpcId = net.vpcId;
+            // public: runners get a public IPv4 each and no NAT per-GB charge; private: one NAT gateway.
+            const net = buildVpc(name, {
+                prefix,
+                cidr: args.vpcCidr,
+                availabilityZones: args.availabilityZones,
+                natGateways: args.networkMode === "public" ? "none" : "single",
+                mapPublicIpOnLaunch: args.networkMode === "public",
+            }, this);
+            subnetIds = (args.networkMode === "public" ? net.publicSubnets : net.privateSubnets).map((s) => s.id);
+            vpcId = net.vpc.id;
         }
         const runnerSg = new aws.ec2.SecurityGroup(`${name}-runner-sg`, {
             ...(vpcId ? { vpcId } : {}),
@@ -495,36 +502,5 @@ export class FormSenderBatch extends pulumi.ComponentResource {
         this.gasSecretAccessKey = pulumi.secret(gasKey.secret);
         this.dashboardName = dashboard.dashboardName;
         this.registerOutputs({ apiBaseUrl: this.apiBaseUrl, bucketName: this.bucketName, jobDefinitionArn: this.jobDefinitionArn, imageUri: this.imageUri, gasAccessKeyId: this.gasAccessKeyId });
-    }
-
-    /** The program's VPC: public subnets (runners get public IPv4, no NAT) or private + one NAT. */
-    private network(name: string, prefix: string, args: FormSenderBatchArgs): { vpcId: pulumi.Output<string>; subnetIds: pulumi.Output<string>[] } {
-        const parent = { parent: this };
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${prefix}-vpc` } }, parent);
-        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${prefix}-igw` } }, parent);
-        const { publicCidrs, privateCidrs } = subnetCidrs(args.vpcCidr, args.availabilityZones.length);
-        const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-public` } }, parent);
-        new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id }, parent);
-        const publicSubnets = args.availabilityZones.map((az, i) => {
-            const s = new aws.ec2.Subnet(`${name}-public-${az}`, {
-                vpcId: vpc.id, availabilityZone: az, cidrBlock: publicCidrs[i],
-                // Runners in public subnets need a public IPv4 to reach the internet without a NAT.
-                mapPublicIpOnLaunch: args.networkMode === "public",
-                tags: { Name: `${prefix}-public-${az}` },
-            }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-public-${az}`, { subnetId: s.id, routeTableId: publicRt.id }, parent);
-            return s;
-        });
-        if (args.networkMode === "public") return { vpcId: vpc.id, subnetIds: publicSubnets.map((s) => s.id) };
-        const eip = new aws.ec2.Eip(`${name}-nat`, { domain: "vpc", tags: { Name: `${prefix}-nat` } }, parent);
-        const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: eip.id, subnetId: publicSubnets[0].id, tags: { Name: `${prefix}-nat` } }, { parent: this, dependsOn: [igw] });
-        const privateRt = new aws.ec2.RouteTable(`${name}-private-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-private` } }, parent);
-        new aws.ec2.Route(`${name}-private-default`, { routeTableId: privateRt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }, parent);
-        const privateSubnets = args.availabilityZones.map((az, i) => {
-            const s = new aws.ec2.Subnet(`${name}-private-${az}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: privateCidrs[i], mapPublicIpOnLaunch: false, tags: { Name: `${prefix}-private-${az}` } }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${az}`, { subnetId: s.id, routeTableId: privateRt.id }, parent);
-            return s;
-        });
-        return { vpcId: vpc.id, subnetIds: privateSubnets.map((s) => s.id) };
     }
 }

@@ -5,6 +5,9 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { WeatherConfig } from "./config/weather";
 import { serviceRole } from "./iam";
+import { buildVpc } from "./network";
+
+export { subnetCidrs } from "./network";
 
 /** TLS 1.3 with TLS 1.2 fallback: the ALB policy AWS recommends for public endpoints. */
 export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -29,24 +32,6 @@ export interface WeatherServiceArgs extends Omit<WeatherConfig, "region"> {
     readonly apiKeys?: pulumi.Input<string>;
     /** Alerts topic in this component's region. */
     readonly alertsTopicArn: pulumi.Input<string>;
-}
-
-/**
- * Splits an IPv4 CIDR into subnets four bits longer (16 per VPC): public subnets take the first
- * indices, private subnets start at index 8, one of each per AZ.
- */
-export function subnetCidrs(vpcCidr: string, azCount: number): { publicCidrs: string[]; privateCidrs: string[] } {
-    const [base, prefixText] = vpcCidr.split("/");
-    const prefix = Number(prefixText);
-    if (azCount < 1 || azCount > 8) throw new Error(`WeatherService: between 1 and 8 availability zones are supported, got ${azCount}`);
-    const start = base.split(".").reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
-    const size = 2 ** (32 - prefix - 4);
-    const toIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
-    const cidr = (i: number) => `${toIp(start + i * size)}/${prefix + 4}`;
-    return {
-        publicCidrs: Array.from({ length: azCount }, (_, i) => cidr(i)),
-        privateCidrs: Array.from({ length: azCount }, (_, i) => cidr(8 + i)),
-    };
 }
 
 /**
@@ -86,56 +71,14 @@ export class WeatherService extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         // ---- network ---------------------------------------------------------------------
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-            cidrBlock: args.vpcCidr,
-            enableDnsHostnames: true, // EFS mount targets and interface endpoints resolve through VPC DNS
-            enableDnsSupport: true,
-            tags: { Name: `${prefix}-vpc` },
-        }, parent);
-        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${prefix}-igw` } }, parent);
-        const { publicCidrs, privateCidrs } = subnetCidrs(args.vpcCidr, args.availabilityZones.length);
-        const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-public` } }, parent);
-        new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id }, parent);
-        const publicSubnets = args.availabilityZones.map((az, i) => {
-            const subnet = new aws.ec2.Subnet(`${name}-public-${az}`, {
-                vpcId: vpc.id,
-                availabilityZone: az,
-                cidrBlock: publicCidrs[i],
-                mapPublicIpOnLaunch: false, // only the ALB and NAT live here, both with explicit addresses
-                tags: { Name: `${prefix}-public-${az}`, Tier: "public" },
-            }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-public-${az}`, { subnetId: subnet.id, routeTableId: publicRt.id }, parent);
-            return subnet;
-        });
-        const natCount = args.natGateways === "perAz" ? args.availabilityZones.length : 1;
-        const nats = args.availabilityZones.slice(0, natCount).map((az, i) => {
-            const eip = new aws.ec2.Eip(`${name}-nat-${az}`, { domain: "vpc", tags: { Name: `${prefix}-nat-${az}` } }, parent);
-            return new aws.ec2.NatGateway(`${name}-nat-${az}`, {
-                allocationId: eip.id,
-                subnetId: publicSubnets[i].id,
-                tags: { Name: `${prefix}-nat-${az}` },
-            }, { parent: this, dependsOn: [igw] });
-        });
-        const privateRts = nats.map((nat, i) => {
-            const label = natCount === 1 ? "private" : `private-${args.availabilityZones[i]}`;
-            const rt = new aws.ec2.RouteTable(`${name}-${label}-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-${label}` } }, parent);
-            new aws.ec2.Route(`${name}-${label}-default`, { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }, parent);
-            return rt;
-        });
-        const privateSubnets = args.availabilityZones.map((az, i) => {
-            const subnet = new aws.ec2.Subnet(`${name}-private-${az}`, {
-                vpcId: vpc.id,
-                availabilityZone: az,
-                cidrBlock: privateCidrs[i],
-                mapPublicIpOnLaunch: false,
-                tags: { Name: `${prefix}-private-${az}`, Tier: "private" },
-            }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${az}`, {
-                subnetId: subnet.id,
-                routeTableId: privateRts[Math.min(i, privateRts.length - 1)].id,
-            }, parent);
-            return subnet;
-        });
+        // Only the ALB and the NAT gateways live in the public subnets, both with explicit addresses.
+        const { vpc, publicSubnets, privateSubnets, privateRouteTables: privateRts } = buildVpc(name, {
+            prefix,
+            cidr: args.vpcCidr,
+            availabilityZones: args.availabilityZones,
+            natGateways: args.natGateways,
+            mapPublicIpOnLaunch: false,
+        }, this);
         // ECR image layers come from S3: a gateway endpoint keeps those bytes off the NAT (free vs per-GB).
         const region = aws.getRegionOutput({}, { parent: this }).region;
         new aws.ec2.VpcEndpoint(`${name}-s3`, {

@@ -376,8 +376,10 @@ export async function fillContactForm(page: Page, url: string, profile: FormProf
             return result("skipped_refusal", false, `page declines sales contact: 「${refusal}」`, [], page.url());
         }
         chosen = chooseForm(scans);
-        if (!chosen) {
-            // Forms injected by scripts after 'load' (embedded form services) need the network to settle.
+        const hasLinks = rankContactLinks(scans.flatMap((s) => s.scan.links), page.url(), new Set([...visited, page.url().replace(/#.*$/, "")])).length > 0;
+        if (!chosen && !(hasLinks && hop < maxHops)) {
+            // Forms injected by scripts after 'load' (embedded form services) need the network to
+            // settle; a page with a contact link to follow is not worth that wait.
             await page.waitForLoadState("networkidle", { timeout: 3000 }).catch(() => undefined);
             scans = await scanFrames(page);
             refusal = findRefusal(scans.map((s) => s.scan.text).join("\n"));

@@ -343,6 +343,7 @@ export function submitJobInput(
         ["FORM_SENDER_CLIENT_CONFIG_URL", `s3://${opts.bucket}/${x.configKey}`],
         ["FORM_SENDER_EXECUTION_ID", x.executionId],
         ["FORM_SENDER_TARGETING_ID", req.targeting_id],
+        ["FORM_SENDER_RUN_TOTAL", String(req.execution.run_total)],
         ["FORM_SENDER_TOTAL_SHARDS", String(req.execution.shards ?? 1)],
         ["FORM_SENDER_TABLE_MODE", req.tables?.use_extra_table ? "extra" : "default"],
         ["FORM_SENDER_TEST_MODE", String(req.test_mode ?? false)],

@@ -84,6 +84,7 @@ describe("dispatcher", function () {
                     { name: "FORM_SENDER_CLIENT_CONFIG_URL", value: `s3://fs-configs/${key}` },
                     { name: "FORM_SENDER_EXECUTION_ID", value: out.execution_id },
                     { name: "FORM_SENDER_TARGETING_ID", value: "T100" },
+                    { name: "FORM_SENDER_RUN_TOTAL", value: "3" },
                     { name: "FORM_SENDER_TOTAL_SHARDS", value: "2" },
                     { name: "FORM_SENDER_TABLE_MODE", value: "default" },
                     { name: "FORM_SENDER_TEST_MODE", value: "true" },

@@ -182,7 +182,9 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
 
     it("in test mode fills forms without sending any, and stops claiming at session_max_hours leaving the rest pending", async () => {
         const targeting = "e2e-session";
-        const items = await seed(targeting, Array.from({ length: 10 }, () => "27-slow-site"));
+        // 40 slow sites (≥ 1.2 s each) cannot all finish within the 7.2 s session on 4 workers,
+        // however fast the machine is.
+        const items = await seed(targeting, Array.from({ length: 40 }, () => "27-slow-site"));
         const r = await sb.db.query("select create_job_execution($1, 1, 1, true, null, '{}'::jsonb) as e", [targeting]);
         const executionId = r.rows[0].e.id as string;
         const since = sites.submissions.length;
@@ -217,7 +219,8 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         const executionId = await createExecution(targeting);
         const since = sites.submissions.length;
         const callsBefore = sb.rpc.calls.length;
-        const grace = { FORM_SENDER_SIGTERM_GRACE_SECONDS: "8" };
+        // 16 s leaves the in-flight form an 8 s submit window even on a loaded CI machine, still under 25 s.
+        const grace = { FORM_SENDER_SIGTERM_GRACE_SECONDS: "16" };
         const runs = [start(executionId, 0, 1, grace), start(executionId, 1, 1, grace)];
         // Reclaim the "instance" of whichever run is first busy on a slow site: that form is in flight.
         const t0 = Date.now();

@@ -1,0 +1,138 @@
+/**
+ * Schema of the YouTube sync, shipped as SQL strings so the serialized Lambda carries them
+ * (a .sql file next to the handler would not be part of the bundle). Migrations are applied in
+ * order, each in its own transaction, under an advisory lock, and recorded in
+ * `youtube_sync_schema_migrations`; a migration that was applied is never run again. Never edit
+ * a shipped migration: append a new one.
+ */
+import type { ClientBase } from "pg";
+
+export interface Migration {
+    readonly version: number;
+    readonly name: string;
+    readonly sql: string;
+}
+
+export const MIGRATIONS_TABLE = "youtube_sync_schema_migrations";
+
+/** Arbitrary constant: the advisory-lock key that serializes schema changes across runs. */
+const MIGRATION_LOCK_KEY = 0x59_54_4d_47; // "YTMG"
+
+export const MIGRATIONS: readonly Migration[] = [
+    {
+        version: 1,
+        name: "youtube tables",
+        sql: `
+CREATE TABLE IF NOT EXISTS youtube_channels (
+    channel_id              text PRIMARY KEY,
+    -- Operators add a channel by inserting just its id; a channel set to false is skipped
+    -- unless the stack config lists it.
+    sync_enabled            boolean NOT NULL DEFAULT true,
+    title                   text,
+    description             text,
+    custom_url              text,
+    country                 text,
+    published_at            timestamptz,
+    thumbnail_url           text,
+    uploads_playlist_id     text,
+    -- NULL when the channel hides its subscriber count or the API omits it.
+    subscriber_count        bigint,
+    hidden_subscriber_count boolean,
+    view_count              bigint,
+    video_count             bigint,
+    last_seen_on            date,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS youtube_videos (
+    video_id               text PRIMARY KEY,
+    channel_id             text NOT NULL REFERENCES youtube_channels (channel_id),
+    title                  text,
+    description            text,
+    published_at           timestamptz,
+    -- ISO 8601 as the API returns it (P0D for upcoming live streams) and in seconds.
+    duration               text,
+    duration_seconds       integer,
+    category_id            text,
+    tags                   jsonb,
+    default_language       text,
+    live_broadcast_content text,
+    definition             text,
+    caption                boolean,
+    thumbnail_url          text,
+    -- Latest counts; NULL when the owner hides them or the API omits them.
+    view_count             bigint,
+    like_count             bigint,
+    comment_count          bigint,
+    -- Date (JST) of the last run that still found the video: older dates mark deleted or
+    -- private videos, which are kept rather than dropped.
+    last_seen_on           date NOT NULL,
+    created_at             timestamptz NOT NULL DEFAULT now(),
+    updated_at             timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS youtube_videos_channel_id_idx ON youtube_videos (channel_id);
+
+-- One row per video per day: a second run on the same day refreshes the day's row.
+CREATE TABLE IF NOT EXISTS youtube_video_stats (
+    video_id      text NOT NULL REFERENCES youtube_videos (video_id),
+    snapshot_date date NOT NULL,
+    view_count    bigint,
+    like_count    bigint,
+    comment_count bigint,
+    captured_at   timestamptz NOT NULL,
+    PRIMARY KEY (video_id, snapshot_date)
+);
+CREATE INDEX IF NOT EXISTS youtube_video_stats_snapshot_date_idx ON youtube_video_stats (snapshot_date);
+
+CREATE TABLE IF NOT EXISTS youtube_sync_runs (
+    run_id             bigserial PRIMARY KEY,
+    started_at         timestamptz NOT NULL,
+    finished_at        timestamptz NOT NULL,
+    trigger            text NOT NULL,
+    -- completed | quota_exhausted | quota_budget | deadline | no_channels | failed
+    status             text NOT NULL,
+    snapshot_date      date NOT NULL,
+    channels           integer NOT NULL DEFAULT 0,
+    videos             integer NOT NULL DEFAULT 0,
+    snapshots          integer NOT NULL DEFAULT 0,
+    unavailable_videos integer NOT NULL DEFAULT 0,
+    quota_units        integer NOT NULL DEFAULT 0,
+    error              text
+);
+`,
+    },
+];
+
+/**
+ * Applies every migration not yet recorded. Safe to call on every run and from concurrent
+ * runs: the advisory lock makes the second caller wait, then find nothing to do.
+ * Returns the versions applied by this call.
+ */
+export async function migrate(client: ClientBase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+    const applied: number[] = [];
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    try {
+        await client.query(
+            `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
+        const done = new Set(rows.map((r) => r.version));
+        for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+            if (done.has(m.version)) continue;
+            await client.query("BEGIN");
+            try {
+                await client.query(m.sql);
+                await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+                await client.query("COMMIT");
+            } catch (err) {
+                await client.query("ROLLBACK");
+                throw new Error(`youtube sync: migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+            }
+            applied.push(m.version);
+        }
+    } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+    }
+    return applied;
+}

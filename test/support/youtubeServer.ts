@@ -1,0 +1,277 @@
+/**
+ * A loopback stand-in for the three YouTube Data API v3 endpoints the sync uses
+ * (channels.list, playlistItems.list, videos.list) with the real API's request parameters,
+ * page tokens, 50-item limits, error bodies and quota error format. Tests and the bench load
+ * channels into it, inject faults (5xx bursts, 429s, quota exhaustion) and read the request
+ * log. Any other endpoint (search.list included) answers 404 and is logged.
+ */
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export type Json = Record<string, any>;
+
+/** A channel as the fake serves it. */
+export interface FakeChannel {
+    /** channels.list item (id, snippet, contentDetails.relatedPlaylists.uploads, statistics). */
+    readonly resource: Json;
+    /**
+     * The uploads playlist: video ids in upload order (newest first, as YouTube lists them).
+     * Ids without a video resource stand for deleted/private videos: videos.list skips them.
+     */
+    readonly playlist: { readonly count: number; idAt(i: number): string };
+}
+
+export interface RecordedRequest {
+    readonly method: string;
+    /** Path below the API root: `channels`, `playlistItems`, `videos`, `search`, … */
+    readonly endpoint: string;
+    readonly params: Record<string, string>;
+    readonly status: number;
+}
+
+export interface Fault {
+    /** Endpoint it applies to; any endpoint when omitted. */
+    readonly endpoint?: string;
+    readonly status: number;
+    /** Error reason in the body (`backendError`, `rateLimitExceeded`, …). */
+    readonly reason?: string;
+    /** Retry-After header value (seconds). */
+    readonly retryAfter?: string;
+}
+
+export interface YouTubeServer {
+    /** API root, e.g. http://127.0.0.1:41234/youtube/v3 */
+    readonly baseUrl: string;
+    readonly requests: RecordedRequest[];
+    addChannel(channel: FakeChannel): void;
+    /** Serves `resource` from videos.list (replacing any earlier version). */
+    addVideo(resource: Json): void;
+    /** Looks up a video resource by id (generated or added). */
+    video(id: string): Json | undefined;
+    /** Answers the next `count` matching requests with `fault`. */
+    failNext(count: number, fault: Fault): void;
+    /** After `units` more answered calls every call gets 403 quotaExceeded; undefined lifts it. */
+    exhaustQuotaAfter(units: number | undefined): void;
+    /** Clears the request log and pending faults (channels and videos stay). */
+    resetLog(): void;
+    /** Answered calls since the last resetLog (quota units as YouTube counts them). */
+    readonly units: number;
+    close(): Promise<void>;
+}
+
+export interface YouTubeServerOptions {
+    /** The only key accepted; others get 400 keyInvalid. */
+    readonly apiKey: string;
+    /** Generates video resources on demand (bench: 100,000 videos without holding them). */
+    readonly generateVideo?: (id: string) => Json | undefined;
+}
+
+const MAX = 50;
+
+function errorBody(code: number, reason: string, message: string, domain = "youtube.api"): Json {
+    return { error: { code, message, errors: [{ message, domain, reason }] } };
+}
+
+const QUOTA_MESSAGE = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
+
+export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<YouTubeServer> {
+    const channels = new Map<string, FakeChannel>();
+    const playlists = new Map<string, FakeChannel>();
+    const videos = new Map<string, Json>();
+    const requests: RecordedRequest[] = [];
+    let faults: { count: number; fault: Fault }[] = [];
+    let quotaLeft: number | undefined;
+    let units = 0;
+
+    const lookupVideo = (id: string): Json | undefined => videos.get(id) ?? opts.generateVideo?.(id);
+
+    function answer(endpoint: string, q: URLSearchParams): { status: number; body: Json; headers?: Record<string, string> } {
+        if (q.get("key") !== opts.apiKey) {
+            return { status: 400, body: errorBody(400, "keyInvalid", "API key not valid. Please pass a valid API key.", "global") };
+        }
+        if (quotaLeft !== undefined && quotaLeft <= 0) {
+            return { status: 403, body: errorBody(403, "quotaExceeded", QUOTA_MESSAGE, "youtube.quota") };
+        }
+        const fi = faults.findIndex((f) => f.count > 0 && (f.fault.endpoint === undefined || f.fault.endpoint === endpoint));
+        if (fi >= 0) {
+            const { fault } = faults[fi];
+            faults[fi].count--;
+            faults = faults.filter((f) => f.count > 0);
+            return {
+                status: fault.status,
+                body: errorBody(fault.status, fault.reason ?? (fault.status >= 500 ? "backendError" : "error"), `injected ${fault.status}`),
+                headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : undefined,
+            };
+        }
+        if (!["channels", "playlistItems", "videos"].includes(endpoint)) {
+            return { status: 404, body: errorBody(404, "notFound", `the fake serves no ${endpoint} endpoint`) };
+        }
+        const part = q.get("part");
+        if (!part) return { status: 400, body: errorBody(400, "required", "No filter selected. Expected one of: part") };
+        const maxResults = Number(q.get("maxResults") ?? "5");
+        if (!(maxResults >= 0 && maxResults <= MAX)) {
+            return { status: 400, body: errorBody(400, "invalidValue", `Invalid value '${q.get("maxResults")}'. Values must be within the range: [0, 50]`) };
+        }
+        const ids = (q.get("id") ?? "").split(",").filter((s) => s !== "");
+        if (ids.length > MAX) return { status: 400, body: errorBody(400, "invalidFilters", `more than ${MAX} ids`) };
+        const parts = new Set(part.split(","));
+        const pick = (res: Json) => Object.fromEntries(Object.entries(res).filter(([k]) => k === "kind" || k === "etag" || k === "id" || parts.has(k)));
+        if (endpoint === "channels") {
+            const items = ids.map((id) => channels.get(id)?.resource).filter((r): r is Json => r !== undefined).map(pick);
+            return { status: 200, body: { kind: "youtube#channelListResponse", pageInfo: { totalResults: items.length, resultsPerPage: items.length }, items } };
+        }
+        if (endpoint === "videos") {
+            const items = ids.map(lookupVideo).filter((r): r is Json => r !== undefined).map(pick);
+            return { status: 200, body: { kind: "youtube#videoListResponse", pageInfo: { totalResults: items.length, resultsPerPage: items.length }, items } };
+        }
+        const playlistId = q.get("playlistId") ?? "";
+        const owner = playlists.get(playlistId);
+        if (!owner) {
+            return { status: 404, body: errorBody(404, "playlistNotFound", "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.") };
+        }
+        const token = q.get("pageToken");
+        const start = token ? Number(Buffer.from(token, "base64url").toString().replace(/^off:/, "")) : 0;
+        if (!Number.isInteger(start) || start < 0) return { status: 400, body: errorBody(400, "invalidPageToken", "The request specifies an invalid page token.") };
+        const end = Math.min(owner.playlist.count, start + maxResults);
+        const items: Json[] = [];
+        for (let i = start; i < end; i++) {
+            const videoId = owner.playlist.idAt(i);
+            items.push({
+                kind: "youtube#playlistItem",
+                id: Buffer.from(`${playlistId}.${videoId}`).toString("base64url"),
+                contentDetails: { videoId, videoPublishedAt: lookupVideo(videoId)?.snippet?.publishedAt },
+            });
+        }
+        const body: Json = {
+            kind: "youtube#playlistItemListResponse",
+            pageInfo: { totalResults: owner.playlist.count, resultsPerPage: maxResults },
+            items,
+        };
+        if (end < owner.playlist.count) body.nextPageToken = Buffer.from(`off:${end}`).toString("base64url");
+        if (start > 0) body.prevPageToken = Buffer.from(`off:${Math.max(0, start - maxResults)}`).toString("base64url");
+        return { status: 200, body };
+    }
+
+    const server = http.createServer((req, res) => {
+        const url = new URL(req.url ?? "/", "http://fake");
+        const endpoint = url.pathname.replace(/^\/youtube\/v3\//, "");
+        const params = Object.fromEntries(url.searchParams);
+        const out = req.method === "GET" ? answer(endpoint, url.searchParams) : { status: 405, body: errorBody(405, "methodNotAllowed", "GET only") };
+        const quotaError = out.status === 403 && out.body.error?.errors?.[0]?.reason === "quotaExceeded";
+        if (out.status !== 400 || out.body.error?.errors?.[0]?.reason !== "keyInvalid") {
+            if (!quotaError) {
+                units++;
+                if (quotaLeft !== undefined) quotaLeft--;
+            }
+        }
+        requests.push({ method: req.method ?? "", endpoint, params, status: out.status });
+        const text = JSON.stringify(out.body);
+        res.writeHead(out.status, { "content-type": "application/json; charset=UTF-8", ...(out.headers ?? {}) });
+        res.end(text);
+    });
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+
+    return {
+        baseUrl: `http://127.0.0.1:${port}/youtube/v3`,
+        requests,
+        addChannel(channel) {
+            channels.set(channel.resource.id, channel);
+            const uploads = channel.resource.contentDetails?.relatedPlaylists?.uploads;
+            if (typeof uploads === "string") playlists.set(uploads, channel);
+        },
+        addVideo(resource) {
+            videos.set(resource.id, resource);
+        },
+        video: lookupVideo,
+        failNext(count, fault) {
+            faults.push({ count, fault });
+        },
+        exhaustQuotaAfter(n) {
+            quotaLeft = n;
+        },
+        resetLog() {
+            requests.length = 0;
+            faults = [];
+            units = 0;
+        },
+        get units() {
+            return units;
+        },
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
+    };
+}
+
+// ---- resource builders ----------------------------------------------------------------------
+
+/** A deterministic 24-character channel id (`UC` + 22) from a label. */
+export function channelId(label: string): string {
+    return `UC${label.replace(/[^A-Za-z0-9_-]/g, "").padEnd(22, "x").slice(0, 22)}`;
+}
+
+/** A deterministic 11-character video id. */
+export function videoId(label: string): string {
+    return label.replace(/[^A-Za-z0-9_-]/g, "").padStart(11, "v").slice(-11);
+}
+
+/** A channels.list item; `uploads` null leaves the channel without an uploads playlist. */
+export function channelResource(id: string, o: { title?: string; uploads?: string | null; statistics?: Json | null; snippet?: Json } = {}): Json {
+    const res: Json = {
+        kind: "youtube#channel",
+        etag: `etag-${id}`,
+        id,
+        snippet: {
+            title: o.title ?? `Channel ${id}`,
+            description: `About ${id}`,
+            customUrl: `@${id.slice(2, 10).toLowerCase()}`,
+            publishedAt: "2015-04-01T09:00:00Z",
+            country: "JP",
+            thumbnails: { default: { url: `https://yt3.example/${id}/88` }, high: { url: `https://yt3.example/${id}/800` } },
+            ...o.snippet,
+        },
+        contentDetails: { relatedPlaylists: { likes: "", uploads: o.uploads === undefined ? `UU${id.slice(2)}` : o.uploads } },
+    };
+    if (o.uploads === null) res.contentDetails = { relatedPlaylists: { likes: "" } };
+    if (o.statistics !== null) {
+        res.statistics = o.statistics ?? { viewCount: "123456", subscriberCount: "7890", hiddenSubscriberCount: false, videoCount: "3" };
+    }
+    return res;
+}
+
+/** A videos.list item with snippet, statistics and contentDetails; `statistics: null` omits them. */
+export function videoResource(id: string, channel: string, o: { title?: string; description?: string; statistics?: Json | null; snippet?: Json; contentDetails?: Json; index?: number } = {}): Json {
+    const i = o.index ?? 0;
+    const res: Json = {
+        kind: "youtube#video",
+        etag: `etag-${id}`,
+        id,
+        snippet: {
+            publishedAt: new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString().replace(".000Z", "Z"),
+            channelId: channel,
+            title: o.title ?? `Video ${id}`,
+            description: o.description ?? `Description of ${id}`,
+            thumbnails: { default: { url: `https://i.ytimg.example/vi/${id}/default.jpg` }, high: { url: `https://i.ytimg.example/vi/${id}/hqdefault.jpg` } },
+            channelTitle: `Channel ${channel}`,
+            tags: ["tag", `t${i % 7}`],
+            categoryId: "22",
+            liveBroadcastContent: "none",
+            defaultAudioLanguage: "ja",
+            ...o.snippet,
+        },
+        contentDetails: { duration: `PT${(i % 50) + 1}M${i % 60}S`, dimension: "2d", definition: "hd", caption: "false", licensedContent: true, ...o.contentDetails },
+    };
+    if (o.statistics !== null) {
+        res.statistics = o.statistics ?? { viewCount: String(1000 + i), likeCount: String(10 + (i % 100)), favoriteCount: "0", commentCount: String(i % 17) };
+    }
+    return res;
+}
+
+/** A channel whose uploads playlist lists `ids` (use with addVideo for each resource). */
+export function fakeChannel(resource: Json, ids: string[]): FakeChannel {
+    return { resource, playlist: { count: ids.length, idAt: (i) => ids[i] } };
+}

@@ -107,9 +107,12 @@ function coalesce(): Transform {
 
 /** Starts `COPY table (columns) FROM STDIN` in CSV format and returns a writer for its rows. */
 export function openCopy(client: ClientBase, table: string, columns: readonly string[]): CopyWriter {
-    // Empty strings are quoted: unquoted empty fields are NULL in PostgreSQL's CSV format, and
-    // an empty title must stay an empty string. CRLF record ends, as RFC 4180 writes them.
-    const csv = stringify({ quoted_match: /^$/, record_delimiter: "\r\n" });
+    // CRLF record ends, as RFC 4180 writes them. Two forced quotings on top of csv-stringify's own:
+    // - empty strings: an unquoted empty field is NULL in PostgreSQL's CSV format, and an empty
+    //   title must stay an empty string;
+    // - any CR or LF: csv-stringify only quotes fields containing the whole record delimiter, so a
+    //   lone "\n" in a title would otherwise end the row ("unquoted newline found in data").
+    const csv = stringify({ quoted_match: [/^$/, /[\r\n]/], record_delimiter: "\r\n" });
     const copy = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`));
     const done = pipeline(csv, coalesce(), copy);
     let failure: Error | undefined;

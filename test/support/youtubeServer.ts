@@ -19,6 +19,8 @@ export interface FakeChannel {
      * Ids without a video resource stand for deleted/private videos: videos.list skips them.
      */
     readonly playlist: { readonly count: number; idAt(i: number): string };
+    /** playlistItems.list answers 404 playlistNotFound for this channel's uploads playlist. */
+    readonly playlistMissing?: boolean;
 }
 
 export interface RecordedRequest {
@@ -37,6 +39,8 @@ export interface Fault {
     readonly reason?: string;
     /** Retry-After header value (seconds). */
     readonly retryAfter?: string;
+    /** Matching requests answered normally before the fault starts. @default 0 */
+    readonly after?: number;
 }
 
 export interface YouTubeServer {
@@ -79,7 +83,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
     const playlists = new Map<string, FakeChannel>();
     const videos = new Map<string, Json>();
     const requests: RecordedRequest[] = [];
-    let faults: { count: number; fault: Fault }[] = [];
+    let faults: { count: number; skip: number; fault: Fault }[] = [];
     let quotaLeft: number | undefined;
     let units = 0;
 
@@ -92,7 +96,13 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         if (quotaLeft !== undefined && quotaLeft <= 0) {
             return { status: 403, body: errorBody(403, "quotaExceeded", QUOTA_MESSAGE, "youtube.quota") };
         }
-        const fi = faults.findIndex((f) => f.count > 0 && (f.fault.endpoint === undefined || f.fault.endpoint === endpoint));
+        // Faults with `after` still pending let this request through and count it.
+        let fi = -1;
+        faults.forEach((f, i) => {
+            if (f.count <= 0 || (f.fault.endpoint !== undefined && f.fault.endpoint !== endpoint)) return;
+            if (f.skip > 0) f.skip--;
+            else if (fi < 0) fi = i;
+        });
         if (fi >= 0) {
             const { fault } = faults[fi];
             faults[fi].count--;
@@ -126,7 +136,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         }
         const playlistId = q.get("playlistId") ?? "";
         const owner = playlists.get(playlistId);
-        if (!owner) {
+        if (!owner || owner.playlistMissing) {
             return { status: 404, body: errorBody(404, "playlistNotFound", "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.") };
         }
         const token = q.get("pageToken");
@@ -186,7 +196,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         },
         video: lookupVideo,
         failNext(count, fault) {
-            faults.push({ count, fault });
+            faults.push({ count, skip: fault.after ?? 0, fault });
         },
         exhaustQuotaAfter(n) {
             quotaLeft = n;

@@ -243,7 +243,7 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
                                 const rows: Cell[][] = [];
                                 for (const v of items) if (typeof v?.id === "string") rows.push(videoRow(v, channelId));
                                 unavailable += ids.length - rows.length;
-                                for (const row of rows) await videos.write(row);
+                                await videos.write(rows);
                             }
                             token = page.nextPageToken;
                         } while (token !== undefined);

@@ -4,13 +4,12 @@
  * from Secrets Manager on each run through the ARNs given here.
  */
 import { Client } from "pg";
+import { DB_SSL_MODES, DbSslMode } from "./constants";
 import { DEFAULT_QUOTA_BUDGET, YOUTUBE_API_BASE_URL } from "./youtube";
 import type { SyncDeps } from "./handler";
 import type { Logger } from "./log";
 import type { SecretGetter } from "./secrets";
 
-export const DB_SSL_MODES = ["verify-full", "require", "disable"] as const;
-export type DbSslMode = (typeof DB_SSL_MODES)[number];
 
 /** Environment variables the function reads; the component sets each of them. */
 export const SYNC_ENV = {

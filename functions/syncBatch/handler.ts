@@ -8,6 +8,7 @@
  * the Errors alarm fires and the previous data stays intact.
  */
 import type { Client } from "pg";
+import { CHANNEL_ID } from "./constants";
 import { CHANNEL_STAGING, copyAll, createStaging, openCopy, publish, recordRun, VIDEO_STAGING } from "./load";
 import type { Logger } from "./log";
 import { migrate } from "./migrations";
@@ -15,8 +16,6 @@ import { Cell, CHANNEL_COLUMNS, channelRow, VIDEO_COLUMNS, videoRow } from "./ro
 import { SecretGetter, secretValue } from "./secrets";
 import { createYouTubeClient, PAGE_SIZE, QuotaExhaustedError, RetryPolicy, YOUTUBE_API_BASE_URL } from "./youtube";
 
-/** A YouTube channel id: `UC` and 22 URL-safe base64 characters. */
-export const CHANNEL_ID = /^UC[A-Za-z0-9_-]{22}$/;
 /** Business time zone of the seed: the snapshot date is the JST calendar date. */
 export const DEFAULT_TIME_ZONE = "Asia/Tokyo";
 /** Time kept back from the Lambda timeout for the final COPY and upsert transaction. */

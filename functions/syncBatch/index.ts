@@ -1,4 +1,5 @@
 /** sync-batch Lambda: YouTube Data API → CSV → COPY → PostgreSQL. */
+export * from "./constants";
 export * from "./handler";
 export * from "./env";
 export * from "./load";

@@ -1,0 +1,45 @@
+/**
+ * A loopback Secrets Manager that answers GetSecretValue over the real JSON 1.1 protocol, so
+ * the serialized sync Lambda reads its secrets through the actual AWS SDK client (pointed here
+ * with AWS_ENDPOINT_URL_SECRETS_MANAGER). Requests are logged; signatures are not checked.
+ */
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export interface SecretsManagerServer {
+    readonly endpoint: string;
+    /** SecretIds asked for, in order. */
+    readonly requests: string[];
+    close(): Promise<void>;
+}
+
+export async function startSecretsManager(secrets: Record<string, string>): Promise<SecretsManagerServer> {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+            const reply = (status: number, doc: unknown) => {
+                res.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
+                res.end(JSON.stringify(doc));
+            };
+            if (req.headers["x-amz-target"] !== "secretsmanager.GetSecretValue") {
+                return reply(400, { __type: "UnknownOperationException", message: `unsupported ${req.headers["x-amz-target"]}` });
+            }
+            const id = (JSON.parse(body || "{}") as { SecretId?: string }).SecretId ?? "";
+            requests.push(id);
+            if (!(id in secrets)) return reply(400, { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." });
+            const name = id.split(":secret:")[1]?.replace(/-[A-Za-z0-9]{6}$/, "") ?? id;
+            reply(200, { ARN: id, Name: name, SecretString: secrets[id], VersionId: "00000000-0000-0000-0000-000000000001", VersionStages: ["AWSCURRENT"], CreatedDate: 1735689600 });
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        requests,
+        close: () => new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+        }),
+    };
+}

@@ -3,7 +3,7 @@
  * exports the outputs operators need (including the GAS Script Properties map).
  */
 import * as aws from "@pulumi/aws";
-import { Alerts, FormSenderBatch, Orchestration, WeatherService } from "./components";
+import { Alerts, FormSenderBatch, Orchestration, SyncScheduler, WeatherService } from "./components";
 import { loadStackConfig } from "./components/config";
 
 export = async () => {
@@ -69,6 +69,13 @@ export = async () => {
         alertsTopicArn: formSenderAlerts.topicArn,
     }, { providers: [providerFor(f.region)] });
 
+    const { region: syncRegion, ...s } = config.sync;
+    const sync = new SyncScheduler("sync", {
+        ...s,
+        environment: env,
+        alertsTopicArn: alertsFor(syncRegion).topicArn,
+    }, { providers: [providerFor(syncRegion)] });
+
     return {
         environment: env,
         alertsTopicArns: Object.fromEntries([...alerts].map(([region, a]) => [region, a.topicArn])),
@@ -112,6 +119,13 @@ export = async () => {
             stateMachineArn: orchestration.stateMachineArn,
             scheduleName: orchestration.scheduleName,
             logGroupName: orchestration.logGroupName,
+        },
+        sync: {
+            region: syncRegion,
+            functionName: sync.functionName,
+            logGroupName: sync.logGroupName,
+            scheduleRuleNames: sync.scheduleRuleNames,
+            manualRuleName: sync.manualRuleName,
         },
     };
 };

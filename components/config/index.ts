@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CostAssumptions, readCostAssumptions } from "./cost";
 import { FormSenderConfig, readFormSenderConfig } from "./formSender";
 import { readOrchestrationConfig, OrchestrationConfig } from "./orchestration";
+import { readSyncConfig, SyncConfig } from "./sync";
 import { ConfigReader, EMAIL, PROJECT, RawConfig } from "./validate";
 import { readWeatherConfig, WeatherConfig } from "./weather";
 
@@ -15,6 +16,7 @@ export { WeatherConfig, WEATHER_DEFAULTS } from "./weather";
 export { OrchestrationConfig, ORCHESTRATION_DEFAULTS } from "./orchestration";
 export { CostAssumptions, COST_DEFAULTS } from "./cost";
 export { FormSenderConfig, FORM_SENDER_DEFAULTS } from "./formSender";
+export { SyncConfig, SYNC_DEFAULTS } from "./sync";
 
 export const ENVIRONMENTS = ["stg", "prd"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -37,6 +39,7 @@ export interface StackConfig {
     readonly weather: WeatherConfig;
     readonly orchestration: OrchestrationConfig;
     readonly formSender: FormSenderConfig;
+    readonly sync: SyncConfig;
     /** Usage assumptions for the cost report; no effect on resources. */
     readonly cost: CostAssumptions;
 }
@@ -55,11 +58,12 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const weather = readWeatherConfig(r);
     const orchestration = readOrchestrationConfig(r, environment);
     const formSender = readFormSenderConfig(r);
+    const sync = readSyncConfig(r, environment);
     const cost = readCostAssumptions(r);
     readSecrets(r, raw);
     r.checkUnknown();
     r.finish();
-    return { stack, environment, alertEmail, weather, orchestration, formSender, cost };
+    return { stack, environment, alertEmail, weather, orchestration, formSender, sync, cost };
 }
 
 /** Shape checks for secret values; messages never contain the value. */

@@ -1,8 +1,9 @@
 /**
  * The three YouTube Data API v3 list calls the sync needs, and nothing else: `search.list`
  * costs 100 units per page where `playlistItems.list` costs 1, so the uploads playlist is
- * always walked instead. Every answered call is counted as quota (the API charges invalid
- * requests too: https://developers.google.com/youtube/v3/determine_quota_cost).
+ * always walked instead. Every answered call counts one unit, errors included (the API charges
+ * invalid requests too: https://developers.google.com/youtube/v3/determine_quota_cost), except
+ * the quotaExceeded refusals themselves.
  */
 import type { Logger } from "./log";
 

@@ -1,14 +1,9 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig, scheduleExpressionError } from "../../components/config";
+import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
-/** A complete, valid stg configuration (unqualified keys, raw strings as Pulumi passes them). */
-const VALID: Record<string, string> = {
-    environment: "stg",
-    alertEmail: "ops@example.com",
-    weatherCertificateArn: "arn:aws:acm:ap-northeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
-    weatherAppPath: "../app",
-    orchestrationBatchScriptPath: "src/batch/nightly.py",
-};
+/** A complete, valid stg configuration. */
+const VALID = MINIMAL_CONFIG;
 
 function problems(overrides: Record<string, string | undefined>, stack = "stg"): string[] {
     try {

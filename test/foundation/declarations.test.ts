@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { parseStackConfig, SECRET_KEYS } from "../../components/config";
+import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const declared = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<string, { type: string; secret?: boolean; description: string }>;
@@ -10,10 +11,7 @@ const declared = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).
 describe("config declarations", () => {
     it("declares every key the program reads, with a type and description, and no others", () => {
         // Every declared key must be accepted, and an undeclared one rejected as unknown.
-        const raw: Record<string, string> = {
-            environment: "stg", alertEmail: "a@example.com", weatherCertificateArn: "arn:aws:acm:ap-northeast-1:123456789012:certificate/x",
-            weatherAppPath: "../app", orchestrationBatchScriptPath: "a.py",
-        };
+        const raw = MINIMAL_CONFIG;
         parseStackConfig("stg", raw);
         for (const [key, d] of Object.entries(declared)) {
             assert.ok(["string", "integer", "boolean", "array"].includes(d.type), `${key} type ${d.type}`);
@@ -24,7 +22,7 @@ describe("config declarations", () => {
         const dir = path.join(ROOT, "components", "config");
         const read = new Set<string>(SECRET_KEYS);
         for (const f of fs.readdirSync(dir)) {
-            for (const m of fs.readFileSync(path.join(dir, f), "utf8").matchAll(/r\.(?:string|oneOf|integer|boolean|stringList|logRetention)\("(\w+)"/g)) read.add(m[1]);
+            for (const m of fs.readFileSync(path.join(dir, f), "utf8").matchAll(/(?:r\.(?:string|oneOf|integer|boolean|stringList|logRetention)\(|requiredList\(r, |secretArn\()"(\w+)"/g)) read.add(m[1]);
         }
         assert.deepEqual([...read].sort(), Object.keys(declared).sort());
     });

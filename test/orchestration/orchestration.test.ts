@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig } from "../../components/config";
+import { MINIMAL_CONFIG } from "../support/minimalConfig";
 import { batchWorkflowDefinition, taskDefinitionFamilyArn } from "../../components/orchestration";
 import { json, Plan, planFor } from "../harness";
 
@@ -144,13 +145,7 @@ describe("Orchestration", function () {
     }
 
     describe("config validation", () => {
-        const base = {
-            environment: "stg",
-            alertEmail: "ops@example.com",
-            weatherCertificateArn: `arn:aws:acm:ap-northeast-1:${ACCOUNT}:certificate/x`,
-            weatherAppPath: "../app",
-            orchestrationBatchScriptPath: "src/batch/nightly.py",
-        };
+        const base = MINIMAL_CONFIG;
         const messages = (raw: Record<string, string | undefined>) => {
             try {
                 parseStackConfig("stg", raw);

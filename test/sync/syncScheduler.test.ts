@@ -9,6 +9,7 @@ import { Client } from "pg";
 import { ConfigError, ConfigReader } from "../../components/config/validate";
 import { readSyncConfig, SyncConfig } from "../../components/config/sync";
 import { SYNC_PACKAGES, SyncScheduler, syncNames, validateSyncSchedulerArgs } from "../../components/syncScheduler";
+import { checkPlan } from "../../policy/rules";
 import { json, Plan, runComponent } from "../harness";
 import { startPostgres, TestPostgres } from "../support/postgres";
 import { channelId, channelResource, fakeChannel, startYouTubeServer, videoId, videoResource, YouTubeServer } from "../support/youtubeServer";
@@ -276,6 +277,10 @@ describe("SyncScheduler component", function () {
                     comparisonOperator: "GreaterThanThreshold",
                     alarmDescription: `sync-batch ${stack} ran longer than 600 s (timeout 900 s)`,
                 });
+            });
+
+            it("passes every rule of the policy pack", () => {
+                assert.deepEqual(checkPlan(p().resources).map((v) => `${v.rule}: ${v.message}`), []);
             });
 
             it("retries a failed asynchronous run once, not twice", () => {

@@ -13,6 +13,7 @@ import { Cell, CHANNEL_COLUMNS, VIDEO_COLUMNS } from "./rows";
 
 export const CHANNEL_STAGING = "youtube_channels_staging";
 export const VIDEO_STAGING = "youtube_videos_staging";
+const TEMP_BUFFERS = "64MB";
 
 /** Column types shared by the staging and published tables. */
 const CHANNEL_TYPES: Record<(typeof CHANNEL_COLUMNS)[number], string> = {
@@ -56,7 +57,12 @@ const VIDEO_TYPES: Record<(typeof VIDEO_COLUMNS)[number], string> = {
  */
 export async function createStaging(client: ClientBase): Promise<void> {
     const cols = (types: Record<string, string>) => Object.entries(types).map(([c, t]) => `${c} ${t}`).join(", ");
+    // 100,000 staged videos take ~30 MB; at the 8 MB default the upsert's scans of the staging
+    // table read it back from disk. The setting is per session, allocated only as used, and
+    // must be set before the session's first temporary table (setting the same value again
+    // later is allowed, so a reused connection is fine).
     await client.query(`
+SET temp_buffers = '${TEMP_BUFFERS}';
 DROP TABLE IF EXISTS pg_temp.${CHANNEL_STAGING};
 DROP TABLE IF EXISTS pg_temp.${VIDEO_STAGING};
 CREATE TEMP TABLE ${CHANNEL_STAGING} (${cols(CHANNEL_TYPES)});
@@ -204,6 +210,14 @@ FROM ${VIDEO_STAGING} AS s
 WHERE ${HAS_STATS} AND NOT EXISTS (SELECT 1 FROM youtube_video_stats AS t WHERE t.video_id = s.video_id AND t.snapshot_date = $1::date)`,
 ];
 
+/**
+ * Staged videos whose channel is in neither youtube_channels nor the staged channels: the
+ * set-based stand-in for a foreign key (see the migration). Run after the channels upsert.
+ */
+const ORPHAN_CHECK_SQL = `SELECT DISTINCT s.channel_id FROM ${VIDEO_STAGING} AS s
+WHERE NOT EXISTS (SELECT 1 FROM youtube_channels AS c WHERE c.channel_id = s.channel_id)
+ORDER BY 1 LIMIT 5`;
+
 const CHANNELS_SQL = upsertSql("youtube_channels", CHANNEL_STAGING, "channel_id", CHANNEL_COLUMNS);
 const VIDEOS_SQL = upsertSql("youtube_videos", VIDEO_STAGING, "video_id", VIDEO_COLUMNS);
 
@@ -223,6 +237,10 @@ export async function publish(client: ClientBase, run: RunRecord): Promise<Publi
             ((await client.query(update, params)).rowCount ?? 0) + ((await client.query(insert, params)).rowCount ?? 0);
         // Order matters: videos reference channels, snapshots reference videos.
         const channelsChanged = await run2(CHANNELS_SQL, [run.snapshotDate]);
+        const orphans = (await client.query<{ channel_id: string }>(ORPHAN_CHECK_SQL)).rows.map((r) => r.channel_id);
+        if (orphans.length > 0) {
+            throw new Error(`youtube sync: staged videos reference channels that were neither staged nor stored (${orphans.join(", ")}); nothing was published`);
+        }
         const videosChanged = await run2(VIDEOS_SQL, [run.snapshotDate]);
         const snapshots = await run2(STATS_SQL, [run.snapshotDate, run.finishedAt.toISOString()]);
         const result = {

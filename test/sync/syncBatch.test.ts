@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { Client } from "pg";
-import { makeSyncHandler, migrate, MIGRATIONS, SyncDeps, SyncResult } from "../../functions/syncBatch";
+import { CHANNEL_COLUMNS, CHANNEL_STAGING, channelRow, copyAll, createStaging, makeSyncHandler, migrate, MIGRATIONS, publish, SyncDeps, SyncResult, VIDEO_COLUMNS, VIDEO_STAGING, videoRow } from "../../functions/syncBatch";
 import { Logger } from "../../functions/syncBatch/log";
 import { startPostgres, TestPostgres } from "../support/postgres";
 import { channelId, channelResource, fakeChannel, Json, startYouTubeServer, videoId, videoResource, YouTubeServer } from "../support/youtubeServer";
@@ -372,6 +372,22 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         const h = await harness();
         await assert.rejects(h.run(undefined, { youtubeApiKeySecretId: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:missing-AbCdEf" }), /ResourceNotFoundException: .*secret:missing-AbCdEf/);
         assert.equal(yt.requests.length, 0);
+    });
+
+    it("refuses to publish videos of a channel that is neither staged nor stored, publishing nothing", async () => {
+        const h = await harness();
+        await h.run();
+        const before = await dump(h.db);
+        const stray = channelId("stray");
+        await createStaging(h.db);
+        await copyAll(h.db, CHANNEL_STAGING, CHANNEL_COLUMNS, [channelRow(channelResource(B))]);
+        await copyAll(h.db, VIDEO_STAGING, VIDEO_COLUMNS, [videoRow(videoResource(videoId("stray1"), stray, { index: 0 }), stray)]);
+        const at = new Date("2025-03-02T15:00:05Z");
+        await assert.rejects(
+            publish(h.db, { startedAt: at, finishedAt: at, trigger: "test", status: "completed", snapshotDate: "2025-03-03", unavailableVideos: 0, quotaUnits: 0 }),
+            new RegExp(`staged videos reference channels that were neither staged nor stored \\(${stray}\\); nothing was published`),
+        );
+        assert.deepEqual(await dump(h.db), before);
     });
 
     it("applies migrations once, also when two runs migrate at the same moment", async () => {

@@ -160,6 +160,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
 
     let raw: unknown;
     let failure: unknown;
+    const restoreStacks = plainPulumiTraces();
     const onRejection = (e: unknown) => (failure ??= e);
     process.on("unhandledRejection", onRejection);
     try {
@@ -177,11 +178,39 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
         failure ??= e;
     } finally {
         process.off("unhandledRejection", onRejection);
+        restoreStacks();
     }
     if (failure !== undefined) throw failure;
     await Promise.all(pending);
     const outputs = (await normalize(raw ?? {})) as Record<string, unknown>;
     return { project: PROJECT, stack: opts.stack, resources, outputs, dependencies };
+}
+
+/**
+ * Stack traces @pulumi/pulumi takes only for itself: every resource constructor
+ * (`Resource.callsites`, for the source position sent to the engine) and every internal promise
+ * (`debuggablePromise`, kept for leak reports) evaluate `new Error().stack`.
+ */
+const PULUMI_OWN_TRACES = [
+    { file: path.join("@pulumi", "pulumi", "resource.js"), fn: "callsites" },
+    { file: path.join("@pulumi", "pulumi", "runtime", "debuggable.js"), fn: "debuggablePromise" },
+];
+
+/**
+ * Under ts-node each trace goes through source-map-support, and Pulumi's own traces cost ~3 s
+ * of a plan for positions the mock engine throws away. While the program runs, those traces —
+ * and only those — are formatted as V8 would without source maps; every other error keeps its
+ * mapped stack. Returns the function that restores the previous formatter.
+ */
+function plainPulumiTraces(): () => void {
+    const mapped = Error.prepareStackTrace;
+    if (!mapped) return () => undefined;
+    Error.prepareStackTrace = (err, frames) => {
+        const top = frames[0];
+        const own = top !== undefined && PULUMI_OWN_TRACES.some((t) => top.getFunctionName() === t.fn && (top.getFileName() ?? "").endsWith(t.file));
+        return own ? `${err}${frames.map((f) => `\n    at ${f}`).join("")}` : mapped(err, frames);
+    };
+    return () => void (Error.prepareStackTrace = mapped);
 }
 
 /**

@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { planFor } from "../harness";
+import * as aws from "@pulumi/aws";
+import { planFor, runComponent } from "../harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -86,5 +87,27 @@ describe("offline plan", function () {
         const version = plan.inputs("aws:secretsmanager/secretVersion:SecretVersion", "weather-api-keys");
         assert.equal(version.secretString, "[secret]");
         assert.ok(!JSON.stringify(plan.run).includes("sk-test-3f9a7c1e5b"));
+    });
+
+    it("keeps source-mapped stack traces for errors the program throws, and restores the formatter", async () => {
+        const before = Error.prepareStackTrace;
+        const line = fs.readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.endsWith("// THROWN" + "_HERE")) + 1;
+        // Type-only lines vanish from the emitted JavaScript: only a source-mapped trace can
+        // show the TypeScript line of the throw below them.
+        type Emitted = {
+            nothing: never;
+        };
+        let stack: string | Emitted | undefined;
+        await runComponent(() => {
+            new aws.sns.Topic("t", {});
+            try {
+                throw new Error("from the program"); // THROWN_HERE
+            } catch (e) {
+                stack = (e as Error).stack; // formatted now, while the program runs
+            }
+        }).catch(() => undefined);
+        assert.ok(typeof stack === "string", "the program ran");
+        assert.match(stack, new RegExp(`plan\\.test\\.ts:${line}:`), "the trace points at the TypeScript line");
+        assert.equal(Error.prepareStackTrace, before);
     });
 });

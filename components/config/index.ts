@@ -25,8 +25,11 @@ export type Environment = (typeof ENVIRONMENTS)[number];
  * Keys whose values are secrets. They are set with `pulumi config set --secret`, read as
  * secret Outputs, and never printed in validation messages.
  */
-export const SECRET_KEYS = ["weatherApiKeys", "formSenderSupabaseUrl", "formSenderSupabaseServiceRoleKey"] as const;
+export const SECRET_KEYS = ["weatherApiKeys", "formSenderSupabaseUrl", "formSenderSupabaseServiceRoleKey", "alertSlackWebhookUrl"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** A Slack Incoming Webhook URL (https://api.slack.com/messaging/webhooks). */
+const SLACK_WEBHOOK_URL = /^https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+$/;
 
 /** The API keys the weather app reads from its Secrets Manager JSON secret. */
 export const WEATHER_API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
@@ -88,6 +91,15 @@ function readSecrets(r: ConfigReader, raw: RawConfig): void {
                 `pulumi config set --secret weatherApiKeys '{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}' --stack ${r.stack}`,
             );
         }
+    }
+    const webhook = raw["alertSlackWebhookUrl"];
+    if (webhook !== undefined && webhook !== "" && !SLACK_WEBHOOK_URL.test(webhook)) {
+        r.fail(
+            "alertSlackWebhookUrl",
+            "a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…)",
+            "[secret]",
+            `copy the URL from the Slack app's Incoming Webhooks page, then pulumi config set --secret alertSlackWebhookUrl <url> --stack ${r.stack}`,
+        );
     }
 }
 

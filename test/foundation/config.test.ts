@@ -79,6 +79,8 @@ describe("stack configuration", () => {
             "ops-platform:weatherMaxTask: unknown configuration key. Fix: did you mean 'weatherMaxTasks'? run pulumi config rm weatherMaxTask --stack stg (keys are declared in Pulumi.yaml)"],
         ["rejects a malformed API-keys secret without echoing it", { weatherApiKeys: "sk-live-not-json" },
             'ops-platform:weatherApiKeys: expected a JSON object whose keys are among WXTECH_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY with string values, got "[secret]". Fix: pulumi config set --secret weatherApiKeys \'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}\' --stack stg'],
+        ["rejects a webhook URL that is not Slack's without echoing it", { alertSlackWebhookUrl: "https://example.com/hook?token=abc" },
+            "ops-platform:alertSlackWebhookUrl: expected a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…), got \"[secret]\". Fix: copy the URL from the Slack app's Incoming Webhooks page, then pulumi config set --secret alertSlackWebhookUrl <url> --stack stg"],
     ];
     for (const [title, overrides, message] of cases) {
         it(title, () => assert.deepEqual(problems(overrides), [message]));

@@ -14,6 +14,7 @@ import { presignPutWith, supabaseFromSecrets } from "../functions/formSender/run
 import { makeSpotWatchHandler } from "../functions/formSender/spotWatch";
 import type { FormSenderConfig } from "./config/formSender";
 import { assumeRolePolicy, policyDocument, serviceRole } from "./iam";
+import { lambdaCodePaths } from "./lambdaPackages";
 import { buildVpc } from "./network";
 
 const RUNNER_DOCKERFILE = path.join(__dirname, "..", "containers", "runner", "Dockerfile");
@@ -32,7 +33,6 @@ export const ROUTES = [
  * Packages each Lambda must not ship (they belong to other functions or to the deploy itself).
  * CallbackFunction's default packaging includes every dependency of package.json.
  */
-const NOT_IN_LAMBDAS = ["pg", "pg-copy-streams", "csv-stringify", "playwright-core"];
 
 /**
  * The stack's `formSender*` settings (documented in components/config/formSender.ts) plus what
@@ -279,7 +279,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             reservedConcurrentExecutions: args.dispatcherReservedConcurrency,
             tracingConfig: { mode: "Active" },
             loggingConfig: { logFormat: "Text", logGroup: dispatcherLogs.name },
-            codePathOptions: { extraExcludePackages: [...NOT_IN_LAMBDAS, "@aws-sdk/client-ec2", "@aws-sdk/client-sns"] },
+            codePathOptions: lambdaCodePaths(dispatcherName, ["@supabase/postgrest-js", "ajv", "ajv-formats"]),
             callbackFactory: () => {
                 const s3 = new S3Client({});
                 return makeDispatcher({
@@ -321,7 +321,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             tracingConfig: { mode: "Active" },
             deadLetterConfig: { targetArn: dlq.arn },
             loggingConfig: { logFormat: "Text", logGroup: eventsLogs.name },
-            codePathOptions: { extraExcludePackages: [...NOT_IN_LAMBDAS, "@aws-sdk/client-ec2", "@aws-sdk/client-sns", "@aws-sdk/s3-request-presigner"] },
+            codePathOptions: lambdaCodePaths(eventsName, ["@supabase/postgrest-js"]),
             callbackFactory: () =>
                 makeBatchEventsHandler({
                     bucket: bucketName.get(),
@@ -361,7 +361,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             tracingConfig: { mode: "Active" },
             deadLetterConfig: { targetArn: dlq.arn },
             loggingConfig: { logFormat: "Text", logGroup: watchLogs.name },
-            codePathOptions: { extraExcludePackages: [...NOT_IN_LAMBDAS, "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner", "@supabase/supabase-js", "@aws-sdk/client-secrets-manager", "ajv", "ajv-formats"] },
+            codePathOptions: lambdaCodePaths(watchName, []),
             callbackFactory: () =>
                 makeSpotWatchHandler({
                     computeEnvironment: spotCeArn.get(),

@@ -1,5 +1,3 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -9,6 +7,7 @@ import { syncDepsFromEnv } from "../functions/syncBatch/env";
 import { secretsManagerGetter } from "../functions/syncBatch/secrets";
 import { SYNC_DURATION_ALARM_SECONDS, SyncConfig } from "./config/sync";
 import { serviceRole } from "./iam";
+import { lambdaCodePaths } from "./lambdaPackages";
 
 const LAMBDA_RUNTIME = "nodejs22.x";
 
@@ -22,20 +21,8 @@ export const MANUAL_TRIGGER = { source: "batch-scheduler", detailType: "manual-t
  */
 export const LAMBDA_AMAZON_CA_BUNDLE = "/var/runtime/ca-cert.pem";
 
-/** The only packages the sync Lambda ships (everything else in package.json is excluded). */
-export const SYNC_PACKAGES = ["pg", "pg-copy-streams", "csv-stringify", "@aws-sdk/client-secrets-manager"] as const;
-
-/**
- * `codePathOptions` for the sync Lambda: CallbackFunction packages every dependency of
- * package.json by default (playwright, Supabase, the Batch SDK…), so exclude all but
- * {@link SYNC_PACKAGES}. Derived from package.json so a dependency added later is excluded too.
- */
-export function syncCodePathOptions(packageJsonPath = path.join(__dirname, "..", "package.json")): pulumi.runtime.CodePathOptions {
-    const deps = Object.keys((JSON.parse(fs.readFileSync(packageJsonPath, "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
-    const missing = SYNC_PACKAGES.filter((p) => !deps.includes(p));
-    if (missing.length > 0) throw new Error(`SyncScheduler: package.json has no dependency ${missing.join(", ")}, which the sync Lambda needs; npm install --save-exact it`);
-    return { extraExcludePackages: deps.filter((d) => !(SYNC_PACKAGES as readonly string[]).includes(d)) };
-}
+/** The only packages the sync Lambda ships (the AWS SDK comes with the runtime). */
+export const SYNC_PACKAGES = ["pg", "pg-copy-streams", "csv-stringify"] as const;
 
 /**
  * The Lambda's callback factory, run once per cold start: creates the Secrets Manager client
@@ -151,7 +138,7 @@ export class SyncScheduler extends pulumi.ComponentResource {
             environment: { variables },
             tracingConfig: { mode: "Active" },
             loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
-            codePathOptions: syncCodePathOptions(),
+            codePathOptions: lambdaCodePaths(names.function, SYNC_PACKAGES),
             callbackFactory: syncBatchCallbackFactory,
         }, { parent: this, dependsOn: [role.policy, logGroup] });
 

@@ -8,8 +8,7 @@
  */
 import { SubmitJobCommand, SubmitJobCommandInput, TerminateJobCommand } from "@aws-sdk/client-batch";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import type { SupabaseClient } from "@supabase/supabase-js";
-import type { SendClient } from "./dispatcher";
+import type { RpcClient, SendClient } from "./dispatcher";
 import { Logger } from "./log";
 
 export interface BatchJobDetail {
@@ -42,7 +41,7 @@ export interface BatchEventsOptions {
     readonly onDemandQueue: string;
     readonly batch: SendClient;
     readonly s3: SendClient;
-    readonly db: () => Promise<SupabaseClient>;
+    readonly db: () => Promise<RpcClient>;
     readonly log: Logger;
     readonly now?: () => Date;
 }
@@ -58,7 +57,7 @@ export type BatchEventOutcome =
     | { action: "recorded"; executionId: string; status?: string; attempts: number }
     | { action: "fallback"; executionId: string; jobId: string };
 
-async function rpc<T>(db: SupabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
+async function rpc<T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> {
     const { data, error } = await db.rpc(fn, args);
     // Thrown errors make the invocation fail, so EventBridge retries it and then the DLQ keeps it.
     if (error) throw new Error(`${fn} failed: ${error.message} (${error.code})`);
@@ -132,7 +131,7 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
         return { action: "recorded", executionId, attempts };
     };
 
-    async function fallBack(db: SupabaseClient, executionId: string, d: BatchJobDetail): Promise<BatchEventOutcome> {
+    async function fallBack(db: RpcClient, executionId: string, d: BatchJobDetail): Promise<BatchEventOutcome> {
         const input: SubmitJobCommandInput = {
             jobName: `${d.jobName}-od`.slice(0, 128),
             jobQueue: opts.onDemandQueue,

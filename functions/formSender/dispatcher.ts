@@ -12,7 +12,6 @@
 import { randomUUID } from "crypto";
 import { SubmitJobCommand, SubmitJobCommandInput, TerminateJobCommand } from "@aws-sdk/client-batch";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { describeErrors, makeAjv, Problem, validateClientConfig } from "./clientConfig";
 import { Logger } from "./log";
 import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody } from "./submitSchema";
@@ -20,6 +19,14 @@ import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody } from "./submitSchema";
 /** Minimal client shapes (the real SDK clients satisfy them), so tests stub at the SDK boundary. */
 export interface SendClient {
     send(command: any): Promise<any>;
+}
+
+/**
+ * The part of a Supabase client the functions use: PostgREST RPC calls, as `.rpc()` of
+ * supabase-js and of its PostgREST client (which the Lambdas use) resolve them.
+ */
+export interface RpcClient {
+    rpc(fn: string, args?: Record<string, unknown>): PromiseLike<{ data: unknown; error: { code?: string; message: string } | null; status?: number }>;
 }
 
 export interface ApiEvent {
@@ -67,7 +74,7 @@ export interface DispatcherOptions {
     readonly batch: SendClient;
     readonly s3: SendClient;
     /** Supabase client with the service-role key; created lazily so the key is read at runtime. */
-    readonly db: () => Promise<SupabaseClient>;
+    readonly db: () => Promise<RpcClient>;
     /** Presigned PUT URL for `key` (expires in `seconds`). */
     readonly presignPut: (key: string, seconds: number) => Promise<string>;
     readonly log: Logger;
@@ -96,10 +103,10 @@ const json = (statusCode: number, body: unknown): ApiResult => ({
 });
 
 /** Supabase RPC failure: unreachable / 5xx → 503, anything else is a bug or a conflict. */
-async function call<T>(db: SupabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
+async function call<T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> {
     let result: { data: unknown; error: { code?: string; message: string } | null; status?: number };
     try {
-        result = (await db.rpc(fn, args)) as typeof result;
+        result = await db.rpc(fn, args);
     } catch (e) {
         throw new HttpError(503, "database_unavailable", `database unreachable calling ${fn}: ${(e as Error).message}`);
     }

@@ -1,10 +1,10 @@
 import { strict as assert } from "assert";
 import { S3Client } from "@aws-sdk/client-s3";
-import { createClient } from "@supabase/supabase-js";
 import { BatchEvent, BatchJobDetail, makeBatchEventsHandler } from "../../functions/formSender/batchEvents";
 import { makeLogger } from "../../functions/formSender/log";
 import { S3Server, startS3Server } from "../support/s3Server";
 import { LocalSupabase, startSupabase } from "../support/supabase";
+import { supabaseRpc } from "../../functions/formSender/runtime";
 
 const ON_DEMAND = "arn:aws:batch:us-east-1:123456789012:job-queue/stg-fs-ondemand";
 const SPOT = "arn:aws:batch:us-east-1:123456789012:job-queue/stg-fs-spot";
@@ -42,7 +42,7 @@ describe("batch-events", function () {
             onDemandQueue: ON_DEMAND,
             batch,
             s3: new S3Client({ region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
-            db: async () => createClient(sb.url, sb.serviceRoleKey, { auth: { persistSession: false } }),
+            db: async () => supabaseRpc(sb.url, sb.serviceRoleKey),
             log: makeLogger({ component: "batch-events", write: () => undefined }),
             now: () => new Date("2026-11-23T02:00:00Z"),
         });

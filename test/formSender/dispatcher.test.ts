@@ -1,10 +1,10 @@
 import { strict as assert } from "assert";
 import { S3Client } from "@aws-sdk/client-s3";
-import { createClient } from "@supabase/supabase-js";
 import { ApiEvent, makeDispatcher, SendClient } from "../../functions/formSender/dispatcher";
 import { makeLogger } from "../../functions/formSender/log";
 import { S3Server, startS3Server } from "../support/s3Server";
 import { LocalSupabase, startSupabase } from "../support/supabase";
+import { supabaseRpc } from "../../functions/formSender/runtime";
 
 const CONFIG = {
     client: { company_name: "株式会社テストコネクト", last_name: "山田", first_name: "太郎", email: "t.yamada@example.com", phone: "03-1234-5678" },
@@ -56,7 +56,7 @@ describe("dispatcher", function () {
             defaults: { workers_per_workflow: 4 },
             batch,
             s3: new S3Client({ region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
-            db: async () => createClient(sb.url, sb.serviceRoleKey, { auth: { persistSession: false } }),
+            db: async () => supabaseRpc(sb.url, sb.serviceRoleKey),
             presignPut: async (key) => `${s3.endpoint}/fs-configs/${key}?X-Amz-Signature=test`,
             log: makeLogger({ component: "dispatcher", companyNames: ["株式会社テストコネクト"], write: (l) => logs.push(l) }),
             now: () => new Date("2026-11-23T01:02:03Z"),

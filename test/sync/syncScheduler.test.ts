@@ -1,9 +1,6 @@
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import * as aws from "@pulumi/aws";
 import { Client } from "pg";
 import { ConfigError, ConfigReader } from "../../components/config/validate";
@@ -13,12 +10,12 @@ import { checkPlan } from "../../policy/rules";
 import { json, Plan, runComponent } from "../harness";
 import { startPostgres, TestPostgres } from "../support/postgres";
 import { channelId, channelResource, fakeChannel, startYouTubeServer, videoId, videoResource, YouTubeServer } from "../support/youtubeServer";
-import { SecretsManagerServer, startSecretsManager } from "./secretsManagerServer";
+import { invokeLambda, LambdaArtifact, writeLambdaPackage } from "../support/lambdaArtifact";
+import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const ACCOUNT = "123456789012";
 const REGION = "ap-northeast-1";
-const run = promisify(execFile);
 
 /** The stack settings handed to the lead for Pulumi.<stack>.yaml (raw strings, as Pulumi passes them). */
 const RAW: Record<"stg" | "prd", Record<string, string>> = {
@@ -296,7 +293,7 @@ describe("SyncScheduler component", function () {
         assert.equal(vars.NODE_EXTRA_CA_CERTS, undefined);
     });
 
-    it("ships only pg, pg-copy-streams, csv-stringify and the Secrets Manager client (with their dependencies)", () => {
+    it("ships only pg, pg-copy-streams and csv-stringify (with their dependencies), leaving the AWS SDK to the runtime", () => {
         const assets = plans.stg!.inputs(T.fn, "sync-function").code.assets as Record<string, { path?: string }>;
         const pkgs = Object.keys(assets).filter((k) => k.startsWith("node_modules/")).map((k) => k.slice("node_modules/".length));
         for (const wanted of SYNC_PACKAGES) assert.ok(pkgs.includes(wanted), `missing ${wanted}`);
@@ -304,7 +301,7 @@ describe("SyncScheduler component", function () {
         for (const banned of rootDeps.filter((d) => !(SYNC_PACKAGES as readonly string[]).includes(d))) {
             assert.ok(!pkgs.includes(banned), `bundles ${banned}`);
         }
-        assert.ok(!pkgs.some((p) => p.startsWith("@pulumi/") || p === "playwright-core" || p.startsWith("@supabase/")), pkgs.join(", "));
+        assert.ok(!pkgs.some((p) => p.startsWith("@pulumi/") || p === "playwright-core" || p.startsWith("@supabase/") || p.startsWith("@aws-sdk/") || p.startsWith("@smithy/")), pkgs.join(", "));
     });
 });
 
@@ -315,7 +312,7 @@ describe("sync-batch deployment artifact", function () {
     let pg: TestPostgres;
     let yt: YouTubeServer;
     let sm: SecretsManagerServer;
-    let dir: string;
+    let artifact: LambdaArtifact;
     let text: string;
     let vars: Record<string, string>;
 
@@ -323,16 +320,8 @@ describe("sync-batch deployment artifact", function () {
         const plan = await planSync("stg");
         const fn = plan.inputs(T.fn, "sync-function");
         vars = fn.environment.variables;
-        const assets = fn.code.assets as Record<string, { text?: string; path?: string }>;
-        text = assets["__index.js"].text!;
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "sync-batch-artifact-"));
-        fs.writeFileSync(path.join(dir, "__index.js"), text);
-        // Exactly the code paths CallbackFunction computed, copied (not linked), so a package
-        // missing from the bundle fails here as it would in Lambda.
-        for (const [key, asset] of Object.entries(assets)) {
-            if (key === "__index.js") continue;
-            fs.cpSync(path.resolve(ROOT, asset.path!), path.join(dir, key), { recursive: true, dereference: true });
-        }
+        artifact = writeLambdaPackage(fn.code);
+        text = artifact.text;
         [pg, yt, sm] = await Promise.all([
             startPostgres(),
             startYouTubeServer({ apiKey: KEY }),
@@ -349,13 +338,12 @@ describe("sync-batch deployment artifact", function () {
     });
     after(async () => {
         await Promise.all([yt?.close(), sm?.close(), pg?.stop()]);
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        artifact?.remove();
     });
 
     /** Invokes the serialized handler in a fresh node process with the planned environment. */
-    async function invoke(event: object): Promise<{ result: any; logs: any[]; foreign: string[] }> {
+    async function invoke(event: object) {
         const env: Record<string, string> = {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
             ...vars,
             // Local stand-ins for RDS (no TLS), Secrets Manager and the YouTube API.
             DB_HOST: "127.0.0.1",
@@ -369,19 +357,7 @@ describe("sync-batch deployment artifact", function () {
             AWS_LAMBDA_FUNCTION_NAME: "sync-batch-stg",
         };
         delete env.NODE_EXTRA_CA_CERTS; // the Lambda runtime's CA bundle does not exist here
-        const script = `
-            const dir = ${JSON.stringify(dir)};
-            const m = require(dir + "/__index.js");
-            const context = { awsRequestId: "req-1", functionName: "sync-batch-stg", getRemainingTimeInMillis: () => 900000 };
-            m.handler(${JSON.stringify(event)}, context).then((r) => {
-                const foreign = Object.keys(require.cache).filter((k) => !k.startsWith(dir + "/"));
-                process.stdout.write("RESULT " + JSON.stringify({ result: r, foreign }) + "\\n");
-            }, (e) => { console.error(e); process.exit(1); });
-        `;
-        const { stdout } = await run(process.execPath, ["-e", script], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
-        const lines = stdout.trim().split("\n");
-        const last = JSON.parse(lines.pop()!.replace(/^RESULT /, ""));
-        return { result: last.result, foreign: last.foreign, logs: lines.map((l) => JSON.parse(l)) };
+        return invokeLambda<any>(artifact.dir, event, env, 900_000);
     }
 
     it("unpacks to under 30 MB (Lambda allows 250 MB; the default packaging would add playwright and every SDK)", () => {
@@ -389,7 +365,7 @@ describe("sync-batch deployment artifact", function () {
             const st = fs.statSync(p);
             return st.isDirectory() ? fs.readdirSync(p).reduce((n, f) => n + size(path.join(p, f)), 0) : st.size;
         };
-        const bytes = size(dir);
+        const bytes = size(artifact.dir);
         assert.ok(bytes > 1_000_000 && bytes < 30 * 1024 * 1024, `${(bytes / 1024 / 1024).toFixed(1)} MB`);
     });
 
@@ -413,7 +389,7 @@ describe("sync-batch deployment artifact", function () {
             detail: {},
         };
         const { result, logs, foreign } = await invoke(event);
-        assert.deepEqual(foreign, [], "every module came from the bundle");
+        assert.deepEqual(foreign, [], "every module came from the bundle or the runtime's SDK");
         assert.equal(result.status, "completed");
         assert.equal(result.trigger, "schedule");
         assert.equal(result.channels, 1);
@@ -422,7 +398,7 @@ describe("sync-batch deployment artifact", function () {
         assert.deepEqual(result.quotaCalls, { channels: 1, playlistItems: 2, videos: 2 });
         assert.deepEqual(sm.requests.sort(), [vars.DB_PASSWORD_SECRET_ARN, vars.YOUTUBE_API_KEY_SECRET_ARN].sort(), "both secrets read at run time");
         assert.ok(yt.requests.every((r) => r.params.key === KEY));
-        const finished = logs.find((l) => l.message === "sync finished");
+        const finished = logs.find((l: any) => l.message === "sync finished") as any;
         assert.equal(finished.level, "INFO");
         assert.equal(finished.function, "sync-batch");
         assert.equal(finished.quotaUnits, 5);

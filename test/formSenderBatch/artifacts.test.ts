@@ -1,0 +1,167 @@
+/**
+ * The form-sender Lambdas as deployed: each CallbackFunction's serialized code and code-path
+ * packages from the plan, written to disk and invoked in a fresh node process (NODE_PATH holding
+ * only the AWS SDK, as the runtime provides it) against local Supabase, S3, Secrets Manager,
+ * Batch, EC2 and SNS. The submit → state change path runs end to end through both functions.
+ */
+import { strict as assert } from "assert";
+import { isRuntimeProvided } from "../../components/lambdaPackages";
+import { planFor, Plan } from "../harness";
+import { AwsApiServer, startAwsApiServer } from "../support/awsApiServer";
+import { invokeLambda, LambdaArtifact, writeLambdaPackage } from "../support/lambdaArtifact";
+import { S3Server, startS3Server } from "../support/s3Server";
+import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
+import { LocalSupabase, startSupabase } from "../support/supabase";
+
+const FN = "aws:lambda/function:Function";
+/** Secret config values the plan is made with: none may reach the serialized code. */
+const PLAN_SECRETS = {
+    formSenderSupabaseUrl: "https://artifactsecretref.supabase.co",
+    formSenderSupabaseServiceRoleKey: "sb_secret_artifactScanToken7f3e9a1c",
+};
+const CONFIG = {
+    client: { company_name: "株式会社テストコネクト", last_name: "山田", first_name: "太郎", email: "t.yamada@example.com", phone: "03-1234-5678" },
+    message: { subject: "ご提案", body: "お世話になっております。" },
+};
+
+describe("form-sender deployment artifacts", function () {
+    this.timeout(180000);
+    let plan: Plan;
+    let sb: LocalSupabase;
+    let s3: S3Server;
+    let aws: AwsApiServer;
+    let sm: SecretsManagerServer;
+    const artifacts = new Map<string, LambdaArtifact>();
+
+    before(async () => {
+        plan = await planFor("stg", { secrets: PLAN_SECRETS });
+        [sb, s3, aws] = await Promise.all([startSupabase(), startS3Server(), startAwsApiServer()]);
+        // The functions read the Supabase URL and key from the secrets the component creates.
+        sm = await startSecretsManager((id) => (/:secret:\/fs-runner\/stg\/supabase\/url-/.test(id) ? sb.url : /:secret:\/fs-runner\/stg\/supabase\/key-/.test(id) ? sb.serviceRoleKey : undefined));
+        for (const name of ["form-sender-dispatcher", "form-sender-batch-events", "form-sender-spot-watch"]) {
+            artifacts.set(name, writeLambdaPackage(plan.inputs(FN, name).code));
+        }
+    });
+    after(async () => {
+        for (const a of artifacts.values()) a.remove();
+        await Promise.all([sb?.stop(), s3?.close(), aws?.close(), sm?.close()]);
+    });
+
+    const invoke = (name: string, event: unknown) =>
+        invokeLambda<any>(artifacts.get(name)!.dir, event, {
+            ...(plan.inputs(FN, name).environment?.variables ?? {}),
+            AWS_REGION: "us-east-1",
+            AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
+            AWS_SECRET_ACCESS_KEY: "artifact-test",
+            AWS_ENDPOINT_URL_S3: s3.endpoint,
+            AWS_ENDPOINT_URL_BATCH: aws.endpoint,
+            AWS_ENDPOINT_URL_EC2: aws.endpoint,
+            AWS_ENDPOINT_URL_SNS: aws.endpoint,
+            AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+            AWS_LAMBDA_FUNCTION_NAME: plan.inputs(FN, name).name,
+        });
+
+    it("bundles no AWS SDK, no playwright and no pg: the runtime provides the SDK", () => {
+        const packages = Object.fromEntries([...artifacts].map(([n, a]) => [n, a.packages.filter((p) => !/^(tslib|tr46|webidl-conversions|whatwg-url|fast-deep-equal|fast-uri|json-schema-traverse|require-from-string)$/.test(p)).sort()]));
+        assert.deepEqual(packages, {
+            "form-sender-dispatcher": ["@supabase/node-fetch", "@supabase/postgrest-js", "ajv", "ajv-formats"],
+            "form-sender-batch-events": ["@supabase/node-fetch", "@supabase/postgrest-js"],
+            "form-sender-spot-watch": [],
+        });
+        for (const a of artifacts.values()) assert.ok(!a.packages.some(isRuntimeProvided), a.packages.join(", "));
+    });
+
+    it("carries no secret value in the serialized code", () => {
+        for (const [name, a] of artifacts) {
+            for (const value of Object.values(PLAN_SECRETS)) assert.ok(!a.text.includes(value), `${name} carries a secret`);
+            assert.ok(!a.text.includes("artifactsecretref"), name);
+        }
+    });
+
+    it("dispatcher then batch-events: submit stores the config, records the execution and submits the array job; success is recorded and the config deleted", async () => {
+        const submit = await invoke("form-sender-dispatcher", {
+            resource: "/form-sender/submit",
+            path: "/form-sender/submit",
+            httpMethod: "POST",
+            headers: { "content-type": "application/json" },
+            requestContext: { requestId: "req-artifact-1", identity: { userArn: "arn:aws:iam::123456789012:user/ops-platform/fs-stg-gas" } },
+            body: JSON.stringify({ targeting_id: "T900", client_config: CONFIG, execution: { run_total: 2, shards: 2 }, test_mode: true }),
+            isBase64Encoded: false,
+        });
+        assert.deepEqual(submit.foreign, [], "every module came from the bundle or the runtime's SDK");
+        assert.equal(submit.result.statusCode, 200, submit.result.body);
+        const out = JSON.parse(submit.result.body);
+        assert.equal(out.job_id, "local-job-1");
+        assert.equal(out.array_size, 2);
+
+        assert.equal(aws.submittedJobs.length, 1);
+        const job = aws.submittedJobs[0];
+        assert.equal(job.jobQueue, plan.inputs("aws:batch/jobQueue:JobQueue", "form-sender-queue-spot-then-ondemand").name);
+        assert.deepEqual(job.arrayProperties, { size: 2 });
+        const env = Object.fromEntries(job.containerOverrides.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        assert.equal(env.FORM_SENDER_EXECUTION_ID, out.execution_id);
+        const configUrl: string = env.FORM_SENDER_CLIENT_CONFIG_URL;
+        const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(configUrl)!;
+        assert.equal(bucket, (plan.run.outputs.formSender as { bucket: string }).bucket);
+        assert.deepEqual(JSON.parse(s3.objects.get(`${bucket}/${key}`)!.body.toString()), CONFIG);
+        const row = (await sb.db.query("select status, job_id, array_size from job_executions where id = $1", [out.execution_id])).rows[0];
+        assert.deepEqual(row, { status: "submitted", job_id: "local-job-1", array_size: 2 });
+        assert.ok(sm.requests.some((id) => id.includes("/supabase/url-")) && sm.requests.some((id) => id.includes("/supabase/key-")), "Supabase URL and key read from Secrets Manager");
+        assert.ok(!JSON.stringify(submit.logs).includes("t.yamada@example.com"), "logs are sanitized");
+
+        const changed = await invoke("form-sender-batch-events", {
+            version: "0",
+            id: "event-1",
+            "detail-type": "Batch Job State Change",
+            source: "aws.batch",
+            account: "123456789012",
+            time: "2026-11-23T02:00:00Z",
+            region: "us-east-1",
+            resources: [`arn:aws:batch:us-east-1:123456789012:job/${out.job_id}`],
+            detail: {
+                jobId: out.job_id,
+                jobName: job.jobName,
+                jobQueue: job.jobQueue,
+                jobDefinition: job.jobDefinition,
+                status: "SUCCEEDED",
+                arrayProperties: { size: 2 },
+                container: { environment: job.containerOverrides.environment },
+                tags: job.tags,
+            },
+        });
+        assert.deepEqual(changed.foreign, []);
+        assert.deepEqual(changed.result, { action: "recorded", executionId: out.execution_id, status: "succeeded", attempts: 0 });
+        assert.equal((await sb.db.query("select status from job_executions where id = $1", [out.execution_id])).rows[0].status, "succeeded");
+        assert.equal(s3.objects.has(`${bucket}/${key}`), false, "the client config is deleted after success");
+    });
+
+    it("spot-watch lowers Spot capacity and alerts when Spot costs more than the threshold, then restores it", async () => {
+        const types: string[] = plan.inputs("aws:batch/computeEnvironment:ComputeEnvironment", "form-sender-spot-ce").computeResources.instanceTypes;
+        const onDemand: Record<string, number> = { "c6a.xlarge": 0.153, "c5a.xlarge": 0.154, "c6i.xlarge": 0.17 };
+        const at = new Date();
+        aws.spotPrices = types.map((t) => ({ instanceType: t, availabilityZone: "us-east-1a", price: onDemand[t] * 0.95, timestamp: at }));
+        const callsBefore = aws.calls.length;
+        const event = { version: "0", id: "e", "detail-type": "Scheduled Event", source: "aws.events", account: "123456789012", time: at.toISOString(), region: "us-east-1", resources: [], detail: {} };
+
+        const high = await invoke("form-sender-spot-watch", event);
+        assert.deepEqual(high.foreign, []);
+        assert.equal(high.result.action, "reduced");
+        const [ce] = [...aws.computeEnvironments.values()];
+        assert.equal(ce.maxvCpus, high.result.maxvCpus);
+        assert.ok(ce.maxvCpus < aws.defaultMaxvCpus);
+        assert.equal(ce.tags["ops:spot-watch"], "reduced");
+        assert.equal(aws.published.length, 1);
+        assert.match(aws.published[0].subject!, /^\[stg\] Spot price at 95(\.0)?% of on-demand: Spot capacity lowered$/);
+        assert.match(aws.published[0].topicArn, /^arn:aws:sns:us-east-1:\d{12}:ops-platform-stg-alerts-us-east-1$/);
+
+        aws.spotPrices = types.map((t) => ({ instanceType: t, availabilityZone: "us-east-1a", price: onDemand[t] * 0.3, timestamp: new Date() }));
+        const low = await invoke("form-sender-spot-watch", event);
+        assert.equal(low.result.action, "restored");
+        assert.equal(ce.maxvCpus, low.result.maxvCpus);
+        assert.equal(ce.tags["ops:spot-watch"], undefined);
+        assert.deepEqual(aws.calls.slice(callsBefore), [
+            "ec2.DescribeSpotPriceHistory", "batch.DescribeComputeEnvironments", "batch.UpdateComputeEnvironment", "batch.TagResource", "sns.Publish",
+            "ec2.DescribeSpotPriceHistory", "batch.DescribeComputeEnvironments", "batch.UpdateComputeEnvironment", "batch.UntagResource", "sns.Publish",
+        ]);
+    });
+});

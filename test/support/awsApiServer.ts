@@ -1,0 +1,153 @@
+/**
+ * A loopback stand-in for the AWS Batch, EC2 and SNS operations the form-sender functions call,
+ * speaking each service's real wire protocol (Batch REST-JSON, EC2 query, SNS query with XML
+ * answers), so serialized Lambdas run their actual SDK clients against it (pointed here with
+ * AWS_ENDPOINT_URL_BATCH / _EC2 / _SNS). Signatures are not checked; state is kept so tests
+ * can assert what the functions did.
+ */
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export interface SpotPrice {
+    readonly instanceType: string;
+    readonly availabilityZone: string;
+    readonly price: number;
+    readonly timestamp: Date;
+}
+
+export interface ComputeEnvironmentState {
+    readonly arn: string;
+    maxvCpus: number;
+    tags: Record<string, string>;
+}
+
+export interface AwsApiServer {
+    readonly endpoint: string;
+    /** SubmitJob request bodies, in order. */
+    readonly submittedJobs: Record<string, any>[];
+    /** TerminateJob request bodies. */
+    readonly terminatedJobs: Record<string, any>[];
+    /** SNS Publish calls. */
+    readonly published: { topicArn: string; subject?: string; message: string }[];
+    /** Compute environments by ARN; one asked for but unknown is created with `defaultMaxvCpus`. */
+    readonly computeEnvironments: Map<string, ComputeEnvironmentState>;
+    spotPrices: SpotPrice[];
+    defaultMaxvCpus: number;
+    /** Every call as `<service>.<operation>`. */
+    readonly calls: string[];
+    close(): Promise<void>;
+}
+
+const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+export async function startAwsApiServer(): Promise<AwsApiServer> {
+    let jobCounter = 0;
+    const state: AwsApiServer = {
+        endpoint: "",
+        submittedJobs: [],
+        terminatedJobs: [],
+        published: [],
+        computeEnvironments: new Map(),
+        spotPrices: [],
+        defaultMaxvCpus: 16,
+        calls: [],
+        close: async () => undefined,
+    };
+    const ce = (arn: string): ComputeEnvironmentState => {
+        let c = state.computeEnvironments.get(arn);
+        if (!c) state.computeEnvironments.set(arn, (c = { arn, maxvCpus: state.defaultMaxvCpus, tags: {} }));
+        return c;
+    };
+    const nameOf = (arn: string) => arn.slice(arn.lastIndexOf("/") + 1);
+
+    const server = http.createServer(async (req, res) => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const body = Buffer.concat(chunks).toString("utf8");
+        const url = new URL(req.url ?? "/", "http://localhost");
+        const json = (status: number, doc: unknown) => {
+            res.writeHead(status, { "content-type": "application/json", "x-amzn-requestid": "req-local" });
+            res.end(JSON.stringify(doc));
+        };
+        const sendXml = (doc: string) => {
+            res.writeHead(200, { "content-type": "text/xml" });
+            res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${doc}`);
+        };
+
+        // ---- AWS Batch (REST-JSON) -------------------------------------------------------------
+        if (url.pathname.startsWith("/v1/")) {
+            const input = body ? JSON.parse(body) : {};
+            if (req.method === "POST" && url.pathname === "/v1/submitjob") {
+                state.calls.push("batch.SubmitJob");
+                state.submittedJobs.push(input);
+                const jobId = `local-job-${++jobCounter}`;
+                return json(200, { jobArn: `arn:aws:batch:us-east-1:123456789012:job/${jobId}`, jobName: input.jobName, jobId });
+            }
+            if (req.method === "POST" && url.pathname === "/v1/terminatejob") {
+                state.calls.push("batch.TerminateJob");
+                state.terminatedJobs.push(input);
+                return json(200, {});
+            }
+            if (req.method === "POST" && url.pathname === "/v1/describecomputeenvironments") {
+                state.calls.push("batch.DescribeComputeEnvironments");
+                const wanted: string[] = input.computeEnvironments ?? [];
+                return json(200, {
+                    computeEnvironments: wanted.map((arn) => {
+                        const c = ce(arn);
+                        return { computeEnvironmentName: nameOf(arn), computeEnvironmentArn: arn, state: "ENABLED", status: "VALID", type: "MANAGED", tags: c.tags, computeResources: { type: "SPOT", minvCpus: 0, maxvCpus: c.maxvCpus } };
+                    }),
+                });
+            }
+            if (req.method === "POST" && url.pathname === "/v1/updatecomputeenvironment") {
+                state.calls.push("batch.UpdateComputeEnvironment");
+                const c = ce(input.computeEnvironment);
+                if (input.computeResources?.maxvCpus !== undefined) c.maxvCpus = input.computeResources.maxvCpus;
+                return json(200, { computeEnvironmentName: nameOf(c.arn), computeEnvironmentArn: c.arn });
+            }
+            if (url.pathname.startsWith("/v1/tags/")) {
+                const arn = decodeURIComponent(url.pathname.slice("/v1/tags/".length));
+                const c = ce(arn);
+                if (req.method === "POST") {
+                    state.calls.push("batch.TagResource");
+                    Object.assign(c.tags, input.tags ?? {});
+                    return json(200, {});
+                }
+                if (req.method === "DELETE") {
+                    state.calls.push("batch.UntagResource");
+                    for (const k of url.searchParams.getAll("tagKeys")) delete c.tags[k];
+                    return json(200, {});
+                }
+            }
+            return json(400, { __type: "ClientException", message: `unsupported ${req.method} ${url.pathname}` });
+        }
+
+        // ---- EC2 and SNS (query protocols, XML answers) ------------------------------------------
+        const form = new URLSearchParams(body);
+        const action = form.get("Action");
+        if (action === "DescribeSpotPriceHistory") {
+            state.calls.push("ec2.DescribeSpotPriceHistory");
+            const types = [...form.entries()].filter(([k]) => k.startsWith("InstanceType.")).map(([, v]) => v);
+            const items = state.spotPrices
+                .filter((p) => types.length === 0 || types.includes(p.instanceType))
+                .map((p) => `<item><availabilityZone>${p.availabilityZone}</availabilityZone><instanceType>${p.instanceType}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${p.price.toFixed(6)}</spotPrice><timestamp>${p.timestamp.toISOString()}</timestamp></item>`)
+                .join("");
+            return sendXml(`<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-local</requestId><spotPriceHistorySet>${items}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`);
+        }
+        if (action === "Publish") {
+            state.calls.push("sns.Publish");
+            state.published.push({ topicArn: form.get("TopicArn") ?? "", subject: form.get("Subject") ?? undefined, message: form.get("Message") ?? "" });
+            return sendXml(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>msg-${state.published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>req-local</RequestId></ResponseMetadata></PublishResponse>`);
+        }
+        res.writeHead(400, { "content-type": "text/xml" });
+        res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(`unsupported action ${action}`)}</Message></Error></ErrorResponse>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return Object.assign(state, {
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
+    });
+}

@@ -28,7 +28,12 @@ export = async () => {
     const alertsFor = (region: string): Alerts => {
         let a = alerts.get(region);
         if (!a) {
-            a = new Alerts(`alerts-${region}`, { email: config.alertEmail, region, environment: env }, { providers: [providerFor(region)] });
+            a = new Alerts(`alerts-${region}`, {
+                email: config.alertEmail,
+                region,
+                environment: env,
+                slackWebhookUrl: secrets.alertSlackWebhookUrl,
+            }, { providers: [providerFor(region)] });
             alerts.set(region, a);
         }
         return a;

@@ -1,5 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { slackNotifierFromEnv } from "../functions/alerts/slack";
+import { jsonLogger } from "../functions/syncBatch/log";
+import { secretsManagerGetter } from "../functions/syncBatch/secrets";
+import { serviceRole } from "./iam";
+import { lambdaCodePaths } from "./lambdaPackages";
 
 export interface AlertsArgs {
     /** Address subscribed to the topic. AWS e-mails a confirmation link; nothing is delivered until it is clicked. */
@@ -8,6 +14,19 @@ export interface AlertsArgs {
     readonly region: string;
     /** Stack environment (`stg`, `prd`), prefixed to notification subjects. */
     readonly environment: string;
+    /**
+     * Slack Incoming Webhook URL (a secret). When set, a notifier Lambda subscribed to the topic
+     * posts every notification to Slack; when unset nothing more is created.
+     */
+    readonly slackWebhookUrl?: pulumi.Input<string>;
+}
+
+/**
+ * The notifier Lambda's callback factory, run once per cold start: the Secrets Manager client
+ * and the handler. Its settings come from the environment; the closure captures nothing.
+ */
+export function slackNotifierCallbackFactory() {
+    return slackNotifierFromEnv(process.env, secretsManagerGetter(new SecretsManagerClient({})), jsonLogger({ function: "alerts-slack" }));
 }
 
 /**
@@ -65,8 +84,78 @@ export class Alerts extends pulumi.ComponentResource {
             { topic: topic.arn, protocol: "email", endpoint: args.email },
             { parent: this },
         );
+        if (args.slackWebhookUrl !== undefined) this.slackNotifier(name, args, topic);
         this.topicArn = topic.arn;
         this.topicName = topic.name;
         this.registerOutputs({ topicArn: this.topicArn, topicName: this.topicName });
+    }
+
+    /**
+     * The webhook in its own secret, and a Lambda subscribed to the topic that reads it at cold
+     * start and posts each notification. SNS invokes it asynchronously: failures are retried by
+     * Lambda, then kept in a dead-letter queue whose depth alarms to the topic (so e-mail still
+     * reports a Slack outage).
+     */
+    private slackNotifier(name: string, args: AlertsArgs, topic: aws.sns.Topic): void {
+        const parent = { parent: this };
+        const fnName = `ops-platform-${args.environment}-alerts-slack-${args.region}`;
+        const secret = new aws.secretsmanager.Secret(`${name}-slack-webhook`, {
+            name: `ops-platform/${args.environment}/alerts/slack-webhook-${args.region}`,
+            description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
+            recoveryWindowInDays: 7,
+        }, parent);
+        new aws.secretsmanager.SecretVersion(`${name}-slack-webhook`, { secretId: secret.id, secretString: pulumi.secret(args.slackWebhookUrl!) }, parent);
+        const dlq = new aws.sqs.Queue(`${name}-slack-dlq`, {
+            name: `${fnName}-dlq`,
+            messageRetentionSeconds: 14 * 24 * 3600,
+            sqsManagedSseEnabled: true,
+        }, parent);
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-slack-logs`, { name: `/aws/lambda/${fnName}`, retentionInDays: 14 }, parent);
+        const role = serviceRole(`${name}-slack`, {
+            service: "lambda.amazonaws.com",
+            description: `Slack notifier of the ${args.region} alerts topic: reads its webhook secret, writes its logs`,
+            statements: [
+                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
+                { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secret.arn },
+                { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn },
+                // X-Ray segment APIs have no resource-level permissions.
+                { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
+            ],
+        }, this);
+        const fn = new aws.lambda.CallbackFunction(`${name}-slack`, {
+            name: fnName,
+            description: `Posts ${args.region} alerts to Slack`,
+            role: role.role,
+            runtime: "nodejs22.x",
+            timeout: 30,
+            memorySize: 128,
+            environment: { variables: { SLACK_WEBHOOK_SECRET_ARN: secret.arn, ALERTS_ENVIRONMENT: args.environment } },
+            deadLetterConfig: { targetArn: dlq.arn },
+            tracingConfig: { mode: "Active" },
+            loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+            codePathOptions: lambdaCodePaths(fnName, []),
+            callbackFactory: slackNotifierCallbackFactory,
+        }, { parent: this, dependsOn: [role.policy, logGroup] });
+        const permission = new aws.lambda.Permission(`${name}-slack`, {
+            action: "lambda:InvokeFunction",
+            function: fn.name,
+            principal: "sns.amazonaws.com",
+            sourceArn: topic.arn,
+        }, parent);
+        new aws.sns.TopicSubscription(`${name}-slack`, { topic: topic.arn, protocol: "lambda", endpoint: fn.arn }, { parent: this, dependsOn: [permission] });
+        new aws.cloudwatch.MetricAlarm(`${name}-slack-dlq`, {
+            name: `${fnName}-dlq`,
+            alarmDescription: `Alerts that could not be posted to Slack are waiting in ${fnName}-dlq (webhook revoked or Slack down); the e-mail copy was sent`,
+            namespace: "AWS/SQS",
+            metricName: "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: dlq.name },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+            alarmActions: [topic.arn],
+        }, parent);
     }
 }

@@ -1,0 +1,222 @@
+/**
+ * Slack notifier for an alerts topic: each SNS record becomes one Slack Incoming Webhook
+ * message. CloudWatch alarm notifications are formatted (state change, reason, region, a link to
+ * the alarm); anything else (spot-watch, hand-published messages) is passed through with its
+ * subject. The webhook URL is read from Secrets Manager at cold start and never logged.
+ *
+ * Nothing is lost: a post that still fails after bounded retries throws, so SNS's asynchronous
+ * invocation retries the event and then the function's dead-letter queue keeps it.
+ */
+import type { Logger } from "../syncBatch/log";
+import type { SecretGetter } from "../syncBatch/secrets";
+
+export interface SnsRecord {
+    readonly Sns: {
+        readonly MessageId?: string;
+        readonly TopicArn?: string;
+        readonly Subject?: string | null;
+        readonly Message: string;
+        readonly Timestamp?: string;
+    };
+}
+
+export interface SnsEvent {
+    readonly Records?: readonly SnsRecord[];
+}
+
+/** The CloudWatch alarm notification fields the formatter uses. */
+interface AlarmNotification {
+    AlarmName: string;
+    AlarmDescription?: string | null;
+    NewStateValue: string;
+    OldStateValue?: string;
+    NewStateReason?: string;
+    StateChangeTime?: string;
+    AlarmArn?: string;
+    Region?: string;
+}
+
+export interface SlackAttachment {
+    color: string;
+    title: string;
+    title_link?: string;
+    text: string;
+    fields?: { title: string; value: string; short: boolean }[];
+    footer?: string;
+    ts?: number;
+}
+
+export interface SlackMessage {
+    /** Notification and fallback text. */
+    text: string;
+    attachments: SlackAttachment[];
+}
+
+/** Slack accepts 40,000 characters of text; alerts stay readable far below that. */
+const LIMITS = { title: 150, attachmentText: 3000, field: 500 };
+
+const STATES: Record<string, { emoji: string; color: string }> = {
+    ALARM: { emoji: ":rotating_light:", color: "#d00000" },
+    OK: { emoji: ":white_check_mark:", color: "#2eb67d" },
+    INSUFFICIENT_DATA: { emoji: ":grey_question:", color: "#9e9e9e" },
+};
+
+/**
+ * Slack mrkdwn treats `&`, `<` and `>` as markup: escaped so text shows as sent, then cut to
+ * `max` characters without leaving half an entity.
+ */
+const escape = (s: string, max: number) => {
+    const escaped = s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return escaped.length <= max ? escaped : `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, "")}…`;
+};
+
+function parseAlarm(message: string): AlarmNotification | undefined {
+    try {
+        const m = JSON.parse(message) as Partial<AlarmNotification>;
+        return typeof m?.AlarmName === "string" && typeof m.NewStateValue === "string" ? (m as AlarmNotification) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The region code from an alarm ARN (`arn:aws:cloudwatch:<region>:…`). */
+const regionOf = (arn: string | undefined) => arn?.split(":")[3] || undefined;
+
+export function alarmConsoleUrl(region: string, alarmName: string): string {
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(alarmName)}`;
+}
+
+/** The Slack message for one SNS record. */
+export function formatAlert(record: SnsRecord, environment: string): SlackMessage {
+    const { Subject, Message, Timestamp, TopicArn } = record.Sns;
+    const ts = Timestamp ? Math.floor(Date.parse(Timestamp) / 1000) : undefined;
+    const alarm = parseAlarm(Message);
+    if (alarm) {
+        const state = STATES[alarm.NewStateValue] ?? STATES.INSUFFICIENT_DATA;
+        const region = regionOf(alarm.AlarmArn) ?? regionOf(TopicArn);
+        const fields = [
+            { title: "State", value: `${alarm.OldStateValue ?? "?"} → ${alarm.NewStateValue}`, short: true },
+            { title: "Region", value: escape(region ?? alarm.Region ?? "unknown", LIMITS.field), short: true },
+        ];
+        if (alarm.AlarmDescription) fields.push({ title: "Description", value: escape(alarm.AlarmDescription, LIMITS.field), short: false });
+        return {
+            text: `${state.emoji} [${environment}] ${escape(alarm.AlarmName, LIMITS.title)} is ${alarm.NewStateValue}`,
+            attachments: [{
+                color: state.color,
+                title: escape(alarm.AlarmName, LIMITS.title),
+                ...(region ? { title_link: alarmConsoleUrl(region, alarm.AlarmName) } : {}),
+                text: escape(alarm.NewStateReason ?? "", LIMITS.attachmentText),
+                fields,
+                footer: `ops-platform ${environment}`,
+                ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
+            }],
+        };
+    }
+    const subject = Subject?.trim() || "Notification";
+    return {
+        text: `:information_source: [${environment}] ${escape(subject, LIMITS.title)}`,
+        attachments: [{
+            color: "#439fe0",
+            title: escape(subject, LIMITS.title),
+            text: escape(Message, LIMITS.attachmentText),
+            footer: `ops-platform ${environment}`,
+            ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
+        }],
+    };
+}
+
+const WEBHOOK_URL = /^https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+$/;
+
+/**
+ * The webhook URL from its secret, read once and kept for the container's life (a failed read
+ * is retried on the next invocation). Errors name the secret, never the value.
+ */
+export function webhookFromSecret(getSecret: SecretGetter, secretId: string): () => Promise<string> {
+    let url: Promise<string> | undefined;
+    return () => {
+        url ??= getSecret(secretId).then((raw) => {
+            const value = raw.trim();
+            if (!WEBHOOK_URL.test(value)) {
+                throw new Error(`secret ${secretId} does not hold a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…); set it with pulumi config set --secret alertSlackWebhookUrl <url> and pulumi up`);
+            }
+            return value;
+        }).catch((err) => {
+            url = undefined;
+            throw err;
+        });
+        return url;
+    };
+}
+
+export interface SlackNotifierDeps {
+    readonly webhookUrl: () => Promise<string>;
+    /** Stack environment, shown in every message. */
+    readonly environment: string;
+    readonly log: Logger;
+    readonly fetch?: typeof fetch;
+    readonly sleep?: (ms: number) => Promise<void>;
+    /** Posts per message before giving up (default 4). */
+    readonly attempts?: number;
+    /** First backoff after a 5xx or network error (doubles each time; default 500 ms). */
+    readonly baseDelayMs?: number;
+    /** Longest wait, also for Retry-After (default 8 s: the function's timeout is 30 s). */
+    readonly maxDelayMs?: number;
+}
+
+/** Thrown when Slack refuses a message for good (4xx other than 429): retrying cannot help. */
+export class SlackRejected extends Error {}
+
+export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) => Promise<{ posted: number }> {
+    const doFetch = deps.fetch ?? fetch;
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const attempts = deps.attempts ?? 4;
+    const base = deps.baseDelayMs ?? 500;
+    const max = deps.maxDelayMs ?? 8000;
+
+    async function post(url: string, message: SlackMessage, messageId: string | undefined): Promise<void> {
+        let lastProblem = "";
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+            let wait = Math.min(max, base * 2 ** (attempt - 1));
+            try {
+                const res = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message) });
+                const body = (await res.text()).slice(0, 200);
+                if (res.ok) return;
+                lastProblem = `HTTP ${res.status} ${body}`.trim();
+                if (res.status === 429) {
+                    const after = Number(res.headers.get("retry-after"));
+                    if (Number.isFinite(after) && after >= 0) wait = Math.min(max, after * 1000);
+                } else if (res.status < 500) {
+                    throw new SlackRejected(`Slack refused the message (${lastProblem}); check the webhook (revoked or channel archived) and the payload`);
+                }
+            } catch (err) {
+                if (err instanceof SlackRejected) throw err;
+                lastProblem = `network error: ${(err as Error).message}`;
+            }
+            if (attempt < attempts) {
+                deps.log.warn("Slack post failed; retrying", { messageId, attempt, problem: lastProblem, waitMs: wait });
+                await sleep(wait);
+            }
+        }
+        throw new Error(`Slack post failed after ${attempts} attempts (${lastProblem}); SNS retries the event, then the dead-letter queue keeps it`);
+    }
+
+    return async (event) => {
+        const records = event?.Records ?? [];
+        if (records.length === 0) return { posted: 0 };
+        const url = await deps.webhookUrl();
+        let posted = 0;
+        for (const record of records) {
+            await post(url, formatAlert(record, deps.environment), record.Sns.MessageId);
+            posted++;
+            deps.log.info("alert posted to Slack", { messageId: record.Sns.MessageId, subject: record.Sns.Subject ?? null });
+        }
+        return { posted };
+    };
+}
+
+/** The handler as the Lambda builds it: settings from the environment the Alerts component sets. */
+export function slackNotifierFromEnv(env: Readonly<Record<string, string | undefined>>, getSecret: SecretGetter, log: Logger): (event: SnsEvent) => Promise<{ posted: number }> {
+    const secretId = env.SLACK_WEBHOOK_SECRET_ARN;
+    if (!secretId) throw new Error("SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it to the ARN of the webhook secret");
+    return makeSlackNotifier({ webhookUrl: webhookFromSecret(getSecret, secretId), environment: env.ALERTS_ENVIRONMENT || "unknown", log });
+}

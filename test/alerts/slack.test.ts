@@ -1,0 +1,276 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { AddressInfo } from "net";
+import * as aws from "@pulumi/aws";
+import { Alerts } from "../../components/alerts";
+import { alarmConsoleUrl, formatAlert, makeSlackNotifier, SlackRejected, SnsRecord, webhookFromSecret } from "../../functions/alerts/slack";
+import { jsonLogger } from "../../functions/syncBatch/log";
+import { checkPlan } from "../../policy/rules";
+import { json, Plan, runComponent } from "../harness";
+import { invokeLambda, writeLambdaPackage } from "../support/lambdaArtifact";
+import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
+
+const WEBHOOK = "https://hooks.slack.com/services/T0ARTIFACT/B0ARTIFACT/artifactWebhookToken42";
+const REGION = "ap-northeast-1";
+const TOPIC = `arn:aws:sns:${REGION}:123456789012:ops-platform-prd-alerts-${REGION}`;
+
+/** A CloudWatch alarm notification exactly as SNS delivers it to Lambda. */
+function alarmRecord(state: "ALARM" | "OK" | "INSUFFICIENT_DATA", old = "OK"): SnsRecord {
+    const message = {
+        AlarmName: "sync-batch-prd-errors",
+        AlarmDescription: "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h",
+        AWSAccountId: "123456789012",
+        AlarmConfigurationUpdatedTimestamp: "2026-11-20T10:00:00.000+0000",
+        NewStateValue: state,
+        NewStateReason: "Threshold Crossed: 1 out of the last 1 datapoints [1.0 (23/11/26 15:05:00)] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition).",
+        StateChangeTime: "2026-11-23T15:10:12.345+0000",
+        Region: "Asia Pacific (Tokyo)",
+        AlarmArn: `arn:aws:cloudwatch:${REGION}:123456789012:alarm:sync-batch-prd-errors`,
+        OldStateValue: old,
+        OKActions: [],
+        AlarmActions: [TOPIC],
+        InsufficientDataActions: [],
+        Trigger: { MetricName: "Errors", Namespace: "AWS/Lambda", StatisticType: "Statistic", Statistic: "SUM", Dimensions: [{ value: "sync-batch-prd", name: "FunctionName" }], Period: 300, EvaluationPeriods: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold", Threshold: 1.0, TreatMissingData: "notBreaching" },
+    };
+    return { Sns: { MessageId: `m-${state}`, TopicArn: TOPIC, Subject: `ALARM: "sync-batch-prd-errors" in Asia Pacific (Tokyo)`, Message: JSON.stringify(message), Timestamp: "2026-11-23T15:10:12.400Z" } };
+}
+
+const plainRecord = (subject: string | null, message: string): SnsRecord => ({ Sns: { MessageId: "m-plain", TopicArn: TOPIC, Subject: subject, Message: message, Timestamp: "2026-11-23T01:00:00.000Z" } });
+
+/** A loopback Slack webhook: answers from a script of statuses, records every body. */
+interface FakeSlack {
+    readonly url: string;
+    readonly bodies: any[];
+    script: { status: number; body?: string; retryAfter?: string }[];
+    close(): Promise<void>;
+}
+
+async function startFakeSlack(): Promise<FakeSlack> {
+    const state = { bodies: [] as any[], script: [] as FakeSlack["script"] };
+    const server = http.createServer(async (req, res) => {
+        let body = "";
+        for await (const c of req) body += c;
+        state.bodies.push({ path: req.url, ...JSON.parse(body) });
+        const next = state.script.shift() ?? { status: 200, body: "ok" };
+        res.writeHead(next.status, { "content-type": "text/plain", ...(next.retryAfter ? { "retry-after": next.retryAfter } : {}) });
+        res.end(next.body ?? (next.status === 200 ? "ok" : "error"));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    return Object.assign(state, {
+        url: `http://127.0.0.1:${port}/services/T0/B0/x`,
+        close: () => new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+        }),
+    });
+}
+
+describe("Slack notifier: formatting", () => {
+    it("formats an alarm going to ALARM with state change, reason, region, description and a console link", () => {
+        const m = formatAlert(alarmRecord("ALARM"), "prd");
+        assert.equal(m.text, ":rotating_light: [prd] sync-batch-prd-errors is ALARM");
+        const a = m.attachments[0];
+        assert.equal(a.color, "#d00000");
+        assert.equal(a.title, "sync-batch-prd-errors");
+        assert.equal(a.title_link, `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#alarmsV2:alarm/sync-batch-prd-errors`);
+        assert.match(a.text, /^Threshold Crossed: 1 out of the last 1 datapoints .* \(minimum 1 datapoint for OK -&gt; ALARM transition\)\.$/);
+        assert.deepEqual(a.fields, [
+            { title: "State", value: "OK → ALARM", short: true },
+            { title: "Region", value: REGION, short: true },
+            { title: "Description", value: "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h", short: false },
+        ]);
+        assert.equal(a.ts, Math.floor(Date.parse("2026-11-23T15:10:12.400Z") / 1000));
+    });
+
+    it("colours recovery green and missing data grey", () => {
+        assert.deepEqual([formatAlert(alarmRecord("OK", "ALARM"), "stg").text, formatAlert(alarmRecord("OK", "ALARM"), "stg").attachments[0].color], [":white_check_mark: [stg] sync-batch-prd-errors is OK", "#2eb67d"]);
+        assert.equal(formatAlert(alarmRecord("INSUFFICIENT_DATA"), "stg").attachments[0].color, "#9e9e9e");
+    });
+
+    it("passes other messages through with their subject, escaping Slack markup and truncating long bodies", () => {
+        const m = formatAlert(plainRecord("[prd] Spot price at 95% of on-demand: Spot capacity lowered", `maxvCpus <400> & more ${"x".repeat(5000)}`), "prd");
+        assert.equal(m.text, ":information_source: [prd] [prd] Spot price at 95% of on-demand: Spot capacity lowered");
+        assert.ok(m.attachments[0].text.startsWith("maxvCpus &lt;400&gt; &amp; more xxx"));
+        assert.equal(m.attachments[0].text.length, 3000);
+        assert.ok(m.attachments[0].text.endsWith("…"));
+        assert.equal(formatAlert(plainRecord(null, "{\"not\":\"an alarm\"}"), "prd").attachments[0].title, "Notification");
+    });
+
+    it("links alarm names with spaces and slashes safely", () => {
+        assert.equal(alarmConsoleUrl("us-east-1", "fs prd/dlq depth"), "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/fs%20prd%2Fdlq%20depth");
+    });
+});
+
+describe("Slack notifier: delivery", function () {
+    this.timeout(30000);
+    let slack: FakeSlack;
+    let waits: number[];
+    let logs: any[];
+    before(async () => {
+        slack = await startFakeSlack();
+    });
+    after(() => slack.close());
+    beforeEach(() => {
+        slack.bodies.length = 0;
+        slack.script = [];
+        waits = [];
+        logs = [];
+    });
+    const notifier = () =>
+        makeSlackNotifier({
+            webhookUrl: async () => slack.url,
+            environment: "prd",
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
+            sleep: async (ms) => void waits.push(ms),
+        });
+
+    it("posts one message per SNS record", async () => {
+        assert.deepEqual(await notifier()({ Records: [alarmRecord("ALARM"), plainRecord("s", "m")] }), { posted: 2 });
+        assert.deepEqual(slack.bodies.map((b) => b.text), [":rotating_light: [prd] sync-batch-prd-errors is ALARM", ":information_source: [prd] s"]);
+        assert.equal(slack.bodies[0].path, "/services/T0/B0/x");
+    });
+
+    it("waits as long as Retry-After asks on 429 and backs off on 5xx, then delivers", async () => {
+        slack.script = [{ status: 429, retryAfter: "2" }, { status: 503 }, { status: 200 }];
+        assert.deepEqual(await notifier()({ Records: [alarmRecord("ALARM")] }), { posted: 1 });
+        assert.equal(slack.bodies.length, 3);
+        assert.deepEqual(waits, [2000, 1000]);
+        assert.ok(logs.every((l) => !JSON.stringify(l).includes(slack.url)), "the webhook URL is never logged");
+    });
+
+    it("gives up after four attempts and throws, so SNS retries and the dead-letter queue keeps the alert", async () => {
+        slack.script = Array.from({ length: 4 }, () => ({ status: 500, body: "internal_error" }));
+        await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), /^Error: Slack post failed after 4 attempts \(HTTP 500 internal_error\); SNS retries the event, then the dead-letter queue keeps it$/);
+        assert.equal(slack.bodies.length, 4);
+        assert.deepEqual(waits, [500, 1000, 2000]);
+    });
+
+    it("does not retry a message Slack refuses for good", async () => {
+        slack.script = [{ status: 404, body: "no_service" }];
+        await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), (e: Error) => e instanceof SlackRejected && /HTTP 404 no_service/.test(e.message));
+        assert.equal(slack.bodies.length, 1);
+    });
+
+    it("reads the webhook secret once, rejects a value that is not a webhook without echoing it, and retries a failed read", async () => {
+        const reads: string[] = [];
+        let value = WEBHOOK;
+        let fail = true;
+        const get = webhookFromSecret(async (id) => {
+            reads.push(id);
+            if (fail) {
+                fail = false;
+                throw new Error("throttled");
+            }
+            return value;
+        }, "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf");
+        await assert.rejects(get(), /throttled/);
+        assert.equal(await get(), WEBHOOK);
+        assert.equal(await get(), WEBHOOK);
+        assert.equal(reads.length, 2);
+        value = "https://example.com/hook/secret-token-123";
+        const bad = webhookFromSecret(async () => value, "arn:…:secret:w-AbCdEf");
+        await assert.rejects(bad(), (e: Error) => /secret arn:…:secret:w-AbCdEf does not hold a Slack Incoming Webhook URL/.test(e.message) && !e.message.includes("secret-token-123"));
+    });
+});
+
+describe("Alerts with a Slack webhook", function () {
+    this.timeout(120000);
+    let withSlack: Plan;
+    let without: Plan;
+    const T = { fn: "aws:lambda/function:Function", rolePolicy: "aws:iam/rolePolicy:RolePolicy" };
+    const build = (slackWebhookUrl?: string) => () => {
+        const provider = new aws.Provider(`aws-${REGION}`, { region: REGION });
+        new Alerts(`alerts-${REGION}`, { email: "ops@example.com", region: REGION, environment: "prd", slackWebhookUrl }, { providers: [provider] });
+    };
+    before(async () => {
+        withSlack = await runComponent(build(WEBHOOK), "prd");
+        without = await runComponent(build(undefined), "prd");
+    });
+
+    it("creates only the topic, its policy and the e-mail subscription without a webhook", () => {
+        assert.deepEqual(without.resources.filter((r) => r.custom && r.type !== "pulumi:providers:aws").map((r) => r.type).sort(), [
+            "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
+        ]);
+    });
+
+    it("subscribes a least-privilege notifier Lambda reading the webhook from its own secret", () => {
+        const fnName = `ops-platform-prd-alerts-slack-${REGION}`;
+        const fn = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
+        assert.equal(fn.name, fnName);
+        assert.equal(fn.runtime, "nodejs22.x");
+        assert.equal(fn.timeout, 30);
+        assert.deepEqual(fn.tracingConfig, { mode: "Active" });
+        assert.deepEqual(fn.environment.variables, { SLACK_WEBHOOK_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:123456789012:secret:ops-platform/prd/alerts/slack-webhook-${REGION}-AbCdEf`, ALERTS_ENVIRONMENT: "prd" });
+        assert.equal(fn.deadLetterConfig.targetArn, `arn:aws:sqs:${REGION}:123456789012:${fnName}-dlq`);
+        assert.equal(withSlack.inputs("aws:secretsmanager/secretVersion:SecretVersion", `alerts-${REGION}-slack-webhook`).secretString, "[secret]");
+        assert.deepEqual(json(withSlack.inputs(T.rolePolicy, `alerts-${REGION}-slack`).policy).Statement, [
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/${fnName}:*` },
+            { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: fn.environment.variables.SLACK_WEBHOOK_SECRET_ARN },
+            { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: fn.deadLetterConfig.targetArn },
+            { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
+        ]);
+        assert.deepEqual(withSlack.inputs("aws:sns/topicSubscription:TopicSubscription", `alerts-${REGION}-slack`), {
+            topic: TOPIC, protocol: "lambda", endpoint: `arn:aws:lambda:${REGION}:123456789012:function:${fnName}`,
+        });
+        assert.deepEqual(withSlack.inputs("aws:lambda/permission:Permission", `alerts-${REGION}-slack`), {
+            action: "lambda:InvokeFunction", function: fnName, principal: "sns.amazonaws.com", sourceArn: TOPIC,
+        });
+        const alarm = withSlack.inputs("aws:cloudwatch/metricAlarm:MetricAlarm", `alerts-${REGION}-slack-dlq`);
+        assert.deepEqual([alarm.namespace, alarm.metricName, alarm.dimensions, alarm.threshold, alarm.comparisonOperator, alarm.alarmActions], [
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: `${fnName}-dlq` }, 1, "GreaterThanOrEqualToThreshold", [TOPIC],
+        ]);
+        assert.equal(withSlack.inputs("aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`).retentionInDays, 14);
+    });
+
+    it("passes every rule of the policy pack", () => {
+        assert.deepEqual(checkPlan(withSlack.resources).map((v) => `${v.rule}: ${v.message}`), []);
+    });
+
+    describe("deployment artifact", () => {
+        let slack: FakeSlack;
+        let sm: SecretsManagerServer;
+        let preload: string;
+        before(async () => {
+            slack = await startFakeSlack();
+            sm = await startSecretsManager((id) => (id.includes(":secret:ops-platform/prd/alerts/slack-webhook-") ? WEBHOOK : undefined));
+            // Stands in for DNS: https://hooks.slack.com/… reaches the loopback Slack.
+            preload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "slack-route-")), "route.js");
+            fs.writeFileSync(preload, `const real = globalThis.fetch;
+globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\.slack\\.com/, ${JSON.stringify(new URL(slack.url).origin)}), init);\n`);
+        });
+        after(async () => {
+            await Promise.all([slack.close(), sm.close()]);
+            fs.rmSync(path.dirname(preload), { recursive: true, force: true });
+        });
+
+        it("runs in a fresh node process: reads the webhook from Secrets Manager and posts the alarm; the code carries no webhook", async () => {
+            const fn = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
+            const artifact = writeLambdaPackage(fn.code);
+            try {
+                assert.deepEqual(artifact.packages, [], "the AWS SDK comes from the runtime; nothing else is needed");
+                assert.ok(!artifact.text.includes("artifactWebhookToken42"));
+                const out = await invokeLambda(artifact.dir, { Records: [{ EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: `${TOPIC}:sub`, ...alarmRecord("ALARM") }] }, {
+                    ...fn.environment.variables,
+                    AWS_REGION: REGION,
+                    AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
+                    AWS_SECRET_ACCESS_KEY: "artifact-test",
+                    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+                    NODE_OPTIONS: `--require ${preload}`,
+                });
+                assert.deepEqual(out.foreign.filter((m) => m !== preload), []);
+                assert.deepEqual(out.result, { posted: 1 });
+                assert.equal(slack.bodies.length, 1);
+                assert.equal(slack.bodies[0].path, "/services/T0ARTIFACT/B0ARTIFACT/artifactWebhookToken42");
+                assert.equal(slack.bodies[0].text, ":rotating_light: [prd] sync-batch-prd-errors is ALARM");
+                assert.deepEqual(sm.requests, [fn.environment.variables.SLACK_WEBHOOK_SECRET_ARN]);
+                assert.ok(!JSON.stringify(out.logs).includes("artifactWebhookToken42"), "the webhook never reaches the logs");
+            } finally {
+                artifact.remove();
+            }
+        });
+    });
+});

@@ -19,9 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 const PACKAGE_JSON = path.join(__dirname, "..", "package.json");
 
 /** The package scope the Lambda runtime provides. */
-export const RUNTIME_SDK_SCOPE = "@aws-sdk/";
-
-export const isRuntimeProvided = (pkg: string): boolean => pkg.startsWith(RUNTIME_SDK_SCOPE);
+const isRuntimeProvided = (pkg: string): boolean => pkg.startsWith("@aws-sdk/");
 
 /**
  * `codePathOptions` for the function `fn` that packages exactly `keep` (and what they depend

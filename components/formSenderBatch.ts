@@ -30,11 +30,6 @@ export const ROUTES = [
 ] as const;
 
 /**
- * Packages each Lambda must not ship (they belong to other functions or to the deploy itself).
- * CallbackFunction's default packaging includes every dependency of package.json.
- */
-
-/**
  * The stack's `formSender*` settings (documented in components/config/formSender.ts) plus what
  * the program wires in. The region is the provider's, so it is not an argument.
  */
@@ -279,7 +274,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             reservedConcurrentExecutions: args.dispatcherReservedConcurrency,
             tracingConfig: { mode: "Active" },
             loggingConfig: { logFormat: "Text", logGroup: dispatcherLogs.name },
-            codePathOptions: lambdaCodePaths(dispatcherName, ["@supabase/postgrest-js", "ajv", "ajv-formats"]),
+            codePathOptions: lambdaCodePaths(dispatcherName, ["@aws-sdk/s3-request-presigner", "@supabase/postgrest-js", "ajv", "ajv-formats"]),
             callbackFactory: () => {
                 const s3 = new S3Client({});
                 return makeDispatcher({

@@ -5,7 +5,6 @@
  */
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { RpcClient, SendClient } from "./dispatcher";
 
 /**
@@ -43,6 +42,11 @@ export function supabaseFromSecrets(secrets: SendClient, urlSecretArn: string, k
     };
 }
 
+/**
+ * Presigned PUT URLs for client configs. The presigner is not part of the Lambda runtime's SDK, so
+ * the dispatcher's bundle carries it; it is required on first use so that only the upload route
+ * loads it (and a cold start of every other route does not).
+ */
 export function presignPutWith(s3: S3Client, bucket: string): (key: string, seconds: number) => Promise<string> {
-    return (key, seconds) => getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: "application/json" }), { expiresIn: seconds });
+    return (key, seconds) => (require("@aws-sdk/s3-request-presigner") as typeof import("@aws-sdk/s3-request-presigner")).getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: "application/json" }), { expiresIn: seconds });
 }

@@ -60,10 +60,11 @@ describe("form-sender deployment artifacts", function () {
             AWS_LAMBDA_FUNCTION_NAME: plan.inputs(FN, name).name,
         });
 
-    it("bundles only what each function uses, with their dependencies: no AWS SDK (the runtime provides it), playwright or pg", () => {
+    it("bundles only what each function uses, with their dependencies: no SDK client (the runtime provides them), playwright, pg or supabase-js; the dispatcher carries the S3 presigner the runtime does not guarantee", () => {
         const node = ["@supabase/node-fetch", "@supabase/postgrest-js", "tr46", "webidl-conversions", "whatwg-url"];
         assert.deepEqual(Object.fromEntries([...artifacts].map(([n, a]) => [n, [...a.packages].sort()])), {
-            "form-sender-dispatcher": [...node, "ajv", "ajv-formats", "fast-deep-equal", "fast-uri", "json-schema-traverse", "require-from-string"].sort(),
+            // The presigner's SDK dependencies resolve to the runtime's; tslib it shares with postgrest-js.
+            "form-sender-dispatcher": [...node, "@aws-sdk/s3-request-presigner", "tslib", "ajv", "ajv-formats", "fast-deep-equal", "fast-uri", "json-schema-traverse", "require-from-string"].sort(),
             "form-sender-batch-events": node,
             "form-sender-spot-watch": [],
         });
@@ -131,6 +132,37 @@ describe("form-sender deployment artifacts", function () {
         assert.deepEqual(changed.result, { action: "recorded", executionId: out.execution_id, status: "succeeded", attempts: 0 });
         assert.equal((await sb.db.query("select status from job_executions where id = $1", [out.execution_id])).rows[0].status, "succeeded");
         assert.equal(s3.objects.has(`${bucket}/${key}`), false, "the client config is deleted after success");
+    });
+
+    it("dispatcher upload route: the presigned URL it returns stores the config, which a submit by object key then uses", async () => {
+        const apiEvent = (p: string, body: unknown) => ({
+            resource: p,
+            path: p,
+            httpMethod: "POST",
+            headers: { "content-type": "application/json" },
+            requestContext: { requestId: "req-artifact-upload", identity: { userArn: "arn:aws:iam::123456789012:user/ops-platform/fs-stg-gas" } },
+            body: JSON.stringify(body),
+            isBase64Encoded: false,
+        });
+        const up = await invoke("form-sender-dispatcher", apiEvent("/form-sender/client-config-upload", { targeting_id: "T901" }));
+        assert.deepEqual(up.foreign, [], "the presigner came from the bundle, its SDK dependencies from the runtime");
+        assert.equal(up.result.statusCode, 200, up.result.body);
+        const { url, key } = JSON.parse(up.result.body);
+        const bucket = (plan.run.outputs.formSender as { bucket: string }).bucket;
+        assert.ok(url.startsWith(`${s3.endpoint}/${bucket}/${key}?`), url);
+        const signed = new URL(url).searchParams;
+        assert.equal(signed.get("X-Amz-Algorithm"), "AWS4-HMAC-SHA256");
+        assert.match(signed.get("X-Amz-Credential")!, /^AKIDARTIFACTTEST\/\d{8}\/us-east-1\/s3\/aws4_request$/);
+        assert.equal(signed.get("X-Amz-Expires"), "900");
+        assert.match(signed.get("X-Amz-Signature")!, /^[0-9a-f]{64}$/);
+        const put = await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(CONFIG) });
+        assert.equal(put.status, 200);
+
+        const jobsBefore = aws.submittedJobs.length;
+        const submit = await invoke("form-sender-dispatcher", apiEvent("/form-sender/submit", { targeting_id: "T901", client_config_object: key, execution: { run_total: 1 } }));
+        assert.equal(submit.result.statusCode, 200, submit.result.body);
+        const env = Object.fromEntries(aws.submittedJobs[jobsBefore].containerOverrides.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        assert.equal(env.FORM_SENDER_CLIENT_CONFIG_URL, `s3://${bucket}/${key}`);
     });
 
     it("spot-watch lowers Spot capacity and alerts when Spot costs more than the threshold, then restores it", async () => {

@@ -2,8 +2,11 @@
  * A CallbackFunction's deployment artifact, run the way Lambda runs it: the serialized
  * `__index.js` and exactly the code-path packages the plan lists, copied (not linked) into a
  * fresh directory, loaded by a fresh `node` process whose NODE_PATH holds the AWS SDK for
- * JavaScript v3 and nothing else — what the nodejs22.x runtime provides at
- * /var/runtime/node_modules. A package missing from the bundle fails here as it would in Lambda.
+ * JavaScript v3 clients, what they depend on, and nothing else — the part of
+ * /var/runtime/node_modules the nodejs22.x runtime is documented to provide. Other `@aws-sdk/*`
+ * packages (the S3 presigner) are left out on purpose: the runtime does not guarantee them, so a
+ * function that needs one must carry it. A package missing from the bundle fails here as it would
+ * in Lambda.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -46,7 +49,7 @@ export function writeLambdaPackage(code: CodeAssets): LambdaArtifact {
 
 let sdkDir: string | undefined;
 
-/** The package names the runtime's SDK directory holds: every @aws-sdk/* package and what it needs. */
+/** The package names the runtime's SDK directory holds: every installed @aws-sdk/client-* package and what it needs. */
 export function runtimeSdkPackages(): string[] {
     const found = new Set<string>();
     const visit = (name: string) => {
@@ -57,7 +60,7 @@ export function runtimeSdkPackages(): string[] {
         const pkg = JSON.parse(fs.readFileSync(manifest, "utf8")) as { dependencies?: Record<string, string> };
         for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep);
     };
-    for (const name of fs.readdirSync(path.join(NODE_MODULES, "@aws-sdk"))) visit(`@aws-sdk/${name}`);
+    for (const name of fs.readdirSync(path.join(NODE_MODULES, "@aws-sdk")).filter((n) => n.startsWith("client-"))) visit(`@aws-sdk/${name}`);
     return [...found].sort();
 }
 

@@ -4,8 +4,9 @@
  * the alarm); anything else (spot-watch, hand-published messages) is passed through with its
  * subject. The webhook URL is read from Secrets Manager at cold start and never logged.
  *
- * Nothing is lost: a post that still fails after bounded retries throws, so SNS's asynchronous
- * invocation retries the event and then the function's dead-letter queue keeps it.
+ * Nothing is lost: a post that still fails after bounded retries (within a time budget under the
+ * function's timeout) throws; SNS invokes the function asynchronously, so Lambda retries the
+ * event twice and then the function's dead-letter queue keeps it.
  */
 import type { Logger } from "../syncBatch/log";
 import type { SecretGetter } from "../syncBatch/secrets";
@@ -70,6 +71,19 @@ const escape = (s: string, max: number) => {
     return escaped.length <= max ? escaped : `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, "")}…`;
 };
 
+const stateLabel = (state: string | undefined) => (state === undefined ? "?" : `${(STATES[state] ?? STATES.INSUFFICIENT_DATA).emoji} ${state}`);
+
+/** The message as JSON, when it is a JSON object (Step Functions publishes objects); else undefined. */
+function parseObject(message: string): Record<string, unknown> | undefined {
+    if (!message.trimStart().startsWith("{")) return undefined;
+    try {
+        const v = JSON.parse(message) as unknown;
+        return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 function parseAlarm(message: string): AlarmNotification | undefined {
     try {
         const m = JSON.parse(message) as Partial<AlarmNotification>;
@@ -95,7 +109,7 @@ export function formatAlert(record: SnsRecord, environment: string): SlackMessag
         const state = STATES[alarm.NewStateValue] ?? STATES.INSUFFICIENT_DATA;
         const region = regionOf(alarm.AlarmArn) ?? regionOf(TopicArn);
         const fields = [
-            { title: "State", value: `${alarm.OldStateValue ?? "?"} → ${alarm.NewStateValue}`, short: true },
+            { title: "State", value: `${stateLabel(alarm.OldStateValue)} → ${stateLabel(alarm.NewStateValue)}`, short: true },
             { title: "Region", value: escape(region ?? alarm.Region ?? "unknown", LIMITS.field), short: true },
         ];
         if (alarm.AlarmDescription) fields.push({ title: "Description", value: escape(alarm.AlarmDescription, LIMITS.field), short: false });
@@ -112,13 +126,22 @@ export function formatAlert(record: SnsRecord, environment: string): SlackMessag
             }],
         };
     }
-    const subject = Subject?.trim() || "Notification";
+    // Publishers already prefix "[<env>] " (spot-watch, the orchestration failure); not twice.
+    const envPrefix = `[${environment}] `;
+    const rawSubject = Subject?.trim() || "Notification";
+    const subject = rawSubject.startsWith(envPrefix) ? rawSubject.slice(envPrefix.length).trim() || "Notification" : rawSubject;
+    // A JSON object (the orchestration failure: error, cause, executionName, timestamp) reads
+    // better as one "key: value" line per field than as raw JSON.
+    const object = parseObject(Message);
+    const body = object
+        ? Object.entries(object).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n")
+        : Message;
     return {
-        text: `:information_source: [${environment}] ${escape(subject, LIMITS.title)}`,
+        text: `:information_source: ${envPrefix}${escape(subject, LIMITS.title)}`,
         attachments: [{
             color: "#439fe0",
             title: escape(subject, LIMITS.title),
-            text: escape(Message, LIMITS.attachmentText),
+            text: escape(body, LIMITS.attachmentText),
             footer: `ops-platform ${environment}`,
             ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
         }],
@@ -155,49 +178,88 @@ export interface SlackNotifierDeps {
     readonly log: Logger;
     readonly fetch?: typeof fetch;
     readonly sleep?: (ms: number) => Promise<void>;
+    /** Clock for the time budget (default `Date.now`). */
+    readonly now?: () => number;
     /** Posts per message before giving up (default 4). */
     readonly attempts?: number;
     /** First backoff after a 5xx or network error (doubles each time; default 500 ms). */
     readonly baseDelayMs?: number;
-    /** Longest wait, also for Retry-After (default 8 s: the function's timeout is 30 s). */
+    /** Longest wait, also the cap on Retry-After (default 8 s). */
     readonly maxDelayMs?: number;
+    /** One post is abandoned after this long (default 5 s; Slack answers in well under a second). */
+    readonly attemptTimeoutMs?: number;
+    /**
+     * Time the retries of one message may take (default 22 s). The function's timeout is 30 s:
+     * giving up inside it yields a clear error instead of a Lambda timeout; either way Lambda
+     * retries the event and then dead-letters it.
+     */
+    readonly budgetMs?: number;
 }
 
-/** Thrown when Slack refuses a message for good (4xx other than 429): retrying cannot help. */
+export const DELIVERY_DEFAULTS = { attempts: 4, baseDelayMs: 500, maxDelayMs: 8000, attemptTimeoutMs: 5000, budgetMs: 22000 } as const;
+
+/** Thrown when Slack refuses a message for good (4xx other than 429): retrying at once cannot help. */
 export class SlackRejected extends Error {}
+
+/** Error text with the webhook URL (and its path, which is the credential) cut out. */
+function redact(text: string, url: string): string {
+    let out = text.split(url).join("<webhook>");
+    try {
+        const { pathname } = new URL(url);
+        if (pathname.length > 1) out = out.split(pathname).join("/<webhook-path>");
+    } catch {
+        // Not a URL: nothing more to cut.
+    }
+    return out;
+}
 
 export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) => Promise<{ posted: number }> {
     const doFetch = deps.fetch ?? fetch;
     const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    const attempts = deps.attempts ?? 4;
-    const base = deps.baseDelayMs ?? 500;
-    const max = deps.maxDelayMs ?? 8000;
+    const now = deps.now ?? Date.now;
+    const attempts = deps.attempts ?? DELIVERY_DEFAULTS.attempts;
+    const base = deps.baseDelayMs ?? DELIVERY_DEFAULTS.baseDelayMs;
+    const max = deps.maxDelayMs ?? DELIVERY_DEFAULTS.maxDelayMs;
+    const attemptTimeout = deps.attemptTimeoutMs ?? DELIVERY_DEFAULTS.attemptTimeoutMs;
+    const budget = deps.budgetMs ?? DELIVERY_DEFAULTS.budgetMs;
 
     async function post(url: string, message: SlackMessage, messageId: string | undefined): Promise<void> {
+        const started = now();
         let lastProblem = "";
-        for (let attempt = 1; attempt <= attempts; attempt++) {
+        let attempt = 0;
+        while (attempt < attempts) {
+            attempt++;
             let wait = Math.min(max, base * 2 ** (attempt - 1));
             try {
-                const res = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message) });
+                const res = await doFetch(url, {
+                    method: "POST",
+                    headers: { "content-type": "application/json" },
+                    body: JSON.stringify(message),
+                    signal: AbortSignal.timeout(attemptTimeout),
+                });
                 const body = (await res.text()).slice(0, 200);
                 if (res.ok) return;
-                lastProblem = `HTTP ${res.status} ${body}`.trim();
+                lastProblem = redact(`HTTP ${res.status} ${body}`.trim(), url);
                 if (res.status === 429) {
+                    // Slack sends Retry-After in seconds (https://api.slack.com/apis/rate-limits).
                     const after = Number(res.headers.get("retry-after"));
-                    if (Number.isFinite(after) && after >= 0) wait = Math.min(max, after * 1000);
+                    if (res.headers.get("retry-after") !== null && Number.isFinite(after) && after >= 0) wait = Math.min(max, after * 1000);
                 } else if (res.status < 500) {
-                    throw new SlackRejected(`Slack refused the message (${lastProblem}); check the webhook (revoked or channel archived) and the payload`);
+                    throw new SlackRejected(`Slack refused the message (${lastProblem}); check the webhook (revoked, or its channel archived) and the payload`);
                 }
             } catch (err) {
                 if (err instanceof SlackRejected) throw err;
-                lastProblem = `network error: ${(err as Error).message}`;
+                lastProblem = redact(`network error: ${(err as Error).message}`, url);
             }
-            if (attempt < attempts) {
-                deps.log.warn("Slack post failed; retrying", { messageId, attempt, problem: lastProblem, waitMs: wait });
-                await sleep(wait);
+            if (attempt >= attempts) break;
+            if (now() - started + wait + attemptTimeout > budget) {
+                lastProblem += `; no time left within ${budget} ms for another attempt`;
+                break;
             }
+            deps.log.warn("Slack post failed; retrying", { messageId, attempt, problem: lastProblem, waitMs: wait });
+            await sleep(wait);
         }
-        throw new Error(`Slack post failed after ${attempts} attempts (${lastProblem}); SNS retries the event, then the dead-letter queue keeps it`);
+        throw new Error(`Slack post failed after ${attempt} attempt${attempt === 1 ? "" : "s"} (${lastProblem}); Lambda retries the event, then its dead-letter queue keeps it`);
     }
 
     return async (event) => {
@@ -205,6 +267,8 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
         if (records.length === 0) return { posted: 0 };
         const url = await deps.webhookUrl();
         let posted = 0;
+        // SNS delivers one record per invocation; a failure throws before later records, and the
+        // whole event is retried (a duplicate in Slack beats a lost alert).
         for (const record of records) {
             await post(url, formatAlert(record, deps.environment), record.Sns.MessageId);
             posted++;
@@ -218,5 +282,7 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
 export function slackNotifierFromEnv(env: Readonly<Record<string, string | undefined>>, getSecret: SecretGetter, log: Logger): (event: SnsEvent) => Promise<{ posted: number }> {
     const secretId = env.SLACK_WEBHOOK_SECRET_ARN;
     if (!secretId) throw new Error("SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it to the ARN of the webhook secret");
-    return makeSlackNotifier({ webhookUrl: webhookFromSecret(getSecret, secretId), environment: env.ALERTS_ENVIRONMENT || "unknown", log });
+    const environment = env.ALERTS_ENVIRONMENT;
+    if (!environment) throw new Error("ALERTS_ENVIRONMENT is not set; the Alerts component sets it to the stack environment (stg, prd)");
+    return makeSlackNotifier({ webhookUrl: webhookFromSecret(getSecret, secretId), environment, log });
 }

@@ -6,7 +6,7 @@ import * as path from "path";
 import { AddressInfo } from "net";
 import * as aws from "@pulumi/aws";
 import { Alerts } from "../../components/alerts";
-import { alarmConsoleUrl, formatAlert, makeSlackNotifier, SlackRejected, SnsRecord, webhookFromSecret } from "../../functions/alerts/slack";
+import { alarmConsoleUrl, formatAlert, makeSlackNotifier, SlackRejected, slackNotifierFromEnv, SnsRecord, webhookFromSecret } from "../../functions/alerts/slack";
 import { jsonLogger } from "../../functions/syncBatch/log";
 import { checkPlan } from "../../policy/rules";
 import { json, Plan, runComponent } from "../harness";
@@ -44,7 +44,8 @@ const plainRecord = (subject: string | null, message: string): SnsRecord => ({ S
 interface FakeSlack {
     readonly url: string;
     readonly bodies: any[];
-    script: { status: number; body?: string; retryAfter?: string }[];
+    /** `hang`: read the request, never answer (a stalled Slack). */
+    script: { status: number; body?: string; retryAfter?: string; hang?: boolean }[];
     close(): Promise<void>;
 }
 
@@ -55,6 +56,7 @@ async function startFakeSlack(): Promise<FakeSlack> {
         for await (const c of req) body += c;
         state.bodies.push({ path: req.url, ...JSON.parse(body) });
         const next = state.script.shift() ?? { status: 200, body: "ok" };
+        if (next.hang) return;
         res.writeHead(next.status, { "content-type": "text/plain", ...(next.retryAfter ? { "retry-after": next.retryAfter } : {}) });
         res.end(next.body ?? (next.status === 200 ? "ok" : "error"));
     });
@@ -79,25 +81,48 @@ describe("Slack notifier: formatting", () => {
         assert.equal(a.title_link, `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#alarmsV2:alarm/sync-batch-prd-errors`);
         assert.match(a.text, /^Threshold Crossed: 1 out of the last 1 datapoints .* \(minimum 1 datapoint for OK -&gt; ALARM transition\)\.$/);
         assert.deepEqual(a.fields, [
-            { title: "State", value: "OK → ALARM", short: true },
+            { title: "State", value: ":white_check_mark: OK → :rotating_light: ALARM", short: true },
             { title: "Region", value: REGION, short: true },
             { title: "Description", value: "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h", short: false },
         ]);
         assert.equal(a.ts, Math.floor(Date.parse("2026-11-23T15:10:12.400Z") / 1000));
     });
 
-    it("colours recovery green and missing data grey", () => {
-        assert.deepEqual([formatAlert(alarmRecord("OK", "ALARM"), "stg").text, formatAlert(alarmRecord("OK", "ALARM"), "stg").attachments[0].color], [":white_check_mark: [stg] sync-batch-prd-errors is OK", "#2eb67d"]);
-        assert.equal(formatAlert(alarmRecord("INSUFFICIENT_DATA"), "stg").attachments[0].color, "#9e9e9e");
+    it("marks recovery green and missing data grey, with an emoji for each state", () => {
+        const ok = formatAlert(alarmRecord("OK", "ALARM"), "stg");
+        assert.deepEqual([ok.text, ok.attachments[0].color, ok.attachments[0].fields![0].value], [
+            ":white_check_mark: [stg] sync-batch-prd-errors is OK", "#2eb67d", ":rotating_light: ALARM → :white_check_mark: OK",
+        ]);
+        const missing = formatAlert(alarmRecord("INSUFFICIENT_DATA"), "stg");
+        assert.deepEqual([missing.text, missing.attachments[0].color, missing.attachments[0].fields![0].value], [
+            ":grey_question: [stg] sync-batch-prd-errors is INSUFFICIENT_DATA", "#9e9e9e", ":white_check_mark: OK → :grey_question: INSUFFICIENT_DATA",
+        ]);
+    });
+
+    it("takes the region from the alarm ARN for the console link, even for a us-east-1 alarm on the same formatter", () => {
+        const rec = alarmRecord("ALARM");
+        const msg = JSON.parse(rec.Sns.Message);
+        msg.AlarmName = "fs-prd dispatcher 5xx";
+        msg.AlarmArn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:fs-prd dispatcher 5xx";
+        const a = formatAlert({ Sns: { ...rec.Sns, Message: JSON.stringify(msg) } }, "prd").attachments[0];
+        assert.equal(a.title_link, "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/fs-prd%20dispatcher%205xx");
+        assert.deepEqual(a.fields![1], { title: "Region", value: "us-east-1", short: true });
     });
 
     it("passes other messages through with their subject, escaping Slack markup and truncating long bodies", () => {
         const m = formatAlert(plainRecord("[prd] Spot price at 95% of on-demand: Spot capacity lowered", `maxvCpus <400> & more ${"x".repeat(5000)}`), "prd");
-        assert.equal(m.text, ":information_source: [prd] [prd] Spot price at 95% of on-demand: Spot capacity lowered");
+        assert.equal(m.text, ":information_source: [prd] Spot price at 95% of on-demand: Spot capacity lowered", "the publisher's [prd] prefix is not repeated");
+        assert.equal(m.attachments[0].title, "Spot price at 95% of on-demand: Spot capacity lowered");
         assert.ok(m.attachments[0].text.startsWith("maxvCpus &lt;400&gt; &amp; more xxx"));
         assert.equal(m.attachments[0].text.length, 3000);
         assert.ok(m.attachments[0].text.endsWith("…"));
         assert.equal(formatAlert(plainRecord(null, "{\"not\":\"an alarm\"}"), "prd").attachments[0].title, "Notification");
+    });
+
+    it("shows a JSON object message (the orchestration failure) as one line per field", () => {
+        const m = formatAlert(plainRecord("[stg] Batch Execution Failed", JSON.stringify({ error: "States.TaskFailed", cause: "{\"StopCode\":\"EssentialContainerExited\"}", executionName: "nightly-2026-11-23", timestamp: "2026-11-22T17:03:11.000Z" })), "stg");
+        assert.equal(m.text, ":information_source: [stg] Batch Execution Failed");
+        assert.equal(m.attachments[0].text, 'error: States.TaskFailed\ncause: {"StopCode":"EssentialContainerExited"}\nexecutionName: nightly-2026-11-23\ntimestamp: 2026-11-22T17:03:11.000Z');
     });
 
     it("links alarm names with spaces and slashes safely", () => {
@@ -144,15 +169,60 @@ describe("Slack notifier: delivery", function () {
 
     it("gives up after four attempts and throws, so SNS retries and the dead-letter queue keeps the alert", async () => {
         slack.script = Array.from({ length: 4 }, () => ({ status: 500, body: "internal_error" }));
-        await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), /^Error: Slack post failed after 4 attempts \(HTTP 500 internal_error\); SNS retries the event, then the dead-letter queue keeps it$/);
+        await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), /^Error: Slack post failed after 4 attempts \(HTTP 500 internal_error\); Lambda retries the event, then its dead-letter queue keeps it$/);
         assert.equal(slack.bodies.length, 4);
         assert.deepEqual(waits, [500, 1000, 2000]);
+    });
+
+    it("caps a long Retry-After at the longest wait", async () => {
+        slack.script = [{ status: 429, retryAfter: "120" }, { status: 200 }];
+        assert.deepEqual(await notifier()({ Records: [plainRecord("s", "m")] }), { posted: 1 });
+        assert.deepEqual(waits, [8000]);
+    });
+
+    it("abandons a post Slack does not answer and retries it", async () => {
+        slack.script = [{ status: 0, hang: true }, { status: 200 }];
+        const n = makeSlackNotifier({ webhookUrl: async () => slack.url, environment: "prd", log: jsonLogger({}, (l) => logs.push(JSON.parse(l))), sleep: async (ms) => void waits.push(ms), attemptTimeoutMs: 200 });
+        assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
+        assert.equal(slack.bodies.length, 2);
+        assert.equal(logs[0].level, "WARN");
+        assert.match(logs[0].problem, /^network error: .*(abort|timeout)/i);
+    });
+
+    it("stops retrying when the next attempt would not fit in the time budget, so the function fails before its timeout", async () => {
+        let clock = 0;
+        slack.script = Array.from({ length: 4 }, () => ({ status: 429, retryAfter: "8" }));
+        const n = makeSlackNotifier({
+            webhookUrl: async () => slack.url, environment: "prd", log: jsonLogger({}, () => undefined),
+            now: () => clock, sleep: async (ms) => { waits.push(ms); clock += ms; },
+        });
+        await assert.rejects(n({ Records: [plainRecord("s", "m")] }), /^Error: Slack post failed after 3 attempts \(HTTP 429 error; no time left within 22000 ms for another attempt\); Lambda retries/);
+        assert.deepEqual(waits, [8000, 8000]);
+        assert.equal(slack.bodies.length, 3);
+    });
+
+    it("keeps the webhook URL out of errors and logs when the connection fails", async () => {
+        const url = "https://hooks.slack.com/services/T0/B0/leakyToken99";
+        const n = makeSlackNotifier({
+            webhookUrl: async () => url, environment: "prd", log: jsonLogger({}, (l) => logs.push(JSON.parse(l))), sleep: async () => undefined, attempts: 2,
+            fetch: async () => { throw new TypeError(`fetch failed: connect ETIMEDOUT ${url}`); },
+        });
+        await assert.rejects(n({ Records: [plainRecord("s", "m")] }), (e: Error) => e.message.includes("network error: fetch failed: connect ETIMEDOUT <webhook>") && !e.message.includes("leakyToken99"));
+        assert.equal(logs.length, 1);
+        assert.ok(!JSON.stringify(logs).includes("leakyToken99"));
     });
 
     it("does not retry a message Slack refuses for good", async () => {
         slack.script = [{ status: 404, body: "no_service" }];
         await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), (e: Error) => e instanceof SlackRejected && /HTTP 404 no_service/.test(e.message));
         assert.equal(slack.bodies.length, 1);
+    });
+
+    it("refuses to start without its two environment variables", () => {
+        const get = async () => WEBHOOK;
+        const log = jsonLogger({}, () => undefined);
+        assert.throws(() => slackNotifierFromEnv({ ALERTS_ENVIRONMENT: "prd" }, get, log), /^Error: SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it/);
+        assert.throws(() => slackNotifierFromEnv({ SLACK_WEBHOOK_SECRET_ARN: "arn:x" }, get, log), /^Error: ALERTS_ENVIRONMENT is not set; the Alerts component sets it/);
     });
 
     it("reads the webhook secret once, rejects a value that is not a webhook without echoing it, and retries a failed read", async () => {

@@ -9,7 +9,7 @@ import { Alerts } from "../../components/alerts";
 import { alarmConsoleUrl, formatAlert, makeSlackNotifier, SlackRejected, slackNotifierFromEnv, SnsRecord, webhookFromSecret } from "../../functions/alerts/slack";
 import { jsonLogger } from "../../functions/syncBatch/log";
 import { checkPlan } from "../../policy/rules";
-import { json, Plan, runComponent } from "../harness";
+import { json, Plan, planFor, runComponent } from "../harness";
 import { invokeLambda, writeLambdaPackage } from "../support/lambdaArtifact";
 import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
 
@@ -269,31 +269,72 @@ describe("Alerts with a Slack webhook", function () {
 
     it("subscribes a least-privilege notifier Lambda reading the webhook from its own secret", () => {
         const fnName = `ops-platform-prd-alerts-slack-${REGION}`;
-        const fn = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
-        assert.equal(fn.name, fnName);
-        assert.equal(fn.runtime, "nodejs22.x");
-        assert.equal(fn.timeout, 30);
-        assert.deepEqual(fn.tracingConfig, { mode: "Active" });
-        assert.deepEqual(fn.environment.variables, { SLACK_WEBHOOK_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:123456789012:secret:ops-platform/prd/alerts/slack-webhook-${REGION}-AbCdEf`, ALERTS_ENVIRONMENT: "prd" });
-        assert.equal(fn.deadLetterConfig.targetArn, `arn:aws:sqs:${REGION}:123456789012:${fnName}-dlq`);
-        assert.equal(withSlack.inputs("aws:secretsmanager/secretVersion:SecretVersion", `alerts-${REGION}-slack-webhook`).secretString, "[secret]");
+        const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:ops-platform/prd/alerts/slack-webhook-${REGION}-AbCdEf`;
+        const dlqArn = `arn:aws:sqs:${REGION}:123456789012:${fnName}-dlq`;
+        const { code, ...fn } = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
+        assert.ok(code, "the function has a serialized code archive");
+        assert.deepEqual(fn, {
+            name: fnName,
+            description: `Posts ${REGION} alerts to Slack`,
+            role: `arn:aws:iam::123456789012:role/alerts-${REGION}-slack`,
+            handler: "__index.handler",
+            runtime: "nodejs22.x",
+            timeout: 30,
+            memorySize: 128,
+            environment: { variables: { SLACK_WEBHOOK_SECRET_ARN: secretArn, ALERTS_ENVIRONMENT: "prd" } },
+            deadLetterConfig: { targetArn: dlqArn },
+            tracingConfig: { mode: "Active" },
+            loggingConfig: { logFormat: "Text", logGroup: `/aws/lambda/${fnName}` },
+        });
+        assert.deepEqual(withSlack.inputs("aws:secretsmanager/secret:Secret", `alerts-${REGION}-slack-webhook`), {
+            name: `ops-platform/prd/alerts/slack-webhook-${REGION}`,
+            description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
+            recoveryWindowInDays: 7,
+        });
+        assert.deepEqual(withSlack.inputs("aws:secretsmanager/secretVersion:SecretVersion", `alerts-${REGION}-slack-webhook`), { secretId: secretArn, secretString: "[secret]" });
+        assert.deepEqual(withSlack.inputs("aws:sqs/queue:Queue", `alerts-${REGION}-slack-dlq`), { name: `${fnName}-dlq`, messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true });
+        assert.deepEqual(withSlack.inputs("aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`), { name: `/aws/lambda/${fnName}`, retentionInDays: 14 });
+        assert.deepEqual(json(withSlack.inputs("aws:iam/role:Role", `alerts-${REGION}-slack`).assumeRolePolicy).Statement, [
+            { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ]);
         assert.deepEqual(json(withSlack.inputs(T.rolePolicy, `alerts-${REGION}-slack`).policy).Statement, [
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/${fnName}:*` },
-            { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: fn.environment.variables.SLACK_WEBHOOK_SECRET_ARN },
-            { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: fn.deadLetterConfig.targetArn },
+            { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
+            { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
             { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
         ]);
+        assert.deepEqual(withSlack.inputs("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `alerts-${REGION}-slack-invoke`), {
+            functionName: fnName, maximumRetryAttempts: 2, maximumEventAgeInSeconds: 6 * 3600,
+        });
         assert.deepEqual(withSlack.inputs("aws:sns/topicSubscription:TopicSubscription", `alerts-${REGION}-slack`), {
             topic: TOPIC, protocol: "lambda", endpoint: `arn:aws:lambda:${REGION}:123456789012:function:${fnName}`,
         });
         assert.deepEqual(withSlack.inputs("aws:lambda/permission:Permission", `alerts-${REGION}-slack`), {
             action: "lambda:InvokeFunction", function: fnName, principal: "sns.amazonaws.com", sourceArn: TOPIC,
         });
-        const alarm = withSlack.inputs("aws:cloudwatch/metricAlarm:MetricAlarm", `alerts-${REGION}-slack-dlq`);
-        assert.deepEqual([alarm.namespace, alarm.metricName, alarm.dimensions, alarm.threshold, alarm.comparisonOperator, alarm.alarmActions], [
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: `${fnName}-dlq` }, 1, "GreaterThanOrEqualToThreshold", [TOPIC],
-        ]);
-        assert.equal(withSlack.inputs("aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`).retentionInDays, 14);
+        assert.deepEqual(withSlack.inputs("aws:cloudwatch/metricAlarm:MetricAlarm", `alerts-${REGION}-slack-dlq`), {
+            name: `${fnName}-dlq`,
+            alarmDescription: `Alerts that could not be posted to Slack are waiting in ${fnName}-dlq (webhook revoked or Slack down); the e-mail copy was sent`,
+            namespace: "AWS/SQS",
+            metricName: "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: `${fnName}-dlq` },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+            alarmActions: [TOPIC],
+        });
+    });
+
+    it("creates the function after its role policy and log group, and subscribes it only once SNS may invoke it", () => {
+        const deps = (type: string, name: string) => withSlack.run.dependencies?.[withSlack.get(type, name).urn] ?? [];
+        const fnDeps = deps(T.fn, `alerts-${REGION}-slack`);
+        for (const [type, name] of [[T.rolePolicy, `alerts-${REGION}-slack`], ["aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`]]) {
+            assert.ok(fnDeps.includes(withSlack.get(type, name).urn), `function depends on ${name}: ${fnDeps.join(", ")}`);
+        }
+        assert.ok(deps("aws:sns/topicSubscription:TopicSubscription", `alerts-${REGION}-slack`).includes(withSlack.get("aws:lambda/permission:Permission", `alerts-${REGION}-slack`).urn));
     });
 
     it("passes every rule of the policy pack", () => {
@@ -342,5 +383,22 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
                 artifact.remove();
             }
         });
+    });
+});
+
+describe("The program's alerts topics and alertSlackWebhookUrl", function () {
+    this.timeout(180000);
+    const notifiers = (plan: Plan) => plan.ofType("aws:lambda/function:Function").map((r) => r.inputs.name as string).filter((n) => n.includes("-alerts-slack-")).sort();
+
+    it("subscribes a notifier to every region's topic when the secret is set, and never writes the webhook into the plan", async () => {
+        const plan = await planFor("prd", { secrets: { alertSlackWebhookUrl: WEBHOOK } });
+        assert.deepEqual(notifiers(plan), ["ops-platform-prd-alerts-slack-ap-northeast-1", "ops-platform-prd-alerts-slack-us-east-1"]);
+        const subscriptions = plan.ofType("aws:sns/topicSubscription:TopicSubscription").filter((r) => r.inputs.protocol === "lambda").map((r) => r.inputs.topic).sort();
+        assert.deepEqual(subscriptions, ["ap-northeast-1", "us-east-1"].map((r) => `arn:aws:sns:${r}:123456789012:ops-platform-prd-alerts-${r}`));
+        assert.ok(!JSON.stringify(plan.resources).includes("artifactWebhookToken42"));
+    });
+
+    it("builds no notifier when the secret is not set", async () => {
+        assert.deepEqual(notifiers(await planFor("prd")), []);
     });
 });

@@ -150,13 +150,17 @@ export function formatAlert(record: SnsRecord, environment: string): SlackMessag
 
 const WEBHOOK_URL = /^https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+$/;
 
+/** Where the handler gets the webhook URL; `forget` drops a cached value so the next call rereads it. */
+export type WebhookSource = (() => Promise<string>) & { forget?: () => void };
+
 /**
  * The webhook URL from its secret, read once and kept for the container's life (a failed read
- * is retried on the next invocation). Errors name the secret, never the value.
+ * is retried on the next invocation; `forget` forces a reread). Errors name the secret, never
+ * the value.
  */
-export function webhookFromSecret(getSecret: SecretGetter, secretId: string): () => Promise<string> {
+export function webhookFromSecret(getSecret: SecretGetter, secretId: string): WebhookSource {
     let url: Promise<string> | undefined;
-    return () => {
+    const get = () => {
         url ??= getSecret(secretId).then((raw) => {
             const value = raw.trim();
             if (!WEBHOOK_URL.test(value)) {
@@ -169,10 +173,11 @@ export function webhookFromSecret(getSecret: SecretGetter, secretId: string): ()
         });
         return url;
     };
+    return Object.assign(get, { forget: () => void (url = undefined) });
 }
 
 export interface SlackNotifierDeps {
-    readonly webhookUrl: () => Promise<string>;
+    readonly webhookUrl: WebhookSource;
     /** Stack environment, shown in every message. */
     readonly environment: string;
     readonly log: Logger;
@@ -265,12 +270,25 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
     return async (event) => {
         const records = event?.Records ?? [];
         if (records.length === 0) return { posted: 0 };
-        const url = await deps.webhookUrl();
+        let url = await deps.webhookUrl();
         let posted = 0;
         // SNS delivers one record per invocation; a failure throws before later records, and the
         // whole event is retried (a duplicate in Slack beats a lost alert).
         for (const record of records) {
-            await post(url, formatAlert(record, deps.environment), record.Sns.MessageId);
+            const message = formatAlert(record, deps.environment);
+            try {
+                await post(url, message, record.Sns.MessageId);
+            } catch (err) {
+                // A refused webhook is most often a rotated one: warm containers still hold the
+                // old URL. Reread the secret once and, if it changed, post to the new one.
+                if (!(err instanceof SlackRejected) || !deps.webhookUrl.forget) throw err;
+                deps.webhookUrl.forget();
+                const fresh = await deps.webhookUrl();
+                if (fresh === url) throw err;
+                deps.log.warn("Slack refused the cached webhook; the secret holds a new one, posting there", { messageId: record.Sns.MessageId });
+                url = fresh;
+                await post(url, message, record.Sns.MessageId);
+            }
             posted++;
             deps.log.info("alert posted to Slack", { messageId: record.Sns.MessageId, subject: record.Sns.Subject ?? null });
         }

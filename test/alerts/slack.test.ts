@@ -167,7 +167,7 @@ describe("Slack notifier: delivery", function () {
         assert.ok(logs.every((l) => !JSON.stringify(l).includes(slack.url)), "the webhook URL is never logged");
     });
 
-    it("gives up after four attempts and throws, so SNS retries and the dead-letter queue keeps the alert", async () => {
+    it("gives up after four attempts and throws, so Lambda retries the event and its dead-letter queue keeps the alert", async () => {
         slack.script = Array.from({ length: 4 }, () => ({ status: 500, body: "internal_error" }));
         await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), /^Error: Slack post failed after 4 attempts \(HTTP 500 internal_error\); Lambda retries the event, then its dead-letter queue keeps it$/);
         assert.equal(slack.bodies.length, 4);
@@ -216,6 +216,28 @@ describe("Slack notifier: delivery", function () {
         slack.script = [{ status: 404, body: "no_service" }];
         await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), (e: Error) => e instanceof SlackRejected && /HTTP 404 no_service/.test(e.message));
         assert.equal(slack.bodies.length, 1);
+    });
+
+    it("rereads a refused webhook's secret and posts to the new URL after a rotation; a refusal of the current URL still throws", async () => {
+        const oldUrl = "https://hooks.slack.com/services/T0/B0/oldToken";
+        const newUrl = "https://hooks.slack.com/services/T0/B1/newToken";
+        let stored = oldUrl;
+        let reads = 0;
+        const webhook = webhookFromSecret(async () => (reads++, stored), "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf");
+        // Stands in for DNS: hooks.slack.com reaches the loopback Slack.
+        const toLoopback: typeof fetch = (url, init) => fetch(String(url).replace("https://hooks.slack.com", new URL(slack.url).origin), init);
+        const n = makeSlackNotifier({ webhookUrl: webhook, environment: "prd", log: jsonLogger({}, (l) => logs.push(JSON.parse(l))), sleep: async () => undefined, fetch: toLoopback });
+        assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
+        stored = newUrl;
+        slack.script = [{ status: 404, body: "no_service" }];
+        assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
+        assert.deepEqual(slack.bodies.map((b) => b.path), ["/services/T0/B0/oldToken", "/services/T0/B0/oldToken", "/services/T0/B1/newToken"]);
+        assert.equal(reads, 2);
+        slack.script = [{ status: 410, body: "channel_is_archived" }];
+        await assert.rejects(n({ Records: [plainRecord("s", "m")] }), (e: Error) => e instanceof SlackRejected && /HTTP 410 channel_is_archived/.test(e.message));
+        assert.equal(reads, 3);
+        assert.equal(slack.bodies.length, 4);
+        assert.ok(!JSON.stringify(logs).includes("Token"), "no webhook in the logs");
     });
 
     it("refuses to start without its two environment variables", () => {
@@ -347,7 +369,7 @@ describe("Alerts with a Slack webhook", function () {
         let preload: string;
         before(async () => {
             slack = await startFakeSlack();
-            sm = await startSecretsManager((id) => (id.includes(":secret:ops-platform/prd/alerts/slack-webhook-") ? WEBHOOK : undefined));
+            sm = await startSecretsManager((id) => (id.includes(":secret:ops-platform/prd/alerts/slack-webhook-") ? WEBHOOK : id.endsWith(":secret:not-a-webhook") ? "https://example.com/hook/leakToken77" : undefined));
             // Stands in for DNS: https://hooks.slack.com/… reaches the loopback Slack.
             preload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "slack-route-")), "route.js");
             fs.writeFileSync(preload, `const real = globalThis.fetch;
@@ -379,6 +401,24 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
                 assert.equal(slack.bodies[0].text, ":rotating_light: [prd] sync-batch-prd-errors is ALARM");
                 assert.deepEqual(sm.requests, [fn.environment.variables.SLACK_WEBHOOK_SECRET_ARN]);
                 assert.ok(!JSON.stringify(out.logs).includes("artifactWebhookToken42"), "the webhook never reaches the logs");
+            } finally {
+                artifact.remove();
+            }
+        });
+
+        it("fails the invocation, naming the secret but not its value, when the secret holds no Slack webhook", async () => {
+            const fn = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
+            const artifact = writeLambdaPackage(fn.code);
+            const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:not-a-webhook`;
+            try {
+                await assert.rejects(invokeLambda(artifact.dir, { Records: [alarmRecord("ALARM")] }, {
+                    ...fn.environment.variables,
+                    SLACK_WEBHOOK_SECRET_ARN: secretArn,
+                    AWS_REGION: REGION,
+                    AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
+                    AWS_SECRET_ACCESS_KEY: "artifact-test",
+                    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+                }), (e: Error) => e.message.includes(`secret ${secretArn} does not hold a Slack Incoming Webhook URL`) && !e.message.includes("leakToken77"));
             } finally {
                 artifact.remove();
             }

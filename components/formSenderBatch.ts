@@ -274,7 +274,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             reservedConcurrentExecutions: args.dispatcherReservedConcurrency,
             tracingConfig: { mode: "Active" },
             loggingConfig: { logFormat: "Text", logGroup: dispatcherLogs.name },
-            codePathOptions: lambdaCodePaths(dispatcherName, ["@aws-sdk/s3-request-presigner", "@supabase/postgrest-js", "ajv", "ajv-formats"]),
+            codePathOptions: lambdaCodePaths(dispatcherName, ["@supabase/postgrest-js", "ajv", "ajv-formats"]),
             callbackFactory: () => {
                 const s3 = new S3Client({});
                 return makeDispatcher({

@@ -4,8 +4,9 @@
  * presigned upload URLs.
  */
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { RpcClient, SendClient } from "./dispatcher";
+import { presignS3Put } from "./presign";
 
 /**
  * A PostgREST client for the Supabase project at `url`, authenticated as supabase-js does it
@@ -43,10 +44,20 @@ export function supabaseFromSecrets(secrets: SendClient, urlSecretArn: string, k
 }
 
 /**
- * Presigned PUT URLs for client configs. The presigner is not part of the Lambda runtime's SDK, so
- * the dispatcher's bundle carries it; it is required on first use so that only the upload route
- * loads it (and a cold start of every other route does not).
+ * Presigned PUT URLs for client configs, signed with the S3 client's own credentials and region
+ * (the Lambda role's session credentials in production). A custom S3 endpoint
+ * (AWS_ENDPOINT_URL_S3) is addressed path-style, as the SDK addresses it.
  */
-export function presignPutWith(s3: S3Client, bucket: string): (key: string, seconds: number) => Promise<string> {
-    return (key, seconds) => (require("@aws-sdk/s3-request-presigner") as typeof import("@aws-sdk/s3-request-presigner")).getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: "application/json" }), { expiresIn: seconds });
+export function presignPutWith(s3: S3Client, bucket: string, endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL): (key: string, seconds: number) => Promise<string> {
+    return async (key, seconds) =>
+        presignS3Put({
+            bucket,
+            key,
+            region: await s3.config.region(),
+            credentials: await s3.config.credentials(),
+            expiresInSeconds: seconds,
+            contentType: "application/json",
+            now: new Date(),
+            endpoint,
+        });
 }

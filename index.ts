@@ -28,58 +28,78 @@ export = async () => {
     const alertsFor = (region: string): Alerts => {
         let a = alerts.get(region);
         if (!a) {
-            a = new Alerts(`alerts-${region}`, {
-                email: config.alertEmail,
-                region,
-                environment: env,
-                slackWebhookUrl: secrets.alertSlackWebhookUrl,
-            }, { providers: [providerFor(region)] });
+            a = new Alerts(
+                `alerts-${region}`,
+                {
+                    email: config.alertEmail,
+                    region,
+                    environment: env,
+                    slackWebhookUrl: secrets.alertSlackWebhookUrl,
+                },
+                { providers: [providerFor(region)] },
+            );
             alerts.set(region, a);
         }
         return a;
     };
 
     const w = config.weather;
-    const weather = new WeatherService("weather", {
-        ...w,
-        environment: env,
-        apiKeys: secrets.weatherApiKeys,
-        alertsTopicArn: alertsFor(w.region).topicArn,
-    }, { providers: [providerFor(w.region)] });
+    const weather = new WeatherService(
+        "weather",
+        {
+            ...w,
+            environment: env,
+            apiKeys: secrets.weatherApiKeys,
+            alertsTopicArn: alertsFor(w.region).topicArn,
+        },
+        { providers: [providerFor(w.region)] },
+    );
 
     const o = config.orchestration;
-    const orchestration = new Orchestration("orchestration", {
-        environment: env,
-        scheduleExpression: o.scheduleExpression,
-        scheduleEnabled: o.scheduleEnabled,
-        batchScriptPath: o.batchScriptPath,
-        containerName: o.containerName,
-        logRetentionDays: o.logRetentionDays,
-        clusterArn: weather.clusterArn,
-        taskDefinitionArn: weather.taskDefinitionArn,
-        taskRoleArn: weather.taskRoleArn,
-        executionRoleArn: weather.executionRoleArn,
-        subnetIds: weather.privateSubnetIds,
-        securityGroupId: weather.tasksSecurityGroupId,
-        alertsTopicArn: alertsFor(w.region).topicArn,
-    }, { providers: [providerFor(w.region)] });
+    const orchestration = new Orchestration(
+        "orchestration",
+        {
+            environment: env,
+            scheduleExpression: o.scheduleExpression,
+            scheduleEnabled: o.scheduleEnabled,
+            batchScriptPath: o.batchScriptPath,
+            containerName: o.containerName,
+            logRetentionDays: o.logRetentionDays,
+            clusterArn: weather.clusterArn,
+            taskDefinitionArn: weather.taskDefinitionArn,
+            taskRoleArn: weather.taskRoleArn,
+            executionRoleArn: weather.executionRoleArn,
+            subnetIds: weather.privateSubnetIds,
+            securityGroupId: weather.tasksSecurityGroupId,
+            alertsTopicArn: alertsFor(w.region).topicArn,
+        },
+        { providers: [providerFor(w.region)] },
+    );
 
     const f = config.formSender;
     const formSenderAlerts = alertsFor(f.region);
-    const formSender = new FormSenderBatch("form-sender", {
-        ...f,
-        environment: env,
-        supabaseUrl: secrets.formSenderSupabaseUrl,
-        supabaseServiceRoleKey: secrets.formSenderSupabaseServiceRoleKey,
-        alertsTopicArn: formSenderAlerts.topicArn,
-    }, { providers: [providerFor(f.region)] });
+    const formSender = new FormSenderBatch(
+        "form-sender",
+        {
+            ...f,
+            environment: env,
+            supabaseUrl: secrets.formSenderSupabaseUrl,
+            supabaseServiceRoleKey: secrets.formSenderSupabaseServiceRoleKey,
+            alertsTopicArn: formSenderAlerts.topicArn,
+        },
+        { providers: [providerFor(f.region)] },
+    );
 
     const { region: syncRegion, ...s } = config.sync;
-    const sync = new SyncScheduler("sync", {
-        ...s,
-        environment: env,
-        alertsTopicArn: alertsFor(syncRegion).topicArn,
-    }, { providers: [providerFor(syncRegion)] });
+    const sync = new SyncScheduler(
+        "sync",
+        {
+            ...s,
+            environment: env,
+            alertsTopicArn: alertsFor(syncRegion).topicArn,
+        },
+        { providers: [providerFor(syncRegion)] },
+    );
 
     return {
         environment: env,

@@ -51,7 +51,11 @@ export function slackNotifierNames(environment: string, region: string) {
  * and the handler. Its settings come from the environment; the closure captures nothing.
  */
 export function slackNotifierCallbackFactory() {
-    return slackNotifierFromEnv(process.env, secretsManagerGetter(new SecretsManagerClient({})), jsonLogger({ function: "alerts-slack" }));
+    return slackNotifierFromEnv(
+        process.env,
+        secretsManagerGetter(new SecretsManagerClient({})),
+        jsonLogger({ function: "alerts-slack" }),
+    );
 }
 
 /**
@@ -124,73 +128,130 @@ export class Alerts extends pulumi.ComponentResource {
     private slackNotifier(name: string, args: AlertsArgs, topic: aws.sns.Topic): void {
         const parent = { parent: this };
         const names = slackNotifierNames(args.environment, args.region);
-        const secret = new aws.secretsmanager.Secret(`${name}-slack-webhook`, {
-            name: names.secret,
-            description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
-            recoveryWindowInDays: 7,
-        }, parent);
-        new aws.secretsmanager.SecretVersion(`${name}-slack-webhook`, { secretId: secret.id, secretString: pulumi.secret(args.slackWebhookUrl!) }, parent);
-        const dlq = new aws.sqs.Queue(`${name}-slack-dlq`, {
-            name: names.deadLetterQueue,
-            messageRetentionSeconds: SLACK_NOTIFIER.deadLetterRetentionSeconds,
-            sqsManagedSseEnabled: true,
-        }, parent);
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-slack-logs`, { name: names.logGroup, retentionInDays: SLACK_NOTIFIER.logRetentionDays }, parent);
-        const role = serviceRole(`${name}-slack`, {
-            service: "lambda.amazonaws.com",
-            description: `Slack notifier of the ${args.region} alerts topic: reads its webhook secret, writes its logs and dead letters`,
-            statements: [
-                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
-                { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secret.arn },
-                // Lambda sends failed asynchronous events to the dead-letter queue with the function's role.
-                { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn },
-                // X-Ray segment APIs have no resource-level permissions.
-                { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
-            ],
-        }, this);
-        const fn = new aws.lambda.CallbackFunction(`${name}-slack`, {
-            name: names.function,
-            description: `Posts ${args.region} alerts to Slack`,
-            role: role.role,
-            runtime: "nodejs22.x",
-            timeout: SLACK_NOTIFIER.timeoutSeconds,
-            memorySize: SLACK_NOTIFIER.memoryMb,
-            environment: { variables: { SLACK_WEBHOOK_SECRET_ARN: secret.arn, ALERTS_ENVIRONMENT: args.environment } },
-            deadLetterConfig: { targetArn: dlq.arn },
-            tracingConfig: { mode: "Active" },
-            loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
-            codePathOptions: lambdaCodePaths(names.function, []),
-            callbackFactory: slackNotifierCallbackFactory,
-        }, { parent: this, dependsOn: [role.policy, logGroup] });
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-slack-webhook`,
+            {
+                name: names.secret,
+                description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
+                recoveryWindowInDays: 7,
+            },
+            parent,
+        );
+        new aws.secretsmanager.SecretVersion(
+            `${name}-slack-webhook`,
+            { secretId: secret.id, secretString: pulumi.secret(args.slackWebhookUrl!) },
+            parent,
+        );
+        const dlq = new aws.sqs.Queue(
+            `${name}-slack-dlq`,
+            {
+                name: names.deadLetterQueue,
+                messageRetentionSeconds: SLACK_NOTIFIER.deadLetterRetentionSeconds,
+                sqsManagedSseEnabled: true,
+            },
+            parent,
+        );
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-slack-logs`,
+            { name: names.logGroup, retentionInDays: SLACK_NOTIFIER.logRetentionDays },
+            parent,
+        );
+        const role = serviceRole(
+            `${name}-slack`,
+            {
+                service: "lambda.amazonaws.com",
+                description: `Slack notifier of the ${args.region} alerts topic: reads its webhook secret, writes its logs and dead letters`,
+                statements: [
+                    {
+                        Sid: "Logs",
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        Resource: pulumi.interpolate`${logGroup.arn}:*`,
+                    },
+                    {
+                        Sid: "ReadWebhook",
+                        Effect: "Allow",
+                        Action: ["secretsmanager:GetSecretValue"],
+                        Resource: secret.arn,
+                    },
+                    // Lambda sends failed asynchronous events to the dead-letter queue with the function's role.
+                    { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn },
+                    // X-Ray segment APIs have no resource-level permissions.
+                    {
+                        Sid: "Tracing",
+                        Effect: "Allow",
+                        Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        Resource: "*",
+                    },
+                ],
+            },
+            this,
+        );
+        const fn = new aws.lambda.CallbackFunction(
+            `${name}-slack`,
+            {
+                name: names.function,
+                description: `Posts ${args.region} alerts to Slack`,
+                role: role.role,
+                runtime: "nodejs22.x",
+                timeout: SLACK_NOTIFIER.timeoutSeconds,
+                memorySize: SLACK_NOTIFIER.memoryMb,
+                environment: {
+                    variables: { SLACK_WEBHOOK_SECRET_ARN: secret.arn, ALERTS_ENVIRONMENT: args.environment },
+                },
+                deadLetterConfig: { targetArn: dlq.arn },
+                tracingConfig: { mode: "Active" },
+                loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+                codePathOptions: lambdaCodePaths(names.function, []),
+                callbackFactory: slackNotifierCallbackFactory,
+            },
+            { parent: this, dependsOn: [role.policy, logGroup] },
+        );
         // These are Lambda's defaults, stated so the bound is part of the plan: a failing alert
         // is tried three times in all, then kept in the dead-letter queue; never retried forever.
-        new aws.lambda.FunctionEventInvokeConfig(`${name}-slack-invoke`, {
-            functionName: fn.name,
-            maximumRetryAttempts: SLACK_NOTIFIER.retryAttempts,
-            maximumEventAgeInSeconds: SLACK_NOTIFIER.maxEventAgeSeconds,
-        }, parent);
-        const permission = new aws.lambda.Permission(`${name}-slack`, {
-            action: "lambda:InvokeFunction",
-            function: fn.name,
-            principal: "sns.amazonaws.com",
-            sourceArn: topic.arn,
-        }, parent);
-        new aws.sns.TopicSubscription(`${name}-slack`, { topic: topic.arn, protocol: "lambda", endpoint: fn.arn }, { parent: this, dependsOn: [permission] });
+        new aws.lambda.FunctionEventInvokeConfig(
+            `${name}-slack-invoke`,
+            {
+                functionName: fn.name,
+                maximumRetryAttempts: SLACK_NOTIFIER.retryAttempts,
+                maximumEventAgeInSeconds: SLACK_NOTIFIER.maxEventAgeSeconds,
+            },
+            parent,
+        );
+        const permission = new aws.lambda.Permission(
+            `${name}-slack`,
+            {
+                action: "lambda:InvokeFunction",
+                function: fn.name,
+                principal: "sns.amazonaws.com",
+                sourceArn: topic.arn,
+            },
+            parent,
+        );
+        new aws.sns.TopicSubscription(
+            `${name}-slack`,
+            { topic: topic.arn, protocol: "lambda", endpoint: fn.arn },
+            { parent: this, dependsOn: [permission] },
+        );
         // If Slack itself is down this alarm's own Slack post fails too, but the e-mail
         // subscription still tells operators that alerts are waiting in the queue.
-        new aws.cloudwatch.MetricAlarm(`${name}-slack-dlq`, {
-            name: names.deadLetterAlarm,
-            alarmDescription: `Alerts that could not be posted to Slack are waiting in ${names.deadLetterQueue} (webhook revoked or Slack down); the e-mail copy was sent`,
-            namespace: "AWS/SQS",
-            metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: dlq.name },
-            statistic: "Maximum",
-            period: 300,
-            evaluationPeriods: 1,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [topic.arn],
-        }, parent);
+        new aws.cloudwatch.MetricAlarm(
+            `${name}-slack-dlq`,
+            {
+                name: names.deadLetterAlarm,
+                alarmDescription: `Alerts that could not be posted to Slack are waiting in ${names.deadLetterQueue} (webhook revoked or Slack down); the e-mail copy was sent`,
+                namespace: "AWS/SQS",
+                metricName: "ApproximateNumberOfMessagesVisible",
+                dimensions: { QueueName: dlq.name },
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold: 1,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                treatMissingData: "notBreaching",
+                alarmActions: [topic.arn],
+            },
+            parent,
+        );
     }
 }

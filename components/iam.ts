@@ -27,10 +27,19 @@ export function policyDocument(statements: aws.iam.PolicyStatement[]): pulumi.Ou
  */
 export function serviceRole(
     name: string,
-    args: { service: string; statements: aws.iam.PolicyStatement[]; description: string; conditions?: Record<string, unknown> },
+    args: {
+        service: string;
+        statements: aws.iam.PolicyStatement[];
+        description: string;
+        conditions?: Record<string, unknown>;
+    },
     parent: pulumi.Resource,
 ): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
-    const role = new aws.iam.Role(name, { assumeRolePolicy: assumeRolePolicy(args.service, args.conditions), description: args.description }, { parent });
+    const role = new aws.iam.Role(
+        name,
+        { assumeRolePolicy: assumeRolePolicy(args.service, args.conditions), description: args.description },
+        { parent },
+    );
     const policy = new aws.iam.RolePolicy(name, { role: role.id, policy: policyDocument(args.statements) }, { parent });
     return { role, policy };
 }

@@ -48,16 +48,25 @@ export function runtimeProvidedPackages(deps: readonly string[], nodeModules: st
  * on, except what the runtime provides to an SDK package) out of package.json's dependencies.
  * Throws when `keep` names a package that is not a dependency, or one the runtime provides.
  */
-export function lambdaCodePaths(fn: string, keep: readonly string[], packageJsonPath = PACKAGE_JSON, nodeModules = path.join(path.dirname(packageJsonPath), "node_modules")): pulumi.runtime.CodePathOptions {
+export function lambdaCodePaths(
+    fn: string,
+    keep: readonly string[],
+    packageJsonPath = PACKAGE_JSON,
+    nodeModules = path.join(path.dirname(packageJsonPath), "node_modules"),
+): pulumi.runtime.CodePathOptions {
     const deps = Object.keys((JSON.parse(fs.readFileSync(packageJsonPath, "utf8")) as Manifest).dependencies ?? {});
     const missing = keep.filter((p) => !deps.includes(p));
     if (missing.length > 0) {
-        throw new Error(`${fn}: package.json has no dependency ${missing.join(", ")}, which the function needs; npm install --save-exact it`);
+        throw new Error(
+            `${fn}: package.json has no dependency ${missing.join(", ")}, which the function needs; npm install --save-exact it`,
+        );
     }
     const provided = runtimeProvidedPackages(deps, nodeModules);
     const refused = keep.filter((p) => provided.has(p));
     if (refused.length > 0) {
-        throw new Error(`${fn}: ${refused.join(", ")} come${refused.length === 1 ? "s" : ""} with the Lambda runtime; remove ${refused.length === 1 ? "it" : "them"} from the packaged list`);
+        throw new Error(
+            `${fn}: ${refused.join(", ")} come${refused.length === 1 ? "s" : ""} with the Lambda runtime; remove ${refused.length === 1 ? "it" : "them"} from the packaged list`,
+        );
     }
     // What the bundle needs: the kept packages and their dependencies, except that an SDK
     // package's dependencies the runtime provides are left to the runtime. A non-SDK package

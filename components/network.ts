@@ -47,47 +47,96 @@ export interface Vpc {
 export function buildVpc(name: string, args: VpcArgs, parent: pulumi.Resource): Vpc {
     const opts = { parent };
     const { prefix, availabilityZones: azs } = args;
-    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-        cidrBlock: args.cidr,
-        enableDnsHostnames: true, // EFS mount targets and endpoints resolve through VPC DNS
-        enableDnsSupport: true,
-        tags: { Name: `${prefix}-vpc` },
-    }, opts);
-    const internetGateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${prefix}-igw` } }, opts);
+    const vpc = new aws.ec2.Vpc(
+        `${name}-vpc`,
+        {
+            cidrBlock: args.cidr,
+            enableDnsHostnames: true, // EFS mount targets and endpoints resolve through VPC DNS
+            enableDnsSupport: true,
+            tags: { Name: `${prefix}-vpc` },
+        },
+        opts,
+    );
+    const internetGateway = new aws.ec2.InternetGateway(
+        `${name}-igw`,
+        { vpcId: vpc.id, tags: { Name: `${prefix}-igw` } },
+        opts,
+    );
     const { publicCidrs, privateCidrs } = subnetCidrs(args.cidr, azs.length);
-    const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-public` } }, opts);
-    new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id }, opts);
+    const publicRt = new aws.ec2.RouteTable(
+        `${name}-public-rt`,
+        { vpcId: vpc.id, tags: { Name: `${prefix}-public` } },
+        opts,
+    );
+    new aws.ec2.Route(
+        `${name}-public-default`,
+        { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id },
+        opts,
+    );
     const publicSubnets = azs.map((az, i) => {
-        const subnet = new aws.ec2.Subnet(`${name}-public-${az}`, {
-            vpcId: vpc.id,
-            availabilityZone: az,
-            cidrBlock: publicCidrs[i],
-            mapPublicIpOnLaunch: args.mapPublicIpOnLaunch,
-            tags: { Name: `${prefix}-public-${az}`, Tier: "public" },
-        }, opts);
-        new aws.ec2.RouteTableAssociation(`${name}-public-${az}`, { subnetId: subnet.id, routeTableId: publicRt.id }, opts);
+        const subnet = new aws.ec2.Subnet(
+            `${name}-public-${az}`,
+            {
+                vpcId: vpc.id,
+                availabilityZone: az,
+                cidrBlock: publicCidrs[i],
+                mapPublicIpOnLaunch: args.mapPublicIpOnLaunch,
+                tags: { Name: `${prefix}-public-${az}`, Tier: "public" },
+            },
+            opts,
+        );
+        new aws.ec2.RouteTableAssociation(
+            `${name}-public-${az}`,
+            { subnetId: subnet.id, routeTableId: publicRt.id },
+            opts,
+        );
         return subnet;
     });
-    if (args.natGateways === "none") return { vpc, internetGateway, publicSubnets, privateSubnets: [], privateRouteTables: [] };
+    if (args.natGateways === "none")
+        return { vpc, internetGateway, publicSubnets, privateSubnets: [], privateRouteTables: [] };
 
     const natCount = args.natGateways === "perAz" ? azs.length : 1;
     const privateRouteTables = azs.slice(0, natCount).map((az, i) => {
-        const eip = new aws.ec2.Eip(`${name}-nat-${az}`, { domain: "vpc", tags: { Name: `${prefix}-nat-${az}` } }, opts);
-        const nat = new aws.ec2.NatGateway(`${name}-nat-${az}`, { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: { Name: `${prefix}-nat-${az}` } }, { parent, dependsOn: [internetGateway] });
+        const eip = new aws.ec2.Eip(
+            `${name}-nat-${az}`,
+            { domain: "vpc", tags: { Name: `${prefix}-nat-${az}` } },
+            opts,
+        );
+        const nat = new aws.ec2.NatGateway(
+            `${name}-nat-${az}`,
+            { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: { Name: `${prefix}-nat-${az}` } },
+            { parent, dependsOn: [internetGateway] },
+        );
         const label = natCount === 1 ? "private" : `private-${az}`;
-        const rt = new aws.ec2.RouteTable(`${name}-${label}-rt`, { vpcId: vpc.id, tags: { Name: `${prefix}-${label}` } }, opts);
-        new aws.ec2.Route(`${name}-${label}-default`, { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }, opts);
+        const rt = new aws.ec2.RouteTable(
+            `${name}-${label}-rt`,
+            { vpcId: vpc.id, tags: { Name: `${prefix}-${label}` } },
+            opts,
+        );
+        new aws.ec2.Route(
+            `${name}-${label}-default`,
+            { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id },
+            opts,
+        );
         return rt;
     });
     const privateSubnets = azs.map((az, i) => {
-        const subnet = new aws.ec2.Subnet(`${name}-private-${az}`, {
-            vpcId: vpc.id,
-            availabilityZone: az,
-            cidrBlock: privateCidrs[i],
-            mapPublicIpOnLaunch: false,
-            tags: { Name: `${prefix}-private-${az}`, Tier: "private" },
-        }, opts);
-        new aws.ec2.RouteTableAssociation(`${name}-private-${az}`, { subnetId: subnet.id, routeTableId: privateRouteTables[Math.min(i, privateRouteTables.length - 1)].id }, opts);
+        const subnet = new aws.ec2.Subnet(
+            `${name}-private-${az}`,
+            {
+                vpcId: vpc.id,
+                availabilityZone: az,
+                cidrBlock: privateCidrs[i],
+                mapPublicIpOnLaunch: false,
+                tags: { Name: `${prefix}-private-${az}`, Tier: "private" },
+            },
+            opts,
+        );
+        new aws.ec2.RouteTableAssociation(
+            `${name}-private-${az}`,
+            { subnetId: subnet.id, routeTableId: privateRouteTables[Math.min(i, privateRouteTables.length - 1)].id },
+            opts,
+        );
         return subnet;
     });
     return { vpc, internetGateway, publicSubnets, privateSubnets, privateRouteTables };

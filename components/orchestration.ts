@@ -56,9 +56,15 @@ export function batchWorkflowDefinition(p: BatchWorkflowParams) {
                     Cluster: p.clusterArn,
                     TaskDefinition: p.taskDefinitionArn,
                     NetworkConfiguration: {
-                        AwsvpcConfiguration: { Subnets: p.subnetIds, SecurityGroups: [p.securityGroupId], AssignPublicIp: "DISABLED" },
+                        AwsvpcConfiguration: {
+                            Subnets: p.subnetIds,
+                            SecurityGroups: [p.securityGroupId],
+                            AssignPublicIp: "DISABLED",
+                        },
                     },
-                    Overrides: { ContainerOverrides: [{ Name: p.containerName, Command: ["python", p.batchScriptPath] }] },
+                    Overrides: {
+                        ContainerOverrides: [{ Name: p.containerName, Command: ["python", p.batchScriptPath] }],
+                    },
                 },
                 ResultPath: "$.taskResult",
                 Retry: [{ ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 2.0 }],
@@ -111,120 +117,172 @@ export class Orchestration extends pulumi.ComponentResource {
         const workflow = `${env}-sample-batch-workflow`;
         const parent = { parent: this };
 
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-            name: `/aws/stepfunctions/${workflow}`,
-            retentionInDays: args.logRetentionDays,
-        }, parent);
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            {
+                name: `/aws/stepfunctions/${workflow}`,
+                retentionInDays: args.logRetentionDays,
+            },
+            parent,
+        );
 
         // region and account come from the cluster ARN: arn:aws:ecs:<region>:<account>:cluster/<name>
         const arnParts = pulumi.output(args.clusterArn).apply((arn) => {
             const [, , , region, account, resource] = arn.split(":");
             return { region, account, clusterName: resource.replace(/^cluster\//, "") };
         });
-        const machine = serviceRole(`${name}-sfn`, {
-            service: "states.amazonaws.com",
-            description: `${workflow}: run the batch task, pass its roles, notify failures`,
-            statements: [
-                {
-                    Sid: "RunBatchTask",
-                    Effect: "Allow",
-                    Action: ["ecs:RunTask"],
-                    Resource: pulumi.output(args.taskDefinitionArn).apply(taskDefinitionFamilyArn),
-                    Condition: { ArnEquals: { "ecs:cluster": args.clusterArn } },
-                },
-                {
-                    Sid: "TrackBatchTask",
-                    Effect: "Allow",
-                    Action: ["ecs:StopTask", "ecs:DescribeTasks"],
-                    Resource: pulumi.interpolate`arn:aws:ecs:${arnParts.region}:${arnParts.account}:task/${arnParts.clusterName}/*`,
-                },
-                {
-                    Sid: "PassTaskRoles",
-                    Effect: "Allow",
-                    Action: ["iam:PassRole"],
-                    Resource: [args.taskRoleArn, args.executionRoleArn],
-                    Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
-                },
-                {
-                    // The .sync integration waits on this AWS-managed rule for task state changes.
-                    Sid: "SyncIntegrationRule",
-                    Effect: "Allow",
-                    Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                    Resource: pulumi.interpolate`arn:aws:events:${arnParts.region}:${arnParts.account}:rule/StepFunctionsGetEventsForECSTaskRule`,
-                },
-                { Sid: "NotifyFailure", Effect: "Allow", Action: ["sns:Publish"], Resource: args.alertsTopicArn },
-                {
-                    // CloudWatch Logs vended log delivery supports no resource-level permissions:
-                    // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
-                    Sid: "LogDelivery",
-                    Effect: "Allow",
-                    Action: [
-                        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-                    ],
-                    Resource: "*",
-                },
-                {
-                    // X-Ray trace segment and sampling APIs have no resource-level permissions.
-                    Sid: "Tracing",
-                    Effect: "Allow",
-                    Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-                    Resource: "*",
-                },
-            ],
-        }, this);
+        const machine = serviceRole(
+            `${name}-sfn`,
+            {
+                service: "states.amazonaws.com",
+                description: `${workflow}: run the batch task, pass its roles, notify failures`,
+                statements: [
+                    {
+                        Sid: "RunBatchTask",
+                        Effect: "Allow",
+                        Action: ["ecs:RunTask"],
+                        Resource: pulumi.output(args.taskDefinitionArn).apply(taskDefinitionFamilyArn),
+                        Condition: { ArnEquals: { "ecs:cluster": args.clusterArn } },
+                    },
+                    {
+                        Sid: "TrackBatchTask",
+                        Effect: "Allow",
+                        Action: ["ecs:StopTask", "ecs:DescribeTasks"],
+                        Resource: pulumi.interpolate`arn:aws:ecs:${arnParts.region}:${arnParts.account}:task/${arnParts.clusterName}/*`,
+                    },
+                    {
+                        Sid: "PassTaskRoles",
+                        Effect: "Allow",
+                        Action: ["iam:PassRole"],
+                        Resource: [args.taskRoleArn, args.executionRoleArn],
+                        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+                    },
+                    {
+                        // The .sync integration waits on this AWS-managed rule for task state changes.
+                        Sid: "SyncIntegrationRule",
+                        Effect: "Allow",
+                        Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                        Resource: pulumi.interpolate`arn:aws:events:${arnParts.region}:${arnParts.account}:rule/StepFunctionsGetEventsForECSTaskRule`,
+                    },
+                    { Sid: "NotifyFailure", Effect: "Allow", Action: ["sns:Publish"], Resource: args.alertsTopicArn },
+                    {
+                        // CloudWatch Logs vended log delivery supports no resource-level permissions:
+                        // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+                        Sid: "LogDelivery",
+                        Effect: "Allow",
+                        Action: [
+                            "logs:CreateLogDelivery",
+                            "logs:GetLogDelivery",
+                            "logs:UpdateLogDelivery",
+                            "logs:DeleteLogDelivery",
+                            "logs:ListLogDeliveries",
+                            "logs:PutResourcePolicy",
+                            "logs:DescribeResourcePolicies",
+                            "logs:DescribeLogGroups",
+                        ],
+                        Resource: "*",
+                    },
+                    {
+                        // X-Ray trace segment and sampling APIs have no resource-level permissions.
+                        Sid: "Tracing",
+                        Effect: "Allow",
+                        Action: [
+                            "xray:PutTraceSegments",
+                            "xray:PutTelemetryRecords",
+                            "xray:GetSamplingRules",
+                            "xray:GetSamplingTargets",
+                        ],
+                        Resource: "*",
+                    },
+                ],
+            },
+            this,
+        );
 
         const definition = pulumi
             .all([args.clusterArn, args.taskDefinitionArn, args.subnetIds, args.securityGroupId, args.alertsTopicArn])
             .apply(([clusterArn, taskDefinitionArn, subnetIds, securityGroupId, alertsTopicArn]) =>
-                JSON.stringify(batchWorkflowDefinition({
-                    environment: env,
-                    clusterArn,
-                    taskDefinitionArn,
-                    subnetIds,
-                    securityGroupId,
-                    alertsTopicArn,
-                    containerName: args.containerName,
-                    batchScriptPath: args.batchScriptPath,
-                })),
+                JSON.stringify(
+                    batchWorkflowDefinition({
+                        environment: env,
+                        clusterArn,
+                        taskDefinitionArn,
+                        subnetIds,
+                        securityGroupId,
+                        alertsTopicArn,
+                        containerName: args.containerName,
+                        batchScriptPath: args.batchScriptPath,
+                    }),
+                ),
             );
-        const stateMachine = new aws.sfn.StateMachine(`${name}-workflow`, {
-            name: workflow,
-            type: "STANDARD",
-            roleArn: machine.role.arn,
-            definition,
-            loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
-            tracingConfiguration: { enabled: true },
-        }, {
-            parent: this,
-            // CreateStateMachine checks the managed-rule permission of the role: the policy must exist first.
-            dependsOn: [machine.policy],
-        });
-
-        const schedule = new aws.cloudwatch.EventRule(`${name}-schedule`, {
-            name: `${workflow}-schedule`,
-            description: `Starts ${workflow} (${args.scheduleExpression}, UTC)`,
-            scheduleExpression: args.scheduleExpression,
-            state: args.scheduleEnabled ? "ENABLED" : "DISABLED",
-        }, parent);
-        const starter = serviceRole(`${name}-schedule`, {
-            service: "events.amazonaws.com",
-            description: `${workflow}: EventBridge may start this state machine only`,
-            statements: [{ Sid: "StartWorkflow", Effect: "Allow", Action: ["states:StartExecution"], Resource: stateMachine.arn }],
-        }, this);
-        new aws.cloudwatch.EventTarget(`${name}-schedule`, {
-            rule: schedule.name,
-            arn: stateMachine.arn,
-            roleArn: starter.role.arn,
-            inputTransformer: {
-                inputPaths: { time: "$.time" },
-                inputTemplate: '{"triggerSource":"EventBridge","timestamp":<time>}',
+        const stateMachine = new aws.sfn.StateMachine(
+            `${name}-workflow`,
+            {
+                name: workflow,
+                type: "STANDARD",
+                roleArn: machine.role.arn,
+                definition,
+                loggingConfiguration: {
+                    level: "ALL",
+                    includeExecutionData: true,
+                    logDestination: pulumi.interpolate`${logGroup.arn}:*`,
+                },
+                tracingConfiguration: { enabled: true },
             },
-        }, { parent: this, dependsOn: [starter.policy] });
+            {
+                parent: this,
+                // CreateStateMachine checks the managed-rule permission of the role: the policy must exist first.
+                dependsOn: [machine.policy],
+            },
+        );
+
+        const schedule = new aws.cloudwatch.EventRule(
+            `${name}-schedule`,
+            {
+                name: `${workflow}-schedule`,
+                description: `Starts ${workflow} (${args.scheduleExpression}, UTC)`,
+                scheduleExpression: args.scheduleExpression,
+                state: args.scheduleEnabled ? "ENABLED" : "DISABLED",
+            },
+            parent,
+        );
+        const starter = serviceRole(
+            `${name}-schedule`,
+            {
+                service: "events.amazonaws.com",
+                description: `${workflow}: EventBridge may start this state machine only`,
+                statements: [
+                    {
+                        Sid: "StartWorkflow",
+                        Effect: "Allow",
+                        Action: ["states:StartExecution"],
+                        Resource: stateMachine.arn,
+                    },
+                ],
+            },
+            this,
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-schedule`,
+            {
+                rule: schedule.name,
+                arn: stateMachine.arn,
+                roleArn: starter.role.arn,
+                inputTransformer: {
+                    inputPaths: { time: "$.time" },
+                    inputTemplate: '{"triggerSource":"EventBridge","timestamp":<time>}',
+                },
+            },
+            { parent: this, dependsOn: [starter.policy] },
+        );
 
         this.stateMachineArn = stateMachine.arn;
         this.scheduleName = schedule.name;
         this.logGroupName = logGroup.name;
-        this.registerOutputs({ stateMachineArn: this.stateMachineArn, scheduleName: this.scheduleName, logGroupName: this.logGroupName });
+        this.registerOutputs({
+            stateMachineArn: this.stateMachineArn,
+            scheduleName: this.scheduleName,
+            logGroupName: this.logGroupName,
+        });
     }
 }

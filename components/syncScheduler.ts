@@ -62,11 +62,15 @@ export function syncNames(environment: string) {
 /** Exported for tests: rejects args the constructor cannot build. */
 export function validateSyncSchedulerArgs(name: string, args: SyncSchedulerArgs): void {
     const problems: string[] = [];
-    if (args.scheduleExpressions.length === 0) problems.push("`scheduleExpressions` must list at least one schedule, got none");
+    if (args.scheduleExpressions.length === 0)
+        problems.push("`scheduleExpressions` must list at least one schedule, got none");
     if (args.subnetIds.length === 0) problems.push("`subnetIds` must list the RDS subnets, got none");
-    if (args.securityGroupIds.length === 0) problems.push("`securityGroupIds` must list the RDS client security group, got none");
+    if (args.securityGroupIds.length === 0)
+        problems.push("`securityGroupIds` must list the RDS client security group, got none");
     if (args.timeoutSeconds <= SYNC_DURATION_ALARM_SECONDS) {
-        problems.push(`\`timeoutSeconds\` must be above the ${SYNC_DURATION_ALARM_SECONDS} s Duration alarm so slow runs alarm before Lambda kills them, got ${args.timeoutSeconds}`);
+        problems.push(
+            `\`timeoutSeconds\` must be above the ${SYNC_DURATION_ALARM_SECONDS} s Duration alarm so slow runs alarm before Lambda kills them, got ${args.timeoutSeconds}`,
+        );
     }
     if (problems.length > 0) throw new Error(`SyncScheduler '${name}': ${problems.join("; ")}`);
 }
@@ -93,26 +97,55 @@ export class SyncScheduler extends pulumi.ComponentResource {
         const names = syncNames(args.environment);
         const parent = { parent: this };
 
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: names.logGroup, retentionInDays: args.logRetentionDays }, parent);
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { name: names.logGroup, retentionInDays: args.logRetentionDays },
+            parent,
+        );
 
-        const role = serviceRole(`${name}-function`, {
-            service: "lambda.amazonaws.com",
-            description: `sync-batch (${args.environment}): reads its two secrets, writes its logs, runs in the RDS VPC`,
-            statements: [
-                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
-                { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [args.dbPasswordSecretArn, args.youtubeApiKeySecretArn] },
-                // Lambda creates the function's ENIs with its role; these EC2 actions have no
-                // resource-level scoping that works for Lambda (AWSLambdaVPCAccessExecutionRole uses "*").
-                {
-                    Sid: "VpcNetworkInterfaces",
-                    Effect: "Allow",
-                    Action: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-                    Resource: "*",
-                },
-                // X-Ray segment APIs have no resource-level permissions.
-                { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
-            ],
-        }, this);
+        const role = serviceRole(
+            `${name}-function`,
+            {
+                service: "lambda.amazonaws.com",
+                description: `sync-batch (${args.environment}): reads its two secrets, writes its logs, runs in the RDS VPC`,
+                statements: [
+                    {
+                        Sid: "Logs",
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        Resource: pulumi.interpolate`${logGroup.arn}:*`,
+                    },
+                    {
+                        Sid: "ReadSecrets",
+                        Effect: "Allow",
+                        Action: ["secretsmanager:GetSecretValue"],
+                        Resource: [args.dbPasswordSecretArn, args.youtubeApiKeySecretArn],
+                    },
+                    // Lambda creates the function's ENIs with its role; these EC2 actions have no
+                    // resource-level scoping that works for Lambda (AWSLambdaVPCAccessExecutionRole uses "*").
+                    {
+                        Sid: "VpcNetworkInterfaces",
+                        Effect: "Allow",
+                        Action: [
+                            "ec2:CreateNetworkInterface",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DeleteNetworkInterface",
+                            "ec2:AssignPrivateIpAddresses",
+                            "ec2:UnassignPrivateIpAddresses",
+                        ],
+                        Resource: "*",
+                    },
+                    // X-Ray segment APIs have no resource-level permissions.
+                    {
+                        Sid: "Tracing",
+                        Effect: "Allow",
+                        Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        Resource: "*",
+                    },
+                ],
+            },
+            this,
+        );
 
         const variables: Record<string, string> = {
             DB_HOST: args.dbHost,
@@ -127,64 +160,103 @@ export class SyncScheduler extends pulumi.ComponentResource {
         };
         if (args.dbSslMode === "verify-full") variables.NODE_EXTRA_CA_CERTS = LAMBDA_AMAZON_CA_BUNDLE;
 
-        const fn = new aws.lambda.CallbackFunction(`${name}-function`, {
-            name: names.function,
-            description: "YouTube Data API → CSV → COPY → PostgreSQL sync (channels, videos, daily stats)",
-            role: role.role,
-            runtime: LAMBDA_RUNTIME,
-            timeout: args.timeoutSeconds,
-            memorySize: args.memoryMb,
-            vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds },
-            environment: { variables },
-            tracingConfig: { mode: "Active" },
-            loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
-            codePathOptions: lambdaCodePaths(names.function, SYNC_PACKAGES),
-            callbackFactory: syncBatchCallbackFactory,
-        }, { parent: this, dependsOn: [role.policy, logGroup] });
+        const fn = new aws.lambda.CallbackFunction(
+            `${name}-function`,
+            {
+                name: names.function,
+                description: "YouTube Data API → CSV → COPY → PostgreSQL sync (channels, videos, daily stats)",
+                role: role.role,
+                runtime: LAMBDA_RUNTIME,
+                timeout: args.timeoutSeconds,
+                memorySize: args.memoryMb,
+                vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds },
+                environment: { variables },
+                tracingConfig: { mode: "Active" },
+                loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+                codePathOptions: lambdaCodePaths(names.function, SYNC_PACKAGES),
+                callbackFactory: syncBatchCallbackFactory,
+            },
+            { parent: this, dependsOn: [role.policy, logGroup] },
+        );
 
         // EventBridge invokes asynchronously; Lambda would retry a failed run twice, each
         // spending quota again. One retry covers a transient DB or network error.
-        new aws.lambda.FunctionEventInvokeConfig(`${name}-invoke`, {
-            functionName: fn.name,
-            maximumRetryAttempts: 1,
-            maximumEventAgeInSeconds: 3600,
-        }, parent);
+        new aws.lambda.FunctionEventInvokeConfig(
+            `${name}-invoke`,
+            {
+                functionName: fn.name,
+                maximumRetryAttempts: 1,
+                maximumEventAgeInSeconds: 3600,
+            },
+            parent,
+        );
 
         const target = (label: string, rule: aws.cloudwatch.EventRule) => {
             new aws.cloudwatch.EventTarget(label, { rule: rule.name, arn: fn.arn }, parent);
-            new aws.lambda.Permission(label, { action: "lambda:InvokeFunction", function: fn.name, principal: "events.amazonaws.com", sourceArn: rule.arn }, parent);
+            new aws.lambda.Permission(
+                label,
+                {
+                    action: "lambda:InvokeFunction",
+                    function: fn.name,
+                    principal: "events.amazonaws.com",
+                    sourceArn: rule.arn,
+                },
+                parent,
+            );
         };
         const schedules = args.scheduleExpressions.map((expr, i) => {
             const label = `${name}-schedule${i === 0 ? "" : `-${i + 1}`}`;
-            const rule = new aws.cloudwatch.EventRule(label, {
-                name: names.scheduleRule(i),
-                description: `sync-batch ${args.environment}: ${expr} (UTC)`,
-                scheduleExpression: expr,
-                state: args.scheduleEnabled ? "ENABLED" : "DISABLED",
-            }, parent);
+            const rule = new aws.cloudwatch.EventRule(
+                label,
+                {
+                    name: names.scheduleRule(i),
+                    description: `sync-batch ${args.environment}: ${expr} (UTC)`,
+                    scheduleExpression: expr,
+                    state: args.scheduleEnabled ? "ENABLED" : "DISABLED",
+                },
+                parent,
+            );
             target(label, rule);
             return rule;
         });
-        const manual = new aws.cloudwatch.EventRule(`${name}-manual`, {
-            name: names.manualRule,
-            description: `sync-batch ${args.environment}: manual runs (source ${MANUAL_TRIGGER.source}, detail-type ${MANUAL_TRIGGER.detailType})`,
-            eventPattern: pulumi.jsonStringify({ source: [MANUAL_TRIGGER.source], "detail-type": [MANUAL_TRIGGER.detailType] }),
-            state: "ENABLED",
-        }, parent);
+        const manual = new aws.cloudwatch.EventRule(
+            `${name}-manual`,
+            {
+                name: names.manualRule,
+                description: `sync-batch ${args.environment}: manual runs (source ${MANUAL_TRIGGER.source}, detail-type ${MANUAL_TRIGGER.detailType})`,
+                eventPattern: pulumi.jsonStringify({
+                    source: [MANUAL_TRIGGER.source],
+                    "detail-type": [MANUAL_TRIGGER.detailType],
+                }),
+                state: "ENABLED",
+            },
+            parent,
+        );
         target(`${name}-manual`, manual);
 
-        const alarm = (label: string, alarmName: string, a: Pick<aws.cloudwatch.MetricAlarmArgs, "metricName" | "statistic" | "threshold" | "comparisonOperator" | "alarmDescription">) =>
-            new aws.cloudwatch.MetricAlarm(label, {
-                name: alarmName,
-                namespace: "AWS/Lambda",
-                dimensions: { FunctionName: fn.name },
-                period: 300,
-                evaluationPeriods: 1,
-                // No invocation, no data: a quiet day is not an alarm.
-                treatMissingData: "notBreaching",
-                alarmActions: [args.alertsTopicArn],
-                ...a,
-            }, parent);
+        const alarm = (
+            label: string,
+            alarmName: string,
+            a: Pick<
+                aws.cloudwatch.MetricAlarmArgs,
+                "metricName" | "statistic" | "threshold" | "comparisonOperator" | "alarmDescription"
+            >,
+        ) =>
+            new aws.cloudwatch.MetricAlarm(
+                label,
+                {
+                    name: alarmName,
+                    namespace: "AWS/Lambda",
+                    dimensions: { FunctionName: fn.name },
+                    period: 300,
+                    evaluationPeriods: 1,
+                    // No invocation, no data: a quiet day is not an alarm.
+                    treatMissingData: "notBreaching",
+                    alarmActions: [args.alertsTopicArn],
+                    ...a,
+                },
+                parent,
+            );
         const errors = alarm(`${name}-errors`, names.errorsAlarm, {
             metricName: "Errors",
             statistic: "Sum",

@@ -63,7 +63,9 @@ export class WeatherService extends pulumi.ComponentResource {
         const env = args.environment;
         const prefix = `weather-${env}`;
         if (args.availabilityZones.length < 2) {
-            throw new Error(`WeatherService '${name}': an ALB needs subnets in at least 2 availability zones, got ${args.availabilityZones.length}`);
+            throw new Error(
+                `WeatherService '${name}': an ALB needs subnets in at least 2 availability zones, got ${args.availabilityZones.length}`,
+            );
         }
         if (!args.imageUri && !args.appPath) {
             throw new Error(`WeatherService '${name}': set appPath (build from source) or imageUri (prebuilt image)`);
@@ -72,93 +74,221 @@ export class WeatherService extends pulumi.ComponentResource {
 
         // ---- network ---------------------------------------------------------------------
         // Only the ALB and the NAT gateways live in the public subnets, both with explicit addresses.
-        const { vpc, publicSubnets, privateSubnets, privateRouteTables: privateRts } = buildVpc(name, {
-            prefix,
-            cidr: args.vpcCidr,
-            availabilityZones: args.availabilityZones,
-            natGateways: args.natGateways,
-            mapPublicIpOnLaunch: false,
-        }, this);
+        const {
+            vpc,
+            publicSubnets,
+            privateSubnets,
+            privateRouteTables: privateRts,
+        } = buildVpc(
+            name,
+            {
+                prefix,
+                cidr: args.vpcCidr,
+                availabilityZones: args.availabilityZones,
+                natGateways: args.natGateways,
+                mapPublicIpOnLaunch: false,
+            },
+            this,
+        );
         // ECR image layers come from S3: a gateway endpoint keeps those bytes off the NAT (free vs per-GB).
         const region = aws.getRegionOutput({}, { parent: this }).region;
-        new aws.ec2.VpcEndpoint(`${name}-s3`, {
-            vpcId: vpc.id,
-            serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
-            vpcEndpointType: "Gateway",
-            routeTableIds: privateRts.map((rt) => rt.id),
-            tags: { Name: `${prefix}-s3` },
-        }, parent);
+        new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: vpc.id,
+                serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: privateRts.map((rt) => rt.id),
+                tags: { Name: `${prefix}-s3` },
+            },
+            parent,
+        );
 
         // ---- security groups: ALB ← internet, tasks ← ALB, EFS ← tasks ----------------------------
-        const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, { vpcId: vpc.id, description: "Weather ALB: HTTPS and HTTP redirect from the internet", tags: { Name: `${prefix}-alb` } }, parent);
-        const tasksSg = new aws.ec2.SecurityGroup(`${name}-tasks-sg`, { vpcId: vpc.id, description: "Weather tasks: app ports from the ALB only", tags: { Name: `${prefix}-tasks` } }, parent);
-        const efsSg = new aws.ec2.SecurityGroup(`${name}-efs-sg`, { vpcId: vpc.id, description: "Weather EFS: NFS from the tasks only", tags: { Name: `${prefix}-efs` } }, parent);
-        const ingress = (rule: string, sg: aws.ec2.SecurityGroup, a: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId" | "ipProtocol">) =>
-            new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, { securityGroupId: sg.id, ipProtocol: "tcp", ...a }, parent);
-        const egress = (rule: string, sg: aws.ec2.SecurityGroup, a: Omit<aws.vpc.SecurityGroupEgressRuleArgs, "securityGroupId" | "ipProtocol">) =>
-            new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, { securityGroupId: sg.id, ipProtocol: "tcp", ...a }, parent);
-        ingress("alb-https", albSg, { fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS from the internet" });
-        ingress("alb-http", albSg, { fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0", description: "HTTP, redirected to HTTPS" });
+        const albSg = new aws.ec2.SecurityGroup(
+            `${name}-alb-sg`,
+            {
+                vpcId: vpc.id,
+                description: "Weather ALB: HTTPS and HTTP redirect from the internet",
+                tags: { Name: `${prefix}-alb` },
+            },
+            parent,
+        );
+        const tasksSg = new aws.ec2.SecurityGroup(
+            `${name}-tasks-sg`,
+            {
+                vpcId: vpc.id,
+                description: "Weather tasks: app ports from the ALB only",
+                tags: { Name: `${prefix}-tasks` },
+            },
+            parent,
+        );
+        const efsSg = new aws.ec2.SecurityGroup(
+            `${name}-efs-sg`,
+            { vpcId: vpc.id, description: "Weather EFS: NFS from the tasks only", tags: { Name: `${prefix}-efs` } },
+            parent,
+        );
+        const ingress = (
+            rule: string,
+            sg: aws.ec2.SecurityGroup,
+            a: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId" | "ipProtocol">,
+        ) =>
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-${rule}`,
+                { securityGroupId: sg.id, ipProtocol: "tcp", ...a },
+                parent,
+            );
+        const egress = (
+            rule: string,
+            sg: aws.ec2.SecurityGroup,
+            a: Omit<aws.vpc.SecurityGroupEgressRuleArgs, "securityGroupId" | "ipProtocol">,
+        ) =>
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-${rule}`,
+                { securityGroupId: sg.id, ipProtocol: "tcp", ...a },
+                parent,
+            );
+        ingress("alb-https", albSg, {
+            fromPort: 443,
+            toPort: 443,
+            cidrIpv4: "0.0.0.0/0",
+            description: "HTTPS from the internet",
+        });
+        ingress("alb-http", albSg, {
+            fromPort: 80,
+            toPort: 80,
+            cidrIpv4: "0.0.0.0/0",
+            description: "HTTP, redirected to HTTPS",
+        });
         for (const port of [STREAMLIT_PORT, API_PORT]) {
-            egress(`alb-to-tasks-${port}`, albSg, { fromPort: port, toPort: port, referencedSecurityGroupId: tasksSg.id, description: `ALB to tasks :${port}` });
-            ingress(`tasks-from-alb-${port}`, tasksSg, { fromPort: port, toPort: port, referencedSecurityGroupId: albSg.id, description: `:${port} from the ALB` });
+            egress(`alb-to-tasks-${port}`, albSg, {
+                fromPort: port,
+                toPort: port,
+                referencedSecurityGroupId: tasksSg.id,
+                description: `ALB to tasks :${port}`,
+            });
+            ingress(`tasks-from-alb-${port}`, tasksSg, {
+                fromPort: port,
+                toPort: port,
+                referencedSecurityGroupId: albSg.id,
+                description: `:${port} from the ALB`,
+            });
         }
         // Weather/LLM APIs, ECR, Secrets Manager and CloudWatch Logs are all HTTPS endpoints.
-        egress("tasks-https", tasksSg, { fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS to AWS and external APIs" });
-        egress("tasks-to-efs", tasksSg, { fromPort: 2049, toPort: 2049, referencedSecurityGroupId: efsSg.id, description: "NFS to EFS" });
-        ingress("efs-from-tasks", efsSg, { fromPort: 2049, toPort: 2049, referencedSecurityGroupId: tasksSg.id, description: "NFS from the tasks" });
+        egress("tasks-https", tasksSg, {
+            fromPort: 443,
+            toPort: 443,
+            cidrIpv4: "0.0.0.0/0",
+            description: "HTTPS to AWS and external APIs",
+        });
+        egress("tasks-to-efs", tasksSg, {
+            fromPort: 2049,
+            toPort: 2049,
+            referencedSecurityGroupId: efsSg.id,
+            description: "NFS to EFS",
+        });
+        ingress("efs-from-tasks", efsSg, {
+            fromPort: 2049,
+            toPort: 2049,
+            referencedSecurityGroupId: tasksSg.id,
+            description: "NFS from the tasks",
+        });
 
         // ---- load balancer --------------------------------------------------------------------
-        const alb = new aws.lb.LoadBalancer(`${name}-alb`, {
-            name: `${prefix}-alb`,
-            loadBalancerType: "application",
-            internal: false,
-            securityGroups: [albSg.id],
-            subnets: publicSubnets.map((s) => s.id),
-            dropInvalidHeaderFields: true, // request smuggling protection
-            idleTimeout: args.idleTimeoutSeconds,
-            enableDeletionProtection: env === "prd",
-        }, parent);
-        const appTg = new aws.lb.TargetGroup(`${name}-app-tg`, {
-            name: `${prefix}-app`,
-            port: STREAMLIT_PORT,
-            protocol: "HTTP",
-            targetType: "ip",
-            vpcId: vpc.id,
-            deregistrationDelay: 30,
-            healthCheck: { path: STREAMLIT_HEALTH_PATH, port: "traffic-port", protocol: "HTTP", matcher: "200", interval: 30, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-            // Streamlit keeps session state in the task: a browser must stay on one task.
-            stickiness: { type: "lb_cookie", enabled: true, cookieDuration: 86400 },
-        }, parent);
-        const apiTg = new aws.lb.TargetGroup(`${name}-api-tg`, {
-            name: `${prefix}-api`,
-            port: API_PORT,
-            protocol: "HTTP",
-            targetType: "ip",
-            vpcId: vpc.id,
-            deregistrationDelay: 30,
-            healthCheck: { path: args.apiHealthCheckPath, port: "traffic-port", protocol: "HTTP", matcher: "200", interval: 30, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-        }, parent);
-        const https = new aws.lb.Listener(`${name}-https`, {
-            loadBalancerArn: alb.arn,
-            port: 443,
-            protocol: "HTTPS",
-            sslPolicy: ALB_SSL_POLICY,
-            certificateArn: args.certificateArn,
-            defaultActions: [{ type: "forward", targetGroupArn: appTg.arn }],
-        }, parent);
-        const http = new aws.lb.Listener(`${name}-http`, {
-            loadBalancerArn: alb.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-        }, parent);
-        const apiRule = new aws.lb.ListenerRule(`${name}-api-rule`, {
-            listenerArn: https.arn,
-            priority: 10,
-            conditions: [{ pathPattern: { values: ["/api/*"] } }],
-            actions: [{ type: "forward", targetGroupArn: apiTg.arn }],
-        }, parent);
+        const alb = new aws.lb.LoadBalancer(
+            `${name}-alb`,
+            {
+                name: `${prefix}-alb`,
+                loadBalancerType: "application",
+                internal: false,
+                securityGroups: [albSg.id],
+                subnets: publicSubnets.map((s) => s.id),
+                dropInvalidHeaderFields: true, // request smuggling protection
+                idleTimeout: args.idleTimeoutSeconds,
+                enableDeletionProtection: env === "prd",
+            },
+            parent,
+        );
+        const appTg = new aws.lb.TargetGroup(
+            `${name}-app-tg`,
+            {
+                name: `${prefix}-app`,
+                port: STREAMLIT_PORT,
+                protocol: "HTTP",
+                targetType: "ip",
+                vpcId: vpc.id,
+                deregistrationDelay: 30,
+                healthCheck: {
+                    path: STREAMLIT_HEALTH_PATH,
+                    port: "traffic-port",
+                    protocol: "HTTP",
+                    matcher: "200",
+                    interval: 30,
+                    timeout: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 3,
+                },
+                // Streamlit keeps session state in the task: a browser must stay on one task.
+                stickiness: { type: "lb_cookie", enabled: true, cookieDuration: 86400 },
+            },
+            parent,
+        );
+        const apiTg = new aws.lb.TargetGroup(
+            `${name}-api-tg`,
+            {
+                name: `${prefix}-api`,
+                port: API_PORT,
+                protocol: "HTTP",
+                targetType: "ip",
+                vpcId: vpc.id,
+                deregistrationDelay: 30,
+                healthCheck: {
+                    path: args.apiHealthCheckPath,
+                    port: "traffic-port",
+                    protocol: "HTTP",
+                    matcher: "200",
+                    interval: 30,
+                    timeout: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 3,
+                },
+            },
+            parent,
+        );
+        const https = new aws.lb.Listener(
+            `${name}-https`,
+            {
+                loadBalancerArn: alb.arn,
+                port: 443,
+                protocol: "HTTPS",
+                sslPolicy: ALB_SSL_POLICY,
+                certificateArn: args.certificateArn,
+                defaultActions: [{ type: "forward", targetGroupArn: appTg.arn }],
+            },
+            parent,
+        );
+        const http = new aws.lb.Listener(
+            `${name}-http`,
+            {
+                loadBalancerArn: alb.arn,
+                port: 80,
+                protocol: "HTTP",
+                defaultActions: [
+                    { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+                ],
+            },
+            parent,
+        );
+        const apiRule = new aws.lb.ListenerRule(
+            `${name}-api-rule`,
+            {
+                listenerArn: https.arn,
+                priority: 10,
+                conditions: [{ pathPattern: { values: ["/api/*"] } }],
+                actions: [{ type: "forward", targetGroupArn: apiTg.arn }],
+            },
+            parent,
+        );
 
         // ---- image ----------------------------------------------------------------------------
         let imageUri: pulumi.Output<string>;
@@ -166,226 +296,358 @@ export class WeatherService extends pulumi.ComponentResource {
         if (args.imageUri) {
             imageUri = pulumi.output(args.imageUri);
         } else {
-            const repo = new aws.ecr.Repository(`${name}-repo`, {
-                name: prefix,
-                imageTagMutability: "IMMUTABLE",
-                imageScanningConfiguration: { scanOnPush: true },
-                encryptionConfigurations: [{ encryptionType: "AES256" }],
-                forceDelete: env !== "prd",
-            }, parent);
-            new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, {
-                repository: repo.name,
-                policy: pulumi.jsonStringify({
-                    rules: [{ rulePriority: 1, description: "Expire untagged images after 7 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }],
-                }),
-            }, parent);
-            const image = new awsx.ecr.Image(`${name}-image`, {
-                repositoryUrl: repo.repositoryUrl,
-                context: args.appPath,
-                dockerfile: WEB_DOCKERFILE,
-                platform: "linux/amd64",
-                // The build context is the app's directory, so the supervisor travels as a build argument.
-                args: { ENTRYPOINT_B64: fs.readFileSync(WEB_ENTRYPOINT).toString("base64") },
-            }, parent);
+            const repo = new aws.ecr.Repository(
+                `${name}-repo`,
+                {
+                    name: prefix,
+                    imageTagMutability: "IMMUTABLE",
+                    imageScanningConfiguration: { scanOnPush: true },
+                    encryptionConfigurations: [{ encryptionType: "AES256" }],
+                    forceDelete: env !== "prd",
+                },
+                parent,
+            );
+            new aws.ecr.LifecyclePolicy(
+                `${name}-repo-lifecycle`,
+                {
+                    repository: repo.name,
+                    policy: pulumi.jsonStringify({
+                        rules: [
+                            {
+                                rulePriority: 1,
+                                description: "Expire untagged images after 7 days",
+                                selection: {
+                                    tagStatus: "untagged",
+                                    countType: "sinceImagePushed",
+                                    countUnit: "days",
+                                    countNumber: 7,
+                                },
+                                action: { type: "expire" },
+                            },
+                        ],
+                    }),
+                },
+                parent,
+            );
+            const image = new awsx.ecr.Image(
+                `${name}-image`,
+                {
+                    repositoryUrl: repo.repositoryUrl,
+                    context: args.appPath,
+                    dockerfile: WEB_DOCKERFILE,
+                    platform: "linux/amd64",
+                    // The build context is the app's directory, so the supervisor travels as a build argument.
+                    args: { ENTRYPOINT_B64: fs.readFileSync(WEB_ENTRYPOINT).toString("base64") },
+                },
+                parent,
+            );
             imageUri = image.imageUri;
             repositoryArn = repo.arn;
         }
 
         // ---- secrets, logs --------------------------------------------------------------------
-        const apiKeysSecret = new aws.secretsmanager.Secret(`${name}-api-keys`, {
-            name: `weather/${env}/api-keys`,
-            description: `Weather comment generator (${env}) API keys as JSON: ${API_KEY_NAMES.join(", ")}`,
-            recoveryWindowInDays: env === "prd" ? 30 : 7,
-        }, parent);
+        const apiKeysSecret = new aws.secretsmanager.Secret(
+            `${name}-api-keys`,
+            {
+                name: `weather/${env}/api-keys`,
+                description: `Weather comment generator (${env}) API keys as JSON: ${API_KEY_NAMES.join(", ")}`,
+                recoveryWindowInDays: env === "prd" ? 30 : 7,
+            },
+            parent,
+        );
         if (args.apiKeys !== undefined) {
-            new aws.secretsmanager.SecretVersion(`${name}-api-keys`, { secretId: apiKeysSecret.id, secretString: pulumi.secret(args.apiKeys) }, parent);
+            new aws.secretsmanager.SecretVersion(
+                `${name}-api-keys`,
+                { secretId: apiKeysSecret.id, secretString: pulumi.secret(args.apiKeys) },
+                parent,
+            );
         }
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/ecs/${prefix}`, retentionInDays: args.logRetentionDays }, parent);
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { name: `/ecs/${prefix}`, retentionInDays: args.logRetentionDays },
+            parent,
+        );
 
         // ---- EFS cache --------------------------------------------------------------------------
-        const cacheFs = new aws.efs.FileSystem(`${name}-cache`, {
-            encrypted: true,
-            performanceMode: "generalPurpose",
-            throughputMode: "bursting",
-            lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
-            tags: { Name: `${prefix}-cache` },
-        }, parent);
-        const accessPoint = new aws.efs.AccessPoint(`${name}-cache-ap`, {
-            fileSystemId: cacheFs.id,
-            posixUser: { uid: 1000, gid: 1000 },
-            rootDirectory: { path: "/cache", creationInfo: { ownerUid: 1000, ownerGid: 1000, permissions: "0755" } },
-            tags: { Name: `${prefix}-cache` },
-        }, parent);
-        const mountTargets = privateSubnets.map((subnet, i) =>
-            new aws.efs.MountTarget(`${name}-cache-${args.availabilityZones[i]}`, { fileSystemId: cacheFs.id, subnetId: subnet.id, securityGroups: [efsSg.id] }, parent),
+        const cacheFs = new aws.efs.FileSystem(
+            `${name}-cache`,
+            {
+                encrypted: true,
+                performanceMode: "generalPurpose",
+                throughputMode: "bursting",
+                lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
+                tags: { Name: `${prefix}-cache` },
+            },
+            parent,
         );
-        new aws.efs.FileSystemPolicy(`${name}-cache-policy`, {
-            fileSystemId: cacheFs.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "DenyUnencryptedTransport",
-                    Effect: "Deny",
-                    Principal: { AWS: "*" },
-                    Action: "*",
-                    Resource: cacheFs.arn,
-                    Condition: { Bool: { "aws:SecureTransport": "false" } },
-                }],
-            } satisfies aws.iam.PolicyDocument),
-        }, parent);
+        const accessPoint = new aws.efs.AccessPoint(
+            `${name}-cache-ap`,
+            {
+                fileSystemId: cacheFs.id,
+                posixUser: { uid: 1000, gid: 1000 },
+                rootDirectory: {
+                    path: "/cache",
+                    creationInfo: { ownerUid: 1000, ownerGid: 1000, permissions: "0755" },
+                },
+                tags: { Name: `${prefix}-cache` },
+            },
+            parent,
+        );
+        const mountTargets = privateSubnets.map(
+            (subnet, i) =>
+                new aws.efs.MountTarget(
+                    `${name}-cache-${args.availabilityZones[i]}`,
+                    { fileSystemId: cacheFs.id, subnetId: subnet.id, securityGroups: [efsSg.id] },
+                    parent,
+                ),
+        );
+        new aws.efs.FileSystemPolicy(
+            `${name}-cache-policy`,
+            {
+                fileSystemId: cacheFs.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "DenyUnencryptedTransport",
+                            Effect: "Deny",
+                            Principal: { AWS: "*" },
+                            Action: "*",
+                            Resource: cacheFs.arn,
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                } satisfies aws.iam.PolicyDocument),
+            },
+            parent,
+        );
 
         // ---- roles ------------------------------------------------------------------------------
-        const execution = serviceRole(`${name}-execution`, {
-            service: "ecs-tasks.amazonaws.com",
-            description: `Weather ${env}: pull the image, write logs, read the API-keys secret`,
-            statements: [
-                // GetAuthorizationToken is account-wide: AWS supports no resource scoping for it.
-                ...(repositoryArn ? [
-                    { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-                    { Sid: "EcrPull", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: repositoryArn },
-                ] as aws.iam.PolicyStatement[] : []),
-                { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
-                { Sid: "ApiKeys", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: apiKeysSecret.arn },
-            ],
-        }, this);
-        const task = serviceRole(`${name}-task`, {
-            service: "ecs-tasks.amazonaws.com",
-            description: `Weather ${env}: mount and write the EFS cache through its access point`,
-            statements: [{
-                Sid: "EfsCache",
-                Effect: "Allow",
-                Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                Resource: cacheFs.arn,
-                Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.arn } },
-            }],
-        }, this);
+        const execution = serviceRole(
+            `${name}-execution`,
+            {
+                service: "ecs-tasks.amazonaws.com",
+                description: `Weather ${env}: pull the image, write logs, read the API-keys secret`,
+                statements: [
+                    // GetAuthorizationToken is account-wide: AWS supports no resource scoping for it.
+                    ...(repositoryArn
+                        ? ([
+                              { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+                              {
+                                  Sid: "EcrPull",
+                                  Effect: "Allow",
+                                  Action: [
+                                      "ecr:BatchCheckLayerAvailability",
+                                      "ecr:GetDownloadUrlForLayer",
+                                      "ecr:BatchGetImage",
+                                  ],
+                                  Resource: repositoryArn,
+                              },
+                          ] as aws.iam.PolicyStatement[])
+                        : []),
+                    {
+                        Sid: "Logs",
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        Resource: pulumi.interpolate`${logGroup.arn}:*`,
+                    },
+                    {
+                        Sid: "ApiKeys",
+                        Effect: "Allow",
+                        Action: ["secretsmanager:GetSecretValue"],
+                        Resource: apiKeysSecret.arn,
+                    },
+                ],
+            },
+            this,
+        );
+        const task = serviceRole(
+            `${name}-task`,
+            {
+                service: "ecs-tasks.amazonaws.com",
+                description: `Weather ${env}: mount and write the EFS cache through its access point`,
+                statements: [
+                    {
+                        Sid: "EfsCache",
+                        Effect: "Allow",
+                        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                        Resource: cacheFs.arn,
+                        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.arn } },
+                    },
+                ],
+            },
+            this,
+        );
 
         // ---- ECS --------------------------------------------------------------------------------
-        const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
-            name: `${prefix}-cluster`,
-            settings: [{ name: "containerInsights", value: "enabled" }],
-        }, parent);
+        const cluster = new aws.ecs.Cluster(
+            `${name}-cluster`,
+            {
+                name: `${prefix}-cluster`,
+                settings: [{ name: "containerInsights", value: "enabled" }],
+            },
+            parent,
+        );
         const family = prefix;
-        const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
-            family,
-            cpu: "1024",
-            memory: "2048",
-            networkMode: "awsvpc",
-            requiresCompatibilities: ["FARGATE"],
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-            executionRoleArn: execution.role.arn,
-            taskRoleArn: task.role.arn,
-            containerDefinitions: pulumi.jsonStringify([{
-                name: CONTAINER_NAME,
-                image: imageUri,
-                essential: true,
-                privileged: false,
-                portMappings: [
-                    { containerPort: STREAMLIT_PORT, protocol: "tcp", name: "streamlit" },
-                    { containerPort: API_PORT, protocol: "tcp", name: "api" },
+        const taskDefinition = new aws.ecs.TaskDefinition(
+            `${name}-task`,
+            {
+                family,
+                cpu: "1024",
+                memory: "2048",
+                networkMode: "awsvpc",
+                requiresCompatibilities: ["FARGATE"],
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+                executionRoleArn: execution.role.arn,
+                taskRoleArn: task.role.arn,
+                containerDefinitions: pulumi.jsonStringify([
+                    {
+                        name: CONTAINER_NAME,
+                        image: imageUri,
+                        essential: true,
+                        privileged: false,
+                        portMappings: [
+                            { containerPort: STREAMLIT_PORT, protocol: "tcp", name: "streamlit" },
+                            { containerPort: API_PORT, protocol: "tcp", name: "api" },
+                        ],
+                        environment: [
+                            { name: "ENV", value: "production" },
+                            { name: "MAX_PARALLEL_WORKERS", value: "4" },
+                        ],
+                        secrets: API_KEY_NAMES.map((key) => ({
+                            name: key,
+                            valueFrom: pulumi.interpolate`${apiKeysSecret.arn}:${key}::`,
+                        })),
+                        mountPoints: [{ sourceVolume: "cache", containerPath: CACHE_PATH, readOnly: false }],
+                        linuxParameters: { initProcessEnabled: true },
+                        logConfiguration: {
+                            logDriver: "awslogs",
+                            options: {
+                                "awslogs-group": logGroup.name,
+                                "awslogs-region": region,
+                                "awslogs-stream-prefix": "app",
+                            },
+                        },
+                    },
+                ]),
+                volumes: [
+                    {
+                        name: "cache",
+                        efsVolumeConfiguration: {
+                            fileSystemId: cacheFs.id,
+                            transitEncryption: "ENABLED",
+                            authorizationConfig: { accessPointId: accessPoint.id, iam: "ENABLED" },
+                        },
+                    },
                 ],
-                environment: [
-                    { name: "ENV", value: "production" },
-                    { name: "MAX_PARALLEL_WORKERS", value: "4" },
+            },
+            { parent: this, dependsOn: [execution.policy, task.policy] },
+        );
+        const service = new aws.ecs.Service(
+            `${name}-service`,
+            {
+                name: `${prefix}-service`,
+                cluster: cluster.arn,
+                taskDefinition: taskDefinition.arn,
+                desiredCount: args.minTasks,
+                launchType: "FARGATE",
+                platformVersion: "LATEST",
+                networkConfiguration: {
+                    subnets: privateSubnets.map((s) => s.id),
+                    securityGroups: [tasksSg.id],
+                    assignPublicIp: false,
+                },
+                loadBalancers: [
+                    { targetGroupArn: appTg.arn, containerName: CONTAINER_NAME, containerPort: STREAMLIT_PORT },
+                    { targetGroupArn: apiTg.arn, containerName: CONTAINER_NAME, containerPort: API_PORT },
                 ],
-                secrets: API_KEY_NAMES.map((key) => ({ name: key, valueFrom: pulumi.interpolate`${apiKeysSecret.arn}:${key}::` })),
-                mountPoints: [{ sourceVolume: "cache", containerPath: CACHE_PATH, readOnly: false }],
-                linuxParameters: { initProcessEnabled: true },
-                logConfiguration: {
-                    logDriver: "awslogs",
-                    options: { "awslogs-group": logGroup.name, "awslogs-region": region, "awslogs-stream-prefix": "app" },
-                },
-            }]),
-            volumes: [{
-                name: "cache",
-                efsVolumeConfiguration: {
-                    fileSystemId: cacheFs.id,
-                    transitEncryption: "ENABLED",
-                    authorizationConfig: { accessPointId: accessPoint.id, iam: "ENABLED" },
-                },
-            }],
-        }, { parent: this, dependsOn: [execution.policy, task.policy] });
-        const service = new aws.ecs.Service(`${name}-service`, {
-            name: `${prefix}-service`,
-            cluster: cluster.arn,
-            taskDefinition: taskDefinition.arn,
-            desiredCount: args.minTasks,
-            launchType: "FARGATE",
-            platformVersion: "LATEST",
-            networkConfiguration: { subnets: privateSubnets.map((s) => s.id), securityGroups: [tasksSg.id], assignPublicIp: false },
-            loadBalancers: [
-                { targetGroupArn: appTg.arn, containerName: CONTAINER_NAME, containerPort: STREAMLIT_PORT },
-                { targetGroupArn: apiTg.arn, containerName: CONTAINER_NAME, containerPort: API_PORT },
-            ],
-            healthCheckGracePeriodSeconds: args.healthCheckGraceSeconds,
-            deploymentCircuitBreaker: { enable: true, rollback: true },
-            deploymentMinimumHealthyPercent: 100,
-            deploymentMaximumPercent: 200,
-            propagateTags: "SERVICE",
-            enableEcsManagedTags: true,
-        }, {
-            parent: this,
-            // Target groups must be attached to a listener before a service can register into them;
-            // tasks mount EFS at start, so mount targets must exist.
-            dependsOn: [https, http, apiRule, ...mountTargets],
-            // Autoscaling owns the running count after creation.
-            ignoreChanges: ["desiredCount"],
-        });
+                healthCheckGracePeriodSeconds: args.healthCheckGraceSeconds,
+                deploymentCircuitBreaker: { enable: true, rollback: true },
+                deploymentMinimumHealthyPercent: 100,
+                deploymentMaximumPercent: 200,
+                propagateTags: "SERVICE",
+                enableEcsManagedTags: true,
+            },
+            {
+                parent: this,
+                // Target groups must be attached to a listener before a service can register into them;
+                // tasks mount EFS at start, so mount targets must exist.
+                dependsOn: [https, http, apiRule, ...mountTargets],
+                // Autoscaling owns the running count after creation.
+                ignoreChanges: ["desiredCount"],
+            },
+        );
 
         // ---- autoscaling --------------------------------------------------------------------------
-        const scaling = new aws.appautoscaling.Target(`${name}-scaling`, {
-            serviceNamespace: "ecs",
-            scalableDimension: "ecs:service:DesiredCount",
-            resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
-            minCapacity: args.minTasks,
-            maxCapacity: args.maxTasks,
-        }, parent);
+        const scaling = new aws.appautoscaling.Target(
+            `${name}-scaling`,
+            {
+                serviceNamespace: "ecs",
+                scalableDimension: "ecs:service:DesiredCount",
+                resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+                minCapacity: args.minTasks,
+                maxCapacity: args.maxTasks,
+            },
+            parent,
+        );
         const tracking = (metric: string, target: number, label: string) =>
-            new aws.appautoscaling.Policy(`${name}-${label}-scaling`, {
-                policyType: "TargetTrackingScaling",
-                serviceNamespace: scaling.serviceNamespace,
-                scalableDimension: scaling.scalableDimension,
-                resourceId: scaling.resourceId,
-                targetTrackingScalingPolicyConfiguration: {
-                    predefinedMetricSpecification: { predefinedMetricType: metric },
-                    targetValue: target,
-                    scaleInCooldown: 300,
-                    scaleOutCooldown: 60,
+            new aws.appautoscaling.Policy(
+                `${name}-${label}-scaling`,
+                {
+                    policyType: "TargetTrackingScaling",
+                    serviceNamespace: scaling.serviceNamespace,
+                    scalableDimension: scaling.scalableDimension,
+                    resourceId: scaling.resourceId,
+                    targetTrackingScalingPolicyConfiguration: {
+                        predefinedMetricSpecification: { predefinedMetricType: metric },
+                        targetValue: target,
+                        scaleInCooldown: 300,
+                        scaleOutCooldown: 60,
+                    },
                 },
-            }, parent);
+                parent,
+            );
         tracking("ECSServiceAverageCPUUtilization", args.cpuTargetPercent, "cpu");
         tracking("ECSServiceAverageMemoryUtilization", args.memoryTargetPercent, "memory");
 
         // ---- alarms -----------------------------------------------------------------------------
-        new aws.cloudwatch.MetricAlarm(`${name}-unhealthy`, {
-            name: `${prefix}-unhealthy-targets`,
-            alarmDescription: "Streamlit targets failing health checks",
-            namespace: "AWS/ApplicationELB",
-            metricName: "UnHealthyHostCount",
-            dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: appTg.arnSuffix },
-            statistic: "Maximum",
-            period: 60,
-            evaluationPeriods: 5,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [args.alertsTopicArn],
-            okActions: [args.alertsTopicArn],
-        }, parent);
-        new aws.cloudwatch.MetricAlarm(`${name}-5xx`, {
-            name: `${prefix}-target-5xx`,
-            alarmDescription: "The app answered 5xx to 10 or more requests in 5 minutes",
-            namespace: "AWS/ApplicationELB",
-            metricName: "HTTPCode_Target_5XX_Count",
-            dimensions: { LoadBalancer: alb.arnSuffix },
-            statistic: "Sum",
-            period: 300,
-            evaluationPeriods: 1,
-            threshold: 10,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [args.alertsTopicArn],
-        }, parent);
+        new aws.cloudwatch.MetricAlarm(
+            `${name}-unhealthy`,
+            {
+                name: `${prefix}-unhealthy-targets`,
+                alarmDescription: "Streamlit targets failing health checks",
+                namespace: "AWS/ApplicationELB",
+                metricName: "UnHealthyHostCount",
+                dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: appTg.arnSuffix },
+                statistic: "Maximum",
+                period: 60,
+                evaluationPeriods: 5,
+                threshold: 1,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                treatMissingData: "notBreaching",
+                alarmActions: [args.alertsTopicArn],
+                okActions: [args.alertsTopicArn],
+            },
+            parent,
+        );
+        new aws.cloudwatch.MetricAlarm(
+            `${name}-5xx`,
+            {
+                name: `${prefix}-target-5xx`,
+                alarmDescription: "The app answered 5xx to 10 or more requests in 5 minutes",
+                namespace: "AWS/ApplicationELB",
+                metricName: "HTTPCode_Target_5XX_Count",
+                dimensions: { LoadBalancer: alb.arnSuffix },
+                statistic: "Sum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold: 10,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                treatMissingData: "notBreaching",
+                alarmActions: [args.alertsTopicArn],
+            },
+            parent,
+        );
 
         this.url = pulumi.interpolate`https://${alb.dnsName}`;
         this.albDnsName = alb.dnsName;

@@ -17,10 +17,16 @@ function usage(message?: string): never {
     process.exit(2);
 }
 
-async function resourcesFor(stack: string | undefined, planFile: string | undefined): Promise<{ label: string; resources: PlanResource[] }> {
+async function resourcesFor(
+    stack: string | undefined,
+    planFile: string | undefined,
+): Promise<{ label: string; resources: PlanResource[] }> {
     if (planFile) {
         const doc = JSON.parse(fs.readFileSync(planFile, "utf8")) as { stack?: string; resources?: PlanResource[] };
-        if (!Array.isArray(doc.resources)) usage(`${planFile}: not an offline plan (no "resources" array); create one with npm run plan -- --stack <stack> --json`);
+        if (!Array.isArray(doc.resources))
+            usage(
+                `${planFile}: not an offline plan (no "resources" array); create one with npm run plan -- --stack <stack> --json`,
+            );
         return { label: `plan file ${planFile} (stack ${doc.stack ?? "?"})`, resources: doc.resources };
     }
     // Loaded lazily: checking a saved plan needs neither the program nor the mock engine.
@@ -56,6 +62,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-    console.error(err instanceof Error && (err.name === "ConfigError" || err.constructor.name === "UnknownStackError") ? err.message : err);
+    console.error(
+        err instanceof Error && (err.name === "ConfigError" || err.constructor.name === "UnknownStackError")
+            ? err.message
+            : err,
+    );
     process.exit(2);
 });

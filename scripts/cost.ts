@@ -10,9 +10,14 @@ import { readStackFile, UnknownStackError } from "./lib/offlineEngine";
 import { planStack } from "./lib/plan";
 
 const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-const qty = (n: number) => (Number.isInteger(n) ? n.toLocaleString("en-US") : n.toLocaleString("en-US", { maximumFractionDigits: 4 }));
+const qty = (n: number) =>
+    Number.isInteger(n) ? n.toLocaleString("en-US") : n.toLocaleString("en-US", { maximumFractionDigits: 4 });
 
-interface Table { title: string; head: string[]; rows: string[][] }
+interface Table {
+    title: string;
+    head: string[];
+    rows: string[][];
+}
 
 function render(tables: Table[], notes: string[], markdown: boolean): string {
     const out: string[] = [];
@@ -22,7 +27,11 @@ function render(tables: Table[], notes: string[], markdown: boolean): string {
             for (const r of t.rows) out.push(`| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`);
         } else {
             const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => r[i].length)));
-            const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+            const fmt = (r: string[]) =>
+                r
+                    .map((c, i) => c.padEnd(widths[i]))
+                    .join("  ")
+                    .trimEnd();
             out.push(t.title, "-".repeat(t.title.length), fmt(t.head));
             for (const r of t.rows) out.push(fmt(r));
         }
@@ -34,7 +43,11 @@ function render(tables: Table[], notes: string[], markdown: boolean): string {
 
 export async function costReport(stack: string, markdown: boolean): Promise<string> {
     const file = readStackFile(stack);
-    const raw = Object.fromEntries(Object.entries(file.config).filter(([k]) => k.startsWith(`${PROJECT}:`)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
+    const raw = Object.fromEntries(
+        Object.entries(file.config)
+            .filter(([k]) => k.startsWith(`${PROJECT}:`))
+            .map(([k, v]) => [k.slice(PROJECT.length + 1), v]),
+    );
     const usage = parseStackConfig(stack, raw).cost;
     const plan = await planStack(stack);
     const lines = estimate(plan, usage);
@@ -47,10 +60,20 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
         tables.push({
             title: `${component} (${ls[0].region}) — ${usd(totals.get(component) ?? 0)}/month`,
             head: ["resource", "item", "quantity", "unit price", "monthly"],
-            rows: ls.map((l) => [l.resource, l.note ? `${l.item} (${l.note})` : l.item, qty(l.quantity), `$${l.unitPrice} ${l.unit}`, usd(l.monthly)]),
+            rows: ls.map((l) => [
+                l.resource,
+                l.note ? `${l.item} (${l.note})` : l.item,
+                qty(l.quantity),
+                `$${l.unitPrice} ${l.unit}`,
+                usd(l.monthly),
+            ]),
         });
     }
-    tables.push({ title: `Total for stack ${stack}`, head: ["component", "monthly"], rows: [...[...totals].map(([c, t]) => [c, usd(t)]), ["total", usd(grand)]] });
+    tables.push({
+        title: `Total for stack ${stack}`,
+        head: ["component", "monthly"],
+        rows: [...[...totals].map(([c, t]) => [c, usd(t)]), ["total", usd(grand)]],
+    });
 
     const cmp = runnerComparison(usage.formSenderInstanceHours);
     tables.push({
@@ -59,7 +82,11 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
         rows: [
             ["AWS Batch on Spot", usd(cmp.spot), "1.00×"],
             ["AWS Batch on-demand", usd(cmp.onDemand), `${(cmp.onDemand / cmp.spot).toFixed(2)}×`],
-            ["Cloud Run (4 vCPU + 8 GiB per instance-hour)", usd(cmp.cloudRun), `${(cmp.cloudRun / cmp.spot).toFixed(2)}×`],
+            [
+                "Cloud Run (4 vCPU + 8 GiB per instance-hour)",
+                usd(cmp.cloudRun),
+                `${(cmp.cloudRun / cmp.spot).toFixed(2)}×`,
+            ],
         ],
     });
     const nat = natTradeOff(usage.formSenderInstanceHours);
@@ -67,8 +94,16 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
         title: "Runner egress: public IPv4 per instance vs one NAT gateway",
         head: ["option", "monthly", "how"],
         rows: [
-            ["public subnets, public IPv4 per instance (default)", usd(nat.publicIpv4), `${qty(usage.formSenderInstanceHours)} instance-hours × $0.005`],
-            ["private subnets + 1 NAT gateway", usd(nat.nat), `${usd(nat.natFixed)} fixed + ${qty(nat.gb)} GB × $0.045`],
+            [
+                "public subnets, public IPv4 per instance (default)",
+                usd(nat.publicIpv4),
+                `${qty(usage.formSenderInstanceHours)} instance-hours × $0.005`,
+            ],
+            [
+                "private subnets + 1 NAT gateway",
+                usd(nat.nat),
+                `${usd(nat.natFixed)} fixed + ${qty(nat.gb)} GB × $0.045`,
+            ],
         ],
     });
     const seed = weatherVersusSeed(lines);
@@ -86,7 +121,9 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
     const asOf = [...new Set(Object.values(PRICES).flatMap((t) => Object.values(t).map((p) => p!.asOf)))].join(", ");
     const notes = [
         `List prices in USD as of ${asOf} (sources per price in scripts/cost/prices.ts), ${HOURS_PER_MONTH} hours per month, no free tier or savings plans.`,
-        `Usage assumptions come from the stack's cost* config keys (${Object.entries(usage).map(([k, v]) => `${k}=${v}`).join(", ")}).`,
+        `Usage assumptions come from the stack's cost* config keys (${Object.entries(usage)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ")}).`,
         "The seed's 17,600 figure is instance-hours: its own arithmetic multiplies it by c6a.xlarge instance prices.",
         "Data transfer out to the internet and Supabase are not included.",
     ];

@@ -16,7 +16,9 @@ export function gasPropertiesFromOutputs(outputsJson: string, stack: string): Re
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(props)) {
         if (typeof v !== "string" || v === "" || v === "[secret]") {
-            throw new Error(`gasScriptProperties.${k} of stack '${stack}' is ${JSON.stringify(v)}; secrets must be shown (--show-secrets) and every value set`);
+            throw new Error(
+                `gasScriptProperties.${k} of stack '${stack}' is ${JSON.stringify(v)}; secrets must be shown (--show-secrets) and every value set`,
+            );
         }
         out[k] = v;
     }
@@ -33,9 +35,14 @@ function main(): void {
     }
     let text: string;
     try {
-        text = execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+        text = execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+        });
     } catch (e) {
-        console.error(`could not read the outputs of stack '${stack}' (${(e as Error).message.split("\n")[0]}); install the Pulumi CLI and run pulumi login`);
+        console.error(
+            `could not read the outputs of stack '${stack}' (${(e as Error).message.split("\n")[0]}); install the Pulumi CLI and run pulumi login`,
+        );
         process.exit(1);
     }
     try {

@@ -27,7 +27,9 @@ async function main(): Promise<void> {
     if (!stack) usage();
     const plan = await planStack(stack);
     const { project, stack: name, resources, outputs } = plan;
-    process.stdout.write(json ? JSON.stringify({ project, stack: name, resources, outputs }, null, 2) + "\n" : formatPlanText(plan));
+    process.stdout.write(
+        json ? JSON.stringify({ project, stack: name, resources, outputs }, null, 2) + "\n" : formatPlanText(plan),
+    );
 }
 
 main().catch((err: unknown) => {

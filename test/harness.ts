@@ -15,7 +15,8 @@ export interface PlanOverrides {
     secrets?: Record<string, string>;
 }
 
-const qualify = (m: Record<string, string> = {}) => Object.fromEntries(Object.entries(m).map(([k, v]) => [`${PROJECT}:${k}`, v]));
+const qualify = (m: Record<string, string> = {}) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [`${PROJECT}:${k}`, v]));
 
 const cache = new Map<string, Promise<Plan>>();
 let queue: Promise<unknown> = Promise.resolve();
@@ -47,8 +48,22 @@ export function planFor(stack: string, overrides: PlanOverrides = {}): Promise<P
 }
 
 /** Runs `build` (which creates one component) under the mock engine for `stack`. */
-export async function runComponent(build: () => unknown, stack = "stg", config: Record<string, string> = {}): Promise<Plan> {
-    return new Plan(await serialized(() => runOffline(async () => { build(); return {}; }, { stack, config: qualify(config) })));
+export async function runComponent(
+    build: () => unknown,
+    stack = "stg",
+    config: Record<string, string> = {},
+): Promise<Plan> {
+    return new Plan(
+        await serialized(() =>
+            runOffline(
+                async () => {
+                    build();
+                    return {};
+                },
+                { stack, config: qualify(config) },
+            ),
+        ),
+    );
 }
 
 /** Query helpers over a run's resources. */
@@ -71,7 +86,10 @@ export class Plan {
     get(type: string, name: string): PlannedResource {
         const found = this.resources.filter((r) => r.type === type && r.name === name);
         if (found.length !== 1) {
-            const names = this.ofType(type).map((r) => r.name).join(", ") || "none";
+            const names =
+                this.ofType(type)
+                    .map((r) => r.name)
+                    .join(", ") || "none";
             throw new Error(`expected one ${type} named ${name}, found ${found.length} (${type} names: ${names})`);
         }
         return found[0];
@@ -90,7 +108,11 @@ export class Plan {
 
     /** Resources whose explicit provider is for `region`. */
     inRegion(region: string): PlannedResource[] {
-        const providers = new Set(this.ofType("pulumi:providers:aws").filter((p) => p.inputs.region === region).map((p) => p.urn));
+        const providers = new Set(
+            this.ofType("pulumi:providers:aws")
+                .filter((p) => p.inputs.region === region)
+                .map((p) => p.urn),
+        );
         return this.resources.filter((r) => r.provider !== null && providers.has(r.provider));
     }
 }

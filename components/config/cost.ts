@@ -38,15 +38,27 @@ export const COST_DEFAULTS: CostAssumptions = {
 export function readCostAssumptions(r: ConfigReader): CostAssumptions {
     const d = COST_DEFAULTS;
     return {
-        formSenderInstanceHours: r.integer("costFormSenderInstanceHours", { default: d.formSenderInstanceHours, min: 0, max: 10_000_000 }),
+        formSenderInstanceHours: r.integer("costFormSenderInstanceHours", {
+            default: d.formSenderInstanceHours,
+            min: 0,
+            max: 10_000_000,
+        }),
         spotSharePercent: r.integer("costSpotSharePercent", { default: d.spotSharePercent, min: 0, max: 100 }),
-        apiRequestsPerMonth: r.integer("costApiRequestsPerMonth", { default: d.apiRequestsPerMonth, min: 0, max: 10_000_000_000 }),
+        apiRequestsPerMonth: r.integer("costApiRequestsPerMonth", {
+            default: d.apiRequestsPerMonth,
+            min: 0,
+            max: 10_000_000_000,
+        }),
         logGbPerMonth: r.integer("costLogGbPerMonth", { default: d.logGbPerMonth, min: 0, max: 1_000_000 }),
         natGbPerMonth: r.integer("costNatGbPerMonth", { default: d.natGbPerMonth, min: 0, max: 1_000_000 }),
         weatherAverageTasks: r.integer("costWeatherAverageTasks", { default: d.weatherAverageTasks, min: 0, max: 100 }),
         albAverageLcu: r.integer("costAlbAverageLcu", { default: d.albAverageLcu, min: 0, max: 10_000 }),
         efsGb: r.integer("costEfsGb", { default: d.efsGb, min: 0, max: 1_000_000 }),
-        orchestrationRunsPerMonth: r.integer("costOrchestrationRunsPerMonth", { default: d.orchestrationRunsPerMonth, min: 0, max: 100_000 }),
+        orchestrationRunsPerMonth: r.integer("costOrchestrationRunsPerMonth", {
+            default: d.orchestrationRunsPerMonth,
+            min: 0,
+            max: 100_000,
+        }),
         syncRunsPerMonth: r.integer("costSyncRunsPerMonth", { default: d.syncRunsPerMonth, min: 0, max: 100_000 }),
     };
 }

@@ -73,23 +73,44 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         example: '["c6a.xlarge", "c5a.xlarge"]',
     });
     if (instanceTypes[0] !== "c6a.xlarge") {
-        r.fail("formSenderInstanceTypes", "c6a.xlarge first (the runner is sized and priced for it; list alternatives after it)", JSON.stringify(instanceTypes), `set it in Pulumi.${r.stack}.yaml starting with c6a.xlarge`);
+        r.fail(
+            "formSenderInstanceTypes",
+            "c6a.xlarge first (the runner is sized and priced for it; list alternatives after it)",
+            JSON.stringify(instanceTypes),
+            `set it in Pulumi.${r.stack}.yaml starting with c6a.xlarge`,
+        );
     }
     const jobVcpus = r.integer("formSenderJobVcpus", { default: d.jobVcpus, min: 1, max: 16 });
     const maxVcpus = r.integer("formSenderMaxVcpus", { default: d.maxVcpus, min: 1, max: 4000 });
-    if (maxVcpus < jobVcpus) r.fail("formSenderMaxVcpus", `at least formSenderJobVcpus (${jobVcpus}) so one job fits`, String(maxVcpus), r.setCommand("formSenderMaxVcpus", String(d.maxVcpus)));
+    if (maxVcpus < jobVcpus)
+        r.fail(
+            "formSenderMaxVcpus",
+            `at least formSenderJobVcpus (${jobVcpus}) so one job fits`,
+            String(maxVcpus),
+            r.setCommand("formSenderMaxVcpus", String(d.maxVcpus)),
+        );
     const onDemandPrices: Record<string, number> = {};
     for (const t of instanceTypes) {
         const p = ON_DEMAND_PRICES_US_EAST_1[t];
         if (p === undefined && region === "us-east-1") {
-            r.fail("formSenderInstanceTypes", `instance types with a known on-demand price (${Object.keys(ON_DEMAND_PRICES_US_EAST_1).join(", ")}) so spot-watch can compare`, t, "add its price to ON_DEMAND_PRICES_US_EAST_1 in components/config/formSender.ts or remove it");
+            r.fail(
+                "formSenderInstanceTypes",
+                `instance types with a known on-demand price (${Object.keys(ON_DEMAND_PRICES_US_EAST_1).join(", ")}) so spot-watch can compare`,
+                t,
+                "add its price to ON_DEMAND_PRICES_US_EAST_1 in components/config/formSender.ts or remove it",
+            );
         } else if (p !== undefined) onDemandPrices[t] = p;
     }
     const azPattern = new RegExp(`^${region}[a-z]$`);
     return {
         region,
         networkMode: r.oneOf("formSenderNetworkMode", ["public", "private"] as const, { default: d.networkMode }),
-        vpcCidr: r.string("formSenderVpcCidr", { default: d.vpcCidr, pattern: CIDR16_TO_24, expected: "an IPv4 CIDR block from /16 to /24", example: d.vpcCidr }),
+        vpcCidr: r.string("formSenderVpcCidr", {
+            default: d.vpcCidr,
+            pattern: CIDR16_TO_24,
+            expected: "an IPv4 CIDR block from /16 to /24",
+            example: d.vpcCidr,
+        }),
         availabilityZones: r.stringList("formSenderAvailabilityZones", {
             default: [`${region}a`, `${region}b`, `${region}c`],
             minItems: 1,
@@ -109,14 +130,34 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         jobVcpus,
         jobMemoryMib: r.integer("formSenderJobMemoryMib", { default: d.jobMemoryMib, min: 512, max: 30720 }),
         jobAttempts: r.integer("formSenderJobAttempts", { default: d.jobAttempts, min: 1, max: 10 }),
-        attemptDurationSeconds: r.integer("formSenderAttemptDurationSeconds", { default: d.attemptDurationSeconds, min: 60, max: 14 * 24 * 3600 }),
-        runnableTimeoutMinutes: r.integer("formSenderRunnableTimeoutMinutes", { default: d.runnableTimeoutMinutes, min: 10, max: 86400 / 60 }),
-        configRetentionDays: r.integer("formSenderConfigRetentionDays", { default: d.configRetentionDays, min: 1, max: 29 }),
+        attemptDurationSeconds: r.integer("formSenderAttemptDurationSeconds", {
+            default: d.attemptDurationSeconds,
+            min: 60,
+            max: 14 * 24 * 3600,
+        }),
+        runnableTimeoutMinutes: r.integer("formSenderRunnableTimeoutMinutes", {
+            default: d.runnableTimeoutMinutes,
+            min: 10,
+            max: 86400 / 60,
+        }),
+        configRetentionDays: r.integer("formSenderConfigRetentionDays", {
+            default: d.configRetentionDays,
+            min: 1,
+            max: 29,
+        }),
         apiBurstLimit: r.integer("formSenderApiBurstLimit", { default: d.apiBurstLimit, min: 1, max: 5000 }),
         apiRateLimit: r.integer("formSenderApiRateLimit", { default: d.apiRateLimit, min: 1, max: 10000 }),
         wafRateLimit: r.integer("formSenderWafRateLimit", { default: d.wafRateLimit, min: 100, max: 2_000_000_000 }),
-        dispatcherReservedConcurrency: r.integer("formSenderDispatcherReservedConcurrency", { default: d.dispatcherReservedConcurrency, min: 1, max: 1000 }),
-        spotPriceThresholdPercent: r.integer("formSenderSpotPriceThresholdPercent", { default: d.spotPriceThresholdPercent, min: 10, max: 100 }),
+        dispatcherReservedConcurrency: r.integer("formSenderDispatcherReservedConcurrency", {
+            default: d.dispatcherReservedConcurrency,
+            min: 1,
+            max: 1000,
+        }),
+        spotPriceThresholdPercent: r.integer("formSenderSpotPriceThresholdPercent", {
+            default: d.spotPriceThresholdPercent,
+            min: 10,
+            max: 100,
+        }),
         onDemandPrices,
     };
 }

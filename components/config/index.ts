@@ -25,14 +25,24 @@ export type Environment = (typeof ENVIRONMENTS)[number];
  * Keys whose values are secrets. They are set with `pulumi config set --secret`, read as
  * secret Outputs, and never printed in validation messages.
  */
-export const SECRET_KEYS = ["weatherApiKeys", "formSenderSupabaseUrl", "formSenderSupabaseServiceRoleKey", "alertSlackWebhookUrl"] as const;
+export const SECRET_KEYS = [
+    "weatherApiKeys",
+    "formSenderSupabaseUrl",
+    "formSenderSupabaseServiceRoleKey",
+    "alertSlackWebhookUrl",
+] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** A Slack Incoming Webhook URL (https://api.slack.com/messaging/webhooks). */
 const SLACK_WEBHOOK_URL = /^https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+$/;
 
 /** The API keys the weather app reads from its Secrets Manager JSON secret. */
-export const WEATHER_API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
+export const WEATHER_API_KEY_NAMES = [
+    "WXTECH_API_KEY",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "ANTHROPIC_API_KEY",
+] as const;
 
 export interface StackConfig {
     readonly stack: string;
@@ -81,8 +91,12 @@ function readSecrets(r: ConfigReader, raw: RawConfig): void {
             parsed = undefined;
         }
         const ok =
-            typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) &&
-            Object.entries(parsed).every(([k, v]) => (WEATHER_API_KEY_NAMES as readonly string[]).includes(k) && typeof v === "string");
+            typeof parsed === "object" &&
+            parsed !== null &&
+            !Array.isArray(parsed) &&
+            Object.entries(parsed).every(
+                ([k, v]) => (WEATHER_API_KEY_NAMES as readonly string[]).includes(k) && typeof v === "string",
+            );
         if (!ok) {
             r.fail(
                 "weatherApiKeys",

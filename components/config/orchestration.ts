@@ -19,10 +19,18 @@ export const ORCHESTRATION_DEFAULTS = {
 
 export function readOrchestrationConfig(r: ConfigReader, env: string): OrchestrationConfig {
     const d = ORCHESTRATION_DEFAULTS;
-    const expr = r.string("orchestrationScheduleExpression", { default: d.scheduleExpression, example: d.scheduleExpression });
+    const expr = r.string("orchestrationScheduleExpression", {
+        default: d.scheduleExpression,
+        example: d.scheduleExpression,
+    });
     const err = scheduleExpressionError(expr);
     if (err !== undefined) {
-        r.fail("orchestrationScheduleExpression", `an EventBridge schedule expression (${err})`, expr, r.setCommand("orchestrationScheduleExpression", `'${d.scheduleExpression}'`));
+        r.fail(
+            "orchestrationScheduleExpression",
+            `an EventBridge schedule expression (${err})`,
+            expr,
+            r.setCommand("orchestrationScheduleExpression", `'${d.scheduleExpression}'`),
+        );
     }
     return {
         scheduleExpression: err === undefined ? expr : d.scheduleExpression,

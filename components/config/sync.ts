@@ -1,5 +1,12 @@
 import { CHANNEL_ID, DB_SSL_MODES, DbSslMode } from "../../functions/syncBatch/constants";
-import { AWS_REGIONS, AwsRegion, ConfigReader, SECURITY_GROUP_ID, scheduleExpressionError, SUBNET_ID } from "./validate";
+import {
+    AWS_REGIONS,
+    AwsRegion,
+    ConfigReader,
+    SECURITY_GROUP_ID,
+    scheduleExpressionError,
+    SUBNET_ID,
+} from "./validate";
 
 /** SyncScheduler settings (keys `sync*`). */
 export interface SyncConfig {
@@ -54,17 +61,32 @@ function secretArnPattern(region: string): RegExp {
     return new RegExp(`^arn:aws:secretsmanager:${region}:\\d{12}:secret:[\\w/+=.@-]+-[A-Za-z0-9]{6}$`);
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+    /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const PG_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 /** stringList that must be set: the reader's lists fall back to a default when unset. */
-function requiredList(r: ConfigReader, key: string, opts: { item: (s: string) => string | undefined; itemExpected: string; example: string; maxItems?: number }): string[] {
+function requiredList(
+    r: ConfigReader,
+    key: string,
+    opts: { item: (s: string) => string | undefined; itemExpected: string; example: string; maxItems?: number },
+): string[] {
     const list = r.stringList(key, { default: [], minItems: 1, ...opts });
     if (list.length === 0 && r.string(key, { optional: true, example: opts.example }) === undefined) {
-        r.fail(key, `a list of at least 1 ${opts.itemExpected}`, undefined, `set it in Pulumi.${r.stack}.yaml as a YAML list, e.g. ops-platform:${key}: ${opts.example}`);
+        r.fail(
+            key,
+            `a list of at least 1 ${opts.itemExpected}`,
+            undefined,
+            `set it in Pulumi.${r.stack}.yaml as a YAML list, e.g. ops-platform:${key}: ${opts.example}`,
+        );
     }
     if (opts.maxItems !== undefined && list.length > opts.maxItems) {
-        r.fail(key, `at most ${opts.maxItems} items (the Lambda VPC limit)`, JSON.stringify(list), `remove ${list.length - opts.maxItems} from the list in Pulumi.${r.stack}.yaml`);
+        r.fail(
+            key,
+            `at most ${opts.maxItems} items (the Lambda VPC limit)`,
+            JSON.stringify(list),
+            `remove ${list.length - opts.maxItems} from the list in Pulumi.${r.stack}.yaml`,
+        );
     }
     return list;
 }
@@ -86,7 +108,11 @@ export function readSyncConfig(r: ConfigReader, env: string): SyncConfig {
             expected: `the full ARN of the Secrets Manager secret holding ${what}, in ${region} (arn:aws:secretsmanager:${region}:<account>:secret:<name>-<6 characters>; aws secretsmanager describe-secret --secret-id <name> --query ARN)`,
             example: `arn:aws:secretsmanager:${region}:123456789012:secret:${example}-AbCdEf`,
         });
-    const timeoutSeconds = r.integer("syncTimeoutSeconds", { default: d.timeoutSeconds, min: SYNC_DURATION_ALARM_SECONDS + 60, max: 900 });
+    const timeoutSeconds = r.integer("syncTimeoutSeconds", {
+        default: d.timeoutSeconds,
+        min: SYNC_DURATION_ALARM_SECONDS + 60,
+        max: 900,
+    });
     return {
         region,
         scheduleExpressions,
@@ -110,15 +136,30 @@ export function readSyncConfig(r: ConfigReader, env: string): SyncConfig {
             example: `shirogane.abcdefghijkl.${region}.rds.amazonaws.com`,
         }),
         dbPort: r.integer("syncDbPort", { default: d.dbPort, min: 1, max: 65535 }),
-        dbName: r.string("syncDbName", { default: d.dbName, pattern: PG_IDENTIFIER, expected: "a PostgreSQL database name", example: d.dbName }),
-        dbUsername: r.string("syncDbUsername", { default: d.dbUsername, pattern: PG_IDENTIFIER, expected: "a PostgreSQL user name", example: d.dbUsername }),
+        dbName: r.string("syncDbName", {
+            default: d.dbName,
+            pattern: PG_IDENTIFIER,
+            expected: "a PostgreSQL database name",
+            example: d.dbName,
+        }),
+        dbUsername: r.string("syncDbUsername", {
+            default: d.dbUsername,
+            pattern: PG_IDENTIFIER,
+            expected: "a PostgreSQL user name",
+            example: d.dbUsername,
+        }),
         dbSslMode: r.oneOf("syncDbSslMode", DB_SSL_MODES, { default: d.dbSslMode }),
         dbPasswordSecretArn: secretArn("syncDbPasswordSecretArn", "the DB password", "rds-db-credentials/shirogane"),
-        youtubeApiKeySecretArn: secretArn("syncYoutubeApiKeySecretArn", "the YouTube Data API key", "sync-batch/youtube-api-key"),
+        youtubeApiKeySecretArn: secretArn(
+            "syncYoutubeApiKeySecretArn",
+            "the YouTube Data API key",
+            "sync-batch/youtube-api-key",
+        ),
         channelIds: r.stringList("syncChannelIds", {
             default: [],
             item: (s) => (CHANNEL_ID.test(s) ? undefined : `${JSON.stringify(s)} is not a channel id`),
-            itemExpected: 'a YouTube channel id ("UC" and 22 more characters, from https://www.youtube.com/channel/<id>)',
+            itemExpected:
+                'a YouTube channel id ("UC" and 22 more characters, from https://www.youtube.com/channel/<id>)',
             example: '["UCxxxxxxxxxxxxxxxxxxxxxx"]',
         }),
         quotaBudget: r.integer("syncQuotaBudget", { default: d.quotaBudget, min: 1, max: 1_000_000 }),

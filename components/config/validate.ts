@@ -15,7 +15,10 @@ export interface ConfigProblem {
 
 /** Thrown when the stack configuration is invalid; `problems` lists every bad key. */
 export class ConfigError extends Error {
-    constructor(readonly stack: string, readonly problems: ConfigProblem[]) {
+    constructor(
+        readonly stack: string,
+        readonly problems: ConfigProblem[],
+    ) {
         super(
             `Invalid configuration for stack '${stack}' (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
                 problems.map((p) => `  - ${p.message}`).join("\n"),
@@ -28,7 +31,9 @@ export class ConfigError extends Error {
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
 /** CloudWatch Logs accepts only these retention periods. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 const show = (v: string) => JSON.stringify(v);
 
@@ -41,7 +46,10 @@ export class ConfigReader {
     private readonly problems: ConfigProblem[] = [];
     private readonly seen = new Set<string>();
 
-    constructor(readonly stack: string, private readonly raw: RawConfig) {}
+    constructor(
+        readonly stack: string,
+        private readonly raw: RawConfig,
+    ) {}
 
     /** Records a problem for `key`; `fix` is the command or action that repairs it. */
     fail(key: string, expected: string, got: string | undefined, fix: string): void {
@@ -69,8 +77,14 @@ export class ConfigReader {
     }
 
     string(key: string, opts: { default?: string; pattern?: RegExp; expected?: string; example: string }): string;
-    string(key: string, opts: { optional: true; pattern?: RegExp; expected?: string; example: string }): string | undefined;
-    string(key: string, opts: { default?: string; optional?: boolean; pattern?: RegExp; expected?: string; example: string }): string | undefined {
+    string(
+        key: string,
+        opts: { optional: true; pattern?: RegExp; expected?: string; example: string },
+    ): string | undefined;
+    string(
+        key: string,
+        opts: { default?: string; optional?: boolean; pattern?: RegExp; expected?: string; example: string },
+    ): string | undefined {
         const v = this.value(key);
         if (v === undefined) {
             if (opts.default !== undefined || opts.optional) return opts.default;
@@ -121,7 +135,16 @@ export class ConfigReader {
     }
 
     /** A list of strings; Pulumi stores YAML lists as JSON arrays. */
-    stringList(key: string, opts: { default: string[]; minItems?: number; item?: (s: string) => string | undefined; itemExpected?: string; example: string }): string[] {
+    stringList(
+        key: string,
+        opts: {
+            default: string[];
+            minItems?: number;
+            item?: (s: string) => string | undefined;
+            itemExpected?: string;
+            example: string;
+        },
+    ): string[] {
         const v = this.value(key);
         if (v === undefined) return opts.default;
         const fix = `set it in Pulumi.${this.stack}.yaml as a YAML list, e.g. ${PROJECT}:${key}: ${opts.example}`;
@@ -155,7 +178,12 @@ export class ConfigReader {
         if (v === undefined) return def;
         const n = Number(v);
         if (!(LOG_RETENTION_DAYS as readonly number[]).includes(n)) {
-            this.fail(key, `a CloudWatch Logs retention in days (one of ${LOG_RETENTION_DAYS.join(", ")})`, v, this.setCommand(key, String(def)));
+            this.fail(
+                key,
+                `a CloudWatch Logs retention in days (one of ${LOG_RETENTION_DAYS.join(", ")})`,
+                v,
+                this.setCommand(key, String(def)),
+            );
             return def;
         }
         return n;
@@ -209,8 +237,21 @@ function levenshtein(a: string, b: string): number {
 // ---- shape checks shared by sections -------------------------------------------------------
 
 export const AWS_REGIONS = [
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-southeast-1", "ap-southeast-2", "ap-south-1", "eu-west-1", "eu-west-2", "eu-central-1", "ca-central-1", "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-south-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "ca-central-1",
+    "sa-east-1",
 ] as const;
 export type AwsRegion = (typeof AWS_REGIONS)[number];
 
@@ -242,25 +283,40 @@ export function scheduleExpressionError(expr: string): string | undefined {
     if (rate) {
         const n = Number(rate[1]);
         if (n < 1) return "a rate must be at least 1";
-        if ((n === 1) !== !rate[2].endsWith("s")) return `use '${n} ${n === 1 ? rate[2].replace(/s$/, "") : rate[2].replace(/s?$/, "s")}'`;
+        if ((n === 1) !== !rate[2].endsWith("s"))
+            return `use '${n} ${n === 1 ? rate[2].replace(/s$/, "") : rate[2].replace(/s?$/, "s")}'`;
         return undefined;
     }
     const cron = /^cron\((.*)\)$/.exec(expr);
     if (!cron) return "must start with rate( or cron(";
     const fields = cron[1].trim().split(/\s+/);
-    if (fields.length !== 6) return `cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
+    if (fields.length !== 6)
+        return `cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
     const [min, hour, dom, month, dow, year] = fields;
     const checks: [string, string, number, number, RegExp?][] = [
         ["minutes", min, 0, 59],
         ["hours", hour, 0, 23],
         ["day-of-month", dom, 1, 31, /^(\?|L|LW|\d{1,2}W)$/],
-        ["month", month, 1, 12, /^(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?$/],
-        ["day-of-week", dow, 1, 7, /^(\?|L|\dL|\d#[1-5]|(SUN|MON|TUE|WED|THU|FRI|SAT)(-(SUN|MON|TUE|WED|THU|FRI|SAT))?(,(SUN|MON|TUE|WED|THU|FRI|SAT))*)$/],
+        [
+            "month",
+            month,
+            1,
+            12,
+            /^(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?$/,
+        ],
+        [
+            "day-of-week",
+            dow,
+            1,
+            7,
+            /^(\?|L|\dL|\d#[1-5]|(SUN|MON|TUE|WED|THU|FRI|SAT)(-(SUN|MON|TUE|WED|THU|FRI|SAT))?(,(SUN|MON|TUE|WED|THU|FRI|SAT))*)$/,
+        ],
         ["year", year, 1970, 2199],
     ];
     for (const [name, field, lo, hi, special] of checks) {
         if (special?.test(field)) continue;
-        if (!cronFieldOk(field, lo, hi)) return `cron ${name} field ${JSON.stringify(field)} is not valid (range ${lo}-${hi})`;
+        if (!cronFieldOk(field, lo, hi))
+            return `cron ${name} field ${JSON.stringify(field)} is not valid (range ${lo}-${hi})`;
     }
     if ((dom === "?") === (dow === "?")) return "exactly one of day-of-month and day-of-week must be '?'";
     return undefined;

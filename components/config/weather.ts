@@ -80,7 +80,12 @@ export function readWeatherConfig(r: ConfigReader): WeatherConfig {
     const minTasks = r.integer("weatherMinTasks", { default: d.minTasks, min: 1, max: 20 });
     const maxTasks = r.integer("weatherMaxTasks", { default: d.maxTasks, min: 1, max: 20 });
     if (maxTasks < minTasks) {
-        r.fail("weatherMaxTasks", `a value ≥ weatherMinTasks (${minTasks})`, String(maxTasks), r.setCommand("weatherMaxTasks", String(Math.max(minTasks, d.maxTasks))));
+        r.fail(
+            "weatherMaxTasks",
+            `a value ≥ weatherMinTasks (${minTasks})`,
+            String(maxTasks),
+            r.setCommand("weatherMaxTasks", String(Math.max(minTasks, d.maxTasks))),
+        );
     }
     return {
         region,
@@ -99,9 +104,21 @@ export function readWeatherConfig(r: ConfigReader): WeatherConfig {
         minTasks,
         maxTasks,
         cpuTargetPercent: r.integer("weatherCpuTargetPercent", { default: d.cpuTargetPercent, min: 10, max: 95 }),
-        memoryTargetPercent: r.integer("weatherMemoryTargetPercent", { default: d.memoryTargetPercent, min: 10, max: 95 }),
-        healthCheckGraceSeconds: r.integer("weatherHealthCheckGraceSeconds", { default: d.healthCheckGraceSeconds, min: 0, max: 7200 }),
-        idleTimeoutSeconds: r.integer("weatherIdleTimeoutSeconds", { default: d.idleTimeoutSeconds, min: 1, max: 4000 }),
+        memoryTargetPercent: r.integer("weatherMemoryTargetPercent", {
+            default: d.memoryTargetPercent,
+            min: 10,
+            max: 95,
+        }),
+        healthCheckGraceSeconds: r.integer("weatherHealthCheckGraceSeconds", {
+            default: d.healthCheckGraceSeconds,
+            min: 0,
+            max: 7200,
+        }),
+        idleTimeoutSeconds: r.integer("weatherIdleTimeoutSeconds", {
+            default: d.idleTimeoutSeconds,
+            min: 1,
+            max: 4000,
+        }),
         apiHealthCheckPath: r.string("weatherApiHealthCheckPath", {
             default: d.apiHealthCheckPath,
             pattern: /^\/[\w./-]*$/,

@@ -71,7 +71,8 @@ const escape = (s: string, max: number) => {
     return escaped.length <= max ? escaped : `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, "")}…`;
 };
 
-const stateLabel = (state: string | undefined) => (state === undefined ? "?" : `${(STATES[state] ?? STATES.INSUFFICIENT_DATA).emoji} ${state}`);
+const stateLabel = (state: string | undefined) =>
+    state === undefined ? "?" : `${(STATES[state] ?? STATES.INSUFFICIENT_DATA).emoji} ${state}`;
 
 /** The message as JSON, when it is a JSON object (Step Functions publishes objects); else undefined. */
 function parseObject(message: string): Record<string, unknown> | undefined {
@@ -87,7 +88,9 @@ function parseObject(message: string): Record<string, unknown> | undefined {
 function parseAlarm(message: string): AlarmNotification | undefined {
     try {
         const m = JSON.parse(message) as Partial<AlarmNotification>;
-        return typeof m?.AlarmName === "string" && typeof m.NewStateValue === "string" ? (m as AlarmNotification) : undefined;
+        return typeof m?.AlarmName === "string" && typeof m.NewStateValue === "string"
+            ? (m as AlarmNotification)
+            : undefined;
     } catch {
         return undefined;
     }
@@ -109,42 +112,55 @@ export function formatAlert(record: SnsRecord, environment: string): SlackMessag
         const state = STATES[alarm.NewStateValue] ?? STATES.INSUFFICIENT_DATA;
         const region = regionOf(alarm.AlarmArn) ?? regionOf(TopicArn);
         const fields = [
-            { title: "State", value: `${stateLabel(alarm.OldStateValue)} → ${stateLabel(alarm.NewStateValue)}`, short: true },
+            {
+                title: "State",
+                value: `${stateLabel(alarm.OldStateValue)} → ${stateLabel(alarm.NewStateValue)}`,
+                short: true,
+            },
             { title: "Region", value: escape(region ?? alarm.Region ?? "unknown", LIMITS.field), short: true },
         ];
-        if (alarm.AlarmDescription) fields.push({ title: "Description", value: escape(alarm.AlarmDescription, LIMITS.field), short: false });
+        if (alarm.AlarmDescription)
+            fields.push({ title: "Description", value: escape(alarm.AlarmDescription, LIMITS.field), short: false });
         return {
             text: `${state.emoji} [${environment}] ${escape(alarm.AlarmName, LIMITS.title)} is ${alarm.NewStateValue}`,
-            attachments: [{
-                color: state.color,
-                title: escape(alarm.AlarmName, LIMITS.title),
-                ...(region ? { title_link: alarmConsoleUrl(region, alarm.AlarmName) } : {}),
-                text: escape(alarm.NewStateReason ?? "", LIMITS.attachmentText),
-                fields,
-                footer: `ops-platform ${environment}`,
-                ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
-            }],
+            attachments: [
+                {
+                    color: state.color,
+                    title: escape(alarm.AlarmName, LIMITS.title),
+                    ...(region ? { title_link: alarmConsoleUrl(region, alarm.AlarmName) } : {}),
+                    text: escape(alarm.NewStateReason ?? "", LIMITS.attachmentText),
+                    fields,
+                    footer: `ops-platform ${environment}`,
+                    ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
+                },
+            ],
         };
     }
     // Publishers already prefix "[<env>] " (spot-watch, the orchestration failure); not twice.
     const envPrefix = `[${environment}] `;
     const rawSubject = Subject?.trim() || "Notification";
-    const subject = rawSubject.startsWith(envPrefix) ? rawSubject.slice(envPrefix.length).trim() || "Notification" : rawSubject;
+    const subject = rawSubject.startsWith(envPrefix)
+        ? rawSubject.slice(envPrefix.length).trim() || "Notification"
+        : rawSubject;
     // A JSON object (the orchestration failure: error, cause, executionName, timestamp) reads
     // better as one "key: value" line per field than as raw JSON.
     const object = parseObject(Message);
     const body = object
-        ? Object.entries(object).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n")
+        ? Object.entries(object)
+              .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
+              .join("\n")
         : Message;
     return {
         text: `:information_source: ${envPrefix}${escape(subject, LIMITS.title)}`,
-        attachments: [{
-            color: "#439fe0",
-            title: escape(subject, LIMITS.title),
-            text: escape(body, LIMITS.attachmentText),
-            footer: `ops-platform ${environment}`,
-            ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
-        }],
+        attachments: [
+            {
+                color: "#439fe0",
+                title: escape(subject, LIMITS.title),
+                text: escape(body, LIMITS.attachmentText),
+                footer: `ops-platform ${environment}`,
+                ...(ts !== undefined && Number.isFinite(ts) ? { ts } : {}),
+            },
+        ],
     };
 }
 
@@ -161,16 +177,20 @@ export type WebhookSource = (() => Promise<string>) & { forget?: () => void };
 export function webhookFromSecret(getSecret: SecretGetter, secretId: string): WebhookSource {
     let url: Promise<string> | undefined;
     const get = () => {
-        url ??= getSecret(secretId).then((raw) => {
-            const value = raw.trim();
-            if (!WEBHOOK_URL.test(value)) {
-                throw new Error(`secret ${secretId} does not hold a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…); set it with pulumi config set --secret alertSlackWebhookUrl <url> and pulumi up`);
-            }
-            return value;
-        }).catch((err) => {
-            url = undefined;
-            throw err;
-        });
+        url ??= getSecret(secretId)
+            .then((raw) => {
+                const value = raw.trim();
+                if (!WEBHOOK_URL.test(value)) {
+                    throw new Error(
+                        `secret ${secretId} does not hold a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…); set it with pulumi config set --secret alertSlackWebhookUrl <url> and pulumi up`,
+                    );
+                }
+                return value;
+            })
+            .catch((err) => {
+                url = undefined;
+                throw err;
+            });
         return url;
     };
     return Object.assign(get, { forget: () => void (url = undefined) });
@@ -201,7 +221,13 @@ export interface SlackNotifierDeps {
     readonly budgetMs?: number;
 }
 
-export const DELIVERY_DEFAULTS = { attempts: 4, baseDelayMs: 500, maxDelayMs: 8000, attemptTimeoutMs: 5000, budgetMs: 22000 } as const;
+export const DELIVERY_DEFAULTS = {
+    attempts: 4,
+    baseDelayMs: 500,
+    maxDelayMs: 8000,
+    attemptTimeoutMs: 5000,
+    budgetMs: 22000,
+} as const;
 
 /** Thrown when Slack refuses a message for good (4xx other than 429): retrying at once cannot help. */
 export class SlackRejected extends Error {}
@@ -248,9 +274,12 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
                 if (res.status === 429) {
                     // Slack sends Retry-After in seconds (https://api.slack.com/apis/rate-limits).
                     const after = Number(res.headers.get("retry-after"));
-                    if (res.headers.get("retry-after") !== null && Number.isFinite(after) && after >= 0) wait = Math.min(max, after * 1000);
+                    if (res.headers.get("retry-after") !== null && Number.isFinite(after) && after >= 0)
+                        wait = Math.min(max, after * 1000);
                 } else if (res.status < 500) {
-                    throw new SlackRejected(`Slack refused the message (${lastProblem}); check the webhook (revoked, or its channel archived) and the payload`);
+                    throw new SlackRejected(
+                        `Slack refused the message (${lastProblem}); check the webhook (revoked, or its channel archived) and the payload`,
+                    );
                 }
             } catch (err) {
                 if (err instanceof SlackRejected) throw err;
@@ -264,7 +293,9 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
             deps.log.warn("Slack post failed; retrying", { messageId, attempt, problem: lastProblem, waitMs: wait });
             await sleep(wait);
         }
-        throw new Error(`Slack post failed after ${attempt} attempt${attempt === 1 ? "" : "s"} (${lastProblem}); Lambda retries the event, then its dead-letter queue keeps it`);
+        throw new Error(
+            `Slack post failed after ${attempt} attempt${attempt === 1 ? "" : "s"} (${lastProblem}); Lambda retries the event, then its dead-letter queue keeps it`,
+        );
     }
 
     return async (event) => {
@@ -285,22 +316,37 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
                 deps.webhookUrl.forget();
                 const fresh = await deps.webhookUrl();
                 if (fresh === url) throw err;
-                deps.log.warn("Slack refused the cached webhook; the secret holds a new one, posting there", { messageId: record.Sns.MessageId });
+                deps.log.warn("Slack refused the cached webhook; the secret holds a new one, posting there", {
+                    messageId: record.Sns.MessageId,
+                });
                 url = fresh;
                 await post(url, message, record.Sns.MessageId);
             }
             posted++;
-            deps.log.info("alert posted to Slack", { messageId: record.Sns.MessageId, subject: record.Sns.Subject ?? null });
+            deps.log.info("alert posted to Slack", {
+                messageId: record.Sns.MessageId,
+                subject: record.Sns.Subject ?? null,
+            });
         }
         return { posted };
     };
 }
 
 /** The handler as the Lambda builds it: settings from the environment the Alerts component sets. */
-export function slackNotifierFromEnv(env: Readonly<Record<string, string | undefined>>, getSecret: SecretGetter, log: Logger): (event: SnsEvent) => Promise<{ posted: number }> {
+export function slackNotifierFromEnv(
+    env: Readonly<Record<string, string | undefined>>,
+    getSecret: SecretGetter,
+    log: Logger,
+): (event: SnsEvent) => Promise<{ posted: number }> {
     const secretId = env.SLACK_WEBHOOK_SECRET_ARN;
-    if (!secretId) throw new Error("SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it to the ARN of the webhook secret");
+    if (!secretId)
+        throw new Error(
+            "SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it to the ARN of the webhook secret",
+        );
     const environment = env.ALERTS_ENVIRONMENT;
-    if (!environment) throw new Error("ALERTS_ENVIRONMENT is not set; the Alerts component sets it to the stack environment (stg, prd)");
+    if (!environment)
+        throw new Error(
+            "ALERTS_ENVIRONMENT is not set; the Alerts component sets it to the stack environment (stg, prd)",
+        );
     return makeSlackNotifier({ webhookUrl: webhookFromSecret(getSecret, secretId), environment, log });
 }

@@ -18,7 +18,12 @@ export interface BatchJobDetail {
     status: "SUBMITTED" | "PENDING" | "RUNNABLE" | "STARTING" | "RUNNING" | "SUCCEEDED" | "FAILED";
     statusReason?: string;
     jobDefinition?: string;
-    attempts?: { container?: { exitCode?: number; reason?: string }; startedAt?: number; stoppedAt?: number; statusReason?: string }[];
+    attempts?: {
+        container?: { exitCode?: number; reason?: string };
+        startedAt?: number;
+        stoppedAt?: number;
+        statusReason?: string;
+    }[];
     arrayProperties?: { size?: number; index?: number };
     container?: { environment?: { name: string; value: string }[]; exitCode?: number; reason?: string };
     retryStrategy?: SubmitJobCommandInput["retryStrategy"];
@@ -69,7 +74,8 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
     return async (event) => {
         const d = event.detail;
         const executionId = env(d, "FORM_SENDER_EXECUTION_ID") ?? d.tags?.["ops:execution-id"];
-        if (event["detail-type"] !== "Batch Job State Change" || !executionId) return { action: "ignored", reason: "not a form-sender job" };
+        if (event["detail-type"] !== "Batch Job State Change" || !executionId)
+            return { action: "ignored", reason: "not a form-sender job" };
         const db = await opts.db();
         const execution = await rpc<any>(db, "get_job_execution", { p_execution_id: executionId });
         if (!execution) return { action: "ignored", reason: `unknown execution ${executionId}` };
@@ -77,55 +83,115 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
         const [parentId, indexText] = d.jobId.split(":");
         const isChild = indexText !== undefined || d.arrayProperties?.index !== undefined;
         const runIndex = (d.arrayProperties?.index ?? (indexText !== undefined ? Number(indexText) : 0)) + 1;
-        if (execution.job_id && execution.job_id !== parentId) return { action: "ignored", reason: `event for superseded job ${parentId}` };
+        if (execution.job_id && execution.job_id !== parentId)
+            return { action: "ignored", reason: `event for superseded job ${parentId}` };
 
         // Attempts: children and plain jobs (an array parent runs nothing itself).
         let attempts = 0;
         if (isChild || d.arrayProperties?.size === undefined) {
             for (const [i, a] of (d.attempts ?? []).entries()) {
-                await rpc(db, "start_job_attempt", { p_execution_id: executionId, p_run_index: runIndex, p_attempt: i + 1, p_job_id: d.jobId, p_metadata: { started_at: a.startedAt ?? null } });
+                await rpc(db, "start_job_attempt", {
+                    p_execution_id: executionId,
+                    p_run_index: runIndex,
+                    p_attempt: i + 1,
+                    p_job_id: d.jobId,
+                    p_metadata: { started_at: a.startedAt ?? null },
+                });
                 await rpc(db, "finish_job_attempt", {
-                    p_execution_id: executionId, p_run_index: runIndex, p_attempt: i + 1,
-                    p_status: i < (d.attempts?.length ?? 0) - 1 || d.status === "FAILED" ? "failed" : d.status === "SUCCEEDED" ? "succeeded" : "failed",
-                    p_status_reason: a.statusReason ?? a.container?.reason ?? null, p_exit_code: a.container?.exitCode ?? null,
+                    p_execution_id: executionId,
+                    p_run_index: runIndex,
+                    p_attempt: i + 1,
+                    p_status:
+                        i < (d.attempts?.length ?? 0) - 1 || d.status === "FAILED"
+                            ? "failed"
+                            : d.status === "SUCCEEDED"
+                              ? "succeeded"
+                              : "failed",
+                    p_status_reason: a.statusReason ?? a.container?.reason ?? null,
+                    p_exit_code: a.container?.exitCode ?? null,
                 });
                 attempts++;
             }
             if (d.status === "RUNNING") {
-                await rpc(db, "start_job_attempt", { p_execution_id: executionId, p_run_index: runIndex, p_attempt: (d.attempts?.length ?? 0) + 1, p_job_id: d.jobId, p_metadata: {} });
+                await rpc(db, "start_job_attempt", {
+                    p_execution_id: executionId,
+                    p_run_index: runIndex,
+                    p_attempt: (d.attempts?.length ?? 0) + 1,
+                    p_job_id: d.jobId,
+                    p_metadata: {},
+                });
                 attempts++;
             }
         }
         if (isChild) return { action: "recorded", executionId, attempts };
 
         // Parent or plain job: the execution's status.
-        if (TERMINAL.includes(execution.status)) return { action: "ignored", reason: `execution already ${execution.status}` };
+        if (TERMINAL.includes(execution.status))
+            return { action: "ignored", reason: `execution already ${execution.status}` };
         if (execution.status === "pending") {
             // SubmitJob succeeded but mark-submitted was lost: repair from the event.
-            await rpc(db, "mark_job_submitted", { p_execution_id: executionId, p_job_id: parentId, p_job_name: d.jobName, p_job_queue: d.jobQueue, p_array_size: d.arrayProperties?.size ?? null });
-            opts.log("warn", "repaired an execution left pending after submission", { execution_id: executionId, job_id: parentId });
+            await rpc(db, "mark_job_submitted", {
+                p_execution_id: executionId,
+                p_job_id: parentId,
+                p_job_name: d.jobName,
+                p_job_queue: d.jobQueue,
+                p_array_size: d.arrayProperties?.size ?? null,
+            });
+            opts.log("warn", "repaired an execution left pending after submission", {
+                execution_id: executionId,
+                job_id: parentId,
+            });
         }
         const configUrl = env(d, "FORM_SENDER_CLIENT_CONFIG_URL");
         if (d.status === "SUCCEEDED") {
-            await rpc(db, "update_job_execution_status", { p_execution_id: executionId, p_status: "succeeded", p_error: null, p_metadata: null });
+            await rpc(db, "update_job_execution_status", {
+                p_execution_id: executionId,
+                p_status: "succeeded",
+                p_error: null,
+                p_metadata: null,
+            });
             if (configUrl?.startsWith(`s3://${opts.bucket}/`)) {
-                await opts.s3.send(new DeleteObjectCommand({ Bucket: opts.bucket, Key: configUrl.slice(`s3://${opts.bucket}/`.length) }));
+                await opts.s3.send(
+                    new DeleteObjectCommand({
+                        Bucket: opts.bucket,
+                        Key: configUrl.slice(`s3://${opts.bucket}/`.length),
+                    }),
+                );
             }
             return { action: "recorded", executionId, status: "succeeded", attempts };
         }
         if (d.status === "FAILED") {
             const fallback = execution.metadata?.batch;
             const capacity = (d.statusReason ?? "").includes(CAPACITY_REASON);
-            if (capacity && fallback?.allow_on_demand_fallback && !fallback.fallback && !sameQueue(d.jobQueue, opts.onDemandQueue)) {
+            if (
+                capacity &&
+                fallback?.allow_on_demand_fallback &&
+                !fallback.fallback &&
+                !sameQueue(d.jobQueue, opts.onDemandQueue)
+            ) {
                 return await fallBack(db, executionId, d);
             }
-            await rpc(db, "update_job_execution_status", { p_execution_id: executionId, p_status: "failed", p_error: d.statusReason ?? "job failed", p_metadata: null });
+            await rpc(db, "update_job_execution_status", {
+                p_execution_id: executionId,
+                p_status: "failed",
+                p_error: d.statusReason ?? "job failed",
+                p_metadata: null,
+            });
             // The "execution failed" message feeds the FailedJobs metric filter and its alarm.
-            opts.log("warn", "execution failed", { execution_id: executionId, job_id: d.jobId, reason: d.statusReason ?? null });
+            opts.log("warn", "execution failed", {
+                execution_id: executionId,
+                job_id: d.jobId,
+                reason: d.statusReason ?? null,
+            });
             return { action: "recorded", executionId, status: "failed", attempts };
         }
         if (["RUNNING", "STARTING"].includes(d.status) && execution.status !== "running") {
-            await rpc(db, "update_job_execution_status", { p_execution_id: executionId, p_status: "running", p_error: null, p_metadata: null });
+            await rpc(db, "update_job_execution_status", {
+                p_execution_id: executionId,
+                p_status: "running",
+                p_error: null,
+                p_metadata: null,
+            });
             return { action: "recorded", executionId, status: "running", attempts };
         }
         return { action: "recorded", executionId, attempts };
@@ -138,19 +204,39 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             jobDefinition: d.jobDefinition,
             ...(d.arrayProperties?.size ? { arrayProperties: { size: d.arrayProperties.size } } : {}),
             ...(d.retryStrategy ? { retryStrategy: d.retryStrategy } : {}),
-            containerOverrides: { environment: (d.container?.environment ?? []).filter((e) => e.name.startsWith("FORM_SENDER_")) },
+            containerOverrides: {
+                environment: (d.container?.environment ?? []).filter((e) => e.name.startsWith("FORM_SENDER_")),
+            },
             tags: { ...(d.tags ?? {}), "ops:execution-id": executionId, "ops:fallback-from": d.jobId },
             propagateTags: true,
         };
         const out = await opts.batch.send(new SubmitJobCommand(input));
-        const record = { from_queue: d.jobQueue, to_queue: opts.onDemandQueue, at: now().toISOString(), reason: d.statusReason, from_job_id: d.jobId, to_job_id: out.jobId };
-        const first = await rpc<boolean>(db, "record_job_fallback", { p_execution_id: executionId, p_job_id: out.jobId, p_job_name: out.jobName ?? input.jobName, p_job_queue: opts.onDemandQueue, p_fallback: record });
+        const record = {
+            from_queue: d.jobQueue,
+            to_queue: opts.onDemandQueue,
+            at: now().toISOString(),
+            reason: d.statusReason,
+            from_job_id: d.jobId,
+            to_job_id: out.jobId,
+        };
+        const first = await rpc<boolean>(db, "record_job_fallback", {
+            p_execution_id: executionId,
+            p_job_id: out.jobId,
+            p_job_name: out.jobName ?? input.jobName,
+            p_job_queue: opts.onDemandQueue,
+            p_fallback: record,
+        });
         if (!first) {
             // A duplicate event already fell back: withdraw this second job so nothing runs twice.
-            await opts.batch.send(new TerminateJobCommand({ jobId: out.jobId, reason: "duplicate on-demand fallback" }));
+            await opts.batch.send(
+                new TerminateJobCommand({ jobId: out.jobId, reason: "duplicate on-demand fallback" }),
+            );
             return { action: "ignored", reason: "fallback already recorded" };
         }
-        opts.log("warn", "Spot capacity unavailable; resubmitted to the on-demand queue", { execution_id: executionId, ...record });
+        opts.log("warn", "Spot capacity unavailable; resubmitted to the on-demand queue", {
+            execution_id: executionId,
+            ...record,
+        });
         return { action: "fallback", executionId, jobId: out.jobId };
     }
 }

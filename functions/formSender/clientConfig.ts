@@ -93,11 +93,19 @@ export interface Problem {
 /** Turns ajv errors into `{ path, message }` with the offending property named in the path. */
 export function describeErrors(errors: ErrorObject[] | null | undefined): Problem[] {
     return (errors ?? []).map((e) => {
-        if (e.keyword === "required") return { path: `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`, message: "is required" };
+        if (e.keyword === "required")
+            return {
+                path: `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`,
+                message: "is required",
+            };
         if (e.keyword === "additionalProperties") {
-            return { path: `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`, message: "is not a known field; remove it" };
+            return {
+                path: `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`,
+                message: "is not a known field; remove it",
+            };
         }
-        if (e.keyword === "pattern" && e.instancePath.endsWith("_time")) return { path: e.instancePath, message: "must be a time HH:MM (JST, 00:00-23:59)" };
+        if (e.keyword === "pattern" && e.instancePath.endsWith("_time"))
+            return { path: e.instancePath, message: "must be a time HH:MM (JST, 00:00-23:59)" };
         return { path: e.instancePath || "/", message: e.message ?? e.keyword };
     });
 }

@@ -26,7 +26,10 @@ export interface SendClient {
  * supabase-js and of its PostgREST client (which the Lambdas use) resolve them.
  */
 export interface RpcClient {
-    rpc(fn: string, args?: Record<string, unknown>): PromiseLike<{ data: unknown; error: { code?: string; message: string } | null; status?: number }>;
+    rpc(
+        fn: string,
+        args?: Record<string, unknown>,
+    ): PromiseLike<{ data: unknown; error: { code?: string; message: string } | null; status?: number }>;
 }
 
 export interface ApiEvent {
@@ -91,7 +94,12 @@ export const MAX_REQUEST_BYTES = 30 * 1024;
 export const UPLOAD_URL_SECONDS = 900;
 
 class HttpError extends Error {
-    constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+        readonly details?: unknown,
+    ) {
         super(message);
     }
 }
@@ -112,16 +120,30 @@ async function call<T>(db: RpcClient, fn: string, args: Record<string, unknown>)
     }
     if (result.error) {
         if (!result.status || result.status >= 500 || result.status === 0) {
-            throw new HttpError(503, "database_unavailable", `database unavailable calling ${fn}: ${result.error.message}`);
+            throw new HttpError(
+                503,
+                "database_unavailable",
+                `database unavailable calling ${fn}: ${result.error.message}`,
+            );
         }
-        throw Object.assign(new Error(`${fn} failed: ${result.error.message}`), { rpcCode: result.error.code, status: result.status });
+        throw Object.assign(new Error(`${fn} failed: ${result.error.message}`), {
+            rpcCode: result.error.code,
+            status: result.status,
+        });
     }
     return result.data as T;
 }
 
 const isRetryable = (e: any) =>
-    ["TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded", "ServerException"].includes(e?.name) ||
-    (typeof e?.$metadata?.httpStatusCode === "number" && (e.$metadata.httpStatusCode === 429 || e.$metadata.httpStatusCode >= 500));
+    [
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "ServerException",
+    ].includes(e?.name) ||
+    (typeof e?.$metadata?.httpStatusCode === "number" &&
+        (e.$metadata.httpStatusCode === 429 || e.$metadata.httpStatusCode >= 500));
 
 /** `<env>-fs-<targeting>-<yyyymmddhhmmss>` within Batch's 128 characters of [A-Za-z0-9_-]. */
 export function jobName(env: string, targetingId: string, at: Date): string {
@@ -142,11 +164,20 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
     async function submit(event: ApiEvent): Promise<ApiResult> {
         const body = parseBody(event);
         if (!validateSubmit(body)) {
-            throw new HttpError(400, "invalid_request", "the submit body is invalid", tidy(describeErrors(validateSubmit.errors)));
+            throw new HttpError(
+                400,
+                "invalid_request",
+                "the submit body is invalid",
+                tidy(describeErrors(validateSubmit.errors)),
+            );
         }
         const req = body as SubmitBody;
         const overrides = resolveOverrides(req.batch ?? {}, defaults, req.session_max_hours);
-        const queue = !overrides.prefer_spot ? opts.queues.onDemand : overrides.allow_on_demand_fallback ? opts.queues.spotThenOnDemand : opts.queues.spot;
+        const queue = !overrides.prefer_spot
+            ? opts.queues.onDemand
+            : overrides.allow_on_demand_fallback
+              ? opts.queues.spotThenOnDemand
+              : opts.queues.spot;
 
         let configKey = req.client_config_object;
         if (configKey !== undefined) await verifyUploadedConfig(configKey);
@@ -161,27 +192,56 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             p_metadata: { batch: { queue, ...overrides }, request_id: event.requestContext?.requestId ?? null },
         });
         if (execution.duplicate) {
-            opts.log("info", "duplicate submit answered with the existing execution", { execution_id: execution.id, idempotency_key: req.idempotency_key });
+            opts.log("info", "duplicate submit answered with the existing execution", {
+                execution_id: execution.id,
+                idempotency_key: req.idempotency_key,
+            });
             return json(200, answer(execution, true));
         }
         const fail = async (error: string) => {
-            await call(db, "update_job_execution_status", { p_execution_id: execution.id, p_status: "failed", p_error: error, p_metadata: null }).catch((e) =>
-                opts.log("error", "could not mark the execution failed", { execution_id: execution.id, error: String(e) }),
+            await call(db, "update_job_execution_status", {
+                p_execution_id: execution.id,
+                p_status: "failed",
+                p_error: error,
+                p_metadata: null,
+            }).catch((e) =>
+                opts.log("error", "could not mark the execution failed", {
+                    execution_id: execution.id,
+                    error: String(e),
+                }),
             );
         };
 
         if (configKey === undefined) {
             configKey = `client-config/${opts.env}/${req.targeting_id}/${execution.id}.json`;
             try {
-                await opts.s3.send(new PutObjectCommand({ Bucket: opts.bucket, Key: configKey, Body: JSON.stringify(req.client_config), ContentType: "application/json" }));
+                await opts.s3.send(
+                    new PutObjectCommand({
+                        Bucket: opts.bucket,
+                        Key: configKey,
+                        Body: JSON.stringify(req.client_config),
+                        ContentType: "application/json",
+                    }),
+                );
             } catch (e) {
                 await fail(`client config could not be stored: ${(e as Error).name}`);
-                throw new HttpError(502, "storage_failed", "the client config could not be stored; nothing was submitted", { execution_id: execution.id });
+                throw new HttpError(
+                    502,
+                    "storage_failed",
+                    "the client config could not be stored; nothing was submitted",
+                    { execution_id: execution.id },
+                );
             }
         }
 
         const at = now();
-        const input = submitJobInput(opts, req, { executionId: execution.id, configKey, queue, overrides, name: jobName(opts.env, req.targeting_id, at) });
+        const input = submitJobInput(opts, req, {
+            executionId: execution.id,
+            configKey,
+            queue,
+            overrides,
+            name: jobName(opts.env, req.targeting_id, at),
+        });
         const tooBig = checkLimits(input);
         if (tooBig) {
             await fail(tooBig);
@@ -193,23 +253,51 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             job = await submitWithRetries(input);
         } catch (e) {
             await fail(`SubmitJob failed: ${(e as Error).name}: ${(e as Error).message}`);
-            opts.log("error", "SubmitJob failed; execution marked failed, client config kept", { execution_id: execution.id, error: (e as Error).name });
-            throw new HttpError(502, "batch_submit_failed", "AWS Batch did not accept the job; the execution is marked failed and its client config kept", {
+            opts.log("error", "SubmitJob failed; execution marked failed, client config kept", {
                 execution_id: execution.id,
-                client_config_object: configKey,
+                error: (e as Error).name,
             });
+            throw new HttpError(
+                502,
+                "batch_submit_failed",
+                "AWS Batch did not accept the job; the execution is marked failed and its client config kept",
+                {
+                    execution_id: execution.id,
+                    client_config_object: configKey,
+                },
+            );
         }
 
-        let marked: any = { ...execution, status: "submitted", job_id: job.jobId, job_name: job.jobName, job_queue: queue, submitted_at: at.toISOString() };
+        let marked: any = {
+            ...execution,
+            status: "submitted",
+            job_id: job.jobId,
+            job_name: job.jobName,
+            job_queue: queue,
+            submitted_at: at.toISOString(),
+        };
         try {
             marked = await call<any>(db, "mark_job_submitted", {
-                p_execution_id: execution.id, p_job_id: job.jobId, p_job_name: job.jobName, p_job_queue: queue, p_array_size: req.execution.run_total > 1 ? req.execution.run_total : null,
+                p_execution_id: execution.id,
+                p_job_id: job.jobId,
+                p_job_name: job.jobName,
+                p_job_queue: queue,
+                p_array_size: req.execution.run_total > 1 ? req.execution.run_total : null,
             });
         } catch (e) {
             // The job runs anyway; batch-events matches it to the execution by FORM_SENDER_EXECUTION_ID.
-            opts.log("warn", "job submitted but not marked; batch-events will repair it", { execution_id: execution.id, job_id: job.jobId, error: String(e) });
+            opts.log("warn", "job submitted but not marked; batch-events will repair it", {
+                execution_id: execution.id,
+                job_id: job.jobId,
+                error: String(e),
+            });
         }
-        opts.log("info", "job submitted", { execution_id: execution.id, job_id: job.jobId, job_queue: queue, array_size: req.execution.run_total });
+        opts.log("info", "job submitted", {
+            execution_id: execution.id,
+            job_id: job.jobId,
+            job_queue: queue,
+            array_size: req.execution.run_total,
+        });
         return json(200, answer({ ...marked, job_queue: queue, array_size: req.execution.run_total }, false));
     }
 
@@ -233,7 +321,12 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             text = await out.Body.transformToString();
         } catch (e: any) {
             if (e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404) {
-                throw new HttpError(400, "invalid_request", "the submit body is invalid", [{ path: "/client_config_object", message: `no object ${key}; upload it first with POST /form-sender/client-config-upload` }]);
+                throw new HttpError(400, "invalid_request", "the submit body is invalid", [
+                    {
+                        path: "/client_config_object",
+                        message: `no object ${key}; upload it first with POST /form-sender/client-config-upload`,
+                    },
+                ]);
             }
             throw new HttpError(502, "storage_failed", `the uploaded client config could not be read: ${e?.name}`);
         }
@@ -241,29 +334,54 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
         try {
             parsed = JSON.parse(text);
         } catch {
-            throw new HttpError(400, "invalid_request", "the submit body is invalid", [{ path: "/client_config_object", message: "the uploaded object is not JSON" }]);
+            throw new HttpError(400, "invalid_request", "the submit body is invalid", [
+                { path: "/client_config_object", message: "the uploaded object is not JSON" },
+            ]);
         }
         const problems = validateClientConfig(parsed);
-        if (problems.length) throw new HttpError(400, "invalid_request", "the uploaded client config is invalid", problems.map((p) => ({ path: `/client_config_object${p.path}`, message: p.message })));
+        if (problems.length)
+            throw new HttpError(
+                400,
+                "invalid_request",
+                "the uploaded client config is invalid",
+                problems.map((p) => ({ path: `/client_config_object${p.path}`, message: p.message })),
+            );
     }
 
     async function upload(event: ApiEvent): Promise<ApiResult> {
         const body = (event.body ? parseBody(event) : {}) as { targeting_id?: unknown };
-        if (body.targeting_id !== undefined && (typeof body.targeting_id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(body.targeting_id))) {
-            throw new HttpError(400, "invalid_request", "the upload request is invalid", [{ path: "/targeting_id", message: "must be 1-64 characters of A-Z a-z 0-9 _ -" }]);
+        if (
+            body.targeting_id !== undefined &&
+            (typeof body.targeting_id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(body.targeting_id))
+        ) {
+            throw new HttpError(400, "invalid_request", "the upload request is invalid", [
+                { path: "/targeting_id", message: "must be 1-64 characters of A-Z a-z 0-9 _ -" },
+            ]);
         }
         const key = `client-config/${opts.env}/uploads/${body.targeting_id ?? "any"}/${randomUUID()}.json`;
         const url = await opts.presignPut(key, UPLOAD_URL_SECONDS);
-        return json(200, { url, key, method: "PUT", content_type: "application/json", expires_at: new Date(now().getTime() + UPLOAD_URL_SECONDS * 1000).toISOString() });
+        return json(200, {
+            url,
+            key,
+            method: "PUT",
+            content_type: "application/json",
+            expires_at: new Date(now().getTime() + UPLOAD_URL_SECONDS * 1000).toISOString(),
+        });
     }
 
     async function list(event: ApiEvent): Promise<ApiResult> {
         const q = event.queryStringParameters ?? {};
         const statuses = ["pending", "submitted", "running", "succeeded", "failed", "cancelled"];
         if (q.status !== undefined && !statuses.includes(q.status)) {
-            throw new HttpError(400, "invalid_request", "invalid query", [{ path: "status", message: `must be one of ${statuses.join(", ")}` }]);
+            throw new HttpError(400, "invalid_request", "invalid query", [
+                { path: "status", message: `must be one of ${statuses.join(", ")}` },
+            ]);
         }
-        const rows = await call<any[]>(await opts.db(), "list_job_executions", { p_targeting_id: q.targeting_id ?? null, p_status: q.status ?? null, p_limit: 100 });
+        const rows = await call<any[]>(await opts.db(), "list_job_executions", {
+            p_targeting_id: q.targeting_id ?? null,
+            p_status: q.status ?? null,
+            p_limit: 100,
+        });
         return json(200, { executions: rows.map((r) => summary(r)) });
     }
 
@@ -276,13 +394,25 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
         const row = await call<any>(db, "get_job_execution", { p_execution_id: id });
         if (!row) throw new HttpError(404, "not_found", `no execution ${id}`);
         if (["succeeded", "failed", "cancelled"].includes(row.status)) {
-            throw new HttpError(409, "already_finished", `execution ${id} is already ${row.status}`, { status: row.status });
+            throw new HttpError(409, "already_finished", `execution ${id} is already ${row.status}`, {
+                status: row.status,
+            });
         }
         if (row.job_id) {
             // Terminating an array parent terminates every child, running or not.
-            await opts.batch.send(new TerminateJobCommand({ jobId: row.job_id, reason: `cancelled through the form-sender API (${event.requestContext?.requestId ?? "no request id"})` }));
+            await opts.batch.send(
+                new TerminateJobCommand({
+                    jobId: row.job_id,
+                    reason: `cancelled through the form-sender API (${event.requestContext?.requestId ?? "no request id"})`,
+                }),
+            );
         }
-        const updated = await call<any>(db, "update_job_execution_status", { p_execution_id: id, p_status: "cancelled", p_error: null, p_metadata: { cancelled_at: now().toISOString() } });
+        const updated = await call<any>(db, "update_job_execution_status", {
+            p_execution_id: id,
+            p_status: "cancelled",
+            p_error: null,
+            p_metadata: { cancelled_at: now().toISOString() },
+        });
         opts.log("info", "execution cancelled", { execution_id: id, job_id: row.job_id });
         return json(200, summary(updated));
     }
@@ -293,7 +423,11 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             if (route === "POST /form-sender/submit") return await submit(event);
             if (route === "POST /form-sender/client-config-upload") return await upload(event);
             if (route === "GET /form-sender/executions") return await list(event);
-            if (event.httpMethod === "POST" && (event.resource === "/form-sender/executions/{id}/cancel" || /^\/form-sender\/executions\/[^/]+\/cancel$/.test(event.path))) {
+            if (
+                event.httpMethod === "POST" &&
+                (event.resource === "/form-sender/executions/{id}/cancel" ||
+                    /^\/form-sender\/executions\/[^/]+\/cancel$/.test(event.path))
+            ) {
                 return await cancel(event);
             }
             throw new HttpError(404, "not_found", `no route ${event.httpMethod} ${event.path}`);
@@ -303,7 +437,9 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
                 return json(e.status, { error: { code: e.code, message: e.message, details: e.details ?? null } });
             }
             opts.log("error", "unexpected error", { route, error: String(e) });
-            return json(500, { error: { code: "internal_error", message: "unexpected error; see the dispatcher logs", details: null } });
+            return json(500, {
+                error: { code: "internal_error", message: "unexpected error; see the dispatcher logs", details: null },
+            });
         }
     };
 }
@@ -313,7 +449,9 @@ function parseBody(event: ApiEvent): unknown {
     try {
         return JSON.parse(raw ?? "");
     } catch {
-        throw new HttpError(400, "invalid_json", "the request body is not valid JSON", [{ path: "/", message: "send a JSON object with content-type application/json" }]);
+        throw new HttpError(400, "invalid_json", "the request body is not valid JSON", [
+            { path: "/", message: "send a JSON object with content-type application/json" },
+        ]);
     }
 }
 
@@ -322,8 +460,13 @@ function tidy(problems: Problem[]): Problem[] {
     const out = problems.filter((p) => !(p.path === "/" && /must match exactly one schema in oneOf/.test(p.message)));
     const missingBoth = out.filter((p) => p.message === "is required" && /^\/client_config(_object)?$/.test(p.path));
     const rest = out.filter((p) => !missingBoth.includes(p));
-    if (missingBoth.length === 2) rest.push({ path: "/client_config", message: "send client_config (inline) or client_config_object (uploaded key)" });
-    if (out.length === 0 && problems.length > 0) rest.push({ path: "/", message: "send either client_config or client_config_object, not both" });
+    if (missingBoth.length === 2)
+        rest.push({
+            path: "/client_config",
+            message: "send client_config (inline) or client_config_object (uploaded key)",
+        });
+    if (out.length === 0 && problems.length > 0)
+        rest.push({ path: "/", message: "send either client_config or client_config_object, not both" });
     return rest;
 }
 
@@ -331,7 +474,11 @@ function definedOnly<T extends object>(o: T): Partial<T> {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function resolveOverrides(batch: BatchOverrides, defaults: Required<SubmitDefaults>, sessionMaxHours?: number): Required<SubmitDefaults> {
+export function resolveOverrides(
+    batch: BatchOverrides,
+    defaults: Required<SubmitDefaults>,
+    sessionMaxHours?: number,
+): Required<SubmitDefaults> {
     return {
         prefer_spot: batch.prefer_spot ?? defaults.prefer_spot,
         allow_on_demand_fallback: batch.allow_on_demand_fallback ?? defaults.allow_on_demand_fallback,
@@ -382,23 +529,38 @@ export function submitJobInput(
 /** Undefined when the request is within Batch's limits, else the reason. */
 export function checkLimits(input: SubmitJobCommandInput): string | undefined {
     const overrides = Buffer.byteLength(JSON.stringify(input.containerOverrides ?? {}));
-    if (overrides > MAX_OVERRIDES_BYTES) return `container overrides are ${overrides} bytes; AWS Batch accepts at most ${MAX_OVERRIDES_BYTES}`;
+    if (overrides > MAX_OVERRIDES_BYTES)
+        return `container overrides are ${overrides} bytes; AWS Batch accepts at most ${MAX_OVERRIDES_BYTES}`;
     const total = Buffer.byteLength(JSON.stringify(input));
-    if (total > MAX_REQUEST_BYTES) return `the SubmitJob request is ${total} bytes; AWS Batch accepts at most ${MAX_REQUEST_BYTES}`;
+    if (total > MAX_REQUEST_BYTES)
+        return `the SubmitJob request is ${total} bytes; AWS Batch accepts at most ${MAX_REQUEST_BYTES}`;
     return undefined;
 }
 
 function summary(r: any) {
     return {
-        execution_id: r.id, targeting_id: r.targeting_id, status: r.status, job_id: r.job_id ?? null, job_name: r.job_name ?? null,
-        job_queue: r.job_queue ?? null, array_size: r.array_size ?? null, created_at: r.created_at, submitted_at: r.submitted_at ?? null,
-        finished_at: r.finished_at ?? null, error: r.error ?? null,
+        execution_id: r.id,
+        targeting_id: r.targeting_id,
+        status: r.status,
+        job_id: r.job_id ?? null,
+        job_name: r.job_name ?? null,
+        job_queue: r.job_queue ?? null,
+        array_size: r.array_size ?? null,
+        created_at: r.created_at,
+        submitted_at: r.submitted_at ?? null,
+        finished_at: r.finished_at ?? null,
+        error: r.error ?? null,
     };
 }
 
 function answer(r: any, duplicate: boolean) {
     return {
-        execution_id: r.id, job_id: r.job_id ?? null, job_name: r.job_name ?? null, job_queue: r.job_queue ?? null,
-        array_size: r.array_size ?? r.run_total ?? null, submitted_at: r.submitted_at ?? null, duplicate,
+        execution_id: r.id,
+        job_id: r.job_id ?? null,
+        job_name: r.job_name ?? null,
+        job_queue: r.job_queue ?? null,
+        array_size: r.array_size ?? r.run_total ?? null,
+        submitted_at: r.submitted_at ?? null,
+        duplicate,
     };
 }

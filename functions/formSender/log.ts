@@ -6,5 +6,6 @@ export type Logger = (level: "info" | "warn" | "error", message: string, fields?
 export function makeLogger(opts: SanitizerOptions & { write?: (line: string) => void; component: string }): Logger {
     const sanitize = makeSanitizer(opts);
     const write = opts.write ?? ((line: string) => console.log(line));
-    return (level, message, fields = {}) => write(sanitize(JSON.stringify({ level, component: opts.component, message, ...fields })));
+    return (level, message, fields = {}) =>
+        write(sanitize(JSON.stringify({ level, component: opts.component, message, ...fields })));
 }

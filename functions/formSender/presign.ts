@@ -34,14 +34,20 @@ export interface PresignPutOptions {
 const MAX_EXPIRY_SECONDS = 7 * 24 * 3600;
 
 /** RFC 3986 encoding, as SigV4 requires (encodeURIComponent leaves !'()* alone). */
-const encode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const encode = (s: string) =>
+    encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
 
 export function presignS3Put(o: PresignPutOptions): string {
     if (!Number.isInteger(o.expiresInSeconds) || o.expiresInSeconds < 1 || o.expiresInSeconds > MAX_EXPIRY_SECONDS) {
-        throw new Error(`presigned URL expiry must be a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS}, got ${o.expiresInSeconds}`);
+        throw new Error(
+            `presigned URL expiry must be a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS}, got ${o.expiresInSeconds}`,
+        );
     }
-    const amzDate = o.now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, ""); // 20261123T010203Z
+    const amzDate = o.now
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}/, ""); // 20261123T010203Z
     const day = amzDate.slice(0, 8);
     const scope = `${day}/${o.region}/s3/aws4_request`;
     const keyPath = o.key.split("/").map(encode).join("/");
@@ -73,8 +79,23 @@ export function presignS3Put(o: PresignPutOptions): string {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([k, v]) => `${k}=${v}`)
         .join("&");
-    const canonicalRequest = ["PUT", path, query, `content-type:${o.contentType.trim()}\nhost:${host}\n`, signedHeaders, "UNSIGNED-PAYLOAD"].join("\n");
-    const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, createHash("sha256").update(canonicalRequest, "utf8").digest("hex")].join("\n");
-    const signingKey = hmac(hmac(hmac(hmac(`AWS4${o.credentials.secretAccessKey}`, day), o.region), "s3"), "aws4_request");
+    const canonicalRequest = [
+        "PUT",
+        path,
+        query,
+        `content-type:${o.contentType.trim()}\nhost:${host}\n`,
+        signedHeaders,
+        "UNSIGNED-PAYLOAD",
+    ].join("\n");
+    const stringToSign = [
+        "AWS4-HMAC-SHA256",
+        amzDate,
+        scope,
+        createHash("sha256").update(canonicalRequest, "utf8").digest("hex"),
+    ].join("\n");
+    const signingKey = hmac(
+        hmac(hmac(hmac(`AWS4${o.credentials.secretAccessKey}`, day), o.region), "s3"),
+        "aws4_request",
+    );
     return `${origin}${path}?${query}&X-Amz-Signature=${hmac(signingKey, stringToSign).toString("hex")}`;
 }

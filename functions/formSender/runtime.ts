@@ -20,16 +20,25 @@ export function supabaseRpc(url: string, serviceRoleKey: string): RpcClient {
     // resolves in the deployed bundle like any other.
     const { PostgrestClient } = require("@supabase/postgrest-js") as typeof import("@supabase/postgrest-js");
     return new PostgrestClient(new URL("rest/v1", url.endsWith("/") ? url : `${url}/`).href, {
-        headers: { apikey: serviceRoleKey, Authorization: `Bearer ${serviceRoleKey}`, "X-Client-Info": "ops-platform-form-sender" },
+        headers: {
+            apikey: serviceRoleKey,
+            Authorization: `Bearer ${serviceRoleKey}`,
+            "X-Client-Info": "ops-platform-form-sender",
+        },
     });
 }
 
 /** A memoized Supabase RPC client whose URL and service-role key come from Secrets Manager. */
-export function supabaseFromSecrets(secrets: SendClient, urlSecretArn: string, keySecretArn: string): () => Promise<RpcClient> {
+export function supabaseFromSecrets(
+    secrets: SendClient,
+    urlSecretArn: string,
+    keySecretArn: string,
+): () => Promise<RpcClient> {
     let client: Promise<RpcClient> | undefined;
     const read = async (arn: string) => {
         const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
-        if (!out.SecretString) throw new Error(`secret ${arn} has no value; set it with aws secretsmanager put-secret-value`);
+        if (!out.SecretString)
+            throw new Error(`secret ${arn} has no value; set it with aws secretsmanager put-secret-value`);
         return out.SecretString as string;
     };
     return () => {
@@ -48,7 +57,11 @@ export function supabaseFromSecrets(secrets: SendClient, urlSecretArn: string, k
  * (the Lambda role's session credentials in production). A custom S3 endpoint
  * (AWS_ENDPOINT_URL_S3) is addressed path-style, as the SDK addresses it.
  */
-export function presignPutWith(s3: S3Client, bucket: string, endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL): (key: string, seconds: number) => Promise<string> {
+export function presignPutWith(
+    s3: S3Client,
+    bucket: string,
+    endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL,
+): (key: string, seconds: number) => Promise<string> {
     return async (key, seconds) =>
         presignS3Put({
             bucket,

@@ -30,8 +30,24 @@ const RULES: [RegExp, string | ((m: string, ...g: string[]) => string)][] = [
 export function makeSanitizer(opts: SanitizerOptions = {}): (line: string) => string {
     const secrets = (opts.secrets ?? []).filter((s): s is string => typeof s === "string" && s.length >= 4);
     const companies = (opts.companyNames ?? []).filter((s): s is string => typeof s === "string" && s.length >= 2);
-    const secretRe = secrets.length ? new RegExp(secrets.sort((a, b) => b.length - a.length).map(escape).join("|"), "g") : undefined;
-    const companyRe = companies.length ? new RegExp(companies.sort((a, b) => b.length - a.length).map(escape).join("|"), "g") : undefined;
+    const secretRe = secrets.length
+        ? new RegExp(
+              secrets
+                  .sort((a, b) => b.length - a.length)
+                  .map(escape)
+                  .join("|"),
+              "g",
+          )
+        : undefined;
+    const companyRe = companies.length
+        ? new RegExp(
+              companies
+                  .sort((a, b) => b.length - a.length)
+                  .map(escape)
+                  .join("|"),
+              "g",
+          )
+        : undefined;
     return (line: string) => {
         let out = secretRe ? line.replace(secretRe, "[secret]") : line;
         for (const [re, replacement] of RULES) out = out.replace(re, replacement as never);

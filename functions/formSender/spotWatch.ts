@@ -8,7 +8,12 @@
  * environment (`ops:spot-watch = reduced`), which survives Lambda cold starts and is visible to
  * operators in the console.
  */
-import { DescribeComputeEnvironmentsCommand, TagResourceCommand, UntagResourceCommand, UpdateComputeEnvironmentCommand } from "@aws-sdk/client-batch";
+import {
+    DescribeComputeEnvironmentsCommand,
+    TagResourceCommand,
+    UntagResourceCommand,
+    UpdateComputeEnvironmentCommand,
+} from "@aws-sdk/client-batch";
 import { DescribeSpotPriceHistoryCommand } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import type { SendClient } from "./dispatcher";
@@ -42,7 +47,11 @@ export type SpotWatchOutcome =
     | { action: "none"; ratioPercent: number | null; reason: string };
 
 /** Mean over instance types of (cheapest recent Spot price in the AZs) / on-demand, in percent. */
-export function spotRatioPercent(history: { InstanceType?: string; SpotPrice?: string; AvailabilityZone?: string; Timestamp?: Date }[], onDemand: Readonly<Record<string, number>>, zones?: readonly string[]): number | null {
+export function spotRatioPercent(
+    history: { InstanceType?: string; SpotPrice?: string; AvailabilityZone?: string; Timestamp?: Date }[],
+    onDemand: Readonly<Record<string, number>>,
+    zones?: readonly string[],
+): number | null {
     const latest = new Map<string, { price: number; at: number }>();
     for (const h of history) {
         if (!h.InstanceType || !h.SpotPrice || !h.AvailabilityZone || !(h.InstanceType in onDemand)) continue;
@@ -68,35 +77,57 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
     const now = opts.now ?? (() => new Date());
     const types = Object.keys(opts.onDemandPrices);
     return async () => {
-        const history = await opts.ec2.send(new DescribeSpotPriceHistoryCommand({
-            InstanceTypes: types as never[],
-            ProductDescriptions: ["Linux/UNIX"],
-            StartTime: new Date(now().getTime() - 60 * 60 * 1000),
-        }));
+        const history = await opts.ec2.send(
+            new DescribeSpotPriceHistoryCommand({
+                InstanceTypes: types as never[],
+                ProductDescriptions: ["Linux/UNIX"],
+                StartTime: new Date(now().getTime() - 60 * 60 * 1000),
+            }),
+        );
         const ratio = spotRatioPercent(history.SpotPriceHistory ?? [], opts.onDemandPrices, opts.availabilityZones);
         if (ratio === null) {
             opts.log("warn", "no recent Spot prices for the configured instance types; nothing changed", { types });
             return { action: "none", ratioPercent: null, reason: "no price data" };
         }
-        const described = await opts.batch.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: [opts.computeEnvironment] }));
+        const described = await opts.batch.send(
+            new DescribeComputeEnvironmentsCommand({ computeEnvironments: [opts.computeEnvironment] }),
+        );
         const ce = described.computeEnvironments?.[0];
         if (!ce) throw new Error(`compute environment ${opts.computeEnvironment} not found`);
         const reduced = ce.tags?.[STATE_TAG] === "reduced";
         const rounded = Math.round(ratio * 10) / 10;
         if (ratio > threshold && !reduced) {
             const maxvCpus = Math.max(0, Math.floor((opts.configuredMaxVcpus * (100 - reduce)) / 100));
-            await opts.batch.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: ce.computeEnvironmentArn, computeResources: { maxvCpus } }));
-            await opts.batch.send(new TagResourceCommand({ resourceArn: ce.computeEnvironmentArn, tags: { [STATE_TAG]: "reduced" } }));
-            await publish(`[${opts.environment}] Spot price at ${rounded}% of on-demand: Spot capacity lowered`,
-                `Recent Spot prices for ${types.join(", ")} average ${rounded}% of on-demand (threshold ${threshold}%). maxvCpus of ${opts.computeEnvironment} lowered from ${opts.configuredMaxVcpus} to ${maxvCpus}; it is restored automatically when prices fall below ${threshold - HYSTERESIS_POINTS}%.`);
+            await opts.batch.send(
+                new UpdateComputeEnvironmentCommand({
+                    computeEnvironment: ce.computeEnvironmentArn,
+                    computeResources: { maxvCpus },
+                }),
+            );
+            await opts.batch.send(
+                new TagResourceCommand({ resourceArn: ce.computeEnvironmentArn, tags: { [STATE_TAG]: "reduced" } }),
+            );
+            await publish(
+                `[${opts.environment}] Spot price at ${rounded}% of on-demand: Spot capacity lowered`,
+                `Recent Spot prices for ${types.join(", ")} average ${rounded}% of on-demand (threshold ${threshold}%). maxvCpus of ${opts.computeEnvironment} lowered from ${opts.configuredMaxVcpus} to ${maxvCpus}; it is restored automatically when prices fall below ${threshold - HYSTERESIS_POINTS}%.`,
+            );
             opts.log("warn", "Spot expensive: maxvCpus lowered", { ratio_percent: rounded, max_vcpus: maxvCpus });
             return { action: "reduced", ratioPercent: rounded, maxvCpus };
         }
         if (ratio < threshold - HYSTERESIS_POINTS && reduced) {
-            await opts.batch.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: ce.computeEnvironmentArn, computeResources: { maxvCpus: opts.configuredMaxVcpus } }));
-            await opts.batch.send(new UntagResourceCommand({ resourceArn: ce.computeEnvironmentArn, tagKeys: [STATE_TAG] }));
-            await publish(`[${opts.environment}] Spot price back to ${rounded}% of on-demand: Spot capacity restored`,
-                `maxvCpus of ${opts.computeEnvironment} restored to ${opts.configuredMaxVcpus}.`);
+            await opts.batch.send(
+                new UpdateComputeEnvironmentCommand({
+                    computeEnvironment: ce.computeEnvironmentArn,
+                    computeResources: { maxvCpus: opts.configuredMaxVcpus },
+                }),
+            );
+            await opts.batch.send(
+                new UntagResourceCommand({ resourceArn: ce.computeEnvironmentArn, tagKeys: [STATE_TAG] }),
+            );
+            await publish(
+                `[${opts.environment}] Spot price back to ${rounded}% of on-demand: Spot capacity restored`,
+                `maxvCpus of ${opts.computeEnvironment} restored to ${opts.configuredMaxVcpus}.`,
+            );
             opts.log("info", "Spot affordable again: maxvCpus restored", { ratio_percent: rounded });
             return { action: "restored", ratioPercent: rounded, maxvCpus: opts.configuredMaxVcpus };
         }
@@ -104,6 +135,8 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
     };
 
     async function publish(subject: string, message: string) {
-        await opts.sns.send(new PublishCommand({ TopicArn: opts.topicArn, Subject: subject.slice(0, 100), Message: message }));
+        await opts.sns.send(
+            new PublishCommand({ TopicArn: opts.topicArn, Subject: subject.slice(0, 100), Message: message }),
+        );
     }
 }

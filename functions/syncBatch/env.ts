@@ -10,7 +10,6 @@ import type { SyncDeps } from "./handler";
 import type { Logger } from "./log";
 import type { SecretGetter } from "./secrets";
 
-
 /** Environment variables the function reads; the component sets each of them. */
 export const SYNC_ENV = {
     dbHost: "DB_HOST",
@@ -29,7 +28,9 @@ export const SYNC_ENV = {
 function required(env: NodeJS.ProcessEnv, name: string): string {
     const v = env[name];
     if (v === undefined || v.trim() === "") {
-        throw new Error(`sync-batch: environment variable ${name} is not set; it is set by the SyncScheduler component, so redeploy the stack (pulumi up) rather than editing the function`);
+        throw new Error(
+            `sync-batch: environment variable ${name} is not set; it is set by the SyncScheduler component, so redeploy the stack (pulumi up) rather than editing the function`,
+        );
     }
     return v.trim();
 }
@@ -50,15 +51,22 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv, getSecret: SecretGetter,
     }
     const sslMode = (env[SYNC_ENV.dbSslMode]?.trim() || "verify-full") as DbSslMode;
     if (!(DB_SSL_MODES as readonly string[]).includes(sslMode)) {
-        throw new Error(`sync-batch: ${SYNC_ENV.dbSslMode} must be one of ${DB_SSL_MODES.join(", ")}, got ${JSON.stringify(sslMode)}`);
+        throw new Error(
+            `sync-batch: ${SYNC_ENV.dbSslMode} must be one of ${DB_SSL_MODES.join(", ")}, got ${JSON.stringify(sslMode)}`,
+        );
     }
     const budgetText = env[SYNC_ENV.quotaBudget]?.trim() || String(DEFAULT_QUOTA_BUDGET);
     if (!/^\d+$/.test(budgetText) || Number(budgetText) < 1) {
-        throw new Error(`sync-batch: ${SYNC_ENV.quotaBudget} must be a positive integer of quota units, got ${JSON.stringify(budgetText)}`);
+        throw new Error(
+            `sync-batch: ${SYNC_ENV.quotaBudget} must be a positive integer of quota units, got ${JSON.stringify(budgetText)}`,
+        );
     }
     const database = required(env, SYNC_ENV.dbName);
     const user = required(env, SYNC_ENV.dbUsername);
-    const channelIds = (env[SYNC_ENV.channelIds] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const channelIds = (env[SYNC_ENV.channelIds] ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
     return {
         async connect(password) {
             const client = new Client({

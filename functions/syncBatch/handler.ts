@@ -66,7 +66,8 @@ export interface SyncContext {
     readonly awsRequestId?: string;
 }
 
-export type SyncStatus = "completed" | "quota_exhausted" | "quota_budget" | "deadline" | "no_channels" | "skipped_running";
+export type SyncStatus =
+    "completed" | "quota_exhausted" | "quota_budget" | "deadline" | "no_channels" | "skipped_running";
 
 export interface SyncResult {
     readonly status: SyncStatus;
@@ -89,7 +90,12 @@ export interface SyncResult {
 
 /** Calendar date (YYYY-MM-DD) of `at` in `timeZone`. */
 export function calendarDate(at: Date, timeZone: string): string {
-    const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(at);
+    const parts = new Intl.DateTimeFormat("en-CA", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+    }).formatToParts(at);
     const get = (t: string) => parts.find((p) => p.type === t)?.value;
     return `${get("year")}-${get("month")}-${get("day")}`;
 }
@@ -135,14 +141,25 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
         const deadline = remaining === undefined ? Infinity : startedAt.getTime() + remaining - margin;
         const requested = event?.detail?.channelIds;
         if (requested !== undefined && !Array.isArray(requested)) {
-            throw new Error(`manual trigger detail.channelIds must be a list of channel ids, got ${JSON.stringify(requested)}; send Detail='{"channelIds":["UC…"]}' or omit it to sync every channel`);
+            throw new Error(
+                `manual trigger detail.channelIds must be a list of channel ids, got ${JSON.stringify(requested)}; send Detail='{"channelIds":["UC…"]}' or omit it to sync every channel`,
+            );
         }
-        const manualIds = requested === undefined ? undefined : checkChannelIds(requested, "manual trigger detail.channelIds");
+        const manualIds =
+            requested === undefined ? undefined : checkChannelIds(requested, "manual trigger detail.channelIds");
         log.info("sync started", { trigger, snapshotDate, requestId: context?.awsRequestId });
 
-        const [dbSecret, ytSecret] = await Promise.all([deps.getSecret(deps.dbPasswordSecretId), deps.getSecret(deps.youtubeApiKeySecretId)]);
+        const [dbSecret, ytSecret] = await Promise.all([
+            deps.getSecret(deps.dbPasswordSecretId),
+            deps.getSecret(deps.youtubeApiKeySecretId),
+        ]);
         const password = secretValue(deps.dbPasswordSecretId, dbSecret, ["password"]);
-        const apiKey = secretValue(deps.youtubeApiKeySecretId, ytSecret, ["apiKey", "YOUTUBE_API_KEY", "api_key", "key"]);
+        const apiKey = secretValue(deps.youtubeApiKeySecretId, ytSecret, [
+            "apiKey",
+            "YOUTUBE_API_KEY",
+            "api_key",
+            "key",
+        ]);
         const youtube = createYouTubeClient({
             apiKey,
             baseUrl: deps.youtubeBaseUrl ?? YOUTUBE_API_BASE_URL,
@@ -184,12 +201,18 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             const stop = (err: unknown): boolean => {
                 if (err instanceof QuotaExhaustedError) {
                     status = (err as { reason?: string }).reason === "budget" ? "quota_budget" : "quota_exhausted";
-                    log.warn("stopping early: YouTube quota", { reason: (err as { reason?: string }).reason, error: err.message, quotaUnits: youtube.quota.units });
+                    log.warn("stopping early: YouTube quota", {
+                        reason: (err as { reason?: string }).reason,
+                        error: err.message,
+                        quotaUnits: youtube.quota.units,
+                    });
                     return true;
                 }
                 if (err instanceof DeadlineReached) {
                     status = "deadline";
-                    log.warn("stopping early: Lambda deadline near, publishing what was loaded", { quotaUnits: youtube.quota.units });
+                    log.warn("stopping early: Lambda deadline near, publishing what was loaded", {
+                        quotaUnits: youtube.quota.units,
+                    });
                     return true;
                 }
                 return false;
@@ -213,7 +236,9 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             for (const item of channelItems) if (typeof item?.id === "string") found.set(item.id, item);
             const missingChannels = channelIds.filter((id) => !found.has(id));
             if (missingChannels.length > 0 && status === "completed") {
-                log.warn("channels not returned by channels.list (deleted, terminated or mistyped)", { channelIds: missingChannels });
+                log.warn("channels not returned by channels.list (deleted, terminated or mistyped)", {
+                    channelIds: missingChannels,
+                });
             }
             await copyAll(client, CHANNEL_STAGING, CHANNEL_COLUMNS, [...found.values()].map(channelRow));
 
@@ -234,7 +259,11 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
                         do {
                             checkDeadline();
                             const page = await youtube.playlistPage(uploads, token);
-                            if (page.notFound) log.warn("uploads playlist not found; treating the channel as having no videos", { channelId, playlistId: uploads });
+                            if (page.notFound)
+                                log.warn("uploads playlist not found; treating the channel as having no videos", {
+                                    channelId,
+                                    playlistId: uploads,
+                                });
                             const ids = page.videoIds.filter((id) => !seen.has(id));
                             for (const id of ids) seen.add(id);
                             if (ids.length > 0) {
@@ -258,10 +287,23 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
 
             stage = "publish";
             const published = await publish(client, record(status, unavailable));
-            return summary(status, published.channels, published.videos, published.videosChanged, published.snapshots, missingChannels, published.runId, unavailable);
+            return summary(
+                status,
+                published.channels,
+                published.videos,
+                published.videosChanged,
+                published.snapshots,
+                missingChannels,
+                published.runId,
+                unavailable,
+            );
         } catch (err) {
             const message = `sync failed during ${stage}: ${(err as Error).message}`;
-            log.error("sync failed; published data left unchanged", { stage, error: (err as Error).message, quotaUnits: youtube.quota.units });
+            log.error("sync failed; published data left unchanged", {
+                stage,
+                error: (err as Error).message,
+                quotaUnits: youtube.quota.units,
+            });
             // Best effort: the run record must never hide the original error.
             await recordRun(client, record("failed", 0, message)).catch(() => undefined);
             throw new Error(message, { cause: err });

@@ -56,7 +56,10 @@ const VIDEO_TYPES: Record<(typeof VIDEO_COLUMNS)[number], string> = {
  * sessions, gone when the connection closes, never written to the WAL.
  */
 export async function createStaging(client: ClientBase): Promise<void> {
-    const cols = (types: Record<string, string>) => Object.entries(types).map(([c, t]) => `${c} ${t}`).join(", ");
+    const cols = (types: Record<string, string>) =>
+        Object.entries(types)
+            .map(([c, t]) => `${c} ${t}`)
+            .join(", ");
     // 100,000 staged videos take ~30 MB; at the 8 MB default the upsert's scans of the staging
     // table read it back from disk. The setting is per session, allocated only as used, and
     // must be set before the session's first temporary table (setting the same value again
@@ -126,7 +129,12 @@ export function openCopy(client: ClientBase, table: string, columns: readonly st
 }
 
 /** Writes `rows` through one COPY; used for the few channel rows. */
-export async function copyAll(client: ClientBase, table: string, columns: readonly string[], rows: Cell[][]): Promise<number> {
+export async function copyAll(
+    client: ClientBase,
+    table: string,
+    columns: readonly string[],
+    rows: Cell[][],
+): Promise<number> {
     const w = openCopy(client, table, columns);
     try {
         await w.write(rows);
@@ -177,7 +185,12 @@ const differs = (cols: readonly string[], extraOld: string[] = [], extraNew: str
  * API answers leaves every row exactly as it was. Staged keys are unique by construction (the
  * handler stages each channel and video once).
  */
-function upsertSql(table: string, staging: string, key: string, columns: readonly string[]): [update: string, insert: string] {
+function upsertSql(
+    table: string,
+    staging: string,
+    key: string,
+    columns: readonly string[],
+): [update: string, insert: string] {
     const content = columns.filter((c) => c !== key);
     return [
         `UPDATE ${table} AS t SET
@@ -239,7 +252,9 @@ export async function publish(client: ClientBase, run: RunRecord): Promise<Publi
         const channelsChanged = await run2(CHANNELS_SQL, [run.snapshotDate]);
         const orphans = (await client.query<{ channel_id: string }>(ORPHAN_CHECK_SQL)).rows.map((r) => r.channel_id);
         if (orphans.length > 0) {
-            throw new Error(`youtube sync: staged videos reference channels that were neither staged nor stored (${orphans.join(", ")}); nothing was published`);
+            throw new Error(
+                `youtube sync: staged videos reference channels that were neither staged nor stored (${orphans.join(", ")}); nothing was published`,
+            );
         }
         const videosChanged = await run2(VIDEOS_SQL, [run.snapshotDate]);
         const snapshots = await run2(STATS_SQL, [run.snapshotDate, run.finishedAt.toISOString()]);

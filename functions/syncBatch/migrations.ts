@@ -129,7 +129,10 @@ export async function migrate(client: ClientBase, migrations: readonly Migration
             await client.query("BEGIN");
             try {
                 await client.query(m.sql);
-                await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+                await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name) VALUES ($1, $2)`, [
+                    m.version,
+                    m.name,
+                ]);
                 await client.query("COMMIT");
             } catch (err) {
                 await client.query("ROLLBACK");

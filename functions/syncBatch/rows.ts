@@ -135,7 +135,9 @@ export function videoRow(item: Json, channelId: string): Cell[] {
     const snippet = obj(item.snippet);
     const stats = obj(item.statistics);
     const details = obj(item.contentDetails);
-    const tags = Array.isArray(snippet.tags) ? snippet.tags.filter((t: unknown) => typeof t === "string").map(cleanText) : null;
+    const tags = Array.isArray(snippet.tags)
+        ? snippet.tags.filter((t: unknown) => typeof t === "string").map(cleanText)
+        : null;
     return [
         cleanText(item.id),
         channelId,

@@ -12,7 +12,9 @@ export function secretsManagerGetter(client: SecretsManagerClient): SecretGetter
     return async (secretId) => {
         const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
         if (typeof out.SecretString !== "string" || out.SecretString === "") {
-            throw new Error(`secret ${secretId} has no SecretString (binary secrets are not supported); store the value as text`);
+            throw new Error(
+                `secret ${secretId} has no SecretString (binary secrets are not supported); store the value as text`,
+            );
         }
         return out.SecretString;
     };
@@ -30,7 +32,9 @@ export function secretValue(secretId: string, raw: string, fields: readonly stri
     try {
         parsed = JSON.parse(trimmed);
     } catch {
-        throw new Error(`secret ${secretId} starts with "{" but is not valid JSON; store either the plain value or a JSON object with a "${fields[0]}" field`);
+        throw new Error(
+            `secret ${secretId} starts with "{" but is not valid JSON; store either the plain value or a JSON object with a "${fields[0]}" field`,
+        );
     }
     const rec = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
     for (const f of fields) {

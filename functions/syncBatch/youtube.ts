@@ -115,7 +115,9 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
         const query = new URLSearchParams({ ...params, key: opts.apiKey }).toString();
         const url = `${base}/${endpoint}?${query}`;
         // What the logs may show: the key never appears in them.
-        const label = `${endpoint}.list ${Object.entries(params).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 60)}…` : v}`).join(" ")}`;
+        const label = `${endpoint}.list ${Object.entries(params)
+            .map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 60)}…` : v}`)
+            .join(" ")}`;
         for (let attempt = 1; ; attempt++) {
             if (quota.units + 1 > budget) {
                 throw new QuotaExhaustedError(`quota budget of ${budget} units spent before ${label}`, "budget");
@@ -126,11 +128,20 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
             } catch (err) {
                 // Network failures never reached the API, so they cost no quota.
                 if (attempt >= retry.attempts) {
-                    throw new YouTubeApiError(`${label}: network error after ${attempt} attempts: ${(err as Error).message}`, 0, "network");
+                    throw new YouTubeApiError(
+                        `${label}: network error after ${attempt} attempts: ${(err as Error).message}`,
+                        0,
+                        "network",
+                    );
                 }
                 const wait = delay(attempt, null);
                 quota.retries++;
-                log.warn("youtube call failed, retrying", { call: label, attempt, waitMs: wait, error: (err as Error).message });
+                log.warn("youtube call failed, retrying", {
+                    call: label,
+                    attempt,
+                    waitMs: wait,
+                    error: (err as Error).message,
+                });
                 await sleep(wait);
                 continue;
             }
@@ -141,7 +152,11 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                 try {
                     return JSON.parse(text);
                 } catch {
-                    throw new YouTubeApiError(`${label}: HTTP ${res.status} with a body that is not JSON`, res.status, "badResponse");
+                    throw new YouTubeApiError(
+                        `${label}: HTTP ${res.status} with a body that is not JSON`,
+                        res.status,
+                        "badResponse",
+                    );
                 }
             }
             let body: ApiErrorBody | undefined;
@@ -158,52 +173,84 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
             }
             quota.units++;
             quota.calls[endpoint]++;
-            const retryable = res.status >= 500 || res.status === 429 || (res.status === 403 && reason !== undefined && RATE_REASONS.has(reason));
+            const retryable =
+                res.status >= 500 ||
+                res.status === 429 ||
+                (res.status === 403 && reason !== undefined && RATE_REASONS.has(reason));
             if (!retryable) {
-                throw new YouTubeApiError(`${label}: HTTP ${res.status}${reason ? ` ${reason}` : ""}: ${message}`, res.status, reason);
+                throw new YouTubeApiError(
+                    `${label}: HTTP ${res.status}${reason ? ` ${reason}` : ""}: ${message}`,
+                    res.status,
+                    reason,
+                );
             }
             if (attempt >= retry.attempts) {
-                throw new YouTubeApiError(`${label}: HTTP ${res.status}${reason ? ` ${reason}` : ""} after ${attempt} attempts: ${message}`, res.status, reason);
+                throw new YouTubeApiError(
+                    `${label}: HTTP ${res.status}${reason ? ` ${reason}` : ""} after ${attempt} attempts: ${message}`,
+                    res.status,
+                    reason,
+                );
             }
             const wait = delay(attempt, res.headers.get("retry-after"));
             quota.retries++;
-            log.warn("youtube call failed, retrying", { call: label, status: res.status, reason, attempt, waitMs: wait });
+            log.warn("youtube call failed, retrying", {
+                call: label,
+                status: res.status,
+                reason,
+                attempt,
+                waitMs: wait,
+            });
             await sleep(wait);
         }
     }
 
     function checkBatch(what: string, ids: string[]): void {
-        if (ids.length === 0 || ids.length > PAGE_SIZE) throw new Error(`${what}: between 1 and ${PAGE_SIZE} ids per call, got ${ids.length}`);
+        if (ids.length === 0 || ids.length > PAGE_SIZE)
+            throw new Error(`${what}: between 1 and ${PAGE_SIZE} ids per call, got ${ids.length}`);
     }
 
     return {
         quota,
         async channels(ids) {
             checkBatch("channels.list", ids);
-            const body = await call("channels", { part: "snippet,contentDetails,statistics", id: ids.join(","), maxResults: String(PAGE_SIZE) });
+            const body = await call("channels", {
+                part: "snippet,contentDetails,statistics",
+                id: ids.join(","),
+                maxResults: String(PAGE_SIZE),
+            });
             return Array.isArray(body?.items) ? body.items : [];
         },
         async playlistPage(playlistId, pageToken) {
-            const params: Record<string, string> = { part: "contentDetails", playlistId, maxResults: String(PAGE_SIZE) };
+            const params: Record<string, string> = {
+                part: "contentDetails",
+                playlistId,
+                maxResults: String(PAGE_SIZE),
+            };
             if (pageToken !== undefined) params.pageToken = pageToken;
             let body: any;
             try {
                 body = await call("playlistItems", params);
             } catch (err) {
                 // A channel that never uploaded may have no uploads playlist to list.
-                if (err instanceof YouTubeApiError && (err as { status?: number }).status === 404) return { videoIds: [], notFound: true };
+                if (err instanceof YouTubeApiError && (err as { status?: number }).status === 404)
+                    return { videoIds: [], notFound: true };
                 throw err;
             }
             const items: any[] = Array.isArray(body?.items) ? body.items : [];
             const videoIds = items
                 .map((it) => it?.contentDetails?.videoId ?? it?.snippet?.resourceId?.videoId)
                 .filter((id): id is string => typeof id === "string" && id.length > 0);
-            const next = typeof body?.nextPageToken === "string" && body.nextPageToken !== "" ? body.nextPageToken : undefined;
+            const next =
+                typeof body?.nextPageToken === "string" && body.nextPageToken !== "" ? body.nextPageToken : undefined;
             return { videoIds, nextPageToken: next };
         },
         async videos(ids) {
             checkBatch("videos.list", ids);
-            const body = await call("videos", { part: "snippet,statistics,contentDetails", id: ids.join(","), maxResults: String(PAGE_SIZE) });
+            const body = await call("videos", {
+                part: "snippet,statistics,contentDetails",
+                id: ids.join(","),
+                maxResults: String(PAGE_SIZE),
+            });
             return Array.isArray(body?.items) ? body.items : [];
         },
     };

@@ -35,7 +35,9 @@ export function containerDocs(r: PlanResource): ContainerDocs {
         return p.kind === "ok" ? p.value : undefined;
     };
     if (r.type === TASK_DEFINITION) {
-        asArray(read("containerDefinitions")).forEach((c, i) => out.containers.push(named(`containerDefinitions[${i}]`, c)));
+        asArray(read("containerDefinitions")).forEach((c, i) =>
+            out.containers.push(named(`containerDefinitions[${i}]`, c)),
+        );
         if (isUnknown(r.inputs.volumes)) (out as { unknown: boolean }).unknown = true;
         else out.volumes.push(...asArray(r.inputs.volumes));
     } else if (r.type === JOB_DEFINITION) {
@@ -46,7 +48,9 @@ export function containerDocs(r: PlanResource): ContainerDocs {
         }
         const ecs = read("ecsProperties");
         asArray(ecs?.taskProperties).forEach((t: any, ti) => {
-            asArray(t?.containers).forEach((c, ci) => out.containers.push(named(`ecsProperties.taskProperties[${ti}].containers[${ci}]`, c)));
+            asArray(t?.containers).forEach((c, ci) =>
+                out.containers.push(named(`ecsProperties.taskProperties[${ti}].containers[${ci}]`, c)),
+            );
             out.volumes.push(...asArray(t?.volumes));
         });
         const nodes = read("nodeProperties");

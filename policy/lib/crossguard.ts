@@ -11,7 +11,14 @@
  * - Assets and archives (Lambda code) become `{ archive: true }` / `{ asset: true }` markers:
  *   no rule reads code, and walking large archives on every resource would be wasteful.
  */
-import type { Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    Policies,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { PlanResource, UNKNOWN } from "./resource";
 import { appliesTo, Rule, RuleConfig } from "./rule";
 
@@ -47,7 +54,12 @@ export function plainProps(value: unknown): unknown {
 }
 
 /** A `validateResource` argument as a plan resource. */
-export function fromResourceArgs(args: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & { opts?: { parent?: string }; provider?: { urn: string } }): PlanResource {
+export function fromResourceArgs(
+    args: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & {
+        opts?: { parent?: string };
+        provider?: { urn: string };
+    },
+): PlanResource {
     return {
         urn: args.urn,
         type: args.type,
@@ -60,7 +72,9 @@ export function fromResourceArgs(args: Pick<ResourceValidationArgs, "type" | "pr
 }
 
 /** A `validateStack` resource as a plan resource, with its property dependencies as URNs. */
-export function fromPolicyResource(r: Pick<PolicyResource, "type" | "props" | "urn" | "name" | "parent" | "provider" | "propertyDependencies">): PlanResource {
+export function fromPolicyResource(
+    r: Pick<PolicyResource, "type" | "props" | "urn" | "name" | "parent" | "provider" | "propertyDependencies">,
+): PlanResource {
     const deps: Record<string, string[]> = {};
     for (const [key, list] of Object.entries(r.propertyDependencies ?? {})) deps[key] = list.map((d) => d.urn);
     return {
@@ -81,7 +95,9 @@ interface PolicyConfigValues {
 }
 
 function configFrom(base: RuleConfig, values: PolicyConfigValues): RuleConfig {
-    return values.allowedActions ? { ...base, wildcardResourceActions: [...base.wildcardResourceActions, ...values.allowedActions] } : base;
+    return values.allowedActions
+        ? { ...base, wildcardResourceActions: [...base.wildcardResourceActions, ...values.allowedActions] }
+        : base;
 }
 
 function docs(rule: Rule): string {
@@ -100,7 +116,15 @@ export function toPolicies(rules: readonly Rule[], base: RuleConfig): Policies {
         };
         const configSchema =
             rule.name === "iam-no-wildcard-resource"
-                ? { properties: { allowedActions: { type: "array" as const, items: { type: "string" as const }, description: "Extra actions allowed on Resource \"*\"." } } }
+                ? {
+                      properties: {
+                          allowedActions: {
+                              type: "array" as const,
+                              items: { type: "string" as const },
+                              description: 'Extra actions allowed on Resource "*".',
+                          },
+                      },
+                  }
                 : undefined;
         if (rule.scope === "resource") {
             const policy: ResourceValidationPolicy = {

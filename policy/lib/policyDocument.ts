@@ -76,7 +76,10 @@ export function documentsOf(r: PlanResource): DocumentSource[] {
         const inline = r.inputs.inlinePolicies;
         if (isUnknown(inline)) return [{ label: "`inlinePolicies`", statements: "unknown" }];
         return asArray(inline).flatMap((p: any, i) => {
-            const d = read(`\`inlinePolicies[${i}]\`${typeof p?.name === "string" ? ` (${p.name})` : ""}`, isUnknown(p) ? p : p?.policy);
+            const d = read(
+                `\`inlinePolicies[${i}]\`${typeof p?.name === "string" ? ` (${p.name})` : ""}`,
+                isUnknown(p) ? p : p?.policy,
+            );
             return d ? [d] : [];
         });
     }
@@ -90,13 +93,21 @@ export function statementLabel(s: Statement): string {
 
 /** IAM action matching: case-insensitive, `*` and `?` wildcards in the pattern. */
 export function actionMatches(pattern: string, action: string): boolean {
-    const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+    const re = new RegExp(
+        `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".")}$`,
+        "i",
+    );
     return re.test(action);
 }
 
 /** Condition keys used anywhere in a statement's Condition block (operator-independent). */
 export function conditionKeys(s: Statement): string[] {
-    return Object.values(s.condition).flatMap((block) => (block && typeof block === "object" ? Object.keys(block) : []));
+    return Object.values(s.condition).flatMap((block) =>
+        block && typeof block === "object" ? Object.keys(block) : [],
+    );
 }
 
 /** Values of one condition key under any operator. */

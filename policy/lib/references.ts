@@ -22,7 +22,16 @@ import { canonicalType, isUnknown, PlanResource } from "./resource";
 export type Match = "yes" | "no" | "maybe";
 
 /** Input properties that hold a resource's own physical name or id. */
-const NAME_KEYS = ["id", "arn", "bucket", "name", "functionName", "family", "stateMachineName", "computeEnvironmentName"];
+const NAME_KEYS = [
+    "id",
+    "arn",
+    "bucket",
+    "name",
+    "functionName",
+    "family",
+    "stateMachineName",
+    "computeEnvironmentName",
+];
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -31,10 +40,14 @@ const ARN_FORMS: Record<string, (name: string) => RegExp> = {
     "aws:s3/bucket:Bucket": (n) => new RegExp(`^arn:[\\w-]+:s3:::${esc(n)}$`),
     "aws:s3/bucketV2:BucketV2": (n) => new RegExp(`^arn:[\\w-]+:s3:::${esc(n)}$`),
     "aws:cloudwatch/logGroup:LogGroup": (n) => new RegExp(`^arn:[\\w-]+:logs:[\\w-]*:\\d*:log-group:${esc(n)}(:\\*)?$`),
-    "aws:lb/loadBalancer:LoadBalancer": (n) => new RegExp(`^arn:[\\w-]+:elasticloadbalancing:[\\w-]*:\\d*:loadbalancer/(app|net|gwy)/${esc(n)}/\\w+$`),
-    "aws:lambda/function:Function": (n) => new RegExp(`^arn:[\\w-]+:lambda:[\\w-]*:\\d*:function:${esc(n)}(:[\\w$-]+)?$`),
-    "aws:wafv2/webAcl:WebAcl": (n) => new RegExp(`^arn:[\\w-]+:wafv2:[\\w-]*:\\d*:(regional|global)/webacl/${esc(n)}/[\\w-]+$`),
-    "aws:efs/fileSystem:FileSystem": (n) => new RegExp(`^arn:[\\w-]+:elasticfilesystem:[\\w-]*:\\d*:file-system/${esc(n)}$`),
+    "aws:lb/loadBalancer:LoadBalancer": (n) =>
+        new RegExp(`^arn:[\\w-]+:elasticloadbalancing:[\\w-]*:\\d*:loadbalancer/(app|net|gwy)/${esc(n)}/\\w+$`),
+    "aws:lambda/function:Function": (n) =>
+        new RegExp(`^arn:[\\w-]+:lambda:[\\w-]*:\\d*:function:${esc(n)}(:[\\w$-]+)?$`),
+    "aws:wafv2/webAcl:WebAcl": (n) =>
+        new RegExp(`^arn:[\\w-]+:wafv2:[\\w-]*:\\d*:(regional|global)/webacl/${esc(n)}/[\\w-]+$`),
+    "aws:efs/fileSystem:FileSystem": (n) =>
+        new RegExp(`^arn:[\\w-]+:elasticfilesystem:[\\w-]*:\\d*:file-system/${esc(n)}$`),
 };
 
 /** Strings that name `r`: URN, physical names/ids/ARN from its inputs, logical name, mock id. */

@@ -70,7 +70,8 @@ export function asArray(v: unknown): unknown[] {
 }
 
 /** Result of reading a JSON-document property. */
-export type Parsed = { kind: "absent" } | { kind: "unknown" } | { kind: "invalid"; error: string } | { kind: "ok"; value: any };
+export type Parsed =
+    { kind: "absent" } | { kind: "unknown" } | { kind: "invalid"; error: string } | { kind: "ok"; value: any };
 
 /**
  * Reads a property that holds a JSON document: a string in the plan and in preview, or an

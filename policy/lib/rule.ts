@@ -83,6 +83,9 @@ export function evaluate(resources: readonly PlanResource[], rules: readonly Rul
 /** One line per violation, for test failures and CLI output. */
 export function formatViolations(violations: readonly Violation[]): string {
     return violations
-        .map((v) => `  [${v.enforcementLevel}] ${v.rule}${v.checkov.length ? ` (${v.checkov.join(", ")})` : ""}: ${v.message}${v.urn ? `\n      at ${v.urn}` : ""}`)
+        .map(
+            (v) =>
+                `  [${v.enforcementLevel}] ${v.rule}${v.checkov.length ? ` (${v.checkov.join(", ")})` : ""}: ${v.message}${v.urn ? `\n      at ${v.urn}` : ""}`,
+        )
         .join("\n");
 }

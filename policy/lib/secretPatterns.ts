@@ -19,7 +19,8 @@ const VALUE_PATTERNS: readonly [string, RegExp][] = [
 ];
 
 /** Variable names that announce a secret… */
-const SECRET_NAME = /(secret|passw(or)?d|passwd|token|api[_-]?key|private[_-]?key|access[_-]?key|service[_-]?role|credential|webhook)/i;
+const SECRET_NAME =
+    /(secret|passw(or)?d|passwd|token|api[_-]?key|private[_-]?key|access[_-]?key|service[_-]?role|credential|webhook)/i;
 /** …unless they say the value is only a pointer to one. */
 const REFERENCE_NAME = /(_ARN|_NAME|_ID|_PATH|_PARAM|_PARAMETER|_REGION|_TTL|_HEADER|_URL_SECRET)$/i;
 /**

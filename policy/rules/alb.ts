@@ -33,10 +33,12 @@ function listenerProtocol(l: PlanResource): unknown {
 export const albListenerSecure: ResourceRule = {
     scope: "resource",
     name: "alb-listener-secure",
-    description: "HTTPS/TLS listeners use a TLS 1.3 security policy (ELBSecurityPolicy-TLS13-1-2-* or -1-3-*) and a certificate; HTTP listeners only redirect to HTTPS.",
+    description:
+        "HTTPS/TLS listeners use a TLS 1.3 security policy (ELBSecurityPolicy-TLS13-1-2-* or -1-3-*) and a certificate; HTTP listeners only redirect to HTTPS.",
     checkov: ["CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_74"],
     enforcementLevel: "mandatory",
-    remediation: "HTTPS listener: sslPolicy \"ELBSecurityPolicy-TLS13-1-2-2021-06\" and certificateArn; HTTP listener: defaultActions [{ type: \"redirect\", redirect: { protocol: \"HTTPS\", port: \"443\", statusCode: \"HTTP_301\" } }].",
+    remediation:
+        'HTTPS listener: sslPolicy "ELBSecurityPolicy-TLS13-1-2-2021-06" and certificateArn; HTTP listener: defaultActions [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }].',
     types: [LISTENER],
     check(r) {
         const proto = listenerProtocol(r);
@@ -45,7 +47,9 @@ export const albListenerSecure: ResourceRule = {
             const out: string[] = [];
             const policy = r.inputs.sslPolicy;
             if (!isUnknown(policy) && !(typeof policy === "string" && TLS13_POLICY.test(policy))) {
-                out.push(`${describe(r)} (${proto}) uses ssl policy ${policy === undefined ? "unset (the ELB default allows TLS 1.0)" : `"${String(policy)}"`}, not a TLS 1.3 policy with a TLS 1.2 minimum`);
+                out.push(
+                    `${describe(r)} (${proto}) uses ssl policy ${policy === undefined ? "unset (the ELB default allows TLS 1.0)" : `"${String(policy)}"`}, not a TLS 1.3 policy with a TLS 1.2 minimum`,
+                );
             }
             if (r.inputs.certificateArn === undefined) out.push(`${describe(r)} (${proto}) has no certificateArn`);
             return out;
@@ -54,7 +58,8 @@ export const albListenerSecure: ResourceRule = {
             const actions = r.inputs.defaultActions;
             if (isUnknown(actions)) return [];
             const list = asArray(actions);
-            if (list.length === 0 || !list.every(redirectsToHttps)) return [`${describe(r)} serves plain HTTP instead of redirecting to HTTPS`];
+            if (list.length === 0 || !list.every(redirectsToHttps))
+                return [`${describe(r)} serves plain HTTP instead of redirecting to HTTPS`];
         }
         return [];
     },
@@ -74,9 +79,19 @@ export const albHttpRedirect: StackRule = {
             const mine = listeners.filter((l) => refersTo(l, "loadBalancerArn", l.inputs.loadBalancerArn, lb) !== "no");
             const protocols = mine.map(listenerProtocol);
             const unknown = protocols.some(isUnknown);
-            if (!unknown && !protocols.includes("HTTPS")) out.push({ urn: lb.urn, message: `${describe(lb)} has no HTTPS listener` });
-            const redirect = mine.some((l) => listenerProtocol(l) === "HTTP" && asArray(l.inputs.defaultActions).length > 0 && asArray(l.inputs.defaultActions).every(redirectsToHttps));
-            if (!unknown && !redirect) out.push({ urn: lb.urn, message: `${describe(lb)} has no HTTP listener redirecting to HTTPS, so http:// visitors get no answer` });
+            if (!unknown && !protocols.includes("HTTPS"))
+                out.push({ urn: lb.urn, message: `${describe(lb)} has no HTTPS listener` });
+            const redirect = mine.some(
+                (l) =>
+                    listenerProtocol(l) === "HTTP" &&
+                    asArray(l.inputs.defaultActions).length > 0 &&
+                    asArray(l.inputs.defaultActions).every(redirectsToHttps),
+            );
+            if (!unknown && !redirect)
+                out.push({
+                    urn: lb.urn,
+                    message: `${describe(lb)} has no HTTP listener redirecting to HTTPS, so http:// visitors get no answer`,
+                });
         }
         return out;
     },

@@ -18,13 +18,16 @@ export const containersNonPrivileged: ResourceRule = {
     description: "No ECS or Batch container runs privileged.",
     checkov: ["CKV_AWS_334", "CKV_AWS_210"],
     enforcementLevel: "mandatory",
-    remediation: "Remove `privileged: true`; Chromium needs shared memory (sharedMemorySize / --shm-size) and an init process, not privileges.",
+    remediation:
+        "Remove `privileged: true`; Chromium needs shared memory (sharedMemorySize / --shm-size) and an init process, not privileges.",
     types: [TASK_DEFINITION, JOB_DEFINITION],
     check(r) {
         const docs = containerDocs(r);
         return [
             ...docs.errors.map((e) => `${describe(r)} ${e}`),
-            ...docs.containers.filter((c) => c.def?.privileged === true).map((c) => `${describe(r)} ${c.label} runs privileged`),
+            ...docs.containers
+                .filter((c) => c.def?.privileged === true)
+                .map((c) => `${describe(r)} ${c.label} runs privileged`),
         ];
     },
 };
@@ -48,17 +51,23 @@ function deniesInsecureTransport(policy: unknown): boolean {
     const parsed = parseJsonProperty(policy);
     if (parsed.kind === "unknown") return true;
     if (parsed.kind !== "ok") return false;
-    return statementsOf(parsed.value).some((s) => s.effect === "Deny" && s.actions.length > 0 && asArray(get(s.condition, "Bool", "aws:SecureTransport")).some((v) => v === false || v === "false"));
+    return statementsOf(parsed.value).some(
+        (s) =>
+            s.effect === "Deny" &&
+            s.actions.length > 0 &&
+            asArray(get(s.condition, "Bool", "aws:SecureTransport")).some((v) => v === false || v === "false"),
+    );
 }
 
 export const efsEncryptedInTransit: StackRule = {
     scope: "stack",
     name: "efs-encrypted-in-transit",
-    description: "Every EFS volume of a task or job definition enables transit encryption, and every file system's policy denies non-TLS clients.",
+    description:
+        "Every EFS volume of a task or job definition enables transit encryption, and every file system's policy denies non-TLS clients.",
     checkov: ["CKV_AWS_97"],
     enforcementLevel: "mandatory",
     remediation:
-        "efsVolumeConfiguration: { transitEncryption: \"ENABLED\", authorizationConfig: { accessPointId, iam: \"ENABLED\" } }, and an aws.efs.FileSystemPolicy with a Deny on aws:SecureTransport = false.",
+        'efsVolumeConfiguration: { transitEncryption: "ENABLED", authorizationConfig: { accessPointId, iam: "ENABLED" } }, and an aws.efs.FileSystemPolicy with a Deny on aws:SecureTransport = false.',
     check(resources) {
         const out: StackFinding[] = [];
         for (const r of ofType(resources, TASK_DEFINITION, JOB_DEFINITION)) {
@@ -67,7 +76,10 @@ export const efsEncryptedInTransit: StackRule = {
                 if (efs === undefined || isUnknown(efs)) continue;
                 const transit = get(efs, "transitEncryption");
                 if (transit !== "ENABLED" && !isUnknown(transit)) {
-                    out.push({ urn: r.urn, message: `${describe(r)} volume '${String(get(v, "name") ?? "?")}' mounts EFS without transitEncryption "ENABLED"` });
+                    out.push({
+                        urn: r.urn,
+                        message: `${describe(r)} volume '${String(get(v, "name") ?? "?")}' mounts EFS without transitEncryption "ENABLED"`,
+                    });
                 }
             }
         }

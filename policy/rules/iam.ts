@@ -4,7 +4,14 @@
  * resource policies (bucket, topic, file system) are out of scope here because their
  * `Principal: "*"` Deny statements are how TLS-only access is enforced.
  */
-import { actionMatches, conditionKeys, documentsOf, IAM_DOCUMENT_TYPES, Statement, statementLabel } from "../lib/policyDocument";
+import {
+    actionMatches,
+    conditionKeys,
+    documentsOf,
+    IAM_DOCUMENT_TYPES,
+    Statement,
+    statementLabel,
+} from "../lib/policyDocument";
 import { asArray, describe, isUnknown, PlanResource } from "../lib/resource";
 import { ResourceRule, RuleConfig } from "../lib/rule";
 
@@ -54,7 +61,11 @@ export const DEFAULT_WILDCARD_RESOURCE_ACTIONS: readonly string[] = [
 ];
 
 const allowStatements = (r: PlanResource) =>
-    documentsOf(r).flatMap((d) => (d.statements === "unknown" ? [] : d.statements.filter((s) => s.effect === "Allow").map((s) => ({ doc: d.label, s }))));
+    documentsOf(r).flatMap((d) =>
+        d.statements === "unknown"
+            ? []
+            : d.statements.filter((s) => s.effect === "Allow").map((s) => ({ doc: d.label, s })),
+    );
 
 const where = (r: PlanResource, doc: string, s: Statement) => `${describe(r)} ${doc} ${statementLabel(s)}`;
 
@@ -67,15 +78,17 @@ export const iamNoWildcardAction: ResourceRule = {
     description: "No Allow statement grants `*`, a whole service (`s3:*`), or uses NotAction.",
     checkov: ["CKV_AWS_63", "CKV_AWS_62", "CKV2_AWS_40"],
     enforcementLevel: "mandatory",
-    remediation: "List the exact actions the principal calls (e.g. batch:SubmitJob), never \"*\" or \"service:*\".",
+    remediation: 'List the exact actions the principal calls (e.g. batch:SubmitJob), never "*" or "service:*".',
     types: IAM_DOCUMENT_TYPES,
     check(r) {
         const out: string[] = [];
-        for (const d of documentsOf(r)) if (d.error) out.push(`${describe(r)} ${d.label} is not valid JSON: ${d.error}`);
+        for (const d of documentsOf(r))
+            if (d.error) out.push(`${describe(r)} ${d.label} is not valid JSON: ${d.error}`);
         for (const { doc, s } of allowStatements(r)) {
             const wild = s.actions.filter((a) => FULL_WILDCARD.test(a));
             if (wild.length) out.push(`${where(r, doc, s)} allows ${wild.map((a) => `"${a}"`).join(", ")}`);
-            if (s.notActions.length) out.push(`${where(r, doc, s)} uses NotAction in an Allow, which grants every other action`);
+            if (s.notActions.length)
+                out.push(`${where(r, doc, s)} uses NotAction in an Allow, which grants every other action`);
         }
         return out;
     },
@@ -84,20 +97,27 @@ export const iamNoWildcardAction: ResourceRule = {
 export const iamNoWildcardResource: ResourceRule = {
     scope: "resource",
     name: "iam-no-wildcard-resource",
-    description: "No Allow statement uses `Resource: \"*\"` (or NotResource) except for actions on an explicit allow-list of actions AWS cannot scope.",
+    description:
+        'No Allow statement uses `Resource: "*"` (or NotResource) except for actions on an explicit allow-list of actions AWS cannot scope.',
     checkov: ["CKV_AWS_355", "CKV_AWS_290"],
     enforcementLevel: "mandatory",
-    remediation: "Scope the statement to ARNs (pulumi.interpolate`${bucket.arn}/client-config/*`); if AWS offers no resource-level permission for the action, add it to the allow-list with a reason.",
+    remediation:
+        "Scope the statement to ARNs (pulumi.interpolate`${bucket.arn}/client-config/*`); if AWS offers no resource-level permission for the action, add it to the allow-list with a reason.",
     types: IAM_DOCUMENT_TYPES,
     check(r, config: RuleConfig) {
         const allowed = new Set(config.wildcardResourceActions.map((a) => a.toLowerCase()));
         const out: string[] = [];
         for (const { doc, s } of allowStatements(r)) {
-            if (s.notResources.length) out.push(`${where(r, doc, s)} uses NotResource in an Allow, which grants every other resource`);
+            if (s.notResources.length)
+                out.push(`${where(r, doc, s)} uses NotResource in an Allow, which grants every other resource`);
             if (!s.resources.includes("*")) continue;
-            const offending = [...s.actions, ...s.notActions.map((a) => `NotAction ${a}`)].filter((a) => !allowed.has(a.toLowerCase()));
+            const offending = [...s.actions, ...s.notActions.map((a) => `NotAction ${a}`)].filter(
+                (a) => !allowed.has(a.toLowerCase()),
+            );
             if (offending.length) {
-                out.push(`${where(r, doc, s)} allows ${offending.map((a) => `"${a}"`).join(", ")} on Resource "*" (not on the allow-list of actions AWS cannot scope)`);
+                out.push(
+                    `${where(r, doc, s)} allows ${offending.map((a) => `"${a}"`).join(", ")} on Resource "*" (not on the allow-list of actions AWS cannot scope)`,
+                );
             }
         }
         return out;
@@ -111,17 +131,24 @@ export const iamPassRoleConditioned: ResourceRule = {
     // Checkov has no such check; CKV_AWS_286 (privilege escalation) only flags PassRole combined with compute-creating actions.
     checkov: [],
     enforcementLevel: "mandatory",
-    remediation: "Resource: [taskRole.arn, executionRole.arn], Condition: { StringEquals: { \"iam:PassedToService\": \"ecs-tasks.amazonaws.com\" } }.",
+    remediation:
+        'Resource: [taskRole.arn, executionRole.arn], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }.',
     types: IAM_DOCUMENT_TYPES,
     check(r) {
         const out: string[] = [];
         for (const { doc, s } of allowStatements(r)) {
-            const grants = s.actions.some((a) => actionMatches(a, "iam:PassRole")) || (s.notActions.length > 0 && !s.notActions.some((a) => actionMatches(a, "iam:PassRole")));
+            const grants =
+                s.actions.some((a) => actionMatches(a, "iam:PassRole")) ||
+                (s.notActions.length > 0 && !s.notActions.some((a) => actionMatches(a, "iam:PassRole")));
             if (!grants) continue;
             if (!conditionKeys(s).some((k) => k.toLowerCase() === "iam:passedtoservice")) {
                 out.push(`${where(r, doc, s)} allows iam:PassRole without an iam:PassedToService condition`);
             }
-            if (s.resources.length === 0 || s.resources.some((res) => res === "*" || /:role\/\*$/.test(res)) || s.notResources.length) {
+            if (
+                s.resources.length === 0 ||
+                s.resources.some((res) => res === "*" || /:role\/\*$/.test(res)) ||
+                s.notResources.length
+            ) {
                 out.push(`${where(r, doc, s)} allows iam:PassRole on any role; list the role ARNs it may pass`);
             }
         }
@@ -130,7 +157,8 @@ export const iamPassRoleConditioned: ResourceRule = {
 };
 
 /** AWS-managed policies that grant administrator, power-user or full-service access. */
-export const BROAD_MANAGED_POLICY = /^arn:[\w-]+:iam::aws:policy\/(?:[\w+=,.@-]+\/)*(AdministratorAccess[\w-]*|PowerUserAccess|[\w-]*FullAccess[\w-]*)$/;
+export const BROAD_MANAGED_POLICY =
+    /^arn:[\w-]+:iam::aws:policy\/(?:[\w+=,.@-]+\/)*(AdministratorAccess[\w-]*|PowerUserAccess|[\w-]*FullAccess[\w-]*)$/;
 
 /** Where each attachment type keeps its managed-policy ARNs. */
 const MANAGED_POLICY_PROPERTIES: Record<string, string> = {
@@ -147,10 +175,12 @@ const MANAGED_POLICY_PROPERTIES: Record<string, string> = {
 export const iamNoBroadManagedPolicies: ResourceRule = {
     scope: "resource",
     name: "iam-no-broad-managed-policies",
-    description: "No role, user or group gets the AWS-managed AdministratorAccess, PowerUserAccess or any *FullAccess policy.",
+    description:
+        "No role, user or group gets the AWS-managed AdministratorAccess, PowerUserAccess or any *FullAccess policy.",
     checkov: ["CKV_AWS_274", "CKV2_AWS_56"],
     enforcementLevel: "mandatory",
-    remediation: "Replace the managed policy with an inline policy listing the needed actions on the component's own ARNs (CallbackFunction: pass `role`, never rely on its default policies).",
+    remediation:
+        "Replace the managed policy with an inline policy listing the needed actions on the component's own ARNs (CallbackFunction: pass `role`, never rely on its default policies).",
     types: Object.keys(MANAGED_POLICY_PROPERTIES),
     check(r) {
         const prop = MANAGED_POLICY_PROPERTIES[r.type];
@@ -162,4 +192,9 @@ export const iamNoBroadManagedPolicies: ResourceRule = {
     },
 };
 
-export const IAM_RULES = [iamNoWildcardAction, iamNoWildcardResource, iamPassRoleConditioned, iamNoBroadManagedPolicies];
+export const IAM_RULES = [
+    iamNoWildcardAction,
+    iamNoWildcardResource,
+    iamPassRoleConditioned,
+    iamNoBroadManagedPolicies,
+];

@@ -26,7 +26,9 @@ export const logGroupRetention: ResourceRule = {
     types: [LOG_GROUP],
     check(r) {
         const v = r.inputs.retentionInDays;
-        return isUnknown(v) || (typeof v === "number" && v > 0) ? [] : [`${describe(r)} has no retentionInDays, so its events never expire`];
+        return isUnknown(v) || (typeof v === "number" && v > 0)
+            ? []
+            : [`${describe(r)} has no retentionInDays, so its events never expire`];
     },
 };
 
@@ -42,10 +44,12 @@ function groupsNamed(groups: PlanResource[], name: string, owner?: PlanResource)
 export const logDestinationsManaged: StackRule = {
     scope: "stack",
     name: "log-destinations-managed",
-    description: "Lambda, ECS, Batch, Step Functions and API Gateway logs go to log groups this stack manages (so their retention applies), never to groups AWS creates without retention.",
+    description:
+        "Lambda, ECS, Batch, Step Functions and API Gateway logs go to log groups this stack manages (so their retention applies), never to groups AWS creates without retention.",
     checkov: [],
     enforcementLevel: "mandatory",
-    remediation: "Create the aws.cloudwatch.LogGroup first and point the service at it (Lambda loggingConfig.logGroup, awslogs-group, logDestination, destinationArn).",
+    remediation:
+        "Create the aws.cloudwatch.LogGroup first and point the service at it (Lambda loggingConfig.logGroup, awslogs-group, logDestination, destinationArn).",
     check(resources) {
         const out: StackFinding[] = [];
         const groups = ofType(resources, LOG_GROUP);
@@ -53,14 +57,21 @@ export const logDestinationsManaged: StackRule = {
         for (const fn of ofType(resources, FUNCTION)) {
             const explicit = get(fn.inputs, "loggingConfig", "logGroup");
             if (explicit !== undefined) {
-                if (matchAny(fn, "loggingConfig", explicit, groups) === "no") out.push({ urn: fn.urn, message: `${describe(fn)} logs to a group this stack does not manage (loggingConfig.logGroup)` });
+                if (matchAny(fn, "loggingConfig", explicit, groups) === "no")
+                    out.push({
+                        urn: fn.urn,
+                        message: `${describe(fn)} logs to a group this stack does not manage (loggingConfig.logGroup)`,
+                    });
                 continue;
             }
             // Without loggingConfig Lambda writes to /aws/lambda/<function name>, created on first invoke with no retention.
             const fnName = fn.inputs.name ?? fn.name;
             if (isUnknown(fnName)) continue;
             if (groupsNamed(groups, `/aws/lambda/${String(fnName)}`, fn).length === 0) {
-                out.push({ urn: fn.urn, message: `${describe(fn)} has no managed log group: set loggingConfig.logGroup or create /aws/lambda/${String(fnName)}` });
+                out.push({
+                    urn: fn.urn,
+                    message: `${describe(fn)} has no managed log group: set loggingConfig.logGroup or create /aws/lambda/${String(fnName)}`,
+                });
             }
         }
 
@@ -71,11 +82,20 @@ export const logDestinationsManaged: StackRule = {
                 // ECS without logConfiguration drops logs; Batch defaults to awslogs.
                 const awslogs = driver === "awslogs" || (r.type === JOB_DEFINITION && driver === undefined);
                 if (!awslogs) continue;
-                const group = lc?.options?.["awslogs-group"] ?? (r.type === JOB_DEFINITION ? BATCH_DEFAULT_GROUP : undefined);
+                const group =
+                    lc?.options?.["awslogs-group"] ?? (r.type === JOB_DEFINITION ? BATCH_DEFAULT_GROUP : undefined);
                 if (group === undefined) {
                     out.push({ urn: r.urn, message: `${describe(r)} ${c.label} uses awslogs without awslogs-group` });
-                } else if (typeof group === "string" && !isUnknown(group) && groupsNamed(groups, group).length === 0 && matchAny(r, "containerDefinitions", group, groups) === "no") {
-                    out.push({ urn: r.urn, message: `${describe(r)} ${c.label} logs to ${group}, a group this stack does not manage` });
+                } else if (
+                    typeof group === "string" &&
+                    !isUnknown(group) &&
+                    groupsNamed(groups, group).length === 0 &&
+                    matchAny(r, "containerDefinitions", group, groups) === "no"
+                ) {
+                    out.push({
+                        urn: r.urn,
+                        message: `${describe(r)} ${c.label} logs to ${group}, a group this stack does not manage`,
+                    });
                 }
             }
         }
@@ -83,14 +103,19 @@ export const logDestinationsManaged: StackRule = {
         for (const sm of ofType(resources, STATE_MACHINE)) {
             const dest = get(sm.inputs, "loggingConfiguration", "logDestination");
             if (dest === undefined) continue; // sfn-logging-and-tracing reports the missing destination.
-            if (matchAny(sm, "loggingConfiguration", dest, groups) === "no") out.push({ urn: sm.urn, message: `${describe(sm)} logs to a group this stack does not manage` });
+            if (matchAny(sm, "loggingConfiguration", dest, groups) === "no")
+                out.push({ urn: sm.urn, message: `${describe(sm)} logs to a group this stack does not manage` });
         }
 
         for (const stage of ofType(resources, STAGE)) {
             const dest = get(stage.inputs, "accessLogSettings", "destinationArn");
             // Access logs may also go to Firehose; only CloudWatch Logs destinations are checked.
             if (typeof dest !== "string" || (!isUnknown(dest) && !dest.includes(":logs:"))) continue;
-            if (matchAny(stage, "accessLogSettings", dest, groups) === "no") out.push({ urn: stage.urn, message: `${describe(stage)} writes access logs to a group this stack does not manage` });
+            if (matchAny(stage, "accessLogSettings", dest, groups) === "no")
+                out.push({
+                    urn: stage.urn,
+                    message: `${describe(stage)} writes access logs to a group this stack does not manage`,
+                });
         }
         return out;
     },

@@ -12,9 +12,15 @@ import { StackFinding, StackRule } from "../lib/rule";
 export const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
 const PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
 const ACCOUNT_PAB = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock";
-const SSE = ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"];
+const SSE = [
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+];
 const POLICY = "aws:s3/bucketPolicy:BucketPolicy";
-const LIFECYCLE = ["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"];
+const LIFECYCLE = [
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+];
 
 const PAB_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
 const PUBLIC_ACLS = ["public-read", "public-read-write", "authenticated-read"];
@@ -33,13 +39,18 @@ export const s3PublicAccessBlocked: StackRule = {
     description: "Every S3 bucket has a BucketPublicAccessBlock with all four flags true, and no public canned ACL.",
     checkov: ["CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_20", "CKV_AWS_57"],
     enforcementLevel: "mandatory",
-    remediation: "Create aws.s3.BucketPublicAccessBlock({ bucket: bucket.id, blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets: true }) and drop public ACLs.",
+    remediation:
+        "Create aws.s3.BucketPublicAccessBlock({ bucket: bucket.id, blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets: true }) and drop public ACLs.",
     check(resources) {
         const out: StackFinding[] = [];
         const pabs = ofType(resources, PAB);
         for (const pab of pabs) {
             const open = openFlags(pab);
-            if (open.length) out.push({ urn: pab.urn, message: `${describe(pab)} leaves ${open.map((f) => `\`${f}\``).join(", ")} not true` });
+            if (open.length)
+                out.push({
+                    urn: pab.urn,
+                    message: `${describe(pab)} leaves ${open.map((f) => `\`${f}\``).join(", ")} not true`,
+                });
         }
         const accountWide = ofType(resources, ACCOUNT_PAB).some((a) => openFlags(a).length === 0);
         for (const bucket of ofType(resources, ...BUCKET_TYPES)) {
@@ -49,7 +60,10 @@ export const s3PublicAccessBlocked: StackRule = {
             }
             if (accountWide) continue;
             if (referencing(pabs, "bucket", bucket).length === 0) {
-                out.push({ urn: bucket.urn, message: `${describe(bucket)} has no BucketPublicAccessBlock whose \`bucket\` refers to it` });
+                out.push({
+                    urn: bucket.urn,
+                    message: `${describe(bucket)} has no BucketPublicAccessBlock whose \`bucket\` refers to it`,
+                });
             }
         }
         return out;
@@ -63,21 +77,31 @@ function sseAlgorithmOk(algorithm: unknown): boolean {
 export const s3Encrypted: StackRule = {
     scope: "stack",
     name: "s3-encryption-at-rest",
-    description: "Every S3 bucket has default server-side encryption (AES256, aws:kms or aws:kms:dsse) configured explicitly.",
+    description:
+        "Every S3 bucket has default server-side encryption (AES256, aws:kms or aws:kms:dsse) configured explicitly.",
     checkov: ["CKV_AWS_19"],
     enforcementLevel: "mandatory",
-    remediation: "Create aws.s3.BucketServerSideEncryptionConfiguration({ bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: \"AES256\" } }] }).",
+    remediation:
+        'Create aws.s3.BucketServerSideEncryptionConfiguration({ bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }).',
     check(resources) {
         const out: StackFinding[] = [];
         const configs = ofType(resources, ...SSE);
         for (const bucket of ofType(resources, ...BUCKET_TYPES)) {
-            const inline = get(bucket.inputs, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm");
+            const inline = get(
+                bucket.inputs,
+                "serverSideEncryptionConfiguration",
+                "rule",
+                "applyServerSideEncryptionByDefault",
+                "sseAlgorithm",
+            );
             if (inline !== undefined && sseAlgorithmOk(inline)) continue;
             const mine = candidates(referencing(configs, "bucket", bucket));
             const ok = mine.some((c) => {
                 const rules = c.inputs.rules;
                 if (isUnknown(rules)) return true;
-                return asArray(rules).some((r) => sseAlgorithmOk(get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm")));
+                return asArray(rules).some((r) =>
+                    sseAlgorithmOk(get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm")),
+                );
             });
             if (!ok) {
                 out.push({
@@ -99,9 +123,12 @@ function deniesInsecureTransport(policy: unknown): boolean | "unknown" {
     if (parsed.kind !== "ok") return false;
     return statementsOf(parsed.value).some((s) => {
         if (s.effect !== "Deny") return false;
-        const everyone = s.principal === "*" || get(s.principal, "AWS") === "*" || asArray(get(s.principal, "AWS")).includes("*");
+        const everyone =
+            s.principal === "*" || get(s.principal, "AWS") === "*" || asArray(get(s.principal, "AWS")).includes("*");
         const allActions = s.actions.some((a) => a === "*" || a.toLowerCase() === "s3:*");
-        const insecure = asArray(get(s.condition, "Bool", "aws:SecureTransport")).some((v) => v === false || v === "false");
+        const insecure = asArray(get(s.condition, "Bool", "aws:SecureTransport")).some(
+            (v) => v === false || v === "false",
+        );
         return everyone && allActions && insecure && s.resources.length > 0;
     });
 }
@@ -113,12 +140,15 @@ export const s3TlsOnly: StackRule = {
     checkov: ["CKV_AWS_379"],
     enforcementLevel: "mandatory",
     remediation:
-        "Attach aws.s3.BucketPolicy with { Effect: \"Deny\", Principal: \"*\", Action: \"s3:*\", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { \"aws:SecureTransport\": \"false\" } } }.",
+        'Attach aws.s3.BucketPolicy with { Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }.',
     check(resources) {
         const out: StackFinding[] = [];
         const policies = ofType(resources, POLICY);
         for (const bucket of ofType(resources, ...BUCKET_TYPES)) {
-            const docs = [bucket.inputs.policy, ...candidates(referencing(policies, "bucket", bucket)).map((p) => p.inputs.policy)].filter((d) => d !== undefined);
+            const docs = [
+                bucket.inputs.policy,
+                ...candidates(referencing(policies, "bucket", bucket)).map((p) => p.inputs.policy),
+            ].filter((d) => d !== undefined);
             if (docs.some((d) => deniesInsecureTransport(d) !== false)) continue;
             out.push({
                 urn: bucket.urn,
@@ -137,7 +167,12 @@ function expiringRule(rule: unknown, inline: boolean): boolean {
     const enabled = inline ? get(rule, "enabled") : get(rule, "status");
     if (!(enabled === true || enabled === "Enabled" || isUnknown(enabled))) return false;
     const expiration = get(rule, "expiration");
-    return isKnown(get(expiration, "days")) || isKnown(get(expiration, "date")) || isUnknown(expiration) || isKnown(get(rule, "noncurrentVersionExpiration"));
+    return (
+        isKnown(get(expiration, "days")) ||
+        isKnown(get(expiration, "date")) ||
+        isUnknown(expiration) ||
+        isKnown(get(rule, "noncurrentVersionExpiration"))
+    );
 }
 
 export const s3Lifecycle: StackRule = {
@@ -146,7 +181,8 @@ export const s3Lifecycle: StackRule = {
     description: "Every S3 bucket has a lifecycle configuration with at least one enabled rule that expires objects.",
     checkov: ["CKV2_AWS_61"],
     enforcementLevel: "mandatory",
-    remediation: "Create aws.s3.BucketLifecycleConfiguration({ bucket: bucket.id, rules: [{ id, status: \"Enabled\", expiration: { days } }] }).",
+    remediation:
+        'Create aws.s3.BucketLifecycleConfiguration({ bucket: bucket.id, rules: [{ id, status: "Enabled", expiration: { days } }] }).',
     check(resources) {
         const out: StackFinding[] = [];
         const configs = ofType(resources, ...LIFECYCLE);
@@ -154,7 +190,9 @@ export const s3Lifecycle: StackRule = {
             const inline = bucket.inputs.lifecycleRules;
             if (isUnknown(inline) || asArray(inline).some((r) => expiringRule(r, true))) continue;
             const mine = candidates(referencing(configs, "bucket", bucket));
-            const ok = mine.some((c) => isUnknown(c.inputs.rules) || asArray(c.inputs.rules).some((r) => expiringRule(r, false)));
+            const ok = mine.some(
+                (c) => isUnknown(c.inputs.rules) || asArray(c.inputs.rules).some((r) => expiringRule(r, false)),
+            );
             if (!ok) {
                 out.push({
                     urn: bucket.urn,

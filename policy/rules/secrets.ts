@@ -14,15 +14,18 @@ const SECRETS_MANAGER_ARN = /^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:/;
 export const secretsInSecretsManager: ResourceRule = {
     scope: "resource",
     name: "secrets-in-secrets-manager-only",
-    description: "Container secrets come from Secrets Manager ARNs; no container environment value or SSM parameter holds a secret.",
+    description:
+        "Container secrets come from Secrets Manager ARNs; no container environment value or SSM parameter holds a secret.",
     checkov: [],
     enforcementLevel: "mandatory",
-    remediation: "Store the value in aws.secretsmanager.Secret and reference it: secrets: [{ name: \"SUPABASE_KEY\", valueFrom: secret.arn }]. SSM parameters carry only non-secret settings (e.g. the job definition ARN).",
+    remediation:
+        'Store the value in aws.secretsmanager.Secret and reference it: secrets: [{ name: "SUPABASE_KEY", valueFrom: secret.arn }]. SSM parameters carry only non-secret settings (e.g. the job definition ARN).',
     types: [TASK_DEFINITION, JOB_DEFINITION, PARAMETER],
     check(r) {
         if (r.type === PARAMETER) {
             const out: string[] = [];
-            if (r.inputs.type === "SecureString") out.push(`${describe(r)} is a SecureString parameter; secrets belong in Secrets Manager`);
+            if (r.inputs.type === "SecureString")
+                out.push(`${describe(r)} is a SecureString parameter; secrets belong in Secrets Manager`);
             const name = typeof r.inputs.name === "string" ? r.inputs.name : r.name;
             for (const key of ["value", "insecureValue"]) {
                 const why = secretReason(name.split("/").pop() ?? name, r.inputs[key]);
@@ -36,7 +39,9 @@ export const secretsInSecretsManager: ResourceRule = {
             for (const s of asArray(c.def?.secrets)) {
                 const from = (s as any)?.valueFrom;
                 if (typeof from === "string" && !isUnknown(from) && !SECRETS_MANAGER_ARN.test(from)) {
-                    out.push(`${describe(r)} ${c.label} secret ${String((s as any)?.name)} is read from ${from.startsWith("arn:") ? from.split(":")[2] : "an SSM parameter"}, not a Secrets Manager ARN`);
+                    out.push(
+                        `${describe(r)} ${c.label} secret ${String((s as any)?.name)} is read from ${from.startsWith("arn:") ? from.split(":")[2] : "an SSM parameter"}, not a Secrets Manager ARN`,
+                    );
                 }
             }
             for (const e of asArray(c.def?.environment)) {

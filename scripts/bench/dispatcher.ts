@@ -11,7 +11,13 @@ import { SUBMIT_SCHEMA } from "../../functions/formSender/submitSchema";
 const BODY = JSON.stringify({
     targeting_id: "T1",
     client_config: {
-        client: { company_name: "株式会社テストコネクト", last_name: "山田", first_name: "太郎", email: "t.yamada@example.com", phone: "03-1234-5678" },
+        client: {
+            company_name: "株式会社テストコネクト",
+            last_name: "山田",
+            first_name: "太郎",
+            email: "t.yamada@example.com",
+            phone: "03-1234-5678",
+        },
         message: { subject: "ご提案", body: "お世話になっております。".repeat(40) },
     },
     execution: { run_total: 100, shards: 4 },
@@ -26,11 +32,37 @@ export async function bench(): Promise<void> {
     const compileMs = performance.now() - t0;
 
     let n = 0;
-    const instant = { async send(cmd: any) { return cmd.constructor.name === "SubmitJobCommand" ? { jobId: `j${++n}`, jobName: cmd.input.jobName } : {}; } };
-    const db = { async rpc(fn: string) { return { data: fn === "create_job_execution" ? { id: `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`, duplicate: false, run_total: 100 } : { status: "submitted" }, error: null, status: 200 }; } };
+    const instant = {
+        async send(cmd: any) {
+            return cmd.constructor.name === "SubmitJobCommand" ? { jobId: `j${++n}`, jobName: cmd.input.jobName } : {};
+        },
+    };
+    const db = {
+        async rpc(fn: string) {
+            return {
+                data:
+                    fn === "create_job_execution"
+                        ? {
+                              id: `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+                              duplicate: false,
+                              run_total: 100,
+                          }
+                        : { status: "submitted" },
+                error: null,
+                status: 200,
+            };
+        },
+    };
     const handler = makeDispatcher({
-        env: "stg", bucket: "b", queues: { spot: "s", spotThenOnDemand: "so", onDemand: "o" }, jobDefinition: "jd",
-        batch: instant, s3: instant, db: async () => db as any, presignPut: async () => "", log: () => undefined,
+        env: "stg",
+        bucket: "b",
+        queues: { spot: "s", spotThenOnDemand: "so", onDemand: "o" },
+        jobDefinition: "jd",
+        batch: instant,
+        s3: instant,
+        db: async () => db as any,
+        presignPut: async () => "",
+        log: () => undefined,
     });
     const event = { httpMethod: "POST", path: "/form-sender/submit", resource: "/form-sender/submit", body: BODY };
     for (let i = 0; i < 200; i++) await handler(event);
@@ -49,6 +81,10 @@ export async function bench(): Promise<void> {
     }
     const p50 = pct(times, 0.5);
     console.log(`submit validator cold compile: ${compileMs.toFixed(1)} ms (once per cold start)`);
-    console.log(`dispatcher submit, AWS/DB answered in-process: p50 ${p50.toFixed(3)} ms, p95 ${pct(times, 0.95).toFixed(3)} ms, p99 ${pct(times, 0.99).toFixed(3)} ms over ${times.length} submits (target p50 ≤ 5 ms: ${p50 <= 5 ? "met" : "MISSED"})`);
-    console.log(`baseline JSON parse+stringify of the body: p50 ${pct(base, 0.5).toFixed(4)} ms → dispatcher is ${(p50 / pct(base, 0.5)).toFixed(0)}× the bare parse`);
+    console.log(
+        `dispatcher submit, AWS/DB answered in-process: p50 ${p50.toFixed(3)} ms, p95 ${pct(times, 0.95).toFixed(3)} ms, p99 ${pct(times, 0.99).toFixed(3)} ms over ${times.length} submits (target p50 ≤ 5 ms: ${p50 <= 5 ? "met" : "MISSED"})`,
+    );
+    console.log(
+        `baseline JSON parse+stringify of the body: p50 ${pct(base, 0.5).toFixed(4)} ms → dispatcher is ${(p50 / pct(base, 0.5)).toFixed(0)}× the bare parse`,
+    );
 }

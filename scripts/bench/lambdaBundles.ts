@@ -41,11 +41,13 @@ function zipWith(base: string, dir: string, index: string): number {
 function coldLoad(dir: string, env: Record<string, string>): number {
     const script = `const t=process.hrtime.bigint(); const m=require(${JSON.stringify(path.join(dir, "__index.js"))}); if (typeof m.handler!=="function") throw new Error("no handler"); process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
     const once = () =>
-        Number(execFileSync(process.execPath, ["-e", script], {
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"], // the SDK's warnings are not figures
-            env: { ...env, PATH: process.env.PATH, NODE_PATH: runtimeSdkDir(), AWS_REGION: "us-east-1" },
-        }));
+        Number(
+            execFileSync(process.execPath, ["-e", script], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"], // the SDK's warnings are not figures
+                env: { ...env, PATH: process.env.PATH, NODE_PATH: runtimeSdkDir(), AWS_REGION: "us-east-1" },
+            }),
+        );
     // The fastest run is the least disturbed by whatever else the machine is doing.
     return Math.min(...[1, 2, 3, 4, 5].map(once));
 }
@@ -57,7 +59,9 @@ const FORBIDDEN = /^(playwright|playwright-core|@aws-sdk\/client-.*|@supabase\/s
 
 export async function bench(): Promise<void> {
     const plan = await planStack("stg");
-    const defaults = [...(await pulumi.runtime.computeCodePaths()).keys()].filter((k) => k.startsWith("node_modules/")).map((k) => k.slice("node_modules/".length));
+    const defaults = [...(await pulumi.runtime.computeCodePaths()).keys()]
+        .filter((k) => k.startsWith("node_modules/"))
+        .map((k) => k.slice("node_modules/".length));
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-"));
     try {
         // The default packaging is the same for every function but for __index.js: build and zip it once.
@@ -69,7 +73,9 @@ export async function bench(): Promise<void> {
             const name = fn.name;
             const assets = (fn.inputs.code as { assets: Record<string, { text?: string }> }).assets;
             const index = assets["__index.js"].text!;
-            const packages = Object.keys(assets).filter((k) => k.startsWith("node_modules/")).map((k) => k.slice("node_modules/".length));
+            const packages = Object.keys(assets)
+                .filter((k) => k.startsWith("node_modules/"))
+                .map((k) => k.slice("node_modules/".length));
             const ourDir = path.join(tmp, name);
             copyPackages(ourDir, packages);
             const ourZip = path.join(tmp, `${name}.zip`);

@@ -11,12 +11,19 @@ const TARGET_SECONDS = 10;
 
 function timeNode(args: string[]): number {
     const start = process.hrtime.bigint();
-    execFileSync("node", ["-r", "ts-node/register/transpile-only", ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("node", ["-r", "ts-node/register/transpile-only", ...args], {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "inherit"],
+    });
     return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
 export async function bench(): Promise<void> {
-    const baseline = Math.min(...[1, 2].map(() => timeNode(["-e", "require('@pulumi/pulumi'); require('@pulumi/aws'); require('@pulumi/awsx')"])));
+    const baseline = Math.min(
+        ...[1, 2].map(() =>
+            timeNode(["-e", "require('@pulumi/pulumi'); require('@pulumi/aws'); require('@pulumi/awsx')"]),
+        ),
+    );
     console.log(`baseline (load @pulumi/pulumi + aws + awsx only): ${baseline.toFixed(2)} s`);
     for (const stack of ["stg", "prd"]) {
         const runs = [1, 2, 3].map(() => timeNode(["scripts/plan.ts", "--stack", stack, "--json"]));

@@ -58,7 +58,10 @@ function processTreeMemory(root: number, withPss: boolean): TreeMemory {
         const pid = stack.pop() as number;
         try {
             rss += Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-            if (withPss) pss += Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
+            if (withPss)
+                pss +=
+                    Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) *
+                    1024;
             processes++;
         } catch {
             continue;
@@ -68,7 +71,10 @@ function processTreeMemory(root: number, withPss: boolean): TreeMemory {
     return { rss, pss, processes };
 }
 
-async function measure<T>(fn: () => Promise<T>, withPss = false): Promise<{ value: T; ms: number; peakRss: number; peakPss: number; peakProcesses: number }> {
+async function measure<T>(
+    fn: () => Promise<T>,
+    withPss = false,
+): Promise<{ value: T; ms: number; peakRss: number; peakPss: number; peakProcesses: number }> {
     let peakRss = 0;
     let peakPss = 0;
     let peakProcesses = 0;
@@ -90,7 +96,9 @@ async function measure<T>(fn: () => Promise<T>, withPss = false): Promise<{ valu
 }
 
 export async function bench(): Promise<void> {
-    const config = JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike;
+    const config = JSON.parse(
+        fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8"),
+    ) as ClientConfigLike;
     const profile = buildProfile(config);
     const fixtures = listFixtures();
     // Each fixture on its own loopback address: to Chromium every recipient is a different site,
@@ -106,7 +114,8 @@ export async function bench(): Promise<void> {
 
         const runPool = async (rounds: number) => {
             const queue: WorkItem[] = [];
-            for (let r = 0; r < rounds; r++) urls.forEach((url, i) => queue.push({ id: r * urls.length + i, url, companyName: fixtures[i] }));
+            for (let r = 0; r < rounds; r++)
+                urls.forEach((url, i) => queue.push({ id: r * urls.length + i, url, companyName: fixtures[i] }));
             const browser = await launchBrowser();
             try {
                 const p = new WorkerPool({
@@ -117,7 +126,8 @@ export async function bench(): Promise<void> {
                     log: silent,
                     mayClickSubmit: () => true,
                     next: async () => queue.shift() ?? null,
-                    process: (page: Page, item: WorkItem) => fillContactForm(page, item.url as string, profile, { dryRun: false }),
+                    process: (page: Page, item: WorkItem) =>
+                        fillContactForm(page, item.url as string, profile, { dryRun: false }),
                     settle: async (_item, s) => {
                         const key = s.kind === "result" ? s.result.status : "abandoned";
                         statusOf.set(key, (statusOf.get(key) ?? 0) + 1);
@@ -159,9 +169,15 @@ export async function bench(): Promise<void> {
         const ratio = poolRate / baseRate;
         const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
         const fmt = (n: number) => n.toFixed(1);
-        console.log(`corpus: ${urls.length} fixture pages, each its own site; ${WORKERS} workers in both modes; outcomes ${JSON.stringify(Object.fromEntries(statusOf))}`);
-        console.log(`pool (1 Chromium, context+page per worker, ${POOL_ROUNDS} rounds): ${poolForms} forms in ${fmt(pool.ms / 1000)} s = ${fmt(poolRate)} forms/min; peak PSS ${mib(poolMemory.peakPss)}, peak RSS sum ${mib(pool.peakRss)} over ≤ ${pool.peakProcesses} processes; contexts opened ${pool.value.contexts}`);
-        console.log(`baseline (browser per form):                    ${baseline.value} forms in ${fmt(baseline.ms / 1000)} s = ${fmt(baseRate)} forms/min; peak RSS sum ${mib(baseline.peakRss)} over ≤ ${baseline.peakProcesses} processes`);
+        console.log(
+            `corpus: ${urls.length} fixture pages, each its own site; ${WORKERS} workers in both modes; outcomes ${JSON.stringify(Object.fromEntries(statusOf))}`,
+        );
+        console.log(
+            `pool (1 Chromium, context+page per worker, ${POOL_ROUNDS} rounds): ${poolForms} forms in ${fmt(pool.ms / 1000)} s = ${fmt(poolRate)} forms/min; peak PSS ${mib(poolMemory.peakPss)}, peak RSS sum ${mib(pool.peakRss)} over ≤ ${pool.peakProcesses} processes; contexts opened ${pool.value.contexts}`,
+        );
+        console.log(
+            `baseline (browser per form):                    ${baseline.value} forms in ${fmt(baseline.ms / 1000)} s = ${fmt(baseRate)} forms/min; peak RSS sum ${mib(baseline.peakRss)} over ≤ ${baseline.peakProcesses} processes`,
+        );
         console.log(`throughput pool/baseline: ${ratio.toFixed(2)}× (target ≥ 3×: ${ratio >= 3 ? "met" : "NOT met"})`);
         console.log(
             `pool peak memory: ${(poolMemory.peakPss / GIB).toFixed(2)} GiB PSS (target ≤ 1.5 GiB: ${poolMemory.peakPss <= 1.5 * GIB ? "met" : "NOT met"}); ` +

@@ -64,30 +64,59 @@ async function loadWithCopy(client: Client, channels: Json[], rows: (string | nu
     for (let i = 0; i < rows.length; i += 50) await w.write(rows.slice(i, i + 50));
     await w.end();
     const now = new Date();
-    const result = await publish(client, { startedAt: now, finishedAt: now, trigger: "bench", status: "completed", snapshotDate: SNAPSHOT_DATE, unavailableVideos: 0, quotaUnits: 0 });
-    if (result.videos !== rows.length || result.snapshots !== rows.length) throw new Error(`COPY path stored ${result.videos} videos / ${result.snapshots} snapshots, expected ${rows.length}`);
+    const result = await publish(client, {
+        startedAt: now,
+        finishedAt: now,
+        trigger: "bench",
+        status: "completed",
+        snapshotDate: SNAPSHOT_DATE,
+        unavailableVideos: 0,
+        quotaUnits: 0,
+    });
+    if (result.videos !== rows.length || result.snapshots !== rows.length)
+        throw new Error(
+            `COPY path stored ${result.videos} videos / ${result.snapshots} snapshots, expected ${rows.length}`,
+        );
     return performance.now() - t0;
 }
 
 /** Baseline: the same upserts one row at a time, in one transaction. */
-async function loadRowByRow(client: Client, channels: Json[], rows: (string | null)[][], prepared: boolean): Promise<number> {
+async function loadRowByRow(
+    client: Client,
+    channels: Json[],
+    rows: (string | null)[][],
+    prepared: boolean,
+): Promise<number> {
     const t0 = performance.now();
     const ph = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
     const vc = [...VIDEO_COLUMNS];
     const cc = [...CHANNEL_COLUMNS];
     const channelSql = `INSERT INTO youtube_channels (${cc.join(", ")}, last_seen_on) VALUES (${ph(cc.length)}, $${cc.length + 1}::date)
-        ON CONFLICT (channel_id) DO UPDATE SET ${cc.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}, last_seen_on = EXCLUDED.last_seen_on`;
+        ON CONFLICT (channel_id) DO UPDATE SET ${cc
+            .slice(1)
+            .map((c) => `${c} = EXCLUDED.${c}`)
+            .join(", ")}, last_seen_on = EXCLUDED.last_seen_on`;
     const videoSql = `INSERT INTO youtube_videos (${vc.join(", ")}, last_seen_on) VALUES (${ph(vc.length)}, $${vc.length + 1}::date)
-        ON CONFLICT (video_id) DO UPDATE SET ${vc.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}, last_seen_on = EXCLUDED.last_seen_on`;
+        ON CONFLICT (video_id) DO UPDATE SET ${vc
+            .slice(1)
+            .map((c) => `${c} = EXCLUDED.${c}`)
+            .join(", ")}, last_seen_on = EXCLUDED.last_seen_on`;
     const statSql = `INSERT INTO youtube_video_stats (video_id, snapshot_date, view_count, like_count, comment_count, captured_at) VALUES ($1, $2::date, $3, $4, $5, now())
         ON CONFLICT (video_id, snapshot_date) DO UPDATE SET view_count = EXCLUDED.view_count, like_count = EXCLUDED.like_count, comment_count = EXCLUDED.comment_count`;
     const vi = (c: string) => vc.indexOf(c as (typeof VIDEO_COLUMNS)[number]);
-    const q = (name: string, text: string, values: unknown[]) => client.query(prepared ? { name, text, values } : { text, values });
+    const q = (name: string, text: string, values: unknown[]) =>
+        client.query(prepared ? { name, text, values } : { text, values });
     await client.query("BEGIN");
     for (const ch of channels) await q("bench-channel", channelSql, [...channelRow(ch), SNAPSHOT_DATE]);
     for (const row of rows) {
         await q("bench-video", videoSql, [...row, SNAPSHOT_DATE]);
-        await q("bench-stat", statSql, [row[0], SNAPSHOT_DATE, row[vi("view_count")], row[vi("like_count")], row[vi("comment_count")]]);
+        await q("bench-stat", statSql, [
+            row[0],
+            SNAPSHOT_DATE,
+            row[vi("view_count")],
+            row[vi("like_count")],
+            row[vi("comment_count")],
+        ]);
     }
     await client.query("COMMIT");
     const n = (await client.query("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n;
@@ -105,12 +134,17 @@ export async function bench(): Promise<void> {
         },
     });
     try {
-        const channels = Array.from({ length: CHANNELS }, (_, c) => channelResource(channelIdOf(c), { statistics: { viewCount: "1", subscriberCount: "2", videoCount: String(PER_CHANNEL) } }));
+        const channels = Array.from({ length: CHANNELS }, (_, c) =>
+            channelResource(channelIdOf(c), {
+                statistics: { viewCount: "1", subscriberCount: "2", videoCount: String(PER_CHANNEL) },
+            }),
+        );
         for (const [c, resource] of channels.entries()) {
             yt.addChannel({ resource, playlist: { count: PER_CHANNEL, idAt: (i) => videoIdOf(c, i) } });
         }
         const rows: (string | null)[][] = [];
-        for (let c = 0; c < CHANNELS; c++) for (let i = 0; i < PER_CHANNEL; i++) rows.push(videoRow(video(c, i), channelIdOf(c)));
+        for (let c = 0; c < CHANNELS; c++)
+            for (let i = 0; i < PER_CHANNEL; i++) rows.push(videoRow(video(c, i), channelIdOf(c)));
 
         // 1. COPY + upsert vs row-by-row INSERT, same rows, same server, this run.
         const copyDb = await freshDb(pg, "bench_copy");
@@ -127,17 +161,33 @@ export async function bench(): Promise<void> {
         const plainRate = rate(BASELINE_ROWS, plainMs);
         const preparedRate = rate(BASELINE_ROWS, preparedMs);
         console.log(`load videos (+ one stats snapshot row each), rows/s:`);
-        console.log(`  CSV → COPY + upsert            ${fmt(VIDEOS).padStart(7)} rows ${(copyMs / 1000).toFixed(2).padStart(6)} s ${fmt(copyRate).padStart(8)} rows/s`);
-        console.log(`  row-by-row INSERT (plain)      ${fmt(BASELINE_ROWS).padStart(7)} rows ${(plainMs / 1000).toFixed(2).padStart(6)} s ${fmt(plainRate).padStart(8)} rows/s  baseline`);
-        console.log(`  row-by-row INSERT (prepared)   ${fmt(BASELINE_ROWS).padStart(7)} rows ${(preparedMs / 1000).toFixed(2).padStart(6)} s ${fmt(preparedRate).padStart(8)} rows/s`);
-        console.log(`  speed-up: ${(copyRate / plainRate).toFixed(1)}× over plain row-by-row (target ≥ 20×), ${(copyRate / preparedRate).toFixed(1)}× over prepared row-by-row`);
-        console.log(`  (loopback: each row-by-row statement costs one round trip; Lambda → RDS round trips are ~10× longer)`);
+        console.log(
+            `  CSV → COPY + upsert            ${fmt(VIDEOS).padStart(7)} rows ${(copyMs / 1000).toFixed(2).padStart(6)} s ${fmt(copyRate).padStart(8)} rows/s`,
+        );
+        console.log(
+            `  row-by-row INSERT (plain)      ${fmt(BASELINE_ROWS).padStart(7)} rows ${(plainMs / 1000).toFixed(2).padStart(6)} s ${fmt(plainRate).padStart(8)} rows/s  baseline`,
+        );
+        console.log(
+            `  row-by-row INSERT (prepared)   ${fmt(BASELINE_ROWS).padStart(7)} rows ${(preparedMs / 1000).toFixed(2).padStart(6)} s ${fmt(preparedRate).padStart(8)} rows/s`,
+        );
+        console.log(
+            `  speed-up: ${(copyRate / plainRate).toFixed(1)}× over plain row-by-row (target ≥ 20×), ${(copyRate / preparedRate).toFixed(1)}× over prepared row-by-row`,
+        );
+        console.log(
+            `  (loopback: each row-by-row statement costs one round trip; Lambda → RDS round trips are ~10× longer)`,
+        );
 
         // 2. Quota units through the real handler and the loopback API.
         const url = new URL(await pg.createDatabase("bench_handler"));
         const handler = makeSyncHandler({
             async connect(password) {
-                const c = new Client({ host: url.hostname, port: Number(url.port), database: "bench_handler", user: "postgres", password });
+                const c = new Client({
+                    host: url.hostname,
+                    port: Number(url.port),
+                    database: "bench_handler",
+                    user: "postgres",
+                    password,
+                });
                 await c.connect();
                 return c;
             },
@@ -152,12 +202,19 @@ export async function bench(): Promise<void> {
         const t0 = performance.now();
         const r = await handler({ source: "aws.events", "detail-type": "Scheduled Event" });
         const e2eMs = performance.now() - t0;
-        if (r.status !== "completed" || r.videos !== VIDEOS) throw new Error(`handler run ended ${r.status} with ${r.videos} videos`);
+        if (r.status !== "completed" || r.videos !== VIDEOS)
+            throw new Error(`handler run ended ${r.status} with ${r.videos} videos`);
         const perThousand = (r.quotaUnits / r.videos) * 1000;
         console.log(`quota through the handler (loopback API, ${CHANNELS} channels):`);
-        console.log(`  ${fmt(r.quotaUnits)} units for ${fmt(r.videos)} videos = ${perThousand.toFixed(2)} units / 1,000 videos (target ≤ 42)`);
-        console.log(`  calls: channels.list ${r.quotaCalls.channels}, playlistItems.list ${fmt(r.quotaCalls.playlistItems)}, videos.list ${fmt(r.quotaCalls.videos)}; search.list ${yt.requests.filter((q) => q.endpoint === "search").length}`);
-        console.log(`  end to end (API + COPY + upsert): ${(e2eMs / 1000).toFixed(2)} s, ${fmt(rate(VIDEOS, e2eMs))} videos/s`);
+        console.log(
+            `  ${fmt(r.quotaUnits)} units for ${fmt(r.videos)} videos = ${perThousand.toFixed(2)} units / 1,000 videos (target ≤ 42)`,
+        );
+        console.log(
+            `  calls: channels.list ${r.quotaCalls.channels}, playlistItems.list ${fmt(r.quotaCalls.playlistItems)}, videos.list ${fmt(r.quotaCalls.videos)}; search.list ${yt.requests.filter((q) => q.endpoint === "search").length}`,
+        );
+        console.log(
+            `  end to end (API + COPY + upsert): ${(e2eMs / 1000).toFixed(2)} s, ${fmt(rate(VIDEOS, e2eMs))} videos/s`,
+        );
     } finally {
         await yt.close();
         await pg.stop();

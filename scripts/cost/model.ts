@@ -26,22 +26,45 @@ const LAMBDA_SECONDS = 1;
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-export function line(component: string, region: string, resource: string, key: PriceKey, quantity: number, item?: string, note?: string): CostLine {
+export function line(
+    component: string,
+    region: string,
+    resource: string,
+    key: PriceKey,
+    quantity: number,
+    item?: string,
+    note?: string,
+): CostLine {
     const p = price(region, key);
-    return { component, region, resource, item: item ?? key, quantity, unit: p.unit, unitPrice: p.usd, monthly: quantity * p.usd, note };
+    return {
+        component,
+        region,
+        resource,
+        item: item ?? key,
+        quantity,
+        unit: p.unit,
+        unitPrice: p.usd,
+        monthly: quantity * p.usd,
+        note,
+    };
 }
 
 /** Top-level component (direct child of the stack) of each resource, and each resource's region. */
 function index(plan: OfflineRun) {
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
     const stack = plan.resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn;
-    const regionOfProvider = new Map(plan.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => [r.urn, String(r.inputs.region)]));
+    const regionOfProvider = new Map(
+        plan.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => [r.urn, String(r.inputs.region)]),
+    );
     const componentOf = (r: PlannedResource): PlannedResource | undefined => {
         let cur: PlannedResource | undefined = r;
         while (cur && cur.parent && cur.parent !== stack) cur = byUrn.get(cur.parent);
         return cur && cur !== r ? cur : r.custom ? undefined : r;
     };
-    return { componentOf, regionOf: (r: PlannedResource) => (r.provider ? regionOfProvider.get(r.provider) : undefined) };
+    return {
+        componentOf,
+        regionOf: (r: PlannedResource) => (r.provider ? regionOfProvider.get(r.provider) : undefined),
+    };
 }
 
 export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
@@ -66,12 +89,25 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
         const nats = of("aws:ec2/natGateway:NatGateway");
         for (const nat of nats) {
             add(nat.name, "nat.hour", HOURS_PER_MONTH, "NAT gateway hours");
-            add(nat.name, "nat.gb", usage.natGbPerMonth, "NAT data processed", `costNatGbPerMonth=${usage.natGbPerMonth}`);
+            add(
+                nat.name,
+                "nat.gb",
+                usage.natGbPerMonth,
+                "NAT data processed",
+                `costNatGbPerMonth=${usage.natGbPerMonth}`,
+            );
         }
-        for (const eip of of("aws:ec2/eip:Eip")) add(eip.name, "publicIpv4.hour", HOURS_PER_MONTH, "public IPv4 (Elastic IP)");
+        for (const eip of of("aws:ec2/eip:Eip"))
+            add(eip.name, "publicIpv4.hour", HOURS_PER_MONTH, "public IPv4 (Elastic IP)");
         for (const alb of of("aws:lb/loadBalancer:LoadBalancer")) {
             add(alb.name, "alb.hour", HOURS_PER_MONTH, "ALB hours");
-            add(alb.name, "alb.lcuHour", HOURS_PER_MONTH * usage.albAverageLcu, "ALB capacity units", `costAlbAverageLcu=${usage.albAverageLcu}`);
+            add(
+                alb.name,
+                "alb.lcuHour",
+                HOURS_PER_MONTH * usage.albAverageLcu,
+                "ALB capacity units",
+                `costAlbAverageLcu=${usage.albAverageLcu}`,
+            );
             if (alb.inputs.internal !== true) {
                 const azs = Array.isArray(alb.inputs.subnets) ? alb.inputs.subnets.length : 2;
                 add(alb.name, "publicIpv4.hour", HOURS_PER_MONTH * azs, "ALB public IPv4 (one per AZ)");
@@ -79,46 +115,118 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
         }
         const taskDefs = of("aws:ecs/taskDefinition:TaskDefinition");
         for (const svc of of("aws:ecs/service:Service").filter((s) => s.inputs.launchType === "FARGATE")) {
-            const td = taskDefs.find((t) => String(svc.inputs.taskDefinition).includes(`task-definition/${t.inputs.family}:`)) ?? taskDefs[0];
+            const td =
+                taskDefs.find((t) =>
+                    String(svc.inputs.taskDefinition).includes(`task-definition/${t.inputs.family}:`),
+                ) ?? taskDefs[0];
             if (!td) continue;
             const vcpu = Number(td.inputs.cpu) / 1024;
             const gb = Number(td.inputs.memory) / 1024;
             const taskHours = HOURS_PER_MONTH * usage.weatherAverageTasks;
-            add(svc.name, "fargate.vcpuHour", vcpu * taskHours, `Fargate vCPU (${vcpu} vCPU × ${usage.weatherAverageTasks} task)`);
-            add(svc.name, "fargate.gbHour", gb * taskHours, `Fargate memory (${gb} GB × ${usage.weatherAverageTasks} task)`);
+            add(
+                svc.name,
+                "fargate.vcpuHour",
+                vcpu * taskHours,
+                `Fargate vCPU (${vcpu} vCPU × ${usage.weatherAverageTasks} task)`,
+            );
+            add(
+                svc.name,
+                "fargate.gbHour",
+                gb * taskHours,
+                `Fargate memory (${gb} GB × ${usage.weatherAverageTasks} task)`,
+            );
         }
-        for (const fs of of("aws:efs/fileSystem:FileSystem")) add(fs.name, "efs.standard.gbMonth", usage.efsGb, "EFS storage", `costEfsGb=${usage.efsGb}`);
+        for (const fs of of("aws:efs/fileSystem:FileSystem"))
+            add(fs.name, "efs.standard.gbMonth", usage.efsGb, "EFS storage", `costEfsGb=${usage.efsGb}`);
         const logGroups = of("aws:cloudwatch/logGroup:LogGroup");
-        if (logGroups.length > 0) add(`${logGroups.length} log group(s)`, "logs.ingestGb", usage.logGbPerMonth, "CloudWatch Logs ingestion", `costLogGbPerMonth=${usage.logGbPerMonth}`);
+        if (logGroups.length > 0)
+            add(
+                `${logGroups.length} log group(s)`,
+                "logs.ingestGb",
+                usage.logGbPerMonth,
+                "CloudWatch Logs ingestion",
+                `costLogGbPerMonth=${usage.logGbPerMonth}`,
+            );
         const secrets = of("aws:secretsmanager/secret:Secret");
-        if (secrets.length > 0) add(secrets.map((s) => s.name).join(", "), "secrets.secretMonth", secrets.length, "Secrets Manager secrets");
+        if (secrets.length > 0)
+            add(
+                secrets.map((s) => s.name).join(", "),
+                "secrets.secretMonth",
+                secrets.length,
+                "Secrets Manager secrets",
+            );
         const alarms = of("aws:cloudwatch/metricAlarm:MetricAlarm");
-        if (alarms.length > 0) add(`${alarms.length} alarm(s)`, "cloudwatch.alarmMonth", alarms.length, "CloudWatch alarms");
-        for (const d of of("aws:cloudwatch/dashboard:Dashboard")) add(d.name, "cloudwatch.dashboardMonth", 1, "CloudWatch dashboard");
+        if (alarms.length > 0)
+            add(`${alarms.length} alarm(s)`, "cloudwatch.alarmMonth", alarms.length, "CloudWatch alarms");
+        for (const d of of("aws:cloudwatch/dashboard:Dashboard"))
+            add(d.name, "cloudwatch.dashboardMonth", 1, "CloudWatch dashboard");
         for (const acl of of("aws:wafv2/webAcl:WebAcl")) {
             add(acl.name, "waf.aclMonth", 1, "WAF web ACL");
             add(acl.name, "waf.ruleMonth", Array.isArray(acl.inputs.rules) ? acl.inputs.rules.length : 0, "WAF rules");
-            add(acl.name, "waf.requestMillion", usage.apiRequestsPerMonth / 1e6, "WAF requests", `costApiRequestsPerMonth=${usage.apiRequestsPerMonth}`);
+            add(
+                acl.name,
+                "waf.requestMillion",
+                usage.apiRequestsPerMonth / 1e6,
+                "WAF requests",
+                `costApiRequestsPerMonth=${usage.apiRequestsPerMonth}`,
+            );
         }
-        for (const api of of("aws:apigateway/restApi:RestApi")) add(api.name, "apigw.rest.requestMillion", usage.apiRequestsPerMonth / 1e6, "REST API requests");
+        for (const api of of("aws:apigateway/restApi:RestApi"))
+            add(api.name, "apigw.rest.requestMillion", usage.apiRequestsPerMonth / 1e6, "REST API requests");
         for (const fn of of("aws:lambda/function:Function")) {
             const invocations = lambdaInvocations(fn, usage);
             const seconds = /sync/.test(fn.name) ? 300 : LAMBDA_SECONDS;
             add(fn.name, "lambda.requestMillion", invocations / 1e6, "Lambda requests");
-            add(fn.name, "lambda.gbSecond", invocations * seconds * (Number(fn.inputs.memorySize ?? 128) / 1024), "Lambda compute", `${invocations} invocations × ${seconds} s`);
+            add(
+                fn.name,
+                "lambda.gbSecond",
+                invocations * seconds * (Number(fn.inputs.memorySize ?? 128) / 1024),
+                "Lambda compute",
+                `${invocations} invocations × ${seconds} s`,
+            );
         }
         for (const sm of of("aws:sfn/stateMachine:StateMachine")) {
             // Start → RunBatchTask → Succeed is 3 transitions; retries add up to 3 more.
-            add(sm.name, "sfn.transitionThousand", (usage.orchestrationRunsPerMonth * 6) / 1000, "Step Functions transitions", `${usage.orchestrationRunsPerMonth} runs, ≤ 6 transitions each`);
+            add(
+                sm.name,
+                "sfn.transitionThousand",
+                (usage.orchestrationRunsPerMonth * 6) / 1000,
+                "Step Functions transitions",
+                `${usage.orchestrationRunsPerMonth} runs, ≤ 6 transitions each`,
+            );
         }
         if (of("aws:batch/computeEnvironment:ComputeEnvironment").length > 0) {
             const h = usage.formSenderInstanceHours;
             const spotHours = (h * usage.spotSharePercent) / 100;
-            add("runner instances", "ec2.c6a.xlarge.spot", spotHours, `${RUNNER_INSTANCE.type} Spot`, `${usage.spotSharePercent}% of ${h} instance-hours`);
-            add("runner instances", "ec2.c6a.xlarge.ondemand", h - spotHours, `${RUNNER_INSTANCE.type} on-demand fallback`);
-            add("runner instances", "ebs.gp3.gbMonth", (h * RUNNER_INSTANCE.rootVolumeGb) / HOURS_PER_MONTH, `root volumes (${RUNNER_INSTANCE.rootVolumeGb} GB gp3 each)`);
-            if (nats.length === 0) add("runner instances", "publicIpv4.hour", h, "runner public IPv4 (public subnets, no NAT)");
-            else add("runner instances", "nat.gb", h * RUNNER_GB_PER_INSTANCE_HOUR, "runner traffic through NAT", `${RUNNER_GB_PER_INSTANCE_HOUR} GB per instance-hour`);
+            add(
+                "runner instances",
+                "ec2.c6a.xlarge.spot",
+                spotHours,
+                `${RUNNER_INSTANCE.type} Spot`,
+                `${usage.spotSharePercent}% of ${h} instance-hours`,
+            );
+            add(
+                "runner instances",
+                "ec2.c6a.xlarge.ondemand",
+                h - spotHours,
+                `${RUNNER_INSTANCE.type} on-demand fallback`,
+            );
+            add(
+                "runner instances",
+                "ebs.gp3.gbMonth",
+                (h * RUNNER_INSTANCE.rootVolumeGb) / HOURS_PER_MONTH,
+                `root volumes (${RUNNER_INSTANCE.rootVolumeGb} GB gp3 each)`,
+            );
+            if (nats.length === 0)
+                add("runner instances", "publicIpv4.hour", h, "runner public IPv4 (public subnets, no NAT)");
+            else
+                add(
+                    "runner instances",
+                    "nat.gb",
+                    h * RUNNER_GB_PER_INSTANCE_HOUR,
+                    "runner traffic through NAT",
+                    `${RUNNER_GB_PER_INSTANCE_HOUR} GB per instance-hour`,
+                );
         }
     }
     return lines.map((l) => ({ ...l, monthly: round2(l.monthly) }));
@@ -148,8 +256,17 @@ export function totalsByComponent(lines: CostLine[]): Map<string, number> {
 export function runnerComparison(instanceHours: number, region = "us-east-1") {
     const spot = instanceHours * price(region, "ec2.c6a.xlarge.spot").usd;
     const onDemand = instanceHours * price(region, "ec2.c6a.xlarge.ondemand").usd;
-    const cloudRunPerHour = RUNNER_INSTANCE.vcpus * CLOUD_RUN.vcpuSecond.usd * 3600 + RUNNER_INSTANCE.memoryGib * CLOUD_RUN.gibSecond.usd * 3600;
-    return { instanceHours, vcpuHours: instanceHours * RUNNER_INSTANCE.vcpus, spot, onDemand, cloudRun: instanceHours * cloudRunPerHour, cloudRunPerHour };
+    const cloudRunPerHour =
+        RUNNER_INSTANCE.vcpus * CLOUD_RUN.vcpuSecond.usd * 3600 +
+        RUNNER_INSTANCE.memoryGib * CLOUD_RUN.gibSecond.usd * 3600;
+    return {
+        instanceHours,
+        vcpuHours: instanceHours * RUNNER_INSTANCE.vcpus,
+        spot,
+        onDemand,
+        cloudRun: instanceHours * cloudRunPerHour,
+        cloudRunPerHour,
+    };
 }
 
 /** NAT gateway vs public IPv4 per runner instance, for the runner's monthly hours. */
@@ -158,7 +275,15 @@ export function natTradeOff(instanceHours: number, region = "us-east-1") {
     const gb = instanceHours * RUNNER_GB_PER_INSTANCE_HOUR;
     const natFixed = HOURS_PER_MONTH * (price(region, "nat.hour").usd + price(region, "publicIpv4.hour").usd);
     const nat = natFixed + gb * price(region, "nat.gb").usd;
-    return { publicIpv4, nat, natFixed, gb, breakEvenInstanceHours: natFixed / (price(region, "publicIpv4.hour").usd - RUNNER_GB_PER_INSTANCE_HOUR * price(region, "nat.gb").usd) };
+    return {
+        publicIpv4,
+        nat,
+        natFixed,
+        gb,
+        breakEvenInstanceHours:
+            natFixed /
+            (price(region, "publicIpv4.hour").usd - RUNNER_GB_PER_INSTANCE_HOUR * price(region, "nat.gb").usd),
+    };
 }
 
 /** Seed 004 §9's WeatherService estimate ($67/month), line by line. */
@@ -173,7 +298,11 @@ export const SEED_004_LINES: { item: string; monthly: number; matches: (l: CostL
 /** Places WeatherService lines beside the seed's; lines the seed has no row for are "left out". */
 export function weatherVersusSeed(lines: CostLine[]) {
     const weather = lines.filter((l) => l.component.startsWith("WeatherService"));
-    const rows = SEED_004_LINES.map((s) => ({ item: s.item, seed: s.monthly, ours: round2(weather.filter(s.matches).reduce((n, l) => n + l.monthly, 0)) }));
+    const rows = SEED_004_LINES.map((s) => ({
+        item: s.item,
+        seed: s.monthly,
+        ours: round2(weather.filter(s.matches).reduce((n, l) => n + l.monthly, 0)),
+    }));
     const matched = new Set(weather.filter((l) => SEED_004_LINES.some((s) => s.matches(l))));
     const leftOut = weather.filter((l) => !matched.has(l));
     return {

@@ -15,18 +15,29 @@ export interface Price {
 }
 
 export type PriceKey =
-    | "ec2.c6a.xlarge.ondemand" | "ec2.c6a.xlarge.spot" | "ebs.gp3.gbMonth"
-    | "publicIpv4.hour" | "nat.hour" | "nat.gb"
-    | "alb.hour" | "alb.lcuHour"
-    | "fargate.vcpuHour" | "fargate.gbHour"
+    | "ec2.c6a.xlarge.ondemand"
+    | "ec2.c6a.xlarge.spot"
+    | "ebs.gp3.gbMonth"
+    | "publicIpv4.hour"
+    | "nat.hour"
+    | "nat.gb"
+    | "alb.hour"
+    | "alb.lcuHour"
+    | "fargate.vcpuHour"
+    | "fargate.gbHour"
     | "efs.standard.gbMonth"
-    | "logs.ingestGb" | "logs.storeGbMonth"
+    | "logs.ingestGb"
+    | "logs.storeGbMonth"
     | "secrets.secretMonth"
-    | "lambda.requestMillion" | "lambda.gbSecond"
+    | "lambda.requestMillion"
+    | "lambda.gbSecond"
     | "apigw.rest.requestMillion"
-    | "waf.aclMonth" | "waf.ruleMonth" | "waf.requestMillion"
+    | "waf.aclMonth"
+    | "waf.ruleMonth"
+    | "waf.requestMillion"
     | "s3.standard.gbMonth"
-    | "cloudwatch.alarmMonth" | "cloudwatch.dashboardMonth"
+    | "cloudwatch.alarmMonth"
+    | "cloudwatch.dashboardMonth"
     | "sfn.transitionThousand"
     | "ecr.gbMonth"
     | "sqs.requestMillion";
@@ -113,7 +124,10 @@ export const RUNNER_INSTANCE = { type: "c6a.xlarge", vcpus: 4, memoryGib: 8, roo
 
 export function price(region: string, key: PriceKey): Price {
     const table = PRICES[region as keyof typeof PRICES];
-    if (!table) throw new Error(`cost report: no prices for region ${region}; add it to scripts/cost/prices.ts (supported: ${Object.keys(PRICES).join(", ")})`);
+    if (!table)
+        throw new Error(
+            `cost report: no prices for region ${region}; add it to scripts/cost/prices.ts (supported: ${Object.keys(PRICES).join(", ")})`,
+        );
     const found = table[key];
     if (!found) throw new Error(`cost report: no price ${key} for ${region} in scripts/cost/prices.ts`);
     return found;

@@ -87,7 +87,9 @@ export interface StackFileConfig {
 export function readStackFile(stack: string): StackFileConfig {
     const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
-        throw new UnknownStackError(`unknown stack '${stack}': ${path.relative(process.cwd(), file) || file} does not exist (stacks: ${listStacks().join(", ")})`);
+        throw new UnknownStackError(
+            `unknown stack '${stack}': ${path.relative(process.cwd(), file) || file} does not exist (stacks: ${listStacks().join(", ")})`,
+        );
     }
     const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const config: Record<string, string> = {};
@@ -140,7 +142,8 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
         original(req, (err: any, resp: any) => {
             if (!err && resp) {
                 const urn: string = resp.getUrn();
-                if (type === "pulumi:providers:aws" && typeof rawInputs.region === "string") regions.set(urn, rawInputs.region);
+                if (type === "pulumi:providers:aws" && typeof rawInputs.region === "string")
+                    regions.set(urn, rawInputs.region);
                 const entry: PlannedResource = {
                     urn,
                     type,
@@ -207,7 +210,9 @@ function plainPulumiTraces(): () => void {
     if (!mapped) return () => undefined;
     Error.prepareStackTrace = (err, frames) => {
         const top = frames[0];
-        const own = top !== undefined && PULUMI_OWN_TRACES.some((t) => top.getFunctionName() === t.fn && (top.getFileName() ?? "").endsWith(t.file));
+        const own =
+            top !== undefined &&
+            PULUMI_OWN_TRACES.some((t) => top.getFunctionName() === t.fn && (top.getFileName() ?? "").endsWith(t.file));
         return own ? `${err}${frames.map((f) => `\n    at ${f}`).join("")}` : mapped(err, frames);
     };
     return () => void (Error.prepareStackTrace = mapped);
@@ -232,7 +237,12 @@ async function normalize(value: unknown): Promise<unknown> {
     if (rec[SIG] === SECRET_SIG) return SECRET_PLACEHOLDER;
     if (pulumi.Resource.isInstance(value)) return normalize((value as pulumi.Resource).urn);
     if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) {
-        const a = value as unknown as { text?: Promise<string>; path?: Promise<string>; uri?: Promise<string>; assets?: Promise<Record<string, unknown>> };
+        const a = value as unknown as {
+            text?: Promise<string>;
+            path?: Promise<string>;
+            uri?: Promise<string>;
+            assets?: Promise<Record<string, unknown>>;
+        };
         if (a.assets) {
             const assets = await a.assets;
             const out: Record<string, unknown> = {};
@@ -263,12 +273,19 @@ class PlanMocks implements pulumi.runtime.Mocks {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const region = this.region(args.provider);
         const inputs = args.inputs as Record<string, any>;
-        const name: string = inputs.name ?? inputs.bucket ?? inputs.functionName ?? inputs.family ?? inputs.stateMachineName ?? args.name;
+        const name: string =
+            inputs.name ??
+            inputs.bucket ??
+            inputs.functionName ??
+            inputs.family ??
+            inputs.stateMachineName ??
+            args.name;
         const id = `${args.name}-id`;
         const [, mod = "", kind = ""] = args.type.split(":");
         const service = mod.split("/")[0];
         const state: Record<string, unknown> = { ...inputs, id };
-        const arn = (resource: string, svc = service, reg: string = region) => `arn:aws:${svc}:${reg}:${MOCK_ACCOUNT}:${resource}`;
+        const arn = (resource: string, svc = service, reg: string = region) =>
+            `arn:aws:${svc}:${reg}:${MOCK_ACCOUNT}:${resource}`;
         switch (args.type) {
             case "aws:iam/role:Role":
                 Object.assign(state, { arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}`, name });
@@ -287,19 +304,30 @@ class PlanMocks implements pulumi.runtime.Mocks {
                 return { id: "AKIAMOCKMOCKMOCKMOCK", state };
             case "aws:s3/bucket:Bucket":
             case "aws:s3/bucketV2:BucketV2":
-                Object.assign(state, { bucket: name, arn: `arn:aws:s3:::${name}`, bucketRegionalDomainName: `${name}.s3.${region}.amazonaws.com` });
+                Object.assign(state, {
+                    bucket: name,
+                    arn: `arn:aws:s3:::${name}`,
+                    bucketRegionalDomainName: `${name}.s3.${region}.amazonaws.com`,
+                });
                 return { id: name, state };
             case "aws:sns/topic:Topic":
                 Object.assign(state, { arn: arn(name), name });
                 return { id: arn(name), state };
             case "aws:sqs/queue:Queue":
-                Object.assign(state, { arn: arn(name), url: `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${name}` });
+                Object.assign(state, {
+                    arn: arn(name),
+                    url: `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${name}`,
+                });
                 break;
             case "aws:cloudwatch/logGroup:LogGroup":
                 Object.assign(state, { arn: arn(`log-group:${name}`, "logs"), name });
                 return { id: name, state };
             case "aws:ecs/taskDefinition:TaskDefinition":
-                Object.assign(state, { arn: arn(`task-definition/${name}:1`), arnWithoutRevision: arn(`task-definition/${name}`), revision: 1 });
+                Object.assign(state, {
+                    arn: arn(`task-definition/${name}:1`),
+                    arnWithoutRevision: arn(`task-definition/${name}`),
+                    revision: 1,
+                });
                 break;
             case "aws:ecs/cluster:Cluster":
                 Object.assign(state, { arn: arn(`cluster/${name}`), name });
@@ -316,7 +344,10 @@ class PlanMocks implements pulumi.runtime.Mocks {
                 });
                 break;
             case "aws:lb/targetGroup:TargetGroup":
-                Object.assign(state, { arn: arn(`targetgroup/${name}/0123456789abcdef`, "elasticloadbalancing"), arnSuffix: `targetgroup/${name}/0123456789abcdef` });
+                Object.assign(state, {
+                    arn: arn(`targetgroup/${name}/0123456789abcdef`, "elasticloadbalancing"),
+                    arnSuffix: `targetgroup/${name}/0123456789abcdef`,
+                });
                 break;
             case "aws:lambda/function:Function":
                 Object.assign(state, {
@@ -342,10 +373,15 @@ class PlanMocks implements pulumi.runtime.Mocks {
                 });
                 break;
             case "aws:ecr/repository:Repository":
-                Object.assign(state, { arn: arn(`repository/${name}`), repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${name}` });
+                Object.assign(state, {
+                    arn: arn(`repository/${name}`),
+                    repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${name}`,
+                });
                 break;
             case "awsx:ecr:Image":
-                Object.assign(state, { imageUri: `${inputs.repositoryUrl ?? `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}`}@sha256:${"0".repeat(64)}` });
+                Object.assign(state, {
+                    imageUri: `${inputs.repositoryUrl ?? `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}`}@sha256:${"0".repeat(64)}`,
+                });
                 break;
             case "aws:efs/fileSystem:FileSystem":
                 Object.assign(state, { arn: arn(`file-system/fs-0123456789abcdef0`, "elasticfilesystem") });
@@ -356,13 +392,21 @@ class PlanMocks implements pulumi.runtime.Mocks {
             case "aws:batch/jobQueue:JobQueue":
             case "aws:batch/computeEnvironment:ComputeEnvironment":
             case "aws:batch/jobDefinition:JobDefinition": {
-                const kindPath = { JobQueue: "job-queue", ComputeEnvironment: "compute-environment", JobDefinition: "job-definition" }[kind] as string;
+                const kindPath = {
+                    JobQueue: "job-queue",
+                    ComputeEnvironment: "compute-environment",
+                    JobDefinition: "job-definition",
+                }[kind] as string;
                 const n = inputs.name ?? inputs.computeEnvironmentName ?? args.name;
                 Object.assign(state, { arn: arn(`${kindPath}/${n}${kind === "JobDefinition" ? ":1" : ""}`) });
                 break;
             }
             default:
-                if (!("arn" in state) && service && kind) state.arn = arn(`${kind.toLowerCase()}/${name}`, service === "lb" ? "elasticloadbalancing" : service);
+                if (!("arn" in state) && service && kind)
+                    state.arn = arn(
+                        `${kind.toLowerCase()}/${name}`,
+                        service === "lb" ? "elasticloadbalancing" : service,
+                    );
         }
         return { id, state };
     }
@@ -371,13 +415,20 @@ class PlanMocks implements pulumi.runtime.Mocks {
         const region = this.region(args.provider);
         switch (args.token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline-plan`, userId: "AIDAMOCK", id: MOCK_ACCOUNT };
+                return {
+                    accountId: MOCK_ACCOUNT,
+                    arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline-plan`,
+                    userId: "AIDAMOCK",
+                    id: MOCK_ACCOUNT,
+                };
             case "aws:index/getRegion:getRegion":
                 return { name: region, region, id: region };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
             default:
-                throw new Error(`offline plan: no mock for data source ${args.token}; derive the value from resources or config instead`);
+                throw new Error(
+                    `offline plan: no mock for data source ${args.token}; derive the value from resources or config instead`,
+                );
         }
     }
 }

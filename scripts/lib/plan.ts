@@ -19,9 +19,28 @@ export async function planStack(
 const KEY_INPUTS: Record<string, string[]> = {
     "aws:ec2/vpc:Vpc": ["cidrBlock"],
     "aws:ec2/subnet:Subnet": ["availabilityZone", "cidrBlock", "mapPublicIpOnLaunch"],
-    "aws:ec2/securityGroupRule:SecurityGroupRule": ["type", "protocol", "fromPort", "toPort", "cidrBlocks", "sourceSecurityGroupId"],
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["ipProtocol", "fromPort", "toPort", "cidrIpv4", "referencedSecurityGroupId"],
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["ipProtocol", "fromPort", "toPort", "cidrIpv4", "referencedSecurityGroupId"],
+    "aws:ec2/securityGroupRule:SecurityGroupRule": [
+        "type",
+        "protocol",
+        "fromPort",
+        "toPort",
+        "cidrBlocks",
+        "sourceSecurityGroupId",
+    ],
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": [
+        "ipProtocol",
+        "fromPort",
+        "toPort",
+        "cidrIpv4",
+        "referencedSecurityGroupId",
+    ],
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": [
+        "ipProtocol",
+        "fromPort",
+        "toPort",
+        "cidrIpv4",
+        "referencedSecurityGroupId",
+    ],
     "aws:lb/listener:Listener": ["port", "protocol", "sslPolicy"],
     "aws:lb/targetGroup:TargetGroup": ["port", "protocol", "targetType"],
     "aws:ecs/taskDefinition:TaskDefinition": ["family", "cpu", "memory"],
@@ -33,9 +52,15 @@ const KEY_INPUTS: Record<string, string[]> = {
 };
 
 function scalar(v: unknown): string | undefined {
-    if (typeof v === "string") return v.length > 60 ? JSON.stringify(v.slice(0, 57) + "...") : /\s/.test(v) || v === "" ? JSON.stringify(v) : v;
+    if (typeof v === "string")
+        return v.length > 60
+            ? JSON.stringify(v.slice(0, 57) + "...")
+            : /\s/.test(v) || v === ""
+              ? JSON.stringify(v)
+              : v;
     if (typeof v === "number" || typeof v === "boolean") return String(v);
-    if (Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number") && v.length <= 4) return `[${v.join(",")}]`;
+    if (Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number") && v.length <= 4)
+        return `[${v.join(",")}]`;
     return undefined;
 }
 
@@ -59,7 +84,9 @@ export function formatPlanText(plan: OfflineRun): string {
         children.set(r.parent, list);
     }
     const count = (urn: string): number => (children.get(urn) ?? []).reduce((n, c) => n + 1 + count(c.urn), 0);
-    const regionOf = new Map(plan.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => [r.urn, String(r.inputs.region)]));
+    const regionOf = new Map(
+        plan.resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => [r.urn, String(r.inputs.region)]),
+    );
     const lines: string[] = [];
     lines.push(`Offline plan of ${plan.project} stack '${plan.stack}' (mock engine: no credentials, no cloud calls)`);
     lines.push(`${plan.resources.length} resources\n`);
@@ -67,9 +94,13 @@ export function formatPlanText(plan: OfflineRun): string {
         const kids = children.get(r.urn) ?? [];
         const region = r.provider ? regionOf.get(r.provider) : undefined;
         if (top) {
-            lines.push(`${r.type}  ${r.name}${region ? `  [${region}]` : ""}${kids.length ? `  (${count(r.urn)} resources)` : ""}  ${keyProps(r)}`.trimEnd());
+            lines.push(
+                `${r.type}  ${r.name}${region ? `  [${region}]` : ""}${kids.length ? `  (${count(r.urn)} resources)` : ""}  ${keyProps(r)}`.trimEnd(),
+            );
         } else {
-            lines.push(`${indent}${last ? "└─ " : "├─ "}${r.type}  ${r.name}  ${r.custom ? keyProps(r) : `(${count(r.urn)} resources)`}`.trimEnd());
+            lines.push(
+                `${indent}${last ? "└─ " : "├─ "}${r.type}  ${r.name}  ${r.custom ? keyProps(r) : `(${count(r.urn)} resources)`}`.trimEnd(),
+            );
         }
         kids.forEach((k, i) => walk(k, top ? "  " : indent + (last ? "   " : "│  "), i === kids.length - 1, false));
     };
@@ -80,7 +111,8 @@ export function formatPlanText(plan: OfflineRun): string {
     }
     const { gasScriptProperties, ...outputs } = plan.outputs as Record<string, unknown>;
     lines.push("Outputs:");
-    for (const [k, v] of Object.entries(outputs)) lines.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(outputs))
+        lines.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     if (gasScriptProperties && typeof gasScriptProperties === "object") {
         lines.push("", "GAS Script Properties (paste with npm run gas-config after pulumi up):");
         for (const [k, v] of Object.entries(gasScriptProperties)) lines.push(`  ${k} = ${v}`);

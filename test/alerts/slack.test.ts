@@ -6,7 +6,15 @@ import * as path from "path";
 import { AddressInfo } from "net";
 import * as aws from "@pulumi/aws";
 import { Alerts } from "../../components/alerts";
-import { alarmConsoleUrl, formatAlert, makeSlackNotifier, SlackRejected, slackNotifierFromEnv, SnsRecord, webhookFromSecret } from "../../functions/alerts/slack";
+import {
+    alarmConsoleUrl,
+    formatAlert,
+    makeSlackNotifier,
+    SlackRejected,
+    slackNotifierFromEnv,
+    SnsRecord,
+    webhookFromSecret,
+} from "../../functions/alerts/slack";
 import { jsonLogger } from "../../functions/syncBatch/log";
 import { checkPlan } from "../../policy/rules";
 import { json, Plan, planFor, runComponent } from "../harness";
@@ -21,11 +29,13 @@ const TOPIC = `arn:aws:sns:${REGION}:123456789012:ops-platform-prd-alerts-${REGI
 function alarmRecord(state: "ALARM" | "OK" | "INSUFFICIENT_DATA", old = "OK"): SnsRecord {
     const message = {
         AlarmName: "sync-batch-prd-errors",
-        AlarmDescription: "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h",
+        AlarmDescription:
+            "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h",
         AWSAccountId: "123456789012",
         AlarmConfigurationUpdatedTimestamp: "2026-11-20T10:00:00.000+0000",
         NewStateValue: state,
-        NewStateReason: "Threshold Crossed: 1 out of the last 1 datapoints [1.0 (23/11/26 15:05:00)] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition).",
+        NewStateReason:
+            "Threshold Crossed: 1 out of the last 1 datapoints [1.0 (23/11/26 15:05:00)] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition).",
         StateChangeTime: "2026-11-23T15:10:12.345+0000",
         Region: "Asia Pacific (Tokyo)",
         AlarmArn: `arn:aws:cloudwatch:${REGION}:123456789012:alarm:sync-batch-prd-errors`,
@@ -33,12 +43,39 @@ function alarmRecord(state: "ALARM" | "OK" | "INSUFFICIENT_DATA", old = "OK"): S
         OKActions: [],
         AlarmActions: [TOPIC],
         InsufficientDataActions: [],
-        Trigger: { MetricName: "Errors", Namespace: "AWS/Lambda", StatisticType: "Statistic", Statistic: "SUM", Dimensions: [{ value: "sync-batch-prd", name: "FunctionName" }], Period: 300, EvaluationPeriods: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold", Threshold: 1.0, TreatMissingData: "notBreaching" },
+        Trigger: {
+            MetricName: "Errors",
+            Namespace: "AWS/Lambda",
+            StatisticType: "Statistic",
+            Statistic: "SUM",
+            Dimensions: [{ value: "sync-batch-prd", name: "FunctionName" }],
+            Period: 300,
+            EvaluationPeriods: 1,
+            ComparisonOperator: "GreaterThanOrEqualToThreshold",
+            Threshold: 1.0,
+            TreatMissingData: "notBreaching",
+        },
     };
-    return { Sns: { MessageId: `m-${state}`, TopicArn: TOPIC, Subject: `ALARM: "sync-batch-prd-errors" in Asia Pacific (Tokyo)`, Message: JSON.stringify(message), Timestamp: "2026-11-23T15:10:12.400Z" } };
+    return {
+        Sns: {
+            MessageId: `m-${state}`,
+            TopicArn: TOPIC,
+            Subject: `ALARM: "sync-batch-prd-errors" in Asia Pacific (Tokyo)`,
+            Message: JSON.stringify(message),
+            Timestamp: "2026-11-23T15:10:12.400Z",
+        },
+    };
 }
 
-const plainRecord = (subject: string | null, message: string): SnsRecord => ({ Sns: { MessageId: "m-plain", TopicArn: TOPIC, Subject: subject, Message: message, Timestamp: "2026-11-23T01:00:00.000Z" } });
+const plainRecord = (subject: string | null, message: string): SnsRecord => ({
+    Sns: {
+        MessageId: "m-plain",
+        TopicArn: TOPIC,
+        Subject: subject,
+        Message: message,
+        Timestamp: "2026-11-23T01:00:00.000Z",
+    },
+});
 
 /** A loopback Slack webhook: answers from a script of statuses, records every body. */
 interface FakeSlack {
@@ -57,17 +94,21 @@ async function startFakeSlack(): Promise<FakeSlack> {
         state.bodies.push({ path: req.url, ...JSON.parse(body) });
         const next = state.script.shift() ?? { status: 200, body: "ok" };
         if (next.hang) return;
-        res.writeHead(next.status, { "content-type": "text/plain", ...(next.retryAfter ? { "retry-after": next.retryAfter } : {}) });
+        res.writeHead(next.status, {
+            "content-type": "text/plain",
+            ...(next.retryAfter ? { "retry-after": next.retryAfter } : {}),
+        });
         res.end(next.body ?? (next.status === 200 ? "ok" : "error"));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     return Object.assign(state, {
         url: `http://127.0.0.1:${port}/services/T0/B0/x`,
-        close: () => new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-        }),
+        close: () =>
+            new Promise<void>((r) => {
+                server.closeAllConnections();
+                server.close(() => r());
+            }),
     });
 }
 
@@ -78,25 +119,45 @@ describe("Slack notifier: formatting", () => {
         const a = m.attachments[0];
         assert.equal(a.color, "#d00000");
         assert.equal(a.title, "sync-batch-prd-errors");
-        assert.equal(a.title_link, `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#alarmsV2:alarm/sync-batch-prd-errors`);
-        assert.match(a.text, /^Threshold Crossed: 1 out of the last 1 datapoints .* \(minimum 1 datapoint for OK -&gt; ALARM transition\)\.$/);
+        assert.equal(
+            a.title_link,
+            `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#alarmsV2:alarm/sync-batch-prd-errors`,
+        );
+        assert.match(
+            a.text,
+            /^Threshold Crossed: 1 out of the last 1 datapoints .* \(minimum 1 datapoint for OK -&gt; ALARM transition\)\.$/,
+        );
         assert.deepEqual(a.fields, [
             { title: "State", value: ":white_check_mark: OK → :rotating_light: ALARM", short: true },
             { title: "Region", value: REGION, short: true },
-            { title: "Description", value: "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h", short: false },
+            {
+                title: "Description",
+                value: "sync-batch prd failed; published data is unchanged. Logs: aws logs tail /aws/lambda/sync-batch-prd --since 1h",
+                short: false,
+            },
         ]);
         assert.equal(a.ts, Math.floor(Date.parse("2026-11-23T15:10:12.400Z") / 1000));
     });
 
     it("marks recovery green and missing data grey, with an emoji for each state", () => {
         const ok = formatAlert(alarmRecord("OK", "ALARM"), "stg");
-        assert.deepEqual([ok.text, ok.attachments[0].color, ok.attachments[0].fields![0].value], [
-            ":white_check_mark: [stg] sync-batch-prd-errors is OK", "#2eb67d", ":rotating_light: ALARM → :white_check_mark: OK",
-        ]);
+        assert.deepEqual(
+            [ok.text, ok.attachments[0].color, ok.attachments[0].fields![0].value],
+            [
+                ":white_check_mark: [stg] sync-batch-prd-errors is OK",
+                "#2eb67d",
+                ":rotating_light: ALARM → :white_check_mark: OK",
+            ],
+        );
         const missing = formatAlert(alarmRecord("INSUFFICIENT_DATA"), "stg");
-        assert.deepEqual([missing.text, missing.attachments[0].color, missing.attachments[0].fields![0].value], [
-            ":grey_question: [stg] sync-batch-prd-errors is INSUFFICIENT_DATA", "#9e9e9e", ":white_check_mark: OK → :grey_question: INSUFFICIENT_DATA",
-        ]);
+        assert.deepEqual(
+            [missing.text, missing.attachments[0].color, missing.attachments[0].fields![0].value],
+            [
+                ":grey_question: [stg] sync-batch-prd-errors is INSUFFICIENT_DATA",
+                "#9e9e9e",
+                ":white_check_mark: OK → :grey_question: INSUFFICIENT_DATA",
+            ],
+        );
     });
 
     it("takes the region from the alarm ARN for the console link, even for a us-east-1 alarm on the same formatter", () => {
@@ -105,28 +166,58 @@ describe("Slack notifier: formatting", () => {
         msg.AlarmName = "fs-prd dispatcher 5xx";
         msg.AlarmArn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:fs-prd dispatcher 5xx";
         const a = formatAlert({ Sns: { ...rec.Sns, Message: JSON.stringify(msg) } }, "prd").attachments[0];
-        assert.equal(a.title_link, "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/fs-prd%20dispatcher%205xx");
+        assert.equal(
+            a.title_link,
+            "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/fs-prd%20dispatcher%205xx",
+        );
         assert.deepEqual(a.fields![1], { title: "Region", value: "us-east-1", short: true });
     });
 
     it("passes other messages through with their subject, escaping Slack markup and truncating long bodies", () => {
-        const m = formatAlert(plainRecord("[prd] Spot price at 95% of on-demand: Spot capacity lowered", `maxvCpus <400> & more ${"x".repeat(5000)}`), "prd");
-        assert.equal(m.text, ":information_source: [prd] Spot price at 95% of on-demand: Spot capacity lowered", "the publisher's [prd] prefix is not repeated");
+        const m = formatAlert(
+            plainRecord(
+                "[prd] Spot price at 95% of on-demand: Spot capacity lowered",
+                `maxvCpus <400> & more ${"x".repeat(5000)}`,
+            ),
+            "prd",
+        );
+        assert.equal(
+            m.text,
+            ":information_source: [prd] Spot price at 95% of on-demand: Spot capacity lowered",
+            "the publisher's [prd] prefix is not repeated",
+        );
         assert.equal(m.attachments[0].title, "Spot price at 95% of on-demand: Spot capacity lowered");
         assert.ok(m.attachments[0].text.startsWith("maxvCpus &lt;400&gt; &amp; more xxx"));
         assert.equal(m.attachments[0].text.length, 3000);
         assert.ok(m.attachments[0].text.endsWith("…"));
-        assert.equal(formatAlert(plainRecord(null, "{\"not\":\"an alarm\"}"), "prd").attachments[0].title, "Notification");
+        assert.equal(formatAlert(plainRecord(null, '{"not":"an alarm"}'), "prd").attachments[0].title, "Notification");
     });
 
     it("shows a JSON object message (the orchestration failure) as one line per field", () => {
-        const m = formatAlert(plainRecord("[stg] Batch Execution Failed", JSON.stringify({ error: "States.TaskFailed", cause: "{\"StopCode\":\"EssentialContainerExited\"}", executionName: "nightly-2026-11-23", timestamp: "2026-11-22T17:03:11.000Z" })), "stg");
+        const m = formatAlert(
+            plainRecord(
+                "[stg] Batch Execution Failed",
+                JSON.stringify({
+                    error: "States.TaskFailed",
+                    cause: '{"StopCode":"EssentialContainerExited"}',
+                    executionName: "nightly-2026-11-23",
+                    timestamp: "2026-11-22T17:03:11.000Z",
+                }),
+            ),
+            "stg",
+        );
         assert.equal(m.text, ":information_source: [stg] Batch Execution Failed");
-        assert.equal(m.attachments[0].text, 'error: States.TaskFailed\ncause: {"StopCode":"EssentialContainerExited"}\nexecutionName: nightly-2026-11-23\ntimestamp: 2026-11-22T17:03:11.000Z');
+        assert.equal(
+            m.attachments[0].text,
+            'error: States.TaskFailed\ncause: {"StopCode":"EssentialContainerExited"}\nexecutionName: nightly-2026-11-23\ntimestamp: 2026-11-22T17:03:11.000Z',
+        );
     });
 
     it("links alarm names with spaces and slashes safely", () => {
-        assert.equal(alarmConsoleUrl("us-east-1", "fs prd/dlq depth"), "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/fs%20prd%2Fdlq%20depth");
+        assert.equal(
+            alarmConsoleUrl("us-east-1", "fs prd/dlq depth"),
+            "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/fs%20prd%2Fdlq%20depth",
+        );
     });
 });
 
@@ -155,7 +246,10 @@ describe("Slack notifier: delivery", function () {
 
     it("posts one message per SNS record", async () => {
         assert.deepEqual(await notifier()({ Records: [alarmRecord("ALARM"), plainRecord("s", "m")] }), { posted: 2 });
-        assert.deepEqual(slack.bodies.map((b) => b.text), [":rotating_light: [prd] sync-batch-prd-errors is ALARM", ":information_source: [prd] s"]);
+        assert.deepEqual(
+            slack.bodies.map((b) => b.text),
+            [":rotating_light: [prd] sync-batch-prd-errors is ALARM", ":information_source: [prd] s"],
+        );
         assert.equal(slack.bodies[0].path, "/services/T0/B0/x");
     });
 
@@ -164,12 +258,18 @@ describe("Slack notifier: delivery", function () {
         assert.deepEqual(await notifier()({ Records: [alarmRecord("ALARM")] }), { posted: 1 });
         assert.equal(slack.bodies.length, 3);
         assert.deepEqual(waits, [2000, 1000]);
-        assert.ok(logs.every((l) => !JSON.stringify(l).includes(slack.url)), "the webhook URL is never logged");
+        assert.ok(
+            logs.every((l) => !JSON.stringify(l).includes(slack.url)),
+            "the webhook URL is never logged",
+        );
     });
 
     it("gives up after four attempts and throws, so Lambda retries the event and its dead-letter queue keeps the alert", async () => {
         slack.script = Array.from({ length: 4 }, () => ({ status: 500, body: "internal_error" }));
-        await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), /^Error: Slack post failed after 4 attempts \(HTTP 500 internal_error\); Lambda retries the event, then its dead-letter queue keeps it$/);
+        await assert.rejects(
+            notifier()({ Records: [alarmRecord("ALARM")] }),
+            /^Error: Slack post failed after 4 attempts \(HTTP 500 internal_error\); Lambda retries the event, then its dead-letter queue keeps it$/,
+        );
         assert.equal(slack.bodies.length, 4);
         assert.deepEqual(waits, [500, 1000, 2000]);
     });
@@ -182,7 +282,13 @@ describe("Slack notifier: delivery", function () {
 
     it("abandons a post Slack does not answer and retries it", async () => {
         slack.script = [{ status: 0, hang: true }, { status: 200 }];
-        const n = makeSlackNotifier({ webhookUrl: async () => slack.url, environment: "prd", log: jsonLogger({}, (l) => logs.push(JSON.parse(l))), sleep: async (ms) => void waits.push(ms), attemptTimeoutMs: 200 });
+        const n = makeSlackNotifier({
+            webhookUrl: async () => slack.url,
+            environment: "prd",
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
+            sleep: async (ms) => void waits.push(ms),
+            attemptTimeoutMs: 200,
+        });
         assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
         assert.equal(slack.bodies.length, 2);
         assert.equal(logs[0].level, "WARN");
@@ -193,10 +299,19 @@ describe("Slack notifier: delivery", function () {
         let clock = 0;
         slack.script = Array.from({ length: 4 }, () => ({ status: 429, retryAfter: "8" }));
         const n = makeSlackNotifier({
-            webhookUrl: async () => slack.url, environment: "prd", log: jsonLogger({}, () => undefined),
-            now: () => clock, sleep: async (ms) => { waits.push(ms); clock += ms; },
+            webhookUrl: async () => slack.url,
+            environment: "prd",
+            log: jsonLogger({}, () => undefined),
+            now: () => clock,
+            sleep: async (ms) => {
+                waits.push(ms);
+                clock += ms;
+            },
         });
-        await assert.rejects(n({ Records: [plainRecord("s", "m")] }), /^Error: Slack post failed after 3 attempts \(HTTP 429 error; no time left within 22000 ms for another attempt\); Lambda retries/);
+        await assert.rejects(
+            n({ Records: [plainRecord("s", "m")] }),
+            /^Error: Slack post failed after 3 attempts \(HTTP 429 error; no time left within 22000 ms for another attempt\); Lambda retries/,
+        );
         assert.deepEqual(waits, [8000, 8000]);
         assert.equal(slack.bodies.length, 3);
     });
@@ -204,17 +319,31 @@ describe("Slack notifier: delivery", function () {
     it("keeps the webhook URL out of errors and logs when the connection fails", async () => {
         const url = "https://hooks.slack.com/services/T0/B0/leakyToken99";
         const n = makeSlackNotifier({
-            webhookUrl: async () => url, environment: "prd", log: jsonLogger({}, (l) => logs.push(JSON.parse(l))), sleep: async () => undefined, attempts: 2,
-            fetch: async () => { throw new TypeError(`fetch failed: connect ETIMEDOUT ${url}`); },
+            webhookUrl: async () => url,
+            environment: "prd",
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
+            sleep: async () => undefined,
+            attempts: 2,
+            fetch: async () => {
+                throw new TypeError(`fetch failed: connect ETIMEDOUT ${url}`);
+            },
         });
-        await assert.rejects(n({ Records: [plainRecord("s", "m")] }), (e: Error) => e.message.includes("network error: fetch failed: connect ETIMEDOUT <webhook>") && !e.message.includes("leakyToken99"));
+        await assert.rejects(
+            n({ Records: [plainRecord("s", "m")] }),
+            (e: Error) =>
+                e.message.includes("network error: fetch failed: connect ETIMEDOUT <webhook>") &&
+                !e.message.includes("leakyToken99"),
+        );
         assert.equal(logs.length, 1);
         assert.ok(!JSON.stringify(logs).includes("leakyToken99"));
     });
 
     it("does not retry a message Slack refuses for good", async () => {
         slack.script = [{ status: 404, body: "no_service" }];
-        await assert.rejects(notifier()({ Records: [alarmRecord("ALARM")] }), (e: Error) => e instanceof SlackRejected && /HTTP 404 no_service/.test(e.message));
+        await assert.rejects(
+            notifier()({ Records: [alarmRecord("ALARM")] }),
+            (e: Error) => e instanceof SlackRejected && /HTTP 404 no_service/.test(e.message),
+        );
         assert.equal(slack.bodies.length, 1);
     });
 
@@ -223,18 +352,34 @@ describe("Slack notifier: delivery", function () {
         const newUrl = "https://hooks.slack.com/services/T0/B1/newToken";
         let stored = oldUrl;
         let reads = 0;
-        const webhook = webhookFromSecret(async () => (reads++, stored), "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf");
+        const webhook = webhookFromSecret(
+            async () => (reads++, stored),
+            "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf",
+        );
         // Stands in for DNS: hooks.slack.com reaches the loopback Slack.
-        const toLoopback: typeof fetch = (url, init) => fetch(String(url).replace("https://hooks.slack.com", new URL(slack.url).origin), init);
-        const n = makeSlackNotifier({ webhookUrl: webhook, environment: "prd", log: jsonLogger({}, (l) => logs.push(JSON.parse(l))), sleep: async () => undefined, fetch: toLoopback });
+        const toLoopback: typeof fetch = (url, init) =>
+            fetch(String(url).replace("https://hooks.slack.com", new URL(slack.url).origin), init);
+        const n = makeSlackNotifier({
+            webhookUrl: webhook,
+            environment: "prd",
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
+            sleep: async () => undefined,
+            fetch: toLoopback,
+        });
         assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
         stored = newUrl;
         slack.script = [{ status: 404, body: "no_service" }];
         assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
-        assert.deepEqual(slack.bodies.map((b) => b.path), ["/services/T0/B0/oldToken", "/services/T0/B0/oldToken", "/services/T0/B1/newToken"]);
+        assert.deepEqual(
+            slack.bodies.map((b) => b.path),
+            ["/services/T0/B0/oldToken", "/services/T0/B0/oldToken", "/services/T0/B1/newToken"],
+        );
         assert.equal(reads, 2);
         slack.script = [{ status: 410, body: "channel_is_archived" }];
-        await assert.rejects(n({ Records: [plainRecord("s", "m")] }), (e: Error) => e instanceof SlackRejected && /HTTP 410 channel_is_archived/.test(e.message));
+        await assert.rejects(
+            n({ Records: [plainRecord("s", "m")] }),
+            (e: Error) => e instanceof SlackRejected && /HTTP 410 channel_is_archived/.test(e.message),
+        );
         assert.equal(reads, 3);
         assert.equal(slack.bodies.length, 4);
         assert.ok(!JSON.stringify(logs).includes("Token"), "no webhook in the logs");
@@ -243,8 +388,14 @@ describe("Slack notifier: delivery", function () {
     it("refuses to start without its two environment variables", () => {
         const get = async () => WEBHOOK;
         const log = jsonLogger({}, () => undefined);
-        assert.throws(() => slackNotifierFromEnv({ ALERTS_ENVIRONMENT: "prd" }, get, log), /^Error: SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it/);
-        assert.throws(() => slackNotifierFromEnv({ SLACK_WEBHOOK_SECRET_ARN: "arn:x" }, get, log), /^Error: ALERTS_ENVIRONMENT is not set; the Alerts component sets it/);
+        assert.throws(
+            () => slackNotifierFromEnv({ ALERTS_ENVIRONMENT: "prd" }, get, log),
+            /^Error: SLACK_WEBHOOK_SECRET_ARN is not set; the Alerts component sets it/,
+        );
+        assert.throws(
+            () => slackNotifierFromEnv({ SLACK_WEBHOOK_SECRET_ARN: "arn:x" }, get, log),
+            /^Error: ALERTS_ENVIRONMENT is not set; the Alerts component sets it/,
+        );
     });
 
     it("reads the webhook secret once, rejects a value that is not a webhook without echoing it, and retries a failed read", async () => {
@@ -265,7 +416,12 @@ describe("Slack notifier: delivery", function () {
         assert.equal(reads.length, 2);
         value = "https://example.com/hook/secret-token-123";
         const bad = webhookFromSecret(async () => value, "arn:…:secret:w-AbCdEf");
-        await assert.rejects(bad(), (e: Error) => /secret arn:…:secret:w-AbCdEf does not hold a Slack Incoming Webhook URL/.test(e.message) && !e.message.includes("secret-token-123"));
+        await assert.rejects(
+            bad(),
+            (e: Error) =>
+                /secret arn:…:secret:w-AbCdEf does not hold a Slack Incoming Webhook URL/.test(e.message) &&
+                !e.message.includes("secret-token-123"),
+        );
     });
 });
 
@@ -276,7 +432,11 @@ describe("Alerts with a Slack webhook", function () {
     const T = { fn: "aws:lambda/function:Function", rolePolicy: "aws:iam/rolePolicy:RolePolicy" };
     const build = (slackWebhookUrl?: string) => () => {
         const provider = new aws.Provider(`aws-${REGION}`, { region: REGION });
-        new Alerts(`alerts-${REGION}`, { email: "ops@example.com", region: REGION, environment: "prd", slackWebhookUrl }, { providers: [provider] });
+        new Alerts(
+            `alerts-${REGION}`,
+            { email: "ops@example.com", region: REGION, environment: "prd", slackWebhookUrl },
+            { providers: [provider] },
+        );
     };
     before(async () => {
         withSlack = await runComponent(build(WEBHOOK), "prd");
@@ -284,9 +444,13 @@ describe("Alerts with a Slack webhook", function () {
     });
 
     it("creates only the topic, its policy and the e-mail subscription without a webhook", () => {
-        assert.deepEqual(without.resources.filter((r) => r.custom && r.type !== "pulumi:providers:aws").map((r) => r.type).sort(), [
-            "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
-        ]);
+        assert.deepEqual(
+            without.resources
+                .filter((r) => r.custom && r.type !== "pulumi:providers:aws")
+                .map((r) => r.type)
+                .sort(),
+            ["aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription"],
+        );
     });
 
     it("subscribes a least-privilege notifier Lambda reading the webhook from its own secret", () => {
@@ -313,26 +477,60 @@ describe("Alerts with a Slack webhook", function () {
             description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
             recoveryWindowInDays: 7,
         });
-        assert.deepEqual(withSlack.inputs("aws:secretsmanager/secretVersion:SecretVersion", `alerts-${REGION}-slack-webhook`), { secretId: secretArn, secretString: "[secret]" });
-        assert.deepEqual(withSlack.inputs("aws:sqs/queue:Queue", `alerts-${REGION}-slack-dlq`), { name: `${fnName}-dlq`, messageRetentionSeconds: 14 * 24 * 3600, sqsManagedSseEnabled: true });
-        assert.deepEqual(withSlack.inputs("aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`), { name: `/aws/lambda/${fnName}`, retentionInDays: 14 });
-        assert.deepEqual(json(withSlack.inputs("aws:iam/role:Role", `alerts-${REGION}-slack`).assumeRolePolicy).Statement, [
-            { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
-        ]);
+        assert.deepEqual(
+            withSlack.inputs("aws:secretsmanager/secretVersion:SecretVersion", `alerts-${REGION}-slack-webhook`),
+            { secretId: secretArn, secretString: "[secret]" },
+        );
+        assert.deepEqual(withSlack.inputs("aws:sqs/queue:Queue", `alerts-${REGION}-slack-dlq`), {
+            name: `${fnName}-dlq`,
+            messageRetentionSeconds: 14 * 24 * 3600,
+            sqsManagedSseEnabled: true,
+        });
+        assert.deepEqual(withSlack.inputs("aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`), {
+            name: `/aws/lambda/${fnName}`,
+            retentionInDays: 14,
+        });
+        assert.deepEqual(
+            json(withSlack.inputs("aws:iam/role:Role", `alerts-${REGION}-slack`).assumeRolePolicy).Statement,
+            [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        );
         assert.deepEqual(json(withSlack.inputs(T.rolePolicy, `alerts-${REGION}-slack`).policy).Statement, [
-            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/${fnName}:*` },
+            {
+                Sid: "Logs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: `arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/${fnName}:*`,
+            },
             { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
             { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
-            { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
+            {
+                Sid: "Tracing",
+                Effect: "Allow",
+                Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                Resource: "*",
+            },
         ]);
-        assert.deepEqual(withSlack.inputs("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `alerts-${REGION}-slack-invoke`), {
-            functionName: fnName, maximumRetryAttempts: 2, maximumEventAgeInSeconds: 6 * 3600,
-        });
+        assert.deepEqual(
+            withSlack.inputs(
+                "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+                `alerts-${REGION}-slack-invoke`,
+            ),
+            {
+                functionName: fnName,
+                maximumRetryAttempts: 2,
+                maximumEventAgeInSeconds: 6 * 3600,
+            },
+        );
         assert.deepEqual(withSlack.inputs("aws:sns/topicSubscription:TopicSubscription", `alerts-${REGION}-slack`), {
-            topic: TOPIC, protocol: "lambda", endpoint: `arn:aws:lambda:${REGION}:123456789012:function:${fnName}`,
+            topic: TOPIC,
+            protocol: "lambda",
+            endpoint: `arn:aws:lambda:${REGION}:123456789012:function:${fnName}`,
         });
         assert.deepEqual(withSlack.inputs("aws:lambda/permission:Permission", `alerts-${REGION}-slack`), {
-            action: "lambda:InvokeFunction", function: fnName, principal: "sns.amazonaws.com", sourceArn: TOPIC,
+            action: "lambda:InvokeFunction",
+            function: fnName,
+            principal: "sns.amazonaws.com",
+            sourceArn: TOPIC,
         });
         assert.deepEqual(withSlack.inputs("aws:cloudwatch/metricAlarm:MetricAlarm", `alerts-${REGION}-slack-dlq`), {
             name: `${fnName}-dlq`,
@@ -353,14 +551,27 @@ describe("Alerts with a Slack webhook", function () {
     it("creates the function after its role policy and log group, and subscribes it only once SNS may invoke it", () => {
         const deps = (type: string, name: string) => withSlack.run.dependencies?.[withSlack.get(type, name).urn] ?? [];
         const fnDeps = deps(T.fn, `alerts-${REGION}-slack`);
-        for (const [type, name] of [[T.rolePolicy, `alerts-${REGION}-slack`], ["aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`]]) {
-            assert.ok(fnDeps.includes(withSlack.get(type, name).urn), `function depends on ${name}: ${fnDeps.join(", ")}`);
+        for (const [type, name] of [
+            [T.rolePolicy, `alerts-${REGION}-slack`],
+            ["aws:cloudwatch/logGroup:LogGroup", `alerts-${REGION}-slack-logs`],
+        ]) {
+            assert.ok(
+                fnDeps.includes(withSlack.get(type, name).urn),
+                `function depends on ${name}: ${fnDeps.join(", ")}`,
+            );
         }
-        assert.ok(deps("aws:sns/topicSubscription:TopicSubscription", `alerts-${REGION}-slack`).includes(withSlack.get("aws:lambda/permission:Permission", `alerts-${REGION}-slack`).urn));
+        assert.ok(
+            deps("aws:sns/topicSubscription:TopicSubscription", `alerts-${REGION}-slack`).includes(
+                withSlack.get("aws:lambda/permission:Permission", `alerts-${REGION}-slack`).urn,
+            ),
+        );
     });
 
     it("passes every rule of the policy pack", () => {
-        assert.deepEqual(checkPlan(withSlack.resources).map((v) => `${v.rule}: ${v.message}`), []);
+        assert.deepEqual(
+            checkPlan(withSlack.resources).map((v) => `${v.rule}: ${v.message}`),
+            [],
+        );
     });
 
     describe("deployment artifact", () => {
@@ -369,11 +580,20 @@ describe("Alerts with a Slack webhook", function () {
         let preload: string;
         before(async () => {
             slack = await startFakeSlack();
-            sm = await startSecretsManager((id) => (id.includes(":secret:ops-platform/prd/alerts/slack-webhook-") ? WEBHOOK : id.endsWith(":secret:not-a-webhook") ? "https://example.com/hook/leakToken77" : undefined));
+            sm = await startSecretsManager((id) =>
+                id.includes(":secret:ops-platform/prd/alerts/slack-webhook-")
+                    ? WEBHOOK
+                    : id.endsWith(":secret:not-a-webhook")
+                      ? "https://example.com/hook/leakToken77"
+                      : undefined,
+            );
             // Stands in for DNS: https://hooks.slack.com/… reaches the loopback Slack.
             preload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "slack-route-")), "route.js");
-            fs.writeFileSync(preload, `const real = globalThis.fetch;
-globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\.slack\\.com/, ${JSON.stringify(new URL(slack.url).origin)}), init);\n`);
+            fs.writeFileSync(
+                preload,
+                `const real = globalThis.fetch;
+globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\.slack\\.com/, ${JSON.stringify(new URL(slack.url).origin)}), init);\n`,
+            );
         });
         after(async () => {
             await Promise.all([slack.close(), sm.close()]);
@@ -386,21 +606,40 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
             try {
                 assert.deepEqual(artifact.packages, [], "the AWS SDK comes from the runtime; nothing else is needed");
                 assert.ok(!artifact.text.includes("artifactWebhookToken42"));
-                const out = await invokeLambda(artifact.dir, { Records: [{ EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: `${TOPIC}:sub`, ...alarmRecord("ALARM") }] }, {
-                    ...fn.environment.variables,
-                    AWS_REGION: REGION,
-                    AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
-                    AWS_SECRET_ACCESS_KEY: "artifact-test",
-                    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-                    NODE_OPTIONS: `--require ${preload}`,
-                });
-                assert.deepEqual(out.foreign.filter((m) => m !== preload), []);
+                const out = await invokeLambda(
+                    artifact.dir,
+                    {
+                        Records: [
+                            {
+                                EventSource: "aws:sns",
+                                EventVersion: "1.0",
+                                EventSubscriptionArn: `${TOPIC}:sub`,
+                                ...alarmRecord("ALARM"),
+                            },
+                        ],
+                    },
+                    {
+                        ...fn.environment.variables,
+                        AWS_REGION: REGION,
+                        AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
+                        AWS_SECRET_ACCESS_KEY: "artifact-test",
+                        AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+                        NODE_OPTIONS: `--require ${preload}`,
+                    },
+                );
+                assert.deepEqual(
+                    out.foreign.filter((m) => m !== preload),
+                    [],
+                );
                 assert.deepEqual(out.result, { posted: 1 });
                 assert.equal(slack.bodies.length, 1);
                 assert.equal(slack.bodies[0].path, "/services/T0ARTIFACT/B0ARTIFACT/artifactWebhookToken42");
                 assert.equal(slack.bodies[0].text, ":rotating_light: [prd] sync-batch-prd-errors is ALARM");
                 assert.deepEqual(sm.requests, [fn.environment.variables.SLACK_WEBHOOK_SECRET_ARN]);
-                assert.ok(!JSON.stringify(out.logs).includes("artifactWebhookToken42"), "the webhook never reaches the logs");
+                assert.ok(
+                    !JSON.stringify(out.logs).includes("artifactWebhookToken42"),
+                    "the webhook never reaches the logs",
+                );
             } finally {
                 artifact.remove();
             }
@@ -411,14 +650,23 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
             const artifact = writeLambdaPackage(fn.code);
             const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:not-a-webhook`;
             try {
-                await assert.rejects(invokeLambda(artifact.dir, { Records: [alarmRecord("ALARM")] }, {
-                    ...fn.environment.variables,
-                    SLACK_WEBHOOK_SECRET_ARN: secretArn,
-                    AWS_REGION: REGION,
-                    AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
-                    AWS_SECRET_ACCESS_KEY: "artifact-test",
-                    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-                }), (e: Error) => e.message.includes(`secret ${secretArn} does not hold a Slack Incoming Webhook URL`) && !e.message.includes("leakToken77"));
+                await assert.rejects(
+                    invokeLambda(
+                        artifact.dir,
+                        { Records: [alarmRecord("ALARM")] },
+                        {
+                            ...fn.environment.variables,
+                            SLACK_WEBHOOK_SECRET_ARN: secretArn,
+                            AWS_REGION: REGION,
+                            AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
+                            AWS_SECRET_ACCESS_KEY: "artifact-test",
+                            AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+                        },
+                    ),
+                    (e: Error) =>
+                        e.message.includes(`secret ${secretArn} does not hold a Slack Incoming Webhook URL`) &&
+                        !e.message.includes("leakToken77"),
+                );
             } finally {
                 artifact.remove();
             }
@@ -428,13 +676,28 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
 
 describe("The program's alerts topics and alertSlackWebhookUrl", function () {
     this.timeout(180000);
-    const notifiers = (plan: Plan) => plan.ofType("aws:lambda/function:Function").map((r) => r.inputs.name as string).filter((n) => n.includes("-alerts-slack-")).sort();
+    const notifiers = (plan: Plan) =>
+        plan
+            .ofType("aws:lambda/function:Function")
+            .map((r) => r.inputs.name as string)
+            .filter((n) => n.includes("-alerts-slack-"))
+            .sort();
 
     it("subscribes a notifier to every region's topic when the secret is set, and never writes the webhook into the plan", async () => {
         const plan = await planFor("prd", { secrets: { alertSlackWebhookUrl: WEBHOOK } });
-        assert.deepEqual(notifiers(plan), ["ops-platform-prd-alerts-slack-ap-northeast-1", "ops-platform-prd-alerts-slack-us-east-1"]);
-        const subscriptions = plan.ofType("aws:sns/topicSubscription:TopicSubscription").filter((r) => r.inputs.protocol === "lambda").map((r) => r.inputs.topic).sort();
-        assert.deepEqual(subscriptions, ["ap-northeast-1", "us-east-1"].map((r) => `arn:aws:sns:${r}:123456789012:ops-platform-prd-alerts-${r}`));
+        assert.deepEqual(notifiers(plan), [
+            "ops-platform-prd-alerts-slack-ap-northeast-1",
+            "ops-platform-prd-alerts-slack-us-east-1",
+        ]);
+        const subscriptions = plan
+            .ofType("aws:sns/topicSubscription:TopicSubscription")
+            .filter((r) => r.inputs.protocol === "lambda")
+            .map((r) => r.inputs.topic)
+            .sort();
+        assert.deepEqual(
+            subscriptions,
+            ["ap-northeast-1", "us-east-1"].map((r) => `arn:aws:sns:${r}:123456789012:ops-platform-prd-alerts-${r}`),
+        );
         assert.ok(!JSON.stringify(plan.resources).includes("artifactWebhookToken42"));
     });
 

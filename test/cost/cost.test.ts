@@ -26,7 +26,10 @@ describe("cost report", function () {
                 assert.ok(p!.usd > 0, `${region} ${key}`);
             }
         }
-        assert.throws(() => price("eu-west-3", "nat.hour"), /no prices for region eu-west-3; add it to scripts\/cost\/prices\.ts/);
+        assert.throws(
+            () => price("eu-west-3", "nat.hour"),
+            /no prices for region eu-west-3; add it to scripts\/cost\/prices\.ts/,
+        );
     });
 
     it("shows that a NAT gateway costs more than public IPv4 for the runner at the seed's workload", () => {
@@ -37,7 +40,10 @@ describe("cost report", function () {
     });
 
     it("prices one NAT gateway in stg and one per AZ in prd from the plan", async () => {
-        for (const [stack, nats] of [["stg", 1], ["prd", 3]] as const) {
+        for (const [stack, nats] of [
+            ["stg", 1],
+            ["prd", 3],
+        ] as const) {
             const plan = await planFor(stack);
             const lines = estimate(plan.run, COST_DEFAULTS).filter((l) => l.item === "NAT gateway hours");
             assert.equal(lines.length, nats);
@@ -48,18 +54,27 @@ describe("cost report", function () {
     it("sets WeatherService beside seed 004 §9 line by line and names what the seed left out", async () => {
         const plan = await planFor("stg");
         const cmp = weatherVersusSeed(estimate(plan.run, COST_DEFAULTS));
-        assert.deepEqual(cmp.rows.map((r) => [r.item, r.seed]), [
-            ["ECS Fargate 1 vCPU / 2 GB × 1 task", 36.72],
-            ["Application Load Balancer", 22.62],
-            ["EFS 10 GB", 3],
-            ["CloudWatch Logs 5 GB", 2.5],
-            ["Secrets Manager (4 secrets)", 1.6],
-        ]);
+        assert.deepEqual(
+            cmp.rows.map((r) => [r.item, r.seed]),
+            [
+                ["ECS Fargate 1 vCPU / 2 GB × 1 task", 36.72],
+                ["Application Load Balancer", 22.62],
+                ["EFS 10 GB", 3],
+                ["CloudWatch Logs 5 GB", 2.5],
+                ["Secrets Manager (4 secrets)", 1.6],
+            ],
+        );
         assert.equal(cmp.seedTotal, 66.44);
         // 1 vCPU × $0.05056 + 2 GB × $0.00553 for 730 h in Tokyo.
         assert.equal(cmp.rows[0].ours, 44.98);
         const leftOut = new Set(cmp.leftOut.map((l) => l.item));
-        for (const item of ["NAT gateway hours", "public IPv4 (Elastic IP)", "ALB capacity units", "ALB public IPv4 (one per AZ)"]) assert.ok(leftOut.has(item), item);
+        for (const item of [
+            "NAT gateway hours",
+            "public IPv4 (Elastic IP)",
+            "ALB capacity units",
+            "ALB public IPv4 (one per AZ)",
+        ])
+            assert.ok(leftOut.has(item), item);
         assert.ok(cmp.ourTotal > cmp.seedTotal);
     });
 

@@ -13,7 +13,9 @@ class BatchStub {
     sent: { command: string; input: any }[] = [];
     async send(command: any) {
         this.sent.push({ command: command.constructor.name, input: command.input });
-        return command.constructor.name === "SubmitJobCommand" ? { jobId: `od-${this.sent.length}`, jobName: command.input.jobName } : {};
+        return command.constructor.name === "SubmitJobCommand"
+            ? { jobId: `od-${this.sent.length}`, jobName: command.input.jobName }
+            : {};
     }
 }
 
@@ -25,7 +27,14 @@ describe("batch-events", function () {
     let handler: ReturnType<typeof makeBatchEventsHandler>;
     /** Arranges state through the same RPCs production uses, directly over SQL. */
     const rpc = async (fn: string, args: object) =>
-        (await sb.db.query(`select ${fn}(${Object.keys(args).map((k, i) => `${k} => $${i + 1}`).join(", ")}) as v`, Object.values(args).map((v) => (v && typeof v === "object" ? JSON.stringify(v) : v)))).rows[0].v;
+        (
+            await sb.db.query(
+                `select ${fn}(${Object.keys(args)
+                    .map((k, i) => `${k} => $${i + 1}`)
+                    .join(", ")}) as v`,
+                Object.values(args).map((v) => (v && typeof v === "object" ? JSON.stringify(v) : v)),
+            )
+        ).rows[0].v;
 
     before(async () => {
         sb = await startSupabase();
@@ -41,44 +50,103 @@ describe("batch-events", function () {
             bucket: "fs-configs",
             onDemandQueue: ON_DEMAND,
             batch,
-            s3: new S3Client({ region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
+            s3: new S3Client({
+                region: "us-east-1",
+                endpoint: s3.endpoint,
+                forcePathStyle: true,
+                credentials: { accessKeyId: "t", secretAccessKey: "t" },
+            }),
             db: async () => supabaseRpc(sb.url, sb.serviceRoleKey),
             log: makeLogger({ component: "batch-events", write: () => undefined }),
             now: () => new Date("2026-11-23T02:00:00Z"),
         });
     });
 
-    async function submittedExecution(targeting: string, opts: { runTotal?: number; fallback?: boolean; markSubmitted?: boolean } = {}) {
-        const e = await rpc("create_job_execution", { p_targeting_id: targeting, p_run_total: opts.runTotal ?? 2, p_shards: 1, p_test_mode: false, p_idempotency_key: null, p_metadata: { batch: { allow_on_demand_fallback: opts.fallback ?? true } } });
+    async function submittedExecution(
+        targeting: string,
+        opts: { runTotal?: number; fallback?: boolean; markSubmitted?: boolean } = {},
+    ) {
+        const e = await rpc("create_job_execution", {
+            p_targeting_id: targeting,
+            p_run_total: opts.runTotal ?? 2,
+            p_shards: 1,
+            p_test_mode: false,
+            p_idempotency_key: null,
+            p_metadata: { batch: { allow_on_demand_fallback: opts.fallback ?? true } },
+        });
         const executionId: string = e.id;
-        if (opts.markSubmitted ?? true) await rpc("mark_job_submitted", { p_execution_id: executionId, p_job_id: `job-${targeting}`, p_job_name: `stg-fs-${targeting}`, p_job_queue: SPOT, p_array_size: opts.runTotal ?? 2 });
+        if (opts.markSubmitted ?? true)
+            await rpc("mark_job_submitted", {
+                p_execution_id: executionId,
+                p_job_id: `job-${targeting}`,
+                p_job_name: `stg-fs-${targeting}`,
+                p_job_queue: SPOT,
+                p_array_size: opts.runTotal ?? 2,
+            });
         const key = `client-config/stg/${targeting}/${executionId}.json`;
-        s3.objects.set(`fs-configs/${key}`, { body: Buffer.from("{}"), contentType: "application/json", etag: '"x"', lastModified: new Date() });
+        s3.objects.set(`fs-configs/${key}`, {
+            body: Buffer.from("{}"),
+            contentType: "application/json",
+            etag: '"x"',
+            lastModified: new Date(),
+        });
         return { executionId, key };
     }
-    const event = (executionId: string, key: string, d: Partial<BatchJobDetail> & Pick<BatchJobDetail, "jobId" | "status">): BatchEvent => ({
+    const event = (
+        executionId: string,
+        key: string,
+        d: Partial<BatchJobDetail> & Pick<BatchJobDetail, "jobId" | "status">,
+    ): BatchEvent => ({
         "detail-type": "Batch Job State Change",
         source: "aws.batch",
         time: "2026-11-23T02:00:00Z",
         detail: {
-            jobName: "stg-fs-T", jobQueue: SPOT, jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
-            container: { environment: [{ name: "FORM_SENDER_EXECUTION_ID", value: executionId }, { name: "FORM_SENDER_CLIENT_CONFIG_URL", value: `s3://fs-configs/${key}` }, { name: "AWS_REGION", value: "us-east-1" }] },
+            jobName: "stg-fs-T",
+            jobQueue: SPOT,
+            jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
+            container: {
+                environment: [
+                    { name: "FORM_SENDER_EXECUTION_ID", value: executionId },
+                    { name: "FORM_SENDER_CLIENT_CONFIG_URL", value: `s3://fs-configs/${key}` },
+                    { name: "AWS_REGION", value: "us-east-1" },
+                ],
+            },
             ...d,
         },
     });
     const exec = async (id: string) => (await sb.db.query("select * from job_executions where id = $1", [id])).rows[0];
-    const attempts = async (id: string) => (await sb.db.query("select run_index, attempt, status, exit_code, status_reason from job_execution_attempts where execution_id = $1 order by run_index, attempt", [id])).rows;
+    const attempts = async (id: string) =>
+        (
+            await sb.db.query(
+                "select run_index, attempt, status, exit_code, status_reason from job_execution_attempts where execution_id = $1 order by run_index, attempt",
+                [id],
+            )
+        ).rows;
 
     it("records child attempts, then success, and deletes the client config; duplicates change nothing", async () => {
         const { executionId, key } = await submittedExecution("E1");
-        const child = event(executionId, key, { jobId: "job-E1:1", status: "SUCCEEDED", arrayProperties: { index: 1 }, attempts: [
-            { container: { exitCode: 143, reason: "Host EC2 (instance i-1) terminated." }, statusReason: "Host EC2 (instance i-1) terminated." },
-            { container: { exitCode: 0 } },
-        ] });
+        const child = event(executionId, key, {
+            jobId: "job-E1:1",
+            status: "SUCCEEDED",
+            arrayProperties: { index: 1 },
+            attempts: [
+                {
+                    container: { exitCode: 143, reason: "Host EC2 (instance i-1) terminated." },
+                    statusReason: "Host EC2 (instance i-1) terminated.",
+                },
+                { container: { exitCode: 0 } },
+            ],
+        });
         await handler(child);
         await handler(child);
         assert.deepEqual(await attempts(executionId), [
-            { run_index: 2, attempt: 1, status: "failed", exit_code: 143, status_reason: "Host EC2 (instance i-1) terminated." },
+            {
+                run_index: 2,
+                attempt: 1,
+                status: "failed",
+                exit_code: 143,
+                status_reason: "Host EC2 (instance i-1) terminated.",
+            },
             { run_index: 2, attempt: 2, status: "succeeded", exit_code: 0, status_reason: null },
         ]);
         const parent = event(executionId, key, { jobId: "job-E1", status: "SUCCEEDED", arrayProperties: { size: 2 } });
@@ -86,13 +154,27 @@ describe("batch-events", function () {
         assert.equal((await exec(executionId)).status, "succeeded");
         assert.equal(s3.objects.has(`fs-configs/${key}`), false);
         // A late RUNNING event for the parent does not move it backwards.
-        assert.equal((await handler(event(executionId, key, { jobId: "job-E1", status: "RUNNING", arrayProperties: { size: 2 } }))).action, "ignored");
+        assert.equal(
+            (
+                await handler(
+                    event(executionId, key, { jobId: "job-E1", status: "RUNNING", arrayProperties: { size: 2 } }),
+                )
+            ).action,
+            "ignored",
+        );
         assert.equal((await exec(executionId)).status, "succeeded");
     });
 
     it("marks failure and keeps the client config", async () => {
         const { executionId, key } = await submittedExecution("E2");
-        await handler(event(executionId, key, { jobId: "job-E2", status: "FAILED", statusReason: "Array Child Job failed", arrayProperties: { size: 2 } }));
+        await handler(
+            event(executionId, key, {
+                jobId: "job-E2",
+                status: "FAILED",
+                statusReason: "Array Child Job failed",
+                arrayProperties: { size: 2 },
+            }),
+        );
         const row = await exec(executionId);
         assert.deepEqual([row.status, row.error], ["failed", "Array Child Job failed"]);
         assert.equal(s3.objects.has(`fs-configs/${key}`), true);
@@ -100,7 +182,14 @@ describe("batch-events", function () {
 
     it("repairs an execution left pending when mark-submitted was lost", async () => {
         const { executionId, key } = await submittedExecution("E3", { markSubmitted: false });
-        await handler(event(executionId, key, { jobId: "job-E3", jobName: "stg-fs-E3", status: "RUNNING", arrayProperties: { size: 2 } }));
+        await handler(
+            event(executionId, key, {
+                jobId: "job-E3",
+                jobName: "stg-fs-E3",
+                status: "RUNNING",
+                arrayProperties: { size: 2 },
+            }),
+        );
         const row = await exec(executionId);
         assert.deepEqual([row.status, row.job_id, row.job_queue], ["running", "job-E3", SPOT]);
     });
@@ -108,42 +197,81 @@ describe("batch-events", function () {
     it("falls back to on-demand once when Spot capacity was unavailable", async () => {
         const { executionId, key } = await submittedExecution("E4");
         const cancelled = event(executionId, key, {
-            jobId: "job-E4", jobName: "stg-fs-E4", status: "FAILED", arrayProperties: { size: 2 },
+            jobId: "job-E4",
+            jobName: "stg-fs-E4",
+            status: "FAILED",
+            arrayProperties: { size: 2 },
             statusReason: `Job cancelled by the job queue's time limit action: ${"CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"}`,
-            retryStrategy: { attempts: 3 }, tags: { "ops:env": "stg" },
+            retryStrategy: { attempts: 3 },
+            tags: { "ops:env": "stg" },
         });
         assert.deepEqual(await handler(cancelled), { action: "fallback", executionId, jobId: "od-1" });
         assert.deepEqual(batch.sent[0], {
             command: "SubmitJobCommand",
             input: {
-                jobName: "stg-fs-E4-od", jobQueue: ON_DEMAND, jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
-                arrayProperties: { size: 2 }, retryStrategy: { attempts: 3 },
-                containerOverrides: { environment: [{ name: "FORM_SENDER_EXECUTION_ID", value: executionId }, { name: "FORM_SENDER_CLIENT_CONFIG_URL", value: `s3://fs-configs/${key}` }] },
+                jobName: "stg-fs-E4-od",
+                jobQueue: ON_DEMAND,
+                jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
+                arrayProperties: { size: 2 },
+                retryStrategy: { attempts: 3 },
+                containerOverrides: {
+                    environment: [
+                        { name: "FORM_SENDER_EXECUTION_ID", value: executionId },
+                        { name: "FORM_SENDER_CLIENT_CONFIG_URL", value: `s3://fs-configs/${key}` },
+                    ],
+                },
                 tags: { "ops:env": "stg", "ops:execution-id": executionId, "ops:fallback-from": "job-E4" },
                 propagateTags: true,
             },
         });
         const row = await exec(executionId);
         assert.deepEqual([row.status, row.job_id, row.job_queue], ["submitted", "od-1", ON_DEMAND]);
-        assert.deepEqual(row.metadata.batch.fallback, { from_queue: SPOT, to_queue: ON_DEMAND, at: "2026-11-23T02:00:00.000Z", reason: cancelled.detail.statusReason, from_job_id: "job-E4", to_job_id: "od-1" });
+        assert.deepEqual(row.metadata.batch.fallback, {
+            from_queue: SPOT,
+            to_queue: ON_DEMAND,
+            at: "2026-11-23T02:00:00.000Z",
+            reason: cancelled.detail.statusReason,
+            from_job_id: "job-E4",
+            to_job_id: "od-1",
+        });
         // The same event again: the old job is superseded, nothing is resubmitted.
         assert.equal((await handler(cancelled)).action, "ignored");
         assert.equal(batch.sent.length, 1);
         // The on-demand job failing for capacity too ends the execution: no second fallback.
-        await handler(event(executionId, key, { jobId: "od-1", jobQueue: ON_DEMAND, status: "FAILED", statusReason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", arrayProperties: { size: 2 } }));
+        await handler(
+            event(executionId, key, {
+                jobId: "od-1",
+                jobQueue: ON_DEMAND,
+                status: "FAILED",
+                statusReason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                arrayProperties: { size: 2 },
+            }),
+        );
         assert.equal((await exec(executionId)).status, "failed");
         assert.equal(batch.sent.length, 1);
     });
 
     it("does not fall back when the execution forbids on-demand", async () => {
         const { executionId, key } = await submittedExecution("E5", { fallback: false });
-        await handler(event(executionId, key, { jobId: "job-E5", status: "FAILED", statusReason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", arrayProperties: { size: 2 } }));
+        await handler(
+            event(executionId, key, {
+                jobId: "job-E5",
+                status: "FAILED",
+                statusReason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                arrayProperties: { size: 2 },
+            }),
+        );
         assert.equal(batch.sent.length, 0);
         assert.equal((await exec(executionId)).status, "failed");
     });
 
     it("ignores jobs that are not form-sender executions", async () => {
-        const out = await handler({ "detail-type": "Batch Job State Change", source: "aws.batch", time: "", detail: { jobId: "x", jobName: "other", jobQueue: SPOT, status: "FAILED" } });
+        const out = await handler({
+            "detail-type": "Batch Job State Change",
+            source: "aws.batch",
+            time: "",
+            detail: { jobId: "x", jobName: "other", jobQueue: SPOT, status: "FAILED" },
+        });
         assert.deepEqual(out, { action: "ignored", reason: "not a form-sender job" });
     });
 });

@@ -7,7 +7,13 @@ import { LocalSupabase, startSupabase } from "../support/supabase";
 import { supabaseRpc } from "../../functions/formSender/runtime";
 
 const CONFIG = {
-    client: { company_name: "株式会社テストコネクト", last_name: "山田", first_name: "太郎", email: "t.yamada@example.com", phone: "03-1234-5678" },
+    client: {
+        company_name: "株式会社テストコネクト",
+        last_name: "山田",
+        first_name: "太郎",
+        email: "t.yamada@example.com",
+        phone: "03-1234-5678",
+    },
     message: { subject: "ご提案", body: "お世話になっております。" },
 };
 const QUEUES = { spot: "stg-fs-spot", spotThenOnDemand: "stg-fs-spot-then-ondemand", onDemand: "stg-fs-ondemand" };
@@ -20,12 +26,19 @@ class BatchStub implements SendClient {
         this.sent.push({ command: command.constructor.name, input: command.input });
         const failure = this.failures.shift();
         if (failure) throw failure;
-        if (command.constructor.name === "SubmitJobCommand") return { jobId: `job-${this.sent.length}`, jobName: command.input.jobName };
+        if (command.constructor.name === "SubmitJobCommand")
+            return { jobId: `job-${this.sent.length}`, jobName: command.input.jobName };
         return {};
     }
 }
 
-const post = (path: string, body: unknown, resource = path): ApiEvent => ({ httpMethod: "POST", path, resource, body: typeof body === "string" ? body : JSON.stringify(body), requestContext: { requestId: "req-1" } });
+const post = (path: string, body: unknown, resource = path): ApiEvent => ({
+    httpMethod: "POST",
+    path,
+    resource,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    requestContext: { requestId: "req-1" },
+});
 
 describe("dispatcher", function () {
     this.timeout(120000);
@@ -55,30 +68,62 @@ describe("dispatcher", function () {
             jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
             defaults: { workers_per_workflow: 4 },
             batch,
-            s3: new S3Client({ region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
+            s3: new S3Client({
+                region: "us-east-1",
+                endpoint: s3.endpoint,
+                forcePathStyle: true,
+                credentials: { accessKeyId: "t", secretAccessKey: "t" },
+            }),
             db: async () => supabaseRpc(sb.url, sb.serviceRoleKey),
             presignPut: async (key) => `${s3.endpoint}/fs-configs/${key}?X-Amz-Signature=test`,
-            log: makeLogger({ component: "dispatcher", companyNames: ["株式会社テストコネクト"], write: (l) => logs.push(l) }),
+            log: makeLogger({
+                component: "dispatcher",
+                companyNames: ["株式会社テストコネクト"],
+                write: (l) => logs.push(l),
+            }),
             now: () => new Date("2026-11-23T01:02:03Z"),
             sleep: async () => undefined,
         });
     });
-    const executionRow = async (id: string) => (await sb.db.query("select * from job_executions where id = $1", [id])).rows[0];
+    const executionRow = async (id: string) =>
+        (await sb.db.query("select * from job_executions where id = $1", [id])).rows[0];
 
     it("submits an array job with the exact request and records it", async () => {
-        const res = await handler(post("/form-sender/submit", { targeting_id: "T100", client_config: CONFIG, execution: { run_total: 3, shards: 2 }, test_mode: true, send_end_time: "18:00", batch: { max_attempts: 5 } }));
+        const res = await handler(
+            post("/form-sender/submit", {
+                targeting_id: "T100",
+                client_config: CONFIG,
+                execution: { run_total: 3, shards: 2 },
+                test_mode: true,
+                send_end_time: "18:00",
+                batch: { max_attempts: 5 },
+            }),
+        );
         assert.equal(res.statusCode, 200, res.body);
         const out = JSON.parse(res.body);
         assert.equal(out.duplicate, false);
-        assert.deepEqual([out.job_id, out.job_name, out.job_queue, out.array_size], ["job-1", "stg-fs-T100-20261123010203", QUEUES.spotThenOnDemand, 3]);
-        assert.deepEqual(batch.sent.map((s) => s.command), ["SubmitJobCommand"]);
+        assert.deepEqual(
+            [out.job_id, out.job_name, out.job_queue, out.array_size],
+            ["job-1", "stg-fs-T100-20261123010203", QUEUES.spotThenOnDemand, 3],
+        );
+        assert.deepEqual(
+            batch.sent.map((s) => s.command),
+            ["SubmitJobCommand"],
+        );
         const key = `client-config/stg/T100/${out.execution_id}.json`;
         assert.deepEqual(batch.sent[0].input, {
             jobName: "stg-fs-T100-20261123010203",
             jobQueue: QUEUES.spotThenOnDemand,
             jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
             arrayProperties: { size: 3 },
-            retryStrategy: { attempts: 5, evaluateOnExit: [{ onStatusReason: "Host EC2*", action: "RETRY" }, { onStatusReason: "CannotPullContainerError:*", action: "RETRY" }, { onReason: "*", action: "EXIT" }] },
+            retryStrategy: {
+                attempts: 5,
+                evaluateOnExit: [
+                    { onStatusReason: "Host EC2*", action: "RETRY" },
+                    { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                    { onReason: "*", action: "EXIT" },
+                ],
+            },
             containerOverrides: {
                 environment: [
                     { name: "FORM_SENDER_CLIENT_CONFIG_URL", value: `s3://fs-configs/${key}` },
@@ -99,13 +144,23 @@ describe("dispatcher", function () {
         });
         assert.deepEqual(JSON.parse(s3.objects.get(`fs-configs/${key}`)!.body.toString()), CONFIG);
         const row = await executionRow(out.execution_id);
-        assert.deepEqual([row.status, row.job_id, row.job_queue, row.array_size], ["submitted", "job-1", QUEUES.spotThenOnDemand, 3]);
+        assert.deepEqual(
+            [row.status, row.job_id, row.job_queue, row.array_size],
+            ["submitted", "job-1", QUEUES.spotThenOnDemand, 3],
+        );
         assert.ok(logs.every((l) => !l.includes("株式会社テストコネクト") && !l.includes("t.yamada@example.com")));
     });
 
     it("submits a plain job for run_total 1 and picks the queue from prefer_spot / fallback", async () => {
         const queueFor = async (batchOverrides: object) => {
-            const res = await handler(post("/form-sender/submit", { targeting_id: "T101", client_config: CONFIG, execution: { run_total: 1 }, batch: batchOverrides }));
+            const res = await handler(
+                post("/form-sender/submit", {
+                    targeting_id: "T101",
+                    client_config: CONFIG,
+                    execution: { run_total: 1 },
+                    batch: batchOverrides,
+                }),
+            );
             assert.equal(res.statusCode, 200, res.body);
             return batch.sent[batch.sent.length - 1].input;
         };
@@ -116,31 +171,76 @@ describe("dispatcher", function () {
     });
 
     it("answers 400 listing every problem with its path, submitting nothing", async () => {
-        const res = await handler(post("/form-sender/submit", { targeting_id: "bad id!", client_config: { ...CONFIG, client: { ...CONFIG.client, email: "x" } }, execution: { run_total: 10001 }, batch: { workers_per_workflow: 17, turbo: true } }));
+        const res = await handler(
+            post("/form-sender/submit", {
+                targeting_id: "bad id!",
+                client_config: { ...CONFIG, client: { ...CONFIG.client, email: "x" } },
+                execution: { run_total: 10001 },
+                batch: { workers_per_workflow: 17, turbo: true },
+            }),
+        );
         assert.equal(res.statusCode, 400);
         const err = JSON.parse(res.body).error;
         assert.equal(err.code, "invalid_request");
-        assert.deepEqual(err.details.map((d: any) => d.path).sort(), ["/batch/turbo", "/batch/workers_per_workflow", "/client_config/client/email", "/execution/run_total", "/targeting_id"]);
+        assert.deepEqual(err.details.map((d: any) => d.path).sort(), [
+            "/batch/turbo",
+            "/batch/workers_per_workflow",
+            "/client_config/client/email",
+            "/execution/run_total",
+            "/targeting_id",
+        ]);
         assert.equal(batch.sent.length, 0);
     });
 
     it("answers 400 for every one of 1,000 malformed bodies, never submitting or storing", async () => {
         let seed = 42;
-        const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-        const junk = [null, -1, 0, 1.5, 10001, "", "x".repeat(300), true, [], {}, { a: 1 }, "18:60", "<script>", "client-config/../x.json"];
+        const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+        const junk = [
+            null,
+            -1,
+            0,
+            1.5,
+            10001,
+            "",
+            "x".repeat(300),
+            true,
+            [],
+            {},
+            { a: 1 },
+            "18:60",
+            "<script>",
+            "client-config/../x.json",
+        ];
         const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
-        const fields = ["targeting_id", "client_config", "client_config_object", "execution", "tables", "test_mode", "session_max_hours", "send_end_time", "batch", "idempotency_key", "extra"];
+        const fields = [
+            "targeting_id",
+            "client_config",
+            "client_config_object",
+            "execution",
+            "tables",
+            "test_mode",
+            "session_max_hours",
+            "send_end_time",
+            "batch",
+            "idempotency_key",
+            "extra",
+        ];
         const objectsBefore = s3.objects.size;
         const rowsBefore = (await sb.db.query("select count(*)::int n from job_executions")).rows[0].n;
         for (let i = 0; i < 1000; i++) {
-            const body: any = { targeting_id: "T1", client_config: JSON.parse(JSON.stringify(CONFIG)), execution: { run_total: 2 } };
+            const body: any = {
+                targeting_id: "T1",
+                client_config: JSON.parse(JSON.stringify(CONFIG)),
+                execution: { run_total: 2 },
+            };
             const mutations = 1 + Math.floor(rnd() * 3);
             for (let m = 0; m < mutations; m++) {
                 const f = pick(fields);
                 const r = rnd();
                 if (r < 0.3) delete body[f];
                 else if (r < 0.6) body[f] = pick(junk);
-                else if (f === "client_config" && body.client_config?.client) body.client_config.client[pick(["email", "phone", "company_name", "nope"])] = pick(junk);
+                else if (f === "client_config" && body.client_config?.client)
+                    body.client_config.client[pick(["email", "phone", "company_name", "nope"])] = pick(junk);
                 else if (f === "execution") body.execution = { run_total: pick(junk), shards: pick(junk) };
                 else body[f] = pick(junk);
             }
@@ -166,9 +266,17 @@ describe("dispatcher", function () {
     });
 
     it("submits one job for 50 concurrent submits with one idempotency key", async () => {
-        const body = { targeting_id: "T102", client_config: CONFIG, execution: { run_total: 2 }, idempotency_key: "gas-run-2026-11-23-T102" };
+        const body = {
+            targeting_id: "T102",
+            client_config: CONFIG,
+            execution: { run_total: 2 },
+            idempotency_key: "gas-run-2026-11-23-T102",
+        };
         const results = await Promise.all(Array.from({ length: 50 }, () => handler(post("/form-sender/submit", body))));
-        assert.ok(results.every((r) => r.statusCode === 200), results.map((r) => r.body).join("\n"));
+        assert.ok(
+            results.every((r) => r.statusCode === 200),
+            results.map((r) => r.body).join("\n"),
+        );
         const ids = new Set(results.map((r) => JSON.parse(r.body).execution_id));
         assert.equal(ids.size, 1);
         assert.equal(batch.sent.filter((s) => s.command === "SubmitJobCommand").length, 1);
@@ -178,7 +286,9 @@ describe("dispatcher", function () {
     it("answers 503 and submits nothing when the database is unavailable", async () => {
         sb.rpc.unavailable = true;
         const before = s3.objects.size;
-        const res = await handler(post("/form-sender/submit", { targeting_id: "T103", client_config: CONFIG, execution: { run_total: 1 } }));
+        const res = await handler(
+            post("/form-sender/submit", { targeting_id: "T103", client_config: CONFIG, execution: { run_total: 1 } }),
+        );
         assert.equal(res.statusCode, 503);
         assert.equal(JSON.parse(res.body).error.code, "database_unavailable");
         assert.equal(batch.sent.length, 0);
@@ -186,9 +296,15 @@ describe("dispatcher", function () {
     });
 
     it("retries a throttled SubmitJob, then answers 502 with the execution failed and the config kept", async () => {
-        const throttle = () => Object.assign(new Error("Too Many Requests"), { name: "TooManyRequestsException", $metadata: { httpStatusCode: 429 } });
+        const throttle = () =>
+            Object.assign(new Error("Too Many Requests"), {
+                name: "TooManyRequestsException",
+                $metadata: { httpStatusCode: 429 },
+            });
         batch.failures = [throttle(), throttle(), throttle(), throttle()];
-        const res = await handler(post("/form-sender/submit", { targeting_id: "T104", client_config: CONFIG, execution: { run_total: 1 } }));
+        const res = await handler(
+            post("/form-sender/submit", { targeting_id: "T104", client_config: CONFIG, execution: { run_total: 1 } }),
+        );
         assert.equal(res.statusCode, 502);
         assert.equal(batch.sent.length, 4);
         const details = JSON.parse(res.body).error.details;
@@ -201,14 +317,18 @@ describe("dispatcher", function () {
     it("succeeds when SubmitJob is throttled twice and then accepts", async () => {
         const throttle = () => Object.assign(new Error("slow down"), { name: "TooManyRequestsException" });
         batch.failures = [throttle(), throttle()];
-        const res = await handler(post("/form-sender/submit", { targeting_id: "T105", client_config: CONFIG, execution: { run_total: 1 } }));
+        const res = await handler(
+            post("/form-sender/submit", { targeting_id: "T105", client_config: CONFIG, execution: { run_total: 1 } }),
+        );
         assert.equal(res.statusCode, 200, res.body);
         assert.equal(batch.sent.length, 3);
     });
 
     it("marks the execution failed and submits nothing when the config cannot be stored", async () => {
         s3.failPutsWith = 500;
-        const res = await handler(post("/form-sender/submit", { targeting_id: "T106", client_config: CONFIG, execution: { run_total: 1 } }));
+        const res = await handler(
+            post("/form-sender/submit", { targeting_id: "T106", client_config: CONFIG, execution: { run_total: 1 } }),
+        );
         assert.equal(res.statusCode, 502);
         assert.equal(batch.sent.length, 0);
         assert.equal((await executionRow(JSON.parse(res.body).error.details.execution_id)).status, "failed");
@@ -221,7 +341,9 @@ describe("dispatcher", function () {
             sb.rpc.unavailable = true; // the database goes away right after Batch accepted the job
             return out;
         };
-        const res = await handler(post("/form-sender/submit", { targeting_id: "T107", client_config: CONFIG, execution: { run_total: 1 } }));
+        const res = await handler(
+            post("/form-sender/submit", { targeting_id: "T107", client_config: CONFIG, execution: { run_total: 1 } }),
+        );
         sb.rpc.unavailable = false;
         assert.equal(res.statusCode, 200, res.body);
         const row = await executionRow(JSON.parse(res.body).execution_id);
@@ -234,27 +356,74 @@ describe("dispatcher", function () {
         assert.equal(up.statusCode, 200);
         const { key, url } = JSON.parse(up.body);
         assert.match(key, /^client-config\/stg\/uploads\/T108\/[0-9a-f-]{36}\.json$/);
-        const missing = await handler(post("/form-sender/submit", { targeting_id: "T108", client_config_object: key, execution: { run_total: 1 } }));
+        const missing = await handler(
+            post("/form-sender/submit", {
+                targeting_id: "T108",
+                client_config_object: key,
+                execution: { run_total: 1 },
+            }),
+        );
         assert.equal(missing.statusCode, 400);
         assert.match(missing.body, /upload it first/);
         await fetch(url.replace("?X-Amz-Signature=test", ""), { method: "PUT", body: JSON.stringify(CONFIG) });
-        const ok = await handler(post("/form-sender/submit", { targeting_id: "T108", client_config_object: key, execution: { run_total: 1 } }));
+        const ok = await handler(
+            post("/form-sender/submit", {
+                targeting_id: "T108",
+                client_config_object: key,
+                execution: { run_total: 1 },
+            }),
+        );
         assert.equal(ok.statusCode, 200, ok.body);
         assert.equal(batch.sent[0].input.containerOverrides.environment[0].value, `s3://fs-configs/${key}`);
     });
 
     it("lists executions and cancels: 200 with TerminateJob, 409 when finished, 404 when unknown", async () => {
-        const sub = JSON.parse((await handler(post("/form-sender/submit", { targeting_id: "T109", client_config: CONFIG, execution: { run_total: 2 } }))).body);
-        const listed = await handler({ httpMethod: "GET", path: "/form-sender/executions", resource: "/form-sender/executions", queryStringParameters: { targeting_id: "T109" }, body: null });
-        assert.deepEqual(JSON.parse(listed.body).executions.map((e: any) => [e.execution_id, e.status, e.job_name]), [[sub.execution_id, "submitted", sub.job_name]]);
-        const cancel = (id: string) => handler({ httpMethod: "POST", path: `/form-sender/executions/${id}/cancel`, resource: "/form-sender/executions/{id}/cancel", pathParameters: { id }, body: null });
+        const sub = JSON.parse(
+            (
+                await handler(
+                    post("/form-sender/submit", {
+                        targeting_id: "T109",
+                        client_config: CONFIG,
+                        execution: { run_total: 2 },
+                    }),
+                )
+            ).body,
+        );
+        const listed = await handler({
+            httpMethod: "GET",
+            path: "/form-sender/executions",
+            resource: "/form-sender/executions",
+            queryStringParameters: { targeting_id: "T109" },
+            body: null,
+        });
+        assert.deepEqual(
+            JSON.parse(listed.body).executions.map((e: any) => [e.execution_id, e.status, e.job_name]),
+            [[sub.execution_id, "submitted", sub.job_name]],
+        );
+        const cancel = (id: string) =>
+            handler({
+                httpMethod: "POST",
+                path: `/form-sender/executions/${id}/cancel`,
+                resource: "/form-sender/executions/{id}/cancel",
+                pathParameters: { id },
+                body: null,
+            });
         const res = await cancel(sub.execution_id);
         assert.equal(res.statusCode, 200, res.body);
         assert.equal(JSON.parse(res.body).status, "cancelled");
-        assert.deepEqual(batch.sent[1], { command: "TerminateJobCommand", input: { jobId: sub.job_id, reason: "cancelled through the form-sender API (no request id)" } });
+        assert.deepEqual(batch.sent[1], {
+            command: "TerminateJobCommand",
+            input: { jobId: sub.job_id, reason: "cancelled through the form-sender API (no request id)" },
+        });
         assert.equal((await cancel(sub.execution_id)).statusCode, 409);
         assert.equal((await cancel("00000000-0000-4000-8000-000000000000")).statusCode, 404);
-        const badStatus = await handler({ httpMethod: "GET", path: "/form-sender/executions", resource: "/form-sender/executions", queryStringParameters: { status: "done" }, body: null });
+        const badStatus = await handler({
+            httpMethod: "GET",
+            path: "/form-sender/executions",
+            resource: "/form-sender/executions",
+            queryStringParameters: { status: "done" },
+            body: null,
+        });
         assert.equal(badStatus.statusCode, 400);
     });
 });

@@ -14,13 +14,34 @@ function world(prices: Record<string, string>) {
             sent.push({ command: name, input: cmd.input });
             switch (name) {
                 case "DescribeSpotPriceHistoryCommand":
-                    return { SpotPriceHistory: Object.entries(prices).flatMap(([type, price]) => [
-                        { InstanceType: type, AvailabilityZone: "us-east-1a", SpotPrice: price, Timestamp: new Date("2026-11-23T01:50:00Z") },
-                        { InstanceType: type, AvailabilityZone: "us-east-1b", SpotPrice: String(Number(price) * 1.5), Timestamp: new Date("2026-11-23T01:50:00Z") },
-                        { InstanceType: type, AvailabilityZone: "us-east-1a", SpotPrice: "9.99", Timestamp: new Date("2026-11-23T01:00:00Z") },
-                    ]) };
+                    return {
+                        SpotPriceHistory: Object.entries(prices).flatMap(([type, price]) => [
+                            {
+                                InstanceType: type,
+                                AvailabilityZone: "us-east-1a",
+                                SpotPrice: price,
+                                Timestamp: new Date("2026-11-23T01:50:00Z"),
+                            },
+                            {
+                                InstanceType: type,
+                                AvailabilityZone: "us-east-1b",
+                                SpotPrice: String(Number(price) * 1.5),
+                                Timestamp: new Date("2026-11-23T01:50:00Z"),
+                            },
+                            {
+                                InstanceType: type,
+                                AvailabilityZone: "us-east-1a",
+                                SpotPrice: "9.99",
+                                Timestamp: new Date("2026-11-23T01:00:00Z"),
+                            },
+                        ]),
+                    };
                 case "DescribeComputeEnvironmentsCommand":
-                    return { computeEnvironments: [{ computeEnvironmentArn: CE, computeResources: { maxvCpus: 400 }, tags: { ...tags } }] };
+                    return {
+                        computeEnvironments: [
+                            { computeEnvironmentArn: CE, computeResources: { maxvCpus: 400 }, tags: { ...tags } },
+                        ],
+                    };
                 case "TagResourceCommand":
                     Object.assign(tags, cmd.input.tags);
                     return {};
@@ -33,21 +54,32 @@ function world(prices: Record<string, string>) {
         },
     };
     const handler = makeSpotWatchHandler({
-        computeEnvironment: CE, configuredMaxVcpus: 400, onDemandPrices: ON_DEMAND, topicArn: "arn:aws:sns:us-east-1:123456789012:alerts", environment: "prd",
-        ec2: client, batch: client, sns: client, log: () => undefined, now: () => new Date("2026-11-23T02:00:00Z"),
+        computeEnvironment: CE,
+        configuredMaxVcpus: 400,
+        onDemandPrices: ON_DEMAND,
+        topicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
+        environment: "prd",
+        ec2: client,
+        batch: client,
+        sns: client,
+        log: () => undefined,
+        now: () => new Date("2026-11-23T02:00:00Z"),
     });
     return { handler, sent, tags, setPrices: (p: Record<string, string>) => Object.assign(prices, p) };
 }
 
 describe("spot-watch", () => {
     it("uses the latest, cheapest AZ price per type and averages the ratio over types", () => {
-        const ratio = spotRatioPercent([
-            { InstanceType: "c6a.xlarge", AvailabilityZone: "a", SpotPrice: "0.0765", Timestamp: new Date(2) },
-            { InstanceType: "c6a.xlarge", AvailabilityZone: "a", SpotPrice: "1.0", Timestamp: new Date(1) },
-            { InstanceType: "c6a.xlarge", AvailabilityZone: "b", SpotPrice: "0.1", Timestamp: new Date(2) },
-            { InstanceType: "c5a.xlarge", AvailabilityZone: "a", SpotPrice: "0.154", Timestamp: new Date(2) },
-            { InstanceType: "m5.large", AvailabilityZone: "a", SpotPrice: "5", Timestamp: new Date(2) },
-        ], ON_DEMAND);
+        const ratio = spotRatioPercent(
+            [
+                { InstanceType: "c6a.xlarge", AvailabilityZone: "a", SpotPrice: "0.0765", Timestamp: new Date(2) },
+                { InstanceType: "c6a.xlarge", AvailabilityZone: "a", SpotPrice: "1.0", Timestamp: new Date(1) },
+                { InstanceType: "c6a.xlarge", AvailabilityZone: "b", SpotPrice: "0.1", Timestamp: new Date(2) },
+                { InstanceType: "c5a.xlarge", AvailabilityZone: "a", SpotPrice: "0.154", Timestamp: new Date(2) },
+                { InstanceType: "m5.large", AvailabilityZone: "a", SpotPrice: "5", Timestamp: new Date(2) },
+            ],
+            ON_DEMAND,
+        );
         assert.equal(ratio, 75); // (50 % + 100 %) / 2
         assert.equal(spotRatioPercent([], ON_DEMAND), null);
     });
@@ -55,18 +87,36 @@ describe("spot-watch", () => {
     it("lowers maxvCpus by 30 %, tags the state and alerts once when Spot exceeds 80 % of on-demand", async () => {
         const w = world({ "c6a.xlarge": "0.1377", "c5a.xlarge": "0.1386" }); // 90 %
         assert.deepEqual(await w.handler(), { action: "reduced", ratioPercent: 90, maxvCpus: 280 });
-        assert.deepEqual(w.sent.filter((s) => s.command !== "DescribeSpotPriceHistoryCommand" && s.command !== "DescribeComputeEnvironmentsCommand").map((s) => [s.command, s.input]), [
-            ["UpdateComputeEnvironmentCommand", { computeEnvironment: CE, computeResources: { maxvCpus: 280 } }],
-            ["TagResourceCommand", { resourceArn: CE, tags: { [STATE_TAG]: "reduced" } }],
-            ["PublishCommand", {
-                TopicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
-                Subject: "[prd] Spot price at 90% of on-demand: Spot capacity lowered",
-                Message: "Recent Spot prices for c6a.xlarge, c5a.xlarge average 90% of on-demand (threshold 80%). maxvCpus of " + CE + " lowered from 400 to 280; it is restored automatically when prices fall below 75%.",
-            }],
-        ]);
+        assert.deepEqual(
+            w.sent
+                .filter(
+                    (s) =>
+                        s.command !== "DescribeSpotPriceHistoryCommand" &&
+                        s.command !== "DescribeComputeEnvironmentsCommand",
+                )
+                .map((s) => [s.command, s.input]),
+            [
+                ["UpdateComputeEnvironmentCommand", { computeEnvironment: CE, computeResources: { maxvCpus: 280 } }],
+                ["TagResourceCommand", { resourceArn: CE, tags: { [STATE_TAG]: "reduced" } }],
+                [
+                    "PublishCommand",
+                    {
+                        TopicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
+                        Subject: "[prd] Spot price at 90% of on-demand: Spot capacity lowered",
+                        Message:
+                            "Recent Spot prices for c6a.xlarge, c5a.xlarge average 90% of on-demand (threshold 80%). maxvCpus of " +
+                            CE +
+                            " lowered from 400 to 280; it is restored automatically when prices fall below 75%.",
+                    },
+                ],
+            ],
+        );
         const before = w.sent.length;
         assert.deepEqual(await w.handler(), { action: "none", ratioPercent: 90, reason: "already reduced" });
-        assert.deepEqual(w.sent.slice(before).map((s) => s.command), ["DescribeSpotPriceHistoryCommand", "DescribeComputeEnvironmentsCommand"]);
+        assert.deepEqual(
+            w.sent.slice(before).map((s) => s.command),
+            ["DescribeSpotPriceHistoryCommand", "DescribeComputeEnvironmentsCommand"],
+        );
     });
 
     it("restores the configured maxvCpus once prices fall below the hysteresis band, and only then", async () => {
@@ -77,7 +127,12 @@ describe("spot-watch", () => {
         w.setPrices({ "c6a.xlarge": "0.0653", "c5a.xlarge": "0.0660" }); // ~43 %
         const out = await w.handler();
         assert.equal(out.action, "restored");
-        assert.deepEqual(w.sent.find((s) => s.command === "UpdateComputeEnvironmentCommand" && s.input.computeResources.maxvCpus === 400)?.input, { computeEnvironment: CE, computeResources: { maxvCpus: 400 } });
+        assert.deepEqual(
+            w.sent.find(
+                (s) => s.command === "UpdateComputeEnvironmentCommand" && s.input.computeResources.maxvCpus === 400,
+            )?.input,
+            { computeEnvironment: CE, computeResources: { maxvCpus: 400 } },
+        );
         assert.deepEqual(w.tags, {});
         assert.equal((await w.handler()).action, "none");
     });
@@ -85,6 +140,9 @@ describe("spot-watch", () => {
     it("changes nothing without price data", async () => {
         const w = world({});
         assert.deepEqual(await w.handler(), { action: "none", ratioPercent: null, reason: "no price data" });
-        assert.deepEqual(w.sent.map((s) => s.command), ["DescribeSpotPriceHistoryCommand"]);
+        assert.deepEqual(
+            w.sent.map((s) => s.command),
+            ["DescribeSpotPriceHistoryCommand"],
+        );
     });
 });

@@ -21,8 +21,14 @@ describe("Supabase schema and RPCs", function () {
     async function seedQueue(targeting: string, n: number): Promise<number[]> {
         const ids: number[] = [];
         for (let i = 0; i < n; i++) {
-            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [`会社${targeting}-${i}`, `https://example.com/${i}/contact`]);
-            const q = await sb.db.query("insert into send_queue (targeting_id, company_id) values ($1, $2) returning id", [targeting, c.rows[0].id]);
+            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [
+                `会社${targeting}-${i}`,
+                `https://example.com/${i}/contact`,
+            ]);
+            const q = await sb.db.query(
+                "insert into send_queue (targeting_id, company_id) values ($1, $2) returning id",
+                [targeting, c.rows[0].id],
+            );
             ids.push(Number(q.rows[0].id));
         }
         return ids;
@@ -33,10 +39,14 @@ describe("Supabase schema and RPCs", function () {
     });
 
     it("turns row-level security on and grants anon/authenticated nothing", async () => {
-        const rls = await sb.db.query("select relname, relrowsecurity from pg_class where relname in ('companies','job_executions','job_execution_attempts','send_queue','submissions') order by relname");
+        const rls = await sb.db.query(
+            "select relname, relrowsecurity from pg_class where relname in ('companies','job_executions','job_execution_attempts','send_queue','submissions') order by relname",
+        );
         assert.equal(rls.rowCount, 5);
         for (const r of rls.rows) assert.equal(r.relrowsecurity, true, r.relname);
-        const grants = await sb.db.query("select grantee, table_name from information_schema.role_table_grants where grantee in ('anon','authenticated')");
+        const grants = await sb.db.query(
+            "select grantee, table_name from information_schema.role_table_grants where grantee in ('anon','authenticated')",
+        );
         assert.deepEqual(grants.rows, []);
         const anon = createClient(sb.url, sb.anonKey, { auth: { persistSession: false } });
         const { error } = await anon.rpc("create_job_execution", { p_targeting_id: "t", p_run_total: 1 });
@@ -44,7 +54,16 @@ describe("Supabase schema and RPCs", function () {
     });
 
     it("creates an execution once per idempotency key, even under 20 concurrent calls", async () => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => rpc("create_job_execution", { p_targeting_id: "T1", p_run_total: 4, p_shards: 2, p_idempotency_key: "idem-1" })));
+        const results = await Promise.all(
+            Array.from({ length: 20 }, () =>
+                rpc("create_job_execution", {
+                    p_targeting_id: "T1",
+                    p_run_total: 4,
+                    p_shards: 2,
+                    p_idempotency_key: "idem-1",
+                }),
+            ),
+        );
         assert.equal(new Set(results.map((r) => r.id)).size, 1);
         assert.equal(results.filter((r) => r.duplicate === false).length, 1);
         assert.equal(results[0].status, "pending");
@@ -52,15 +71,44 @@ describe("Supabase schema and RPCs", function () {
 
     it("allows only legal status transitions", async () => {
         const e = await rpc("create_job_execution", { p_targeting_id: "T2", p_run_total: 1 });
-        const submitted = await rpc("mark_job_submitted", { p_execution_id: e.id, p_job_id: "job-1", p_job_name: "stg-fs-T2", p_job_queue: "spot", p_array_size: null });
+        const submitted = await rpc("mark_job_submitted", {
+            p_execution_id: e.id,
+            p_job_id: "job-1",
+            p_job_name: "stg-fs-T2",
+            p_job_queue: "spot",
+            p_array_size: null,
+        });
         assert.equal(submitted.status, "submitted");
         // Repeating the same submission is harmless.
-        assert.equal((await rpc("mark_job_submitted", { p_execution_id: e.id, p_job_id: "job-1", p_job_name: "stg-fs-T2", p_job_queue: "spot", p_array_size: null })).status, "submitted");
-        assert.equal((await rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "running" })).status, "running");
+        assert.equal(
+            (
+                await rpc("mark_job_submitted", {
+                    p_execution_id: e.id,
+                    p_job_id: "job-1",
+                    p_job_name: "stg-fs-T2",
+                    p_job_queue: "spot",
+                    p_array_size: null,
+                })
+            ).status,
+            "submitted",
+        );
+        assert.equal(
+            (await rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "running" })).status,
+            "running",
+        );
         const done = await rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "succeeded" });
         assert.ok(done.finished_at);
-        await assert.rejects(rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "running" }), /illegal status transition succeeded -> running/);
-        await assert.rejects(rpc("update_job_execution_status", { p_execution_id: "00000000-0000-0000-0000-000000000000", p_status: "failed" }), /not found/);
+        await assert.rejects(
+            rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "running" }),
+            /illegal status transition succeeded -> running/,
+        );
+        await assert.rejects(
+            rpc("update_job_execution_status", {
+                p_execution_id: "00000000-0000-0000-0000-000000000000",
+                p_status: "failed",
+            }),
+            /not found/,
+        );
     });
 
     it("lists executions by targeting and status", async () => {
@@ -72,60 +120,171 @@ describe("Supabase schema and RPCs", function () {
 
     it("records attempts and marks a failed attempt exactly once", async () => {
         const e = await rpc("create_job_execution", { p_targeting_id: "T3", p_run_total: 2 });
-        await rpc("mark_job_submitted", { p_execution_id: e.id, p_job_id: "job-3", p_job_name: "n", p_job_queue: "spot", p_array_size: 2 });
-        const a = await rpc("start_job_attempt", { p_execution_id: e.id, p_run_index: 2, p_attempt: 1, p_job_id: "job-3:1", p_metadata: { shard: 2 } });
+        await rpc("mark_job_submitted", {
+            p_execution_id: e.id,
+            p_job_id: "job-3",
+            p_job_name: "n",
+            p_job_queue: "spot",
+            p_array_size: 2,
+        });
+        const a = await rpc("start_job_attempt", {
+            p_execution_id: e.id,
+            p_run_index: 2,
+            p_attempt: 1,
+            p_job_id: "job-3:1",
+            p_metadata: { shard: 2 },
+        });
         assert.equal(a.status, "running");
         assert.equal((await rpc("get_job_execution", { p_execution_id: e.id })).status, "running");
-        const marks = await Promise.all(Array.from({ length: 5 }, () => rpc("mark_job_failed_once", { p_execution_id: e.id, p_run_index: 2, p_attempt: 1, p_reason: "SIGTERM" })));
+        const marks = await Promise.all(
+            Array.from({ length: 5 }, () =>
+                rpc("mark_job_failed_once", {
+                    p_execution_id: e.id,
+                    p_run_index: 2,
+                    p_attempt: 1,
+                    p_reason: "SIGTERM",
+                }),
+            ),
+        );
         assert.deepEqual(marks.sort(), [false, false, false, false, true]);
-        assert.equal(await rpc("mark_job_failed_once", { p_execution_id: e.id, p_run_index: 2, p_attempt: 2, p_reason: "SIGTERM" }), true);
-        const fin = await rpc("finish_job_attempt", { p_execution_id: e.id, p_run_index: 1, p_attempt: 1, p_status: "succeeded", p_status_reason: null, p_exit_code: 0 });
+        assert.equal(
+            await rpc("mark_job_failed_once", {
+                p_execution_id: e.id,
+                p_run_index: 2,
+                p_attempt: 2,
+                p_reason: "SIGTERM",
+            }),
+            true,
+        );
+        const fin = await rpc("finish_job_attempt", {
+            p_execution_id: e.id,
+            p_run_index: 1,
+            p_attempt: 1,
+            p_status: "succeeded",
+            p_status_reason: null,
+            p_exit_code: 0,
+        });
         assert.deepEqual([fin.status, fin.exit_code], ["succeeded", 0]);
     });
 
     it("never hands the same queue item to two of 8 concurrent claimers", async () => {
         const ids = await seedQueue("T4", 60);
         const claimed: number[] = [];
-        await Promise.all(Array.from({ length: 8 }, async (_, w) => {
-            for (;;) {
-                const items = await rpc("claim_send_queue_items", { p_targeting_id: "T4", p_shard_id: 1, p_total_shards: 1, p_worker_id: `w${w}`, p_limit: 3, p_lease_seconds: 60 });
-                if (items.length === 0) return;
-                for (const it of items) {
-                    claimed.push(Number(it.id));
-                    assert.match(it.form_url, /^https:\/\/example\.com\//);
-                    await rpc("record_send_result", { p_item_id: it.id, p_worker_id: `w${w}`, p_status: "sent", p_detail: null, p_execution_id: null, p_run_index: 1, p_attempt: 1 });
+        await Promise.all(
+            Array.from({ length: 8 }, async (_, w) => {
+                for (;;) {
+                    const items = await rpc("claim_send_queue_items", {
+                        p_targeting_id: "T4",
+                        p_shard_id: 1,
+                        p_total_shards: 1,
+                        p_worker_id: `w${w}`,
+                        p_limit: 3,
+                        p_lease_seconds: 60,
+                    });
+                    if (items.length === 0) return;
+                    for (const it of items) {
+                        claimed.push(Number(it.id));
+                        assert.match(it.form_url, /^https:\/\/example\.com\//);
+                        await rpc("record_send_result", {
+                            p_item_id: it.id,
+                            p_worker_id: `w${w}`,
+                            p_status: "sent",
+                            p_detail: null,
+                            p_execution_id: null,
+                            p_run_index: 1,
+                            p_attempt: 1,
+                        });
+                    }
                 }
-            }
-        }));
+            }),
+        );
         assert.equal(claimed.length, ids.length);
-        assert.deepEqual([...new Set(claimed)].sort((a, b) => a - b), ids);
-        const subs = await sb.db.query("select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = 'T4'");
+        assert.deepEqual(
+            [...new Set(claimed)].sort((a, b) => a - b),
+            ids,
+        );
+        const subs = await sb.db.query(
+            "select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = 'T4'",
+        );
         assert.equal(subs.rows[0].n, 60);
     });
 
     it("splits the queue by shard, and only the lease holder records a result, once", async () => {
         const ids = await seedQueue("T5", 10);
-        const s1 = await rpc("claim_send_queue_items", { p_targeting_id: "T5", p_shard_id: 1, p_total_shards: 2, p_worker_id: "a", p_limit: 100, p_lease_seconds: 60 });
-        const s2 = await rpc("claim_send_queue_items", { p_targeting_id: "T5", p_shard_id: 2, p_total_shards: 2, p_worker_id: "b", p_limit: 100, p_lease_seconds: 60 });
-        assert.deepEqual([...s1, ...s2].map((i: any) => Number(i.id)).sort((a, b) => a - b), ids);
+        const s1 = await rpc("claim_send_queue_items", {
+            p_targeting_id: "T5",
+            p_shard_id: 1,
+            p_total_shards: 2,
+            p_worker_id: "a",
+            p_limit: 100,
+            p_lease_seconds: 60,
+        });
+        const s2 = await rpc("claim_send_queue_items", {
+            p_targeting_id: "T5",
+            p_shard_id: 2,
+            p_total_shards: 2,
+            p_worker_id: "b",
+            p_limit: 100,
+            p_lease_seconds: 60,
+        });
+        assert.deepEqual(
+            [...s1, ...s2].map((i: any) => Number(i.id)).sort((a, b) => a - b),
+            ids,
+        );
         assert.ok(s1.every((i: any) => Number(i.id) % 2 === 0) && s2.every((i: any) => Number(i.id) % 2 === 1));
-        await assert.rejects(rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "b", p_status: "sent" }), /is not leased by b/);
-        assert.deepEqual(await rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "a", p_status: "sent" }), { recorded: true, status: "done" });
-        assert.deepEqual(await rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "a", p_status: "sent" }), { recorded: false, status: "done" });
-        await assert.rejects(rpc("claim_send_queue_items", { p_targeting_id: "T5", p_shard_id: 3, p_total_shards: 2, p_worker_id: "a" }), /shard 3 of 2 is out of range/);
+        await assert.rejects(
+            rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "b", p_status: "sent" }),
+            /is not leased by b/,
+        );
+        assert.deepEqual(await rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "a", p_status: "sent" }), {
+            recorded: true,
+            status: "done",
+        });
+        assert.deepEqual(await rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "a", p_status: "sent" }), {
+            recorded: false,
+            status: "done",
+        });
+        await assert.rejects(
+            rpc("claim_send_queue_items", { p_targeting_id: "T5", p_shard_id: 3, p_total_shards: 2, p_worker_id: "a" }),
+            /shard 3 of 2 is out of range/,
+        );
     });
 
     it("releases leases back to pending and reclaims expired ones", async () => {
         await seedQueue("T6", 4);
-        const got = await rpc("claim_send_queue_items", { p_targeting_id: "T6", p_shard_id: 1, p_total_shards: 1, p_worker_id: "x", p_limit: 4, p_lease_seconds: 60 });
+        const got = await rpc("claim_send_queue_items", {
+            p_targeting_id: "T6",
+            p_shard_id: 1,
+            p_total_shards: 1,
+            p_worker_id: "x",
+            p_limit: 4,
+            p_lease_seconds: 60,
+        });
         assert.equal(got.length, 4);
-        assert.equal(await rpc("release_send_queue_leases", { p_worker_id: "x", p_item_ids: [got[0].id, got[1].id] }), 2);
+        assert.equal(
+            await rpc("release_send_queue_leases", { p_worker_id: "x", p_item_ids: [got[0].id, got[1].id] }),
+            2,
+        );
         assert.equal(await rpc("release_send_queue_leases", { p_worker_id: "x" }), 2);
-        const again = await rpc("claim_send_queue_items", { p_targeting_id: "T6", p_shard_id: 1, p_total_shards: 1, p_worker_id: "y", p_limit: 4, p_lease_seconds: 0 });
+        const again = await rpc("claim_send_queue_items", {
+            p_targeting_id: "T6",
+            p_shard_id: 1,
+            p_total_shards: 1,
+            p_worker_id: "y",
+            p_limit: 4,
+            p_lease_seconds: 0,
+        });
         assert.equal(again.length, 4);
         assert.ok(again.every((i: any) => i.attempts === 2));
         // A zero-second lease has expired: another worker may take the items over.
-        const stolen = await rpc("claim_send_queue_items", { p_targeting_id: "T6", p_shard_id: 1, p_total_shards: 1, p_worker_id: "z", p_limit: 4, p_lease_seconds: 60 });
+        const stolen = await rpc("claim_send_queue_items", {
+            p_targeting_id: "T6",
+            p_shard_id: 1,
+            p_total_shards: 1,
+            p_worker_id: "z",
+            p_limit: 4,
+            p_lease_seconds: 60,
+        });
         assert.equal(stolen.length, 4);
     });
 

@@ -19,7 +19,13 @@ const PLAN_SECRETS = {
     formSenderSupabaseServiceRoleKey: "sb_secret_artifactScanToken7f3e9a1c",
 };
 const CONFIG = {
-    client: { company_name: "株式会社テストコネクト", last_name: "山田", first_name: "太郎", email: "t.yamada@example.com", phone: "03-1234-5678" },
+    client: {
+        company_name: "株式会社テストコネクト",
+        last_name: "山田",
+        first_name: "太郎",
+        email: "t.yamada@example.com",
+        phone: "03-1234-5678",
+    },
     message: { subject: "ご提案", body: "お世話になっております。" },
 };
 
@@ -36,7 +42,13 @@ describe("form-sender deployment artifacts", function () {
         plan = await planFor("stg", { secrets: PLAN_SECRETS });
         [sb, s3, aws] = await Promise.all([startSupabase(), startS3Server(), startAwsApiServer()]);
         // The functions read the Supabase URL and key from the secrets the component creates.
-        sm = await startSecretsManager((id) => (/:secret:\/fs-runner\/stg\/supabase\/url-/.test(id) ? sb.url : /:secret:\/fs-runner\/stg\/supabase\/key-/.test(id) ? sb.serviceRoleKey : undefined));
+        sm = await startSecretsManager((id) =>
+            /:secret:\/fs-runner\/stg\/supabase\/url-/.test(id)
+                ? sb.url
+                : /:secret:\/fs-runner\/stg\/supabase\/key-/.test(id)
+                  ? sb.serviceRoleKey
+                  : undefined,
+        );
         for (const name of ["form-sender-dispatcher", "form-sender-batch-events", "form-sender-spot-watch"]) {
             artifacts.set(name, writeLambdaPackage(plan.inputs(FN, name).code));
         }
@@ -63,7 +75,15 @@ describe("form-sender deployment artifacts", function () {
     it("bundles only what each function uses, with their dependencies: no SDK client (the runtime provides them), playwright, pg or supabase-js", () => {
         const node = ["@supabase/node-fetch", "@supabase/postgrest-js", "tr46", "webidl-conversions", "whatwg-url"];
         assert.deepEqual(Object.fromEntries([...artifacts].map(([n, a]) => [n, [...a.packages].sort()])), {
-            "form-sender-dispatcher": [...node, "ajv", "ajv-formats", "fast-deep-equal", "fast-uri", "json-schema-traverse", "require-from-string"].sort(),
+            "form-sender-dispatcher": [
+                ...node,
+                "ajv",
+                "ajv-formats",
+                "fast-deep-equal",
+                "fast-uri",
+                "json-schema-traverse",
+                "require-from-string",
+            ].sort(),
             "form-sender-batch-events": node,
             "form-sender-spot-watch": [],
         });
@@ -71,7 +91,8 @@ describe("form-sender deployment artifacts", function () {
 
     it("carries no secret value in the serialized code", () => {
         for (const [name, a] of artifacts) {
-            for (const value of Object.values(PLAN_SECRETS)) assert.ok(!a.text.includes(value), `${name} carries a secret`);
+            for (const value of Object.values(PLAN_SECRETS))
+                assert.ok(!a.text.includes(value), `${name} carries a secret`);
             assert.ok(!a.text.includes("artifactsecretref"), name);
         }
     });
@@ -82,8 +103,16 @@ describe("form-sender deployment artifacts", function () {
             path: "/form-sender/submit",
             httpMethod: "POST",
             headers: { "content-type": "application/json" },
-            requestContext: { requestId: "req-artifact-1", identity: { userArn: "arn:aws:iam::123456789012:user/ops-platform/fs-stg-gas" } },
-            body: JSON.stringify({ targeting_id: "T900", client_config: CONFIG, execution: { run_total: 2, shards: 2 }, test_mode: true }),
+            requestContext: {
+                requestId: "req-artifact-1",
+                identity: { userArn: "arn:aws:iam::123456789012:user/ops-platform/fs-stg-gas" },
+            },
+            body: JSON.stringify({
+                targeting_id: "T900",
+                client_config: CONFIG,
+                execution: { run_total: 2, shards: 2 },
+                test_mode: true,
+            }),
             isBase64Encoded: false,
         });
         assert.deepEqual(submit.foreign, [], "every module came from the bundle or the runtime's SDK");
@@ -94,17 +123,28 @@ describe("form-sender deployment artifacts", function () {
 
         assert.equal(aws.submittedJobs.length, 1);
         const job = aws.submittedJobs[0];
-        assert.equal(job.jobQueue, plan.inputs("aws:batch/jobQueue:JobQueue", "form-sender-queue-spot-then-ondemand").name);
+        assert.equal(
+            job.jobQueue,
+            plan.inputs("aws:batch/jobQueue:JobQueue", "form-sender-queue-spot-then-ondemand").name,
+        );
         assert.deepEqual(job.arrayProperties, { size: 2 });
-        const env = Object.fromEntries(job.containerOverrides.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const env = Object.fromEntries(
+            job.containerOverrides.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
         assert.equal(env.FORM_SENDER_EXECUTION_ID, out.execution_id);
         const configUrl: string = env.FORM_SENDER_CLIENT_CONFIG_URL;
         const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(configUrl)!;
         assert.equal(bucket, (plan.run.outputs.formSender as { bucket: string }).bucket);
         assert.deepEqual(JSON.parse(s3.objects.get(`${bucket}/${key}`)!.body.toString()), CONFIG);
-        const row = (await sb.db.query("select status, job_id, array_size from job_executions where id = $1", [out.execution_id])).rows[0];
+        const row = (
+            await sb.db.query("select status, job_id, array_size from job_executions where id = $1", [out.execution_id])
+        ).rows[0];
         assert.deepEqual(row, { status: "submitted", job_id: "local-job-1", array_size: 2 });
-        assert.ok(sm.requests.some((id) => id.includes("/supabase/url-")) && sm.requests.some((id) => id.includes("/supabase/key-")), "Supabase URL and key read from Secrets Manager");
+        assert.ok(
+            sm.requests.some((id) => id.includes("/supabase/url-")) &&
+                sm.requests.some((id) => id.includes("/supabase/key-")),
+            "Supabase URL and key read from Secrets Manager",
+        );
         assert.ok(!JSON.stringify(submit.logs).includes("t.yamada@example.com"), "logs are sanitized");
 
         const changed = await invoke("form-sender-batch-events", {
@@ -128,8 +168,16 @@ describe("form-sender deployment artifacts", function () {
             },
         });
         assert.deepEqual(changed.foreign, []);
-        assert.deepEqual(changed.result, { action: "recorded", executionId: out.execution_id, status: "succeeded", attempts: 0 });
-        assert.equal((await sb.db.query("select status from job_executions where id = $1", [out.execution_id])).rows[0].status, "succeeded");
+        assert.deepEqual(changed.result, {
+            action: "recorded",
+            executionId: out.execution_id,
+            status: "succeeded",
+            attempts: 0,
+        });
+        assert.equal(
+            (await sb.db.query("select status from job_executions where id = $1", [out.execution_id])).rows[0].status,
+            "succeeded",
+        );
         assert.equal(s3.objects.has(`${bucket}/${key}`), false, "the client config is deleted after success");
     });
 
@@ -139,11 +187,17 @@ describe("form-sender deployment artifacts", function () {
             path: p,
             httpMethod: "POST",
             headers: { "content-type": "application/json" },
-            requestContext: { requestId: "req-artifact-upload", identity: { userArn: "arn:aws:iam::123456789012:user/ops-platform/fs-stg-gas" } },
+            requestContext: {
+                requestId: "req-artifact-upload",
+                identity: { userArn: "arn:aws:iam::123456789012:user/ops-platform/fs-stg-gas" },
+            },
             body: JSON.stringify(body),
             isBase64Encoded: false,
         });
-        const up = await invoke("form-sender-dispatcher", apiEvent("/form-sender/client-config-upload", { targeting_id: "T901" }));
+        const up = await invoke(
+            "form-sender-dispatcher",
+            apiEvent("/form-sender/client-config-upload", { targeting_id: "T901" }),
+        );
         assert.deepEqual(up.foreign, [], "every module came from the bundle or the runtime's SDK clients");
         assert.equal(up.result.statusCode, 200, up.result.body);
         const { url, key } = JSON.parse(up.result.body);
@@ -154,23 +208,55 @@ describe("form-sender deployment artifacts", function () {
         assert.match(signed.get("X-Amz-Credential")!, /^AKIDARTIFACTTEST\/\d{8}\/us-east-1\/s3\/aws4_request$/);
         assert.equal(signed.get("X-Amz-Expires"), "900");
         assert.match(signed.get("X-Amz-Signature")!, /^[0-9a-f]{64}$/);
-        const put = await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(CONFIG) });
+        const put = await fetch(url, {
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(CONFIG),
+        });
         assert.equal(put.status, 200);
 
         const jobsBefore = aws.submittedJobs.length;
-        const submit = await invoke("form-sender-dispatcher", apiEvent("/form-sender/submit", { targeting_id: "T901", client_config_object: key, execution: { run_total: 1 } }));
+        const submit = await invoke(
+            "form-sender-dispatcher",
+            apiEvent("/form-sender/submit", {
+                targeting_id: "T901",
+                client_config_object: key,
+                execution: { run_total: 1 },
+            }),
+        );
         assert.equal(submit.result.statusCode, 200, submit.result.body);
-        const env = Object.fromEntries(aws.submittedJobs[jobsBefore].containerOverrides.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const env = Object.fromEntries(
+            aws.submittedJobs[jobsBefore].containerOverrides.environment.map((e: { name: string; value: string }) => [
+                e.name,
+                e.value,
+            ]),
+        );
         assert.equal(env.FORM_SENDER_CLIENT_CONFIG_URL, `s3://${bucket}/${key}`);
     });
 
     it("spot-watch lowers Spot capacity and alerts when Spot costs more than the threshold, then restores it", async () => {
-        const types: string[] = plan.inputs("aws:batch/computeEnvironment:ComputeEnvironment", "form-sender-spot-ce").computeResources.instanceTypes;
+        const types: string[] = plan.inputs("aws:batch/computeEnvironment:ComputeEnvironment", "form-sender-spot-ce")
+            .computeResources.instanceTypes;
         const onDemand: Record<string, number> = { "c6a.xlarge": 0.153, "c5a.xlarge": 0.154, "c6i.xlarge": 0.17 };
         const at = new Date();
-        aws.spotPrices = types.map((t) => ({ instanceType: t, availabilityZone: "us-east-1a", price: onDemand[t] * 0.95, timestamp: at }));
+        aws.spotPrices = types.map((t) => ({
+            instanceType: t,
+            availabilityZone: "us-east-1a",
+            price: onDemand[t] * 0.95,
+            timestamp: at,
+        }));
         const callsBefore = aws.calls.length;
-        const event = { version: "0", id: "e", "detail-type": "Scheduled Event", source: "aws.events", account: "123456789012", time: at.toISOString(), region: "us-east-1", resources: [], detail: {} };
+        const event = {
+            version: "0",
+            id: "e",
+            "detail-type": "Scheduled Event",
+            source: "aws.events",
+            account: "123456789012",
+            time: at.toISOString(),
+            region: "us-east-1",
+            resources: [],
+            detail: {},
+        };
 
         const high = await invoke("form-sender-spot-watch", event);
         assert.deepEqual(high.foreign, []);
@@ -180,17 +266,33 @@ describe("form-sender deployment artifacts", function () {
         assert.ok(ce.maxvCpus < aws.defaultMaxvCpus);
         assert.equal(ce.tags["ops:spot-watch"], "reduced");
         assert.equal(aws.published.length, 1);
-        assert.match(aws.published[0].subject!, /^\[stg\] Spot price at 95(\.0)?% of on-demand: Spot capacity lowered$/);
+        assert.match(
+            aws.published[0].subject!,
+            /^\[stg\] Spot price at 95(\.0)?% of on-demand: Spot capacity lowered$/,
+        );
         assert.match(aws.published[0].topicArn, /^arn:aws:sns:us-east-1:\d{12}:ops-platform-stg-alerts-us-east-1$/);
 
-        aws.spotPrices = types.map((t) => ({ instanceType: t, availabilityZone: "us-east-1a", price: onDemand[t] * 0.3, timestamp: new Date() }));
+        aws.spotPrices = types.map((t) => ({
+            instanceType: t,
+            availabilityZone: "us-east-1a",
+            price: onDemand[t] * 0.3,
+            timestamp: new Date(),
+        }));
         const low = await invoke("form-sender-spot-watch", event);
         assert.equal(low.result.action, "restored");
         assert.equal(ce.maxvCpus, low.result.maxvCpus);
         assert.equal(ce.tags["ops:spot-watch"], undefined);
         assert.deepEqual(aws.calls.slice(callsBefore), [
-            "ec2.DescribeSpotPriceHistory", "batch.DescribeComputeEnvironments", "batch.UpdateComputeEnvironment", "batch.TagResource", "sns.Publish",
-            "ec2.DescribeSpotPriceHistory", "batch.DescribeComputeEnvironments", "batch.UpdateComputeEnvironment", "batch.UntagResource", "sns.Publish",
+            "ec2.DescribeSpotPriceHistory",
+            "batch.DescribeComputeEnvironments",
+            "batch.UpdateComputeEnvironment",
+            "batch.TagResource",
+            "sns.Publish",
+            "ec2.DescribeSpotPriceHistory",
+            "batch.DescribeComputeEnvironments",
+            "batch.UpdateComputeEnvironment",
+            "batch.UntagResource",
+            "sns.Publish",
         ]);
     });
 });

@@ -20,7 +20,12 @@ describe("FormSenderBatch", function () {
     const secret = "sb-service-role-5f1e9a7c-test-secret";
     before(async () => {
         plans.stg = await planFor("stg");
-        plans.prd = await planFor("prd", { secrets: { formSenderSupabaseServiceRoleKey: secret, formSenderSupabaseUrl: "https://abcdefghijkl.supabase.co" } });
+        plans.prd = await planFor("prd", {
+            secrets: {
+                formSenderSupabaseServiceRoleKey: secret,
+                formSenderSupabaseUrl: "https://abcdefghijkl.supabase.co",
+            },
+        });
     });
 
     for (const stack of ["stg", "prd"]) {
@@ -28,8 +33,15 @@ describe("FormSenderBatch", function () {
             const p = () => plans[stack];
             it("runs in us-east-1 with every resource on that provider", () => {
                 const comp = p().get("ops:formsender:FormSenderBatch", "form-sender");
-                const east = new Set(p().inRegion("us-east-1").map((r) => r.urn));
-                for (const r of p().descendants(comp.urn).filter((r) => r.custom)) assert.ok(east.has(r.urn), r.urn);
+                const east = new Set(
+                    p()
+                        .inRegion("us-east-1")
+                        .map((r) => r.urn),
+                );
+                for (const r of p()
+                    .descendants(comp.urn)
+                    .filter((r) => r.custom))
+                    assert.ok(east.has(r.urn), r.urn);
             });
 
             it("builds a Spot CE (price-capacity-optimized, c6a.xlarge first) and an on-demand CE", () => {
@@ -49,36 +61,90 @@ describe("FormSenderBatch", function () {
                 const spotCe = `arn:aws:batch:us-east-1:${ACCOUNT}:compute-environment/fs-${stack}-spot`;
                 const odCe = `arn:aws:batch:us-east-1:${ACCOUNT}:compute-environment/fs-${stack}-ondemand`;
                 assert.deepEqual(q("spot").computeEnvironmentOrders, [{ order: 1, computeEnvironment: spotCe }]);
-                assert.deepEqual(q("spot-then-ondemand").computeEnvironmentOrders, [{ order: 1, computeEnvironment: spotCe }, { order: 2, computeEnvironment: odCe }]);
+                assert.deepEqual(q("spot-then-ondemand").computeEnvironmentOrders, [
+                    { order: 1, computeEnvironment: spotCe },
+                    { order: 2, computeEnvironment: odCe },
+                ]);
                 assert.deepEqual(q("ondemand").computeEnvironmentOrders, [{ order: 1, computeEnvironment: odCe }]);
-                const limit = [{ action: "CANCEL", maxTimeSeconds: (stack === "prd" ? 30 : 20) * 60, reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", state: "RUNNABLE" }];
+                const limit = [
+                    {
+                        action: "CANCEL",
+                        maxTimeSeconds: (stack === "prd" ? 30 : 20) * 60,
+                        reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                        state: "RUNNABLE",
+                    },
+                ];
                 assert.deepEqual(q("spot").jobStateTimeLimitActions, limit);
                 assert.deepEqual(q("spot-then-ondemand").jobStateTimeLimitActions, limit);
             });
 
             it("defines the runner job with retries ending in EXIT, secrets, init process and shared memory", () => {
                 const jd = p().inputs(T.jobDef, "form-sender-job");
-                assert.deepEqual(jd.retryStrategy, { attempts: 3, evaluateOnExits: [{ onStatusReason: "Host EC2*", action: "RETRY" }, { onStatusReason: "CannotPullContainerError:*", action: "RETRY" }, { onReason: "*", action: "EXIT" }] });
+                assert.deepEqual(jd.retryStrategy, {
+                    attempts: 3,
+                    evaluateOnExits: [
+                        { onStatusReason: "Host EC2*", action: "RETRY" },
+                        { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                        { onReason: "*", action: "EXIT" },
+                    ],
+                });
                 assert.deepEqual(jd.timeout, { attemptDurationSeconds: 28800 });
                 const c = json(jd.containerProperties);
                 assert.deepEqual(c.environment[0], { name: "FORM_SENDER_ENV", value: "aws_batch" });
-                assert.deepEqual(c.secrets.map((s: any) => s.valueFrom), [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/key`].map((n) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${n}-AbCdEf`));
+                assert.deepEqual(
+                    c.secrets.map((s: any) => s.valueFrom),
+                    [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/key`].map(
+                        (n) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${n}-AbCdEf`,
+                    ),
+                );
                 assert.deepEqual(c.linuxParameters, { initProcessEnabled: true, sharedMemorySize: 2048 });
-                assert.deepEqual(c.resourceRequirements, [{ type: "VCPU", value: "4" }, { type: "MEMORY", value: "7680" }]);
-                assert.equal(p().inputs("aws:ssm/parameter:Parameter", "form-sender-job-definition").name, `/fs-runner/${stack}/batch/job-definition`);
+                assert.deepEqual(c.resourceRequirements, [
+                    { type: "VCPU", value: "4" },
+                    { type: "MEMORY", value: "7680" },
+                ]);
+                assert.equal(
+                    p().inputs("aws:ssm/parameter:Parameter", "form-sender-job-definition").name,
+                    `/fs-runner/${stack}/batch/job-definition`,
+                );
                 assert.deepEqual(json(p().inputs(T.rolePolicy, "form-sender-job").policy).Statement, [
-                    { Sid: "ReadClientConfig", Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::form-sender-configs/client-config/*` },
+                    {
+                        Sid: "ReadClientConfig",
+                        Effect: "Allow",
+                        Action: ["s3:GetObject"],
+                        Resource: `arn:aws:s3:::form-sender-configs/client-config/*`,
+                    },
                 ]);
             });
 
             it("protects the client-config bucket: public access blocked, TLS only, lifecycle", () => {
                 const pab = p().inputs("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "form-sender-configs");
-                assert.deepEqual([pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets], [true, true, true, true]);
-                const pol = json(p().inputs("aws:s3/bucketPolicy:BucketPolicy", "form-sender-configs").policy).Statement[0];
+                assert.deepEqual(
+                    [pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets],
+                    [true, true, true, true],
+                );
+                const pol = json(p().inputs("aws:s3/bucketPolicy:BucketPolicy", "form-sender-configs").policy)
+                    .Statement[0];
                 assert.deepEqual([pol.Effect, pol.Condition], ["Deny", { Bool: { "aws:SecureTransport": "false" } }]);
-                const rules = p().inputs("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "form-sender-configs").rules;
-                assert.deepEqual(rules.map((r: any) => [r.id, r.expiration?.days ?? r.abortIncompleteMultipartUpload.daysAfterInitiation]), [["expire-client-configs", 7], ["backstop-30-days", 30], ["abort-incomplete-uploads", 1]]);
-                assert.equal(p().inputs("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "form-sender-configs").rule.objectOwnership, "BucketOwnerEnforced");
+                const rules = p().inputs(
+                    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                    "form-sender-configs",
+                ).rules;
+                assert.deepEqual(
+                    rules.map((r: any) => [
+                        r.id,
+                        r.expiration?.days ?? r.abortIncompleteMultipartUpload.daysAfterInitiation,
+                    ]),
+                    [
+                        ["expire-client-configs", 7],
+                        ["backstop-30-days", 30],
+                        ["abort-incomplete-uploads", 1],
+                    ],
+                );
+                assert.equal(
+                    p().inputs("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "form-sender-configs").rule
+                        .objectOwnership,
+                    "BucketOwnerEnforced",
+                );
             });
 
             it("authorizes every API method with IAM, throttles the stage and attaches a rate-based WAF", () => {
@@ -88,51 +154,96 @@ describe("FormSenderBatch", function () {
                 const settings = p().inputs("aws:apigateway/methodSettings:MethodSettings", "form-sender-api").settings;
                 assert.deepEqual([settings.throttlingBurstLimit, settings.throttlingRateLimit], [50, 10]);
                 const waf = p().inputs("aws:wafv2/webAcl:WebAcl", "form-sender-api-waf");
-                assert.deepEqual(waf.rules[0].statement, { rateBasedStatement: { limit: 1000, aggregateKeyType: "IP" } });
+                assert.deepEqual(waf.rules[0].statement, {
+                    rateBasedStatement: { limit: 1000, aggregateKeyType: "IP" },
+                });
                 assert.ok(p().ofType("aws:wafv2/webAclAssociation:WebAclAssociation").length === 1);
                 const gas = json(p().inputs("aws:iam/userPolicy:UserPolicy", "form-sender-gas").policy).Statement;
-                assert.deepEqual(gas.map((s: any) => s.Action), [["execute-api:Invoke"]]);
-                assert.ok(gas[0].Resource.every((r: string) => r.startsWith(`arn:aws:execute-api:us-east-1:${ACCOUNT}:a1b2c3d4e5/${stack}/`)));
+                assert.deepEqual(
+                    gas.map((s: any) => s.Action),
+                    [["execute-api:Invoke"]],
+                );
+                assert.ok(
+                    gas[0].Resource.every((r: string) =>
+                        r.startsWith(`arn:aws:execute-api:us-east-1:${ACCOUNT}:a1b2c3d4e5/${stack}/`),
+                    ),
+                );
             });
 
             it("gives each Lambda an explicit role, nodejs22.x, timeout, memory and active tracing", () => {
-                const fns = p().ofType(T.fn).filter((f) => f.name.startsWith("form-sender-"));
-                assert.deepEqual(fns.map((f) => f.name).sort(), ["form-sender-batch-events", "form-sender-dispatcher", "form-sender-spot-watch"]);
+                const fns = p()
+                    .ofType(T.fn)
+                    .filter((f) => f.name.startsWith("form-sender-"));
+                assert.deepEqual(fns.map((f) => f.name).sort(), [
+                    "form-sender-batch-events",
+                    "form-sender-dispatcher",
+                    "form-sender-spot-watch",
+                ]);
                 for (const f of fns.map((x) => ({ inputs: x.inputs as Record<string, any> }))) {
                     assert.equal(f.inputs.runtime, "nodejs22.x");
                     assert.match(f.inputs.role, /^arn:aws:iam::\d{12}:role\/form-sender-/);
                     assert.ok(f.inputs.timeout > 0 && f.inputs.memorySize >= 128);
                     assert.deepEqual(f.inputs.tracingConfig, { mode: "Active" });
                 }
-                assert.equal(p().inputs(T.fn, "form-sender-dispatcher").reservedConcurrentExecutions, stack === "prd" ? 20 : 10);
-                for (const n of ["form-sender-batch-events", "form-sender-spot-watch"]) assert.match(p().inputs(T.fn, n).deadLetterConfig.targetArn, /:fs-\w+-functions-dlq$/);
+                assert.equal(
+                    p().inputs(T.fn, "form-sender-dispatcher").reservedConcurrentExecutions,
+                    stack === "prd" ? 20 : 10,
+                );
+                for (const n of ["form-sender-batch-events", "form-sender-spot-watch"])
+                    assert.match(p().inputs(T.fn, n).deadLetterConfig.targetArn, /:fs-\w+-functions-dlq$/);
             });
 
             it("never grants a * action, and * resources only where AWS allows nothing narrower", () => {
                 const comp = p().get("ops:formsender:FormSenderBatch", "form-sender");
-                const policies = p().descendants(comp.urn).filter((r) => r.type === T.rolePolicy || r.type === "aws:iam/userPolicy:UserPolicy");
+                const policies = p()
+                    .descendants(comp.urn)
+                    .filter((r) => r.type === T.rolePolicy || r.type === "aws:iam/userPolicy:UserPolicy");
                 assert.ok(policies.length >= 6);
                 for (const pol of policies) {
                     for (const s of json(pol.inputs.policy).Statement) {
-                        for (const a of [s.Action].flat()) assert.ok(!a.includes("*"), `${pol.name}/${s.Sid} grants ${a}`);
-                        if ([s.Resource].flat().includes("*")) assert.ok(STAR_ALLOWED.has(s.Sid), `${pol.name}/${s.Sid} uses * resource`);
-                        if ([s.Action].flat().includes("iam:PassRole")) assert.deepEqual(s.Condition, { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
+                        for (const a of [s.Action].flat())
+                            assert.ok(!a.includes("*"), `${pol.name}/${s.Sid} grants ${a}`);
+                        if ([s.Resource].flat().includes("*"))
+                            assert.ok(STAR_ALLOWED.has(s.Sid), `${pol.name}/${s.Sid} uses * resource`);
+                        if ([s.Action].flat().includes("iam:PassRole"))
+                            assert.deepEqual(s.Condition, {
+                                StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+                            });
                     }
                 }
             });
 
             it("routes only this stack's queues' job events to batch-events and runs spot-watch every 15 minutes", () => {
-                const pattern = json(p().inputs("aws:cloudwatch/eventRule:EventRule", "form-sender-batch-state").eventPattern);
+                const pattern = json(
+                    p().inputs("aws:cloudwatch/eventRule:EventRule", "form-sender-batch-state").eventPattern,
+                );
                 assert.deepEqual(pattern.source, ["aws.batch"]);
-                assert.deepEqual(pattern.detail.jobQueue.map((q: string) => q.split("/").pop()), [`fs-${stack}-spot`, `fs-${stack}-spot-then-ondemand`, `fs-${stack}-ondemand`]);
-                assert.equal(p().inputs("aws:cloudwatch/eventRule:EventRule", "form-sender-spot-watch").scheduleExpression, "rate(15 minutes)");
+                assert.deepEqual(
+                    pattern.detail.jobQueue.map((q: string) => q.split("/").pop()),
+                    [`fs-${stack}-spot`, `fs-${stack}-spot-then-ondemand`, `fs-${stack}-ondemand`],
+                );
+                assert.equal(
+                    p().inputs("aws:cloudwatch/eventRule:EventRule", "form-sender-spot-watch").scheduleExpression,
+                    "rate(15 minutes)",
+                );
             });
 
             it("exports the GAS Script Properties with the secret key kept secret", () => {
                 const g = p().outputs.gasScriptProperties;
-                assert.deepEqual(Object.keys(g).sort(), ["FORM_SENDER_AWS_ACCESS_KEY_ID", "FORM_SENDER_AWS_API_BASE_URL", "FORM_SENDER_AWS_REGION", "FORM_SENDER_AWS_SECRET_ACCESS_KEY", "FORM_SENDER_ENV", "FORM_SENDER_S3_BUCKET", "USE_AWS_BATCH"]);
+                assert.deepEqual(Object.keys(g).sort(), [
+                    "FORM_SENDER_AWS_ACCESS_KEY_ID",
+                    "FORM_SENDER_AWS_API_BASE_URL",
+                    "FORM_SENDER_AWS_REGION",
+                    "FORM_SENDER_AWS_SECRET_ACCESS_KEY",
+                    "FORM_SENDER_ENV",
+                    "FORM_SENDER_S3_BUCKET",
+                    "USE_AWS_BATCH",
+                ]);
                 assert.equal(g.FORM_SENDER_AWS_SECRET_ACCESS_KEY, "[secret]");
-                assert.equal(g.FORM_SENDER_AWS_API_BASE_URL, `https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/${stack}`);
+                assert.equal(
+                    g.FORM_SENDER_AWS_API_BASE_URL,
+                    `https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/${stack}`,
+                );
                 assert.equal(g.FORM_SENDER_AWS_REGION, "us-east-1");
             });
         });
@@ -142,13 +253,26 @@ describe("FormSenderBatch", function () {
         const text = JSON.stringify(plans.prd.run);
         assert.ok(!text.includes(secret));
         assert.ok(!text.includes("abcdefghijkl.supabase.co"));
-        assert.equal(plans.prd.inputs("aws:secretsmanager/secretVersion:SecretVersion", "form-sender-supabase-key").secretString, "[secret]");
+        assert.equal(
+            plans.prd.inputs("aws:secretsmanager/secretVersion:SecretVersion", "form-sender-supabase-key").secretString,
+            "[secret]",
+        );
     });
 
     it("gas-config turns stack outputs into the Script Properties and refuses hidden secrets", () => {
         const outputs = { gasScriptProperties: { USE_AWS_BATCH: "true", FORM_SENDER_AWS_SECRET_ACCESS_KEY: "abc" } };
         assert.deepEqual(gasPropertiesFromOutputs(JSON.stringify(outputs), "stg"), outputs.gasScriptProperties);
-        assert.throws(() => gasPropertiesFromOutputs(JSON.stringify({ gasScriptProperties: { FORM_SENDER_AWS_SECRET_ACCESS_KEY: "[secret]" } }), "stg"), /--show-secrets/);
-        assert.throws(() => gasPropertiesFromOutputs("{}", "prd"), /stack 'prd' has no gasScriptProperties output; run pulumi up/);
+        assert.throws(
+            () =>
+                gasPropertiesFromOutputs(
+                    JSON.stringify({ gasScriptProperties: { FORM_SENDER_AWS_SECRET_ACCESS_KEY: "[secret]" } }),
+                    "stg",
+                ),
+            /--show-secrets/,
+        );
+        assert.throws(
+            () => gasPropertiesFromOutputs("{}", "prd"),
+            /stack 'prd' has no gasScriptProperties output; run pulumi up/,
+        );
     });
 });

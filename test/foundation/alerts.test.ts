@@ -7,7 +7,9 @@ describe("alerts topics", function () {
     for (const stack of ["stg", "prd"]) {
         it(`${stack}: one topic per region in use, each subscribed by e-mail, and every alarm notifies its own region's topic`, async () => {
             const plan = await planFor(stack);
-            const regions = [...new Set(plan.ofType("pulumi:providers:aws").map((p) => String(p.inputs.region)))].sort();
+            const regions = [
+                ...new Set(plan.ofType("pulumi:providers:aws").map((p) => String(p.inputs.region))),
+            ].sort();
             const topics = plan.ofType("aws:sns/topic:Topic").filter((t) => t.name.startsWith("alerts-"));
             assert.deepEqual(topics.map((t) => t.name.replace(/^alerts-|-topic$/g, "")).sort(), regions);
             for (const region of regions) {

@@ -11,13 +11,20 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
 
 /** Runs `npm run plan` as an operator would; resolves with exit code and output. */
-async function planCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function planCli(
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-        const { stdout, stderr } = await run("node", ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
-            cwd: ROOT,
-            env: { ...process.env, ...env },
-            maxBuffer: 64 * 1024 * 1024,
-        });
+        const { stdout, stderr } = await run(
+            "node",
+            ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args],
+            {
+                cwd: ROOT,
+                env: { ...process.env, ...env },
+                maxBuffer: 64 * 1024 * 1024,
+            },
+        );
         return { code: 0, stdout, stderr };
     } catch (e: any) {
         return { code: e.code, stdout: e.stdout, stderr: e.stderr };
@@ -28,7 +35,11 @@ describe("offline plan", function () {
     this.timeout(120000);
 
     it("prints the JSON contract for prd with no credentials in the environment", async () => {
-        const { code, stdout, stderr } = await planCli(["--stack", "prd", "--json"], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" });
+        const { code, stdout, stderr } = await planCli(["--stack", "prd", "--json"], {
+            AWS_ACCESS_KEY_ID: "",
+            AWS_SECRET_ACCESS_KEY: "",
+            AWS_PROFILE: "",
+        });
         assert.equal(code, 0, stderr);
         const doc = JSON.parse(stdout);
         assert.deepEqual(Object.keys(doc).sort(), ["outputs", "project", "resources", "stack"]);
@@ -39,13 +50,15 @@ describe("offline plan", function () {
             assert.deepEqual(Object.keys(r).sort(), ["custom", "inputs", "name", "parent", "provider", "type", "urn"]);
             assert.match(r.urn, /^urn:pulumi:prd::ops-platform::/);
             assert.equal(typeof r.custom, "boolean");
-            if (r.type !== "pulumi:pulumi:Stack") assert.ok(urns.has(r.parent), `${r.urn} has an unknown parent ${r.parent}`);
+            if (r.type !== "pulumi:pulumi:Stack")
+                assert.ok(urns.has(r.parent), `${r.urn} has an unknown parent ${r.parent}`);
             if (r.provider !== null) assert.ok(urns.has(r.provider), `${r.urn} has an unknown provider ${r.provider}`);
         }
         // Every AWS resource runs on an explicit regional provider, never the ambient default.
         const aws = doc.resources.filter((r: any) => r.custom && r.type.startsWith("aws:"));
         assert.ok(aws.length > 40);
-        for (const r of aws) assert.ok(r.provider?.includes("pulumi:providers:aws::aws-"), `${r.urn} uses the default provider`);
+        for (const r of aws)
+            assert.ok(r.provider?.includes("pulumi:providers:aws::aws-"), `${r.urn} uses the default provider`);
         assert.equal(doc.outputs.environment, "prd");
     });
 
@@ -54,7 +67,10 @@ describe("offline plan", function () {
         assert.equal(code, 0);
         assert.match(stdout, /^Offline plan of ops-platform stack 'stg'/);
         assert.match(stdout, /^ops:weather:WeatherService {2}weather {2}\(\d+ resources\)/m);
-        assert.match(stdout, /├─ aws:lb\/listener:Listener {2}weather-https {2}port=443 protocol=HTTPS sslPolicy=ELBSecurityPolicy-TLS13-1-2-2021-06/);
+        assert.match(
+            stdout,
+            /├─ aws:lb\/listener:Listener {2}weather-https {2}port=443 protocol=HTTPS sslPolicy=ELBSecurityPolicy-TLS13-1-2-2021-06/,
+        );
         assert.match(stdout, /^Outputs:$/m);
     });
 
@@ -67,14 +83,19 @@ describe("offline plan", function () {
 
     it("fails with the key, the value and the fix for invalid config", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
-        const broken = fs.readFileSync(path.join(ROOT, "Pulumi.stg.yaml"), "utf8").replace("weatherNatGateways: single", "weatherNatGateways: sometimes");
+        const broken = fs
+            .readFileSync(path.join(ROOT, "Pulumi.stg.yaml"), "utf8")
+            .replace("weatherNatGateways: single", "weatherNatGateways: sometimes");
         // A temporary stack file next to Pulumi.yaml, removed afterwards.
         const file = path.join(ROOT, "Pulumi.plantest.yaml");
         fs.writeFileSync(file, broken.replace("environment: stg", "environment: stg"));
         try {
             const { code, stderr } = await planCli(["--stack", "plantest"]);
             assert.equal(code, 1);
-            assert.match(stderr, /Invalid configuration for stack 'plantest' \(1 problem\):\n {2}- ops-platform:weatherNatGateways: expected one of single, perAz, got "sometimes"\. Fix: pulumi config set weatherNatGateways single --stack plantest/);
+            assert.match(
+                stderr,
+                /Invalid configuration for stack 'plantest' \(1 problem\):\n {2}- ops-platform:weatherNatGateways: expected one of single, perAz, got "sometimes"\. Fix: pulumi config set weatherNatGateways single --stack plantest/,
+            );
         } finally {
             fs.rmSync(file, { force: true });
             fs.rmSync(dir, { recursive: true, force: true });
@@ -91,7 +112,11 @@ describe("offline plan", function () {
 
     it("keeps source-mapped stack traces for errors the program throws, and restores the formatter", async () => {
         const before = Error.prepareStackTrace;
-        const line = fs.readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.endsWith("// THROWN" + "_HERE")) + 1;
+        const line =
+            fs
+                .readFileSync(__filename, "utf8")
+                .split("\n")
+                .findIndex((l) => l.endsWith("// THROWN" + "_HERE")) + 1;
         // Type-only lines vanish from the emitted JavaScript: only a source-mapped trace can
         // show the TypeScript line of the throw below them.
         type Emitted = {

@@ -11,7 +11,8 @@ const GS = fs.readFileSync(path.resolve(__dirname, "..", "..", "gas", "AWSBatchC
 
 /** Apps Script byte arrays are signed Java bytes. */
 const toSigned = (buf: Buffer) => [...buf].map((b) => (b > 127 ? b - 256 : b));
-const toBuffer = (v: string | number[]) => (typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.map((b) => b & 0xff)));
+const toBuffer = (v: string | number[]) =>
+    typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.map((b) => b & 0xff));
 
 /** A synchronous HTTP request, as UrlFetchApp makes them: run in a child node process. */
 const FETCH_SCRIPT = `
@@ -39,21 +40,51 @@ function loadGas(props: Record<string, string>, route: (url: string) => string =
             assert.equal(alg, "SHA_256");
             return toSigned(createHash("sha256").update(toBuffer(value)).digest());
         },
-        computeHmacSha256Signature: (value: string | number[], key: string | number[]) => toSigned(createHmac("sha256", toBuffer(key)).update(toBuffer(value)).digest()),
+        computeHmacSha256Signature: (value: string | number[], key: string | number[]) =>
+            toSigned(createHmac("sha256", toBuffer(key)).update(toBuffer(value)).digest()),
         newBlob: (s: string) => ({ getBytes: () => toSigned(Buffer.from(s, "utf8")) }),
         sleep: (ms: number) => void sleeps.push(ms),
     };
     const UrlFetchApp = {
         fetch: (url: string, options: any) => {
             fetched.push({ url, options });
-            const out = JSON.parse(execFileSync(process.execPath, ["-e", FETCH_SCRIPT, route(url), JSON.stringify({ ...options, headers: { ...(options.headers ?? {}), ...(options.contentType ? { "content-type": options.contentType } : {}) } })], { encoding: "utf8" }));
+            const out = JSON.parse(
+                execFileSync(
+                    process.execPath,
+                    [
+                        "-e",
+                        FETCH_SCRIPT,
+                        route(url),
+                        JSON.stringify({
+                            ...options,
+                            headers: {
+                                ...(options.headers ?? {}),
+                                ...(options.contentType ? { "content-type": options.contentType } : {}),
+                            },
+                        }),
+                    ],
+                    { encoding: "utf8" },
+                ),
+            );
             if (out.error) throw new Error(`Address unavailable: ${url}`);
-            if (out.status >= 400 && !options.muteHttpExceptions) throw new Error(`Request failed for ${url} returned code ${out.status}`);
+            if (out.status >= 400 && !options.muteHttpExceptions)
+                throw new Error(`Request failed for ${url} returned code ${out.status}`);
             return { getResponseCode: () => out.status, getContentText: () => out.body };
         },
     };
     const PropertiesService = { getScriptProperties: () => ({ getProperty: (k: string) => props[k] ?? null }) };
-    const context = vm.createContext({ Utilities, UrlFetchApp, PropertiesService, encodeURIComponent, decodeURIComponent, JSON, Date, Object, String, Error });
+    const context = vm.createContext({
+        Utilities,
+        UrlFetchApp,
+        PropertiesService,
+        encodeURIComponent,
+        decodeURIComponent,
+        JSON,
+        Date,
+        Object,
+        String,
+        Error,
+    });
     vm.runInContext(GS, context, { filename: "AWSBatchClient.gs" });
     return { context, sleeps, fetched };
 }
@@ -73,26 +104,75 @@ describe("GAS AWSBatchClient", function () {
     it("signs ≥ 200 generated requests exactly as @smithy/signature-v4 does", async () => {
         const { context } = loadGas(PROPS);
         let seed = 7;
-        const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+        const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
         const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
-        const segs = ["form-sender", "submit", "executions", "a b", "日本語", "100%", "x+y", "a=b&c", "~tilde", "(paren)*", "emoji😀", "semi;colon", "enc%2Fslash", "UPPER", "dash-_.ok"];
+        const segs = [
+            "form-sender",
+            "submit",
+            "executions",
+            "a b",
+            "日本語",
+            "100%",
+            "x+y",
+            "a=b&c",
+            "~tilde",
+            "(paren)*",
+            "emoji😀",
+            "semi;colon",
+            "enc%2Fslash",
+            "UPPER",
+            "dash-_.ok",
+        ];
         const qvals = ["", "T-1", "a b", "日本", "x&y=z", "50%", "+plus", "*", "~", "🙂"];
-        const signer = (region: string) => new SignatureV4({ service: "execute-api", region, credentials: { accessKeyId: PROPS.FORM_SENDER_AWS_ACCESS_KEY_ID, secretAccessKey: PROPS.FORM_SENDER_AWS_SECRET_ACCESS_KEY }, sha256: Hash.bind(null, "sha256"), uriEscapePath: true });
+        const signer = (region: string) =>
+            new SignatureV4({
+                service: "execute-api",
+                region,
+                credentials: {
+                    accessKeyId: PROPS.FORM_SENDER_AWS_ACCESS_KEY_ID,
+                    secretAccessKey: PROPS.FORM_SENDER_AWS_SECRET_ACCESS_KEY,
+                },
+                sha256: Hash.bind(null, "sha256"),
+                uriEscapePath: true,
+            });
         for (let i = 0; i < 220; i++) {
             const region = pick(["us-east-1", "ap-northeast-1"]);
-            const api = new context.AWSBatchApi_(`https://abc${i}.execute-api.${region}.amazonaws.com/${pick(["prd", "stg", "v1"])}`, region, PROPS.FORM_SENDER_AWS_ACCESS_KEY_ID, PROPS.FORM_SENDER_AWS_SECRET_ACCESS_KEY);
+            const api = new context.AWSBatchApi_(
+                `https://abc${i}.execute-api.${region}.amazonaws.com/${pick(["prd", "stg", "v1"])}`,
+                region,
+                PROPS.FORM_SENDER_AWS_ACCESS_KEY_ID,
+                PROPS.FORM_SENDER_AWS_SECRET_ACCESS_KEY,
+            );
             const method = pick(["GET", "POST", "PUT", "DELETE"]);
             const p = "/" + Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => pick(segs)).join("/");
             const query: Record<string, string> = {};
-            for (let q = Math.floor(rnd() * 4); q > 0; q--) query[pick(["targeting_id", "status", "a", "Z", "sp ace", "日本"])] = pick(qvals);
+            for (let q = Math.floor(rnd() * 4); q > 0; q--)
+                query[pick(["targeting_id", "status", "a", "Z", "sp ace", "日本"])] = pick(qvals);
             const body = method === "GET" ? "" : JSON.stringify({ targeting_id: `T${i}`, note: pick(qvals), n: i });
-            const date = new Date(Date.UTC(2020 + Math.floor(rnd() * 7), Math.floor(rnd() * 12), 1 + Math.floor(rnd() * 28), Math.floor(rnd() * 24), Math.floor(rnd() * 60), Math.floor(rnd() * 60)));
+            const date = new Date(
+                Date.UTC(
+                    2020 + Math.floor(rnd() * 7),
+                    Math.floor(rnd() * 12),
+                    1 + Math.floor(rnd() * 28),
+                    Math.floor(rnd() * 24),
+                    Math.floor(rnd() * 60),
+                    Math.floor(rnd() * 60),
+                ),
+            );
             const ours = api.sign(method, api.basePath + p, query, body, date);
             const url = new URL(ours.url);
-            const reference: { headers: Record<string, string> } = await signer(region).sign({
-                method, protocol: "https:", hostname: url.hostname, path: url.pathname,
-                query, headers: { host: url.hostname }, body,
-            } as any, { signingDate: date }) as any;
+            const reference: { headers: Record<string, string> } = (await signer(region).sign(
+                {
+                    method,
+                    protocol: "https:",
+                    hostname: url.hostname,
+                    path: url.pathname,
+                    query,
+                    headers: { host: url.hostname },
+                    body,
+                } as any,
+                { signingDate: date },
+            )) as any;
             const expected = /Signature=([0-9a-f]{64})/.exec(reference.headers.authorization)![1];
             assert.equal(ours.signature, expected, `request ${i}: ${method} ${url.pathname} ${JSON.stringify(query)}`);
             assert.equal(ours.headers.Authorization, reference.headers.authorization);
@@ -117,11 +197,16 @@ describe("GAS AWSBatchClient", function () {
         let child: import("child_process").ChildProcess;
         let base: string;
         let seen: { method: string; url: string; headers: Record<string, string>; body: string }[] = [];
-        const setScript = (s: { status: number; body: string }[]) => fetch(`${base}/__script`, { method: "POST", body: JSON.stringify(s) });
+        const setScript = (s: { status: number; body: string }[]) =>
+            fetch(`${base}/__script`, { method: "POST", body: JSON.stringify(s) });
         const loadSeen = async () => (seen = (await (await fetch(`${base}/__seen`)).json()) as typeof seen);
         before(async () => {
-            child = (await import("child_process")).spawn(process.execPath, ["-e", SERVER], { stdio: ["ignore", "pipe", "inherit"] });
-            const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d) => resolve(String(d).trim())));
+            child = (await import("child_process")).spawn(process.execPath, ["-e", SERVER], {
+                stdio: ["ignore", "pipe", "inherit"],
+            });
+            const port = await new Promise<string>((resolve) =>
+                child.stdout!.once("data", (d) => resolve(String(d).trim())),
+            );
             base = `http://127.0.0.1:${port}`;
         });
         after(() => child.kill());
@@ -129,38 +214,82 @@ describe("GAS AWSBatchClient", function () {
         const gas = () => loadGas(PROPS, (u) => u.replace(/^https:\/\/[^/]+/, base));
 
         it("retries throttling and 5xx after 1 s, 4 s and 9 s, then returns the answer", async () => {
-            await setScript([{ status: 429, body: '{"message":"Too Many Requests"}' }, { status: 502, body: "{}" }, { status: 503, body: "{}" }, { status: 200, body: '{"execution_id":"e1","duplicate":false}' }]);
+            await setScript([
+                { status: 429, body: '{"message":"Too Many Requests"}' },
+                { status: 502, body: "{}" },
+                { status: 503, body: "{}" },
+                { status: 200, body: '{"execution_id":"e1","duplicate":false}' },
+            ]);
             const g = gas();
-            const out = g.context.submitFormSenderJob("T42", { execution: { run_total: 3 }, client_config_object: "client-config/x.json" });
+            const out = g.context.submitFormSenderJob("T42", {
+                execution: { run_total: 3 },
+                client_config_object: "client-config/x.json",
+            });
             assert.deepEqual(out, { execution_id: "e1", duplicate: false });
             assert.deepEqual(g.sleeps, [1000, 4000, 9000]);
             await loadSeen();
             assert.equal(seen.length, 4);
             assert.equal(seen[0].url, "/prd/form-sender/submit");
-            assert.deepEqual(JSON.parse(seen[0].body), { execution: { run_total: 3 }, client_config_object: "client-config/x.json", targeting_id: "T42" });
-            assert.match(String(seen[0].headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+            assert.deepEqual(JSON.parse(seen[0].body), {
+                execution: { run_total: 3 },
+                client_config_object: "client-config/x.json",
+                targeting_id: "T42",
+            });
+            assert.match(
+                String(seen[0].headers.authorization),
+                /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+            );
         });
 
         it("gives up after the third retry and throws the API's error body", async () => {
-            await setScript([500, 500, 500, 500].map((status) => ({ status, body: '{"error":{"code":"internal_error","message":"boom","details":null}}' })));
+            await setScript(
+                [500, 500, 500, 500].map((status) => ({
+                    status,
+                    body: '{"error":{"code":"internal_error","message":"boom","details":null}}',
+                })),
+            );
             const g = gas();
-            assert.throws(() => g.context.listExecutions("T1", "running"), (e: any) => e.status === 500 && e.body.error.code === "internal_error" && /HTTP 500: boom/.test(e.message));
+            assert.throws(
+                () => g.context.listExecutions("T1", "running"),
+                (e: any) =>
+                    e.status === 500 && e.body.error.code === "internal_error" && /HTTP 500: boom/.test(e.message),
+            );
             await loadSeen();
             assert.equal(seen.length, 4);
             assert.equal(seen[0].url, "/prd/form-sender/executions?status=running&targeting_id=T1");
         });
 
         it("does not retry a 400 and surfaces every validation problem", async () => {
-            await setScript([{ status: 400, body: '{"error":{"code":"invalid_request","message":"the submit body is invalid","details":[{"path":"/execution/run_total","message":"must be <= 10000"}]}}' }]);
+            await setScript([
+                {
+                    status: 400,
+                    body: '{"error":{"code":"invalid_request","message":"the submit body is invalid","details":[{"path":"/execution/run_total","message":"must be <= 10000"}]}}',
+                },
+            ]);
             const g = gas();
-            assert.throws(() => g.context.submitFormSenderJob("T1", { execution: { run_total: 20000 } }), (e: any) => e.status === 400 && e.body.error.details[0].path === "/execution/run_total");
+            assert.throws(
+                () => g.context.submitFormSenderJob("T1", { execution: { run_total: 20000 } }),
+                (e: any) => e.status === 400 && e.body.error.details[0].path === "/execution/run_total",
+            );
             assert.deepEqual(g.sleeps, []);
         });
 
         it("uploads a client config through the presigned URL and returns its key", async () => {
             const g = gas();
-            await setScript([{ status: 200, body: JSON.stringify({ url: `${base}/upload-target?X-Amz-Signature=abc`, key: "client-config/prd/uploads/T1/k.json" }) }, { status: 200, body: "" }]);
-            assert.equal(g.context.uploadClientConfig({ client: { company_name: "A" } }, "T1"), "client-config/prd/uploads/T1/k.json");
+            await setScript([
+                {
+                    status: 200,
+                    body: JSON.stringify({
+                        url: `${base}/upload-target?X-Amz-Signature=abc`,
+                        key: "client-config/prd/uploads/T1/k.json",
+                    }),
+                },
+                { status: 200, body: "" },
+            ]);
+            assert.equal(
+                g.context.uploadClientConfig({ client: { company_name: "A" } }, "T1"),
+                "client-config/prd/uploads/T1/k.json",
+            );
             await loadSeen();
             assert.equal(seen[1].method, "PUT");
             assert.equal(seen[1].url, "/upload-target?X-Amz-Signature=abc");
@@ -174,7 +303,10 @@ describe("GAS AWSBatchClient", function () {
             await loadSeen();
             assert.equal(seen[0].url, "/prd/form-sender/executions/0000-aa/cancel");
             const { FORM_SENDER_AWS_SECRET_ACCESS_KEY: _, ...missing } = PROPS;
-            assert.throws(() => loadGas(missing).context.listExecutions(), /FORM_SENDER_AWS_SECRET_ACCESS_KEY is not set; paste the output of `npm run gas-config/);
+            assert.throws(
+                () => loadGas(missing).context.listExecutions(),
+                /FORM_SENDER_AWS_SECRET_ACCESS_KEY is not set; paste the output of `npm run gas-config/,
+            );
         });
     });
 });

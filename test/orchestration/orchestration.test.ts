@@ -4,7 +4,10 @@ import { MINIMAL_CONFIG } from "../support/minimalConfig";
 import { batchWorkflowDefinition, taskDefinitionFamilyArn } from "../../components/orchestration";
 import { json, Plan, planFor } from "../harness";
 
-const validateAsl = require("asl-validator") as (d: unknown) => { isValid: boolean; errors: { "Error code": string; Message: string }[] };
+const validateAsl = require("asl-validator") as (d: unknown) => {
+    isValid: boolean;
+    errors: { "Error code": string; Message: string }[];
+};
 const ACCOUNT = "123456789012";
 
 describe("Orchestration", function () {
@@ -16,7 +19,16 @@ describe("Orchestration", function () {
     });
 
     it("the ASL validator rejects a broken definition (so a passing check means something)", () => {
-        const broken = batchWorkflowDefinition({ environment: "stg", clusterArn: "c", taskDefinitionArn: "t", subnetIds: [], securityGroupId: "sg", containerName: "app", batchScriptPath: "x.py", alertsTopicArn: "arn" }) as any;
+        const broken = batchWorkflowDefinition({
+            environment: "stg",
+            clusterArn: "c",
+            taskDefinitionArn: "t",
+            subnetIds: [],
+            securityGroupId: "sg",
+            containerName: "app",
+            batchScriptPath: "x.py",
+            alertsTopicArn: "arn",
+        }) as any;
         broken.States.RunBatchTask.Catch[0].Next = "Missing";
         const result = validateAsl(broken);
         assert.equal(result.isValid, false);
@@ -24,7 +36,10 @@ describe("Orchestration", function () {
     });
 
     it("widens a task definition revision ARN to the family", () => {
-        assert.equal(taskDefinitionFamilyArn(`arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/weather-prd:12`), `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/weather-prd:*`);
+        assert.equal(
+            taskDefinitionFamilyArn(`arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/weather-prd:12`),
+            `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/weather-prd:*`,
+        );
     });
 
     for (const stack of ["stg", "prd"]) {
@@ -55,18 +70,29 @@ describe("Orchestration", function () {
                             AssignPublicIp: "DISABLED",
                         },
                     },
-                    Overrides: { ContainerOverrides: [{ Name: "app", Command: ["python", "src/batch/nightly_comments.py"] }] },
+                    Overrides: {
+                        ContainerOverrides: [{ Name: "app", Command: ["python", "src/batch/nightly_comments.py"] }],
+                    },
                 });
                 assert.equal(run.ResultPath, "$.taskResult");
-                assert.deepEqual(run.Retry, [{ ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 2.0 }]);
-                assert.deepEqual(run.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }]);
+                assert.deepEqual(run.Retry, [
+                    { ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 2.0 },
+                ]);
+                assert.deepEqual(run.Catch, [
+                    { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" },
+                ]);
                 assert.equal(def.States[run.Next].Type, "Succeed");
                 const notify = def.States.NotifyFailure;
                 assert.equal(notify.Resource, "arn:aws:states:::sns:publish");
                 assert.deepEqual(notify.Parameters, {
                     TopicArn: topic,
                     Subject: `[${stack}] Batch Execution Failed`,
-                    Message: { "error.$": "$.error.Error", "cause.$": "$.error.Cause", "executionName.$": "$$.Execution.Name", "timestamp.$": "$$.State.EnteredTime" },
+                    Message: {
+                        "error.$": "$.error.Error",
+                        "cause.$": "$.error.Cause",
+                        "executionName.$": "$$.Execution.Name",
+                        "timestamp.$": "$$.State.EnteredTime",
+                    },
                 });
                 assert.equal(def.States[notify.Next].Type, "Fail");
             });
@@ -87,37 +113,84 @@ describe("Orchestration", function () {
             it("creates the state machine only after its role policy", () => {
                 const sm = p().get("aws:sfn/stateMachine:StateMachine", "orchestration-workflow");
                 const policy = p().get("aws:iam/rolePolicy:RolePolicy", "orchestration-sfn");
-                assert.ok((p().run.dependencies?.[sm.urn] ?? []).includes(policy.urn), `state machine depends on ${(p().run.dependencies?.[sm.urn] ?? []).join(", ")}`);
+                assert.ok(
+                    (p().run.dependencies?.[sm.urn] ?? []).includes(policy.urn),
+                    `state machine depends on ${(p().run.dependencies?.[sm.urn] ?? []).join(", ")}`,
+                );
             });
 
             it("grants the state machine exactly the documented statements and no * action", () => {
-                const statements = json(p().inputs("aws:iam/rolePolicy:RolePolicy", "orchestration-sfn").policy).Statement;
+                const statements = json(
+                    p().inputs("aws:iam/rolePolicy:RolePolicy", "orchestration-sfn").policy,
+                ).Statement;
                 assert.deepEqual(statements, [
                     {
-                        Sid: "RunBatchTask", Effect: "Allow", Action: ["ecs:RunTask"],
+                        Sid: "RunBatchTask",
+                        Effect: "Allow",
+                        Action: ["ecs:RunTask"],
                         Resource: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task-definition/weather-${stack}:*`,
-                        Condition: { ArnEquals: { "ecs:cluster": `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/weather-${stack}-cluster` } },
+                        Condition: {
+                            ArnEquals: {
+                                "ecs:cluster": `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/weather-${stack}-cluster`,
+                            },
+                        },
                     },
-                    { Sid: "TrackBatchTask", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task/weather-${stack}-cluster/*` },
                     {
-                        Sid: "PassTaskRoles", Effect: "Allow", Action: ["iam:PassRole"],
-                        Resource: [`arn:aws:iam::${ACCOUNT}:role/weather-task`, `arn:aws:iam::${ACCOUNT}:role/weather-execution`],
+                        Sid: "TrackBatchTask",
+                        Effect: "Allow",
+                        Action: ["ecs:StopTask", "ecs:DescribeTasks"],
+                        Resource: `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task/weather-${stack}-cluster/*`,
+                    },
+                    {
+                        Sid: "PassTaskRoles",
+                        Effect: "Allow",
+                        Action: ["iam:PassRole"],
+                        Resource: [
+                            `arn:aws:iam::${ACCOUNT}:role/weather-task`,
+                            `arn:aws:iam::${ACCOUNT}:role/weather-execution`,
+                        ],
                         Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
                     },
                     {
-                        Sid: "SyncIntegrationRule", Effect: "Allow", Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                        Sid: "SyncIntegrationRule",
+                        Effect: "Allow",
+                        Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                         Resource: `arn:aws:events:ap-northeast-1:${ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule`,
                     },
                     { Sid: "NotifyFailure", Effect: "Allow", Action: ["sns:Publish"], Resource: topic },
                     {
-                        Sid: "LogDelivery", Effect: "Allow",
-                        Action: ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+                        Sid: "LogDelivery",
+                        Effect: "Allow",
+                        Action: [
+                            "logs:CreateLogDelivery",
+                            "logs:GetLogDelivery",
+                            "logs:UpdateLogDelivery",
+                            "logs:DeleteLogDelivery",
+                            "logs:ListLogDeliveries",
+                            "logs:PutResourcePolicy",
+                            "logs:DescribeResourcePolicies",
+                            "logs:DescribeLogGroups",
+                        ],
                         Resource: "*",
                     },
-                    { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], Resource: "*" },
+                    {
+                        Sid: "Tracing",
+                        Effect: "Allow",
+                        Action: [
+                            "xray:PutTraceSegments",
+                            "xray:PutTelemetryRecords",
+                            "xray:GetSamplingRules",
+                            "xray:GetSamplingTargets",
+                        ],
+                        Resource: "*",
+                    },
                 ]);
-                for (const s of statements) for (const a of s.Action) assert.ok(!a.includes("*"), `${s.Sid} grants ${a}`);
-                assert.deepEqual(json(p().inputs("aws:iam/role:Role", "orchestration-sfn").assumeRolePolicy).Statement[0].Principal, { Service: "states.amazonaws.com" });
+                for (const s of statements)
+                    for (const a of s.Action) assert.ok(!a.includes("*"), `${s.Sid} grants ${a}`);
+                assert.deepEqual(
+                    json(p().inputs("aws:iam/role:Role", "orchestration-sfn").assumeRolePolicy).Statement[0].Principal,
+                    { Service: "states.amazonaws.com" },
+                );
             });
 
             it(`schedules at 02:00 JST, ${stack === "prd" ? "ENABLED" : "DISABLED"}, starting only this state machine`, () => {
@@ -126,11 +199,19 @@ describe("Orchestration", function () {
                 assert.equal(rule.state, stack === "prd" ? "ENABLED" : "DISABLED");
                 const target = p().inputs("aws:cloudwatch/eventTarget:EventTarget", "orchestration-schedule");
                 assert.equal(target.arn, smArn);
-                assert.deepEqual(target.inputTransformer, { inputPaths: { time: "$.time" }, inputTemplate: '{"triggerSource":"EventBridge","timestamp":<time>}' });
-                assert.deepEqual(json(p().inputs("aws:iam/rolePolicy:RolePolicy", "orchestration-schedule").policy).Statement, [
-                    { Sid: "StartWorkflow", Effect: "Allow", Action: ["states:StartExecution"], Resource: smArn },
-                ]);
-                assert.deepEqual(json(p().inputs("aws:iam/role:Role", "orchestration-schedule").assumeRolePolicy).Statement[0].Principal, { Service: "events.amazonaws.com" });
+                assert.deepEqual(target.inputTransformer, {
+                    inputPaths: { time: "$.time" },
+                    inputTemplate: '{"triggerSource":"EventBridge","timestamp":<time>}',
+                });
+                assert.deepEqual(
+                    json(p().inputs("aws:iam/rolePolicy:RolePolicy", "orchestration-schedule").policy).Statement,
+                    [{ Sid: "StartWorkflow", Effect: "Allow", Action: ["states:StartExecution"], Resource: smArn }],
+                );
+                assert.deepEqual(
+                    json(p().inputs("aws:iam/role:Role", "orchestration-schedule").assumeRolePolicy).Statement[0]
+                        .Principal,
+                    { Service: "events.amazonaws.com" },
+                );
             });
 
             it("exports the state machine ARN, schedule name and log group", () => {

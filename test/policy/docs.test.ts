@@ -20,21 +20,37 @@ function readmeRows(): Map<string, { level: string; scope: string; checkov: stri
 describe("policy pack documentation", () => {
     it("lists every rule in policy/README.md with its level, scope and Checkov IDs", () => {
         const rows = readmeRows();
-        assert.deepEqual([...rows.keys()], RULES.map((r) => r.name));
+        assert.deepEqual(
+            [...rows.keys()],
+            RULES.map((r) => r.name),
+        );
         for (const r of RULES) {
-            assert.deepEqual(rows.get(r.name), { level: r.enforcementLevel, scope: r.scope, checkov: [...r.checkov] }, r.name);
+            assert.deepEqual(
+                rows.get(r.name),
+                { level: r.enforcementLevel, scope: r.scope, checkov: [...r.checkov] },
+                r.name,
+            );
         }
     });
 
     it("has a threat model covering callers, secrets, the runner's reach and key rotation", () => {
         const text = fs.readFileSync(path.join(POLICY_DIR, "THREAT_MODEL.md"), "utf8");
-        for (const heading of ["## Who can call what", "## Where secrets live", "## What the runner may reach", "## How keys are rotated"]) {
+        for (const heading of [
+            "## Who can call what",
+            "## Where secrets live",
+            "## What the runner may reach",
+            "## How keys are rotated",
+        ]) {
             assert.ok(text.includes(heading), `THREAT_MODEL.md lacks "${heading}"`);
         }
         // Every rule it cites exists.
         for (const cited of text.match(/`([a-z0-9]+(?:-[a-z0-9]+)+)`/g) ?? []) {
             const name = cited.slice(1, -1);
-            if (/^(s3|iam|lambda|apigateway|alb|containers|efs|log|sfn|batch|secrets)-/.test(name)) assert.ok(RULES.some((r) => r.name === name), `THREAT_MODEL.md cites unknown rule ${name}`);
+            if (/^(s3|iam|lambda|apigateway|alb|containers|efs|log|sfn|batch|secrets)-/.test(name))
+                assert.ok(
+                    RULES.some((r) => r.name === name),
+                    `THREAT_MODEL.md cites unknown rule ${name}`,
+                );
         }
     });
 });

@@ -10,7 +10,9 @@ import { planFor } from "../harness";
 
 /** `rule | urn | message` lines, sorted, for comparing the pack with the offline evaluator. */
 const offline = (resources: PlanResource[]) =>
-    evaluate(resources, RULES, DEFAULT_CONFIG).map((v) => `${v.rule} | ${v.urn ?? ""} | ${v.message}`).sort();
+    evaluate(resources, RULES, DEFAULT_CONFIG)
+        .map((v) => `${v.rule} | ${v.urn ?? ""} | ${v.message}`)
+        .sort();
 const viaPack = (ds: PackDiagnostic[]) => ds.map((d) => `${d.policy} | ${d.urn} | ${d.message}`).sort();
 
 describe("CrossGuard pack (policy/ loaded as `pulumi preview --policy-pack policy` loads it)", function () {
@@ -38,7 +40,10 @@ describe("CrossGuard pack (policy/ loaded as `pulumi preview --policy-pack polic
     });
 
     it("reports exactly what the offline evaluator reports, for every fixture", async () => {
-        const cases = FIXTURES.flatMap((f) => [{ name: `${f.rule} pass`, resources: f.pass }, ...f.fail.map((c) => ({ name: `${f.rule}: ${c.case}`, resources: c.resources }))]);
+        const cases = FIXTURES.flatMap((f) => [
+            { name: `${f.rule} pass`, resources: f.pass },
+            ...f.fail.map((c) => ({ name: `${f.rule}: ${c.case}`, resources: c.resources })),
+        ]);
         let reported = 0;
         for (const c of cases) {
             const got = viaPack(await pack.preview(c.resources));
@@ -52,13 +57,22 @@ describe("CrossGuard pack (policy/ loaded as `pulumi preview --policy-pack polic
         for (const f of FIXTURES) {
             for (const u of f.unknown ?? []) {
                 const ds = (await pack.preview(u.resources)).filter((d) => d.policy === f.rule);
-                assert.deepEqual(ds, [], `${f.rule} (${u.case}) through the pack:\n${ds.map((d) => d.message).join("\n")}`);
+                assert.deepEqual(
+                    ds,
+                    [],
+                    `${f.rule} (${u.case}) through the pack:\n${ds.map((d) => d.message).join("\n")}`,
+                );
             }
         }
     });
 
     it("reports a failing fixture as a mandatory violation on the offending resource", async () => {
-        const resources = DISPATCHER_POLICY_WITH("SubmitJobs", { Sid: "SubmitJobs", Effect: "Allow", Action: "*", Resource: "*" });
+        const resources = DISPATCHER_POLICY_WITH("SubmitJobs", {
+            Sid: "SubmitJobs",
+            Effect: "Allow",
+            Action: "*",
+            Resource: "*",
+        });
         const ds = await pack.preview(resources);
         const policy = resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy")!;
         const wildcard = ds.filter((d) => d.policy === "iam-no-wildcard-action");
@@ -72,7 +86,10 @@ describe("CrossGuard pack (policy/ loaded as `pulumi preview --policy-pack polic
         it(`finds no mandatory violation in the ${stack} plan through the pack, agreeing with the offline evaluator`, async () => {
             const plan = await planFor(stack);
             const ds = await pack.preview(plan.resources);
-            assert.deepEqual(ds.filter((d) => d.level === "mandatory").map((d) => `${d.policy}: ${d.message}`), []);
+            assert.deepEqual(
+                ds.filter((d) => d.level === "mandatory").map((d) => `${d.policy}: ${d.message}`),
+                [],
+            );
             assert.deepEqual(viaPack(ds), offline(plan.resources));
         });
     }

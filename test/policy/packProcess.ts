@@ -46,12 +46,19 @@ function options(r: PlanResource): any {
 }
 
 export class PackProcess {
-    private constructor(private readonly child: ChildProcess, private readonly client: any, readonly stderr: () => string) {}
+    private constructor(
+        private readonly child: ChildProcess,
+        private readonly client: any,
+        readonly stderr: () => string,
+    ) {}
 
     /** Starts the pack from `policy/` and waits until it serves (ts-node type-checks it first). */
     static async start(): Promise<PackProcess> {
         const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [POLICY_DIR] });
-        const child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", POLICY_DIR], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", POLICY_DIR], {
+            cwd: POLICY_DIR,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
@@ -61,33 +68,49 @@ export class PackProcess {
                 const m = /^(\d+)\s*$/m.exec(stdout);
                 if (m) resolve(Number(m[1]));
             });
-            child.on("exit", (code) => reject(new Error(`policy pack exited with ${code} before serving:\n${stdout}\n${stderr}`)));
+            child.on("exit", (code) =>
+                reject(new Error(`policy pack exited with ${code} before serving:\n${stdout}\n${stderr}`)),
+            );
         });
         const client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         return new PackProcess(child, client, () => stderr);
     }
 
     private call<T>(method: string, req: unknown): Promise<T> {
-        return new Promise((resolve, reject) => this.client[method](req, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))));
+        return new Promise((resolve, reject) =>
+            this.client[method](req, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))),
+        );
     }
 
     private static diagnostics(resp: any): PackDiagnostic[] {
         // CrossGuard prefixes each message with the policy description and a newline.
         return resp.getDiagnosticsList().map((d: any) => ({
             policy: d.getPolicyname(),
-            message: d.getMessage().startsWith(`${d.getDescription()}\n`) ? d.getMessage().slice(d.getDescription().length + 1) : d.getMessage(),
+            message: d.getMessage().startsWith(`${d.getDescription()}\n`)
+                ? d.getMessage().slice(d.getDescription().length + 1)
+                : d.getMessage(),
             urn: d.getUrn(),
             level: LEVELS[d.getEnforcementlevel()],
         }));
     }
 
     /** The pack's name, version and policies with their enforcement levels. */
-    async info(): Promise<{ name: string; version: string; policies: { name: string; level: string; description: string }[] }> {
+    async info(): Promise<{
+        name: string;
+        version: string;
+        policies: { name: string; level: string; description: string }[];
+    }> {
         const info: any = await this.call("getAnalyzerInfo", new emptyPb.Empty());
         return {
             name: info.getName(),
             version: info.getVersion(),
-            policies: info.getPoliciesList().map((p: any) => ({ name: p.getName(), level: LEVELS[p.getEnforcementlevel()], description: p.getDescription() })),
+            policies: info
+                .getPoliciesList()
+                .map((p: any) => ({
+                    name: p.getName(),
+                    level: LEVELS[p.getEnforcementlevel()],
+                    description: p.getDescription(),
+                })),
         };
     }
 

@@ -13,7 +13,8 @@ const ruleNamed = (name: string): Rule => {
     if (!rule) throw new Error(`no rule named ${name}`);
     return rule;
 };
-const violationsOf = (rule: Rule, resources: PlanResource[]): Violation[] => evaluate(resources, [rule], DEFAULT_CONFIG);
+const violationsOf = (rule: Rule, resources: PlanResource[]): Violation[] =>
+    evaluate(resources, [rule], DEFAULT_CONFIG);
 
 describe("policy rules (offline, hand-written fixtures)", () => {
     it("has a passing and a failing fixture for every rule, and no fixture for a rule that does not exist", () => {
@@ -51,7 +52,10 @@ describe("policy rules (offline, hand-written fixtures)", () => {
                     );
                     for (const x of v) {
                         assert.equal(x.enforcementLevel, rule.enforcementLevel);
-                        assert.ok(x.urn === undefined || c.resources.some((r) => r.urn === x.urn), `violation points at an unknown URN ${x.urn}`);
+                        assert.ok(
+                            x.urn === undefined || c.resources.some((r) => r.urn === x.urn),
+                            `violation points at an unknown URN ${x.urn}`,
+                        );
                     }
                 });
             }
@@ -80,23 +84,39 @@ describe("policy rules (offline, hand-written fixtures)", () => {
         }
     });
 
-    it("allows more actions on Resource \"*\" when the allow-list is extended", () => {
+    it('allows more actions on Resource "*" when the allow-list is extended', () => {
         const rule = ruleNamed("iam-no-wildcard-resource");
-        const resources = DISPATCHER_POLICY_WITH("SubmitJobs", { Sid: "SubmitJobs", Effect: "Allow", Action: "batch:SubmitJob", Resource: "*" });
+        const resources = DISPATCHER_POLICY_WITH("SubmitJobs", {
+            Sid: "SubmitJobs",
+            Effect: "Allow",
+            Action: "batch:SubmitJob",
+            Resource: "*",
+        });
         assert.equal(evaluate(resources, [rule], DEFAULT_CONFIG).length, 1);
-        const extended = { ...DEFAULT_CONFIG, wildcardResourceActions: [...DEFAULT_CONFIG.wildcardResourceActions, "BATCH:submitjob"] };
+        const extended = {
+            ...DEFAULT_CONFIG,
+            wildcardResourceActions: [...DEFAULT_CONFIG.wildcardResourceActions, "BATCH:submitjob"],
+        };
         assert.equal(evaluate(resources, [rule], extended).length, 0);
     });
 
     it("treats legacy aws:alb/* type tokens as aws:lb/*", () => {
         const legacy = WEATHER_ALB.map((r) => ({ ...r, type: r.type.replace("aws:lb/", "aws:alb/") }));
         assert.equal(checkPlan(legacy).length, 0);
-        const insecure = legacy.map((r) => (r.name === "weather-https" ? { ...r, inputs: { ...r.inputs, sslPolicy: "ELBSecurityPolicy-2016-08" } } : r));
-        assert.deepEqual(checkPlan(insecure).map((v) => v.rule), ["alb-listener-secure"]);
+        const insecure = legacy.map((r) =>
+            r.name === "weather-https" ? { ...r, inputs: { ...r.inputs, sslPolicy: "ELBSecurityPolicy-2016-08" } } : r,
+        );
+        assert.deepEqual(
+            checkPlan(insecure).map((v) => v.rule),
+            ["alb-listener-secure"],
+        );
     });
 
     it("ignores resource types no rule covers", () => {
-        const topic = res("aws:sns/topic:Topic", "alerts", { name: "ops-platform-stg-alerts", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) });
+        const topic = res("aws:sns/topic:Topic", "alerts", {
+            name: "ops-platform-stg-alerts",
+            policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }),
+        });
         assert.deepEqual(checkPlan([topic]), []);
     });
 });

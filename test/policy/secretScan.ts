@@ -23,13 +23,17 @@ function entryText(entry: unknown, root: string): string | undefined {
         const file = path.resolve(root, e.path);
         // Source files and bundles the program wrote at plan time; node_modules trees are not
         // produced by the program and cannot contain stack config.
-        if (fs.existsSync(file) && fs.statSync(file).isFile() && fs.statSync(file).size < 5 * 1024 * 1024) return fs.readFileSync(file, "utf8");
+        if (fs.existsSync(file) && fs.statSync(file).isFile() && fs.statSync(file).size < 5 * 1024 * 1024)
+            return fs.readFileSync(file, "utf8");
     }
     return undefined;
 }
 
 /** Each Lambda's serialized code: `{ function, file, text }` for every readable archive entry. */
-export function lambdaCode(resources: readonly PlannedResource[], root: string): { fn: string; file: string; text: string }[] {
+export function lambdaCode(
+    resources: readonly PlannedResource[],
+    root: string,
+): { fn: string; file: string; text: string }[] {
     const out: { fn: string; file: string; text: string }[] = [];
     for (const r of resources.filter((x) => x.type === "aws:lambda/function:Function")) {
         const code = r.inputs.code as { assets?: Record<string, unknown> } | string | undefined;
@@ -53,11 +57,16 @@ export function lambdaCode(resources: readonly PlannedResource[], root: string):
 
 /** Lambdas whose whole code input is a secret: a closure captured a secret Output. */
 export function secretCode(resources: readonly PlannedResource[]): string[] {
-    return resources.filter((r) => r.type === "aws:lambda/function:Function" && r.inputs.code === SECRET).map((r) => r.name);
+    return resources
+        .filter((r) => r.type === "aws:lambda/function:Function" && r.inputs.code === SECRET)
+        .map((r) => r.name);
 }
 
 /** Every place any of `secrets` (name → value) occurs in `texts` (label → text). */
-export function scan(secrets: Readonly<Record<string, string>>, texts: readonly { label: string; text: string }[]): Finding[] {
+export function scan(
+    secrets: Readonly<Record<string, string>>,
+    texts: readonly { label: string; text: string }[],
+): Finding[] {
     const out: Finding[] = [];
     for (const [name, value] of Object.entries(secrets)) {
         for (const t of texts) if (t.text.includes(value)) out.push({ secret: name, where: t.label });

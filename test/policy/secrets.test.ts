@@ -15,8 +15,12 @@ const token = (label: string) => `scan${label.replace(/[^A-Za-z0-9]/g, "")}${ran
 
 /** Secret config keys: the program's list plus every key Pulumi.yaml declares `secret: true`. */
 function secretKeys(): string[] {
-    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { secret?: boolean }> };
-    const declared = Object.entries(project.config ?? {}).filter(([, v]) => v && typeof v === "object" && v.secret === true).map(([k]) => k);
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+        config?: Record<string, { secret?: boolean }>;
+    };
+    const declared = Object.entries(project.config ?? {})
+        .filter(([, v]) => v && typeof v === "object" && v.secret === true)
+        .map(([k]) => k);
     return [...new Set<string>([...SECRET_KEYS, ...declared])].sort();
 }
 
@@ -29,11 +33,15 @@ function secretValues(keys: string[]): { config: Record<string, string>; tokens:
     const config: Record<string, string> = {};
     const tokens: Record<string, string> = {};
     const shaped: Record<string, () => string> = {
-        weatherApiKeys: () => JSON.stringify(Object.fromEntries(WEATHER_API_KEY_NAMES.map((n) => [n, (tokens[`weatherApiKeys.${n}`] = token(n))]))),
+        weatherApiKeys: () =>
+            JSON.stringify(
+                Object.fromEntries(WEATHER_API_KEY_NAMES.map((n) => [n, (tokens[`weatherApiKeys.${n}`] = token(n))])),
+            ),
     };
     for (const key of keys) {
         if (shaped[key]) config[key] = shaped[key]();
-        else if (/webhook/i.test(key)) config[key] = `https://hooks.slack.com/services/T0SCAN/B0SCAN/${(tokens[key] = token(key))}`;
+        else if (/webhook/i.test(key))
+            config[key] = `https://hooks.slack.com/services/T0SCAN/B0SCAN/${(tokens[key] = token(key))}`;
         else if (/url/i.test(key)) config[key] = `https://${(tokens[key] = token(key).toLowerCase())}.supabase.co`;
         else config[key] = tokens[key] = token(key);
     }
@@ -50,12 +58,29 @@ describe("secret values never reach the plan, Lambda code or logs", function () 
             stack: "stg",
             outputs: {},
             resources: [
-                { urn: "urn:pulumi:stg::ops-platform::aws:lambda/function:Function::leaky", type: "aws:lambda/function:Function", name: "leaky", parent: null, provider: null, custom: true, inputs: { code: { assets: { "__index.js": { text: `const k = "${secret}";` } } } } },
+                {
+                    urn: "urn:pulumi:stg::ops-platform::aws:lambda/function:Function::leaky",
+                    type: "aws:lambda/function:Function",
+                    name: "leaky",
+                    parent: null,
+                    provider: null,
+                    custom: true,
+                    inputs: { code: { assets: { "__index.js": { text: `const k = "${secret}";` } } } },
+                },
             ],
         };
-        const found = scan({ supabaseServiceRoleKey: secret }, planTexts(run, `INFO connecting with ${secret}\n`, ROOT));
-        assert.deepEqual(found.map((f) => f.where), ["JSON plan", "Lambda leaky code __index.js", "logs of the run"]);
-        assert.deepEqual(found.map((f) => f.secret), ["supabaseServiceRoleKey", "supabaseServiceRoleKey", "supabaseServiceRoleKey"]);
+        const found = scan(
+            { supabaseServiceRoleKey: secret },
+            planTexts(run, `INFO connecting with ${secret}\n`, ROOT),
+        );
+        assert.deepEqual(
+            found.map((f) => f.where),
+            ["JSON plan", "Lambda leaky code __index.js", "logs of the run"],
+        );
+        assert.deepEqual(
+            found.map((f) => f.secret),
+            ["supabaseServiceRoleKey", "supabaseServiceRoleKey", "supabaseServiceRoleKey"],
+        );
         assert.deepEqual(secretCode([{ ...run.resources[0], inputs: { code: "[secret]" } }]), ["leaky"]);
     });
 
@@ -65,17 +90,35 @@ describe("secret values never reach the plan, Lambda code or logs", function () 
             assert.ok(keys.length > 0, "the program declares secret config keys");
             const { config, tokens } = secretValues(keys);
             const { result: plan, output } = await captureOutput(() => planFor(stack, { secrets: config }));
-            const texts = [...planTexts(plan.run, output, ROOT), { label: "text plan", text: formatPlanText(plan.run) }];
+            const texts = [
+                ...planTexts(plan.run, output, ROOT),
+                { label: "text plan", text: formatPlanText(plan.run) },
+            ];
             const findings = scan(tokens, texts);
-            assert.deepEqual(findings, [], `secret values leaked:\n${findings.map((f) => `  ${f.secret} in ${f.where}`).join("\n")}`);
-            assert.deepEqual(secretCode(plan.resources), [], "a Lambda captured a secret in its closure (its code became secret)");
+            assert.deepEqual(
+                findings,
+                [],
+                `secret values leaked:\n${findings.map((f) => `  ${f.secret} in ${f.where}`).join("\n")}`,
+            );
+            assert.deepEqual(
+                secretCode(plan.resources),
+                [],
+                "a Lambda captured a secret in its closure (its code became secret)",
+            );
             // The injected secrets reached the program (masked), so the scan looked at real flows.
-            assert.ok(JSON.stringify(plan.run).includes('"[secret]"'), "no secret input in the plan: the injected secrets were not used");
+            assert.ok(
+                JSON.stringify(plan.run).includes('"[secret]"'),
+                "no secret input in the plan: the injected secrets were not used",
+            );
             // And with secrets set, the rules still hold (e.g. no secret copied into an environment).
             const mandatory = checkPlan(plan.resources).filter((v) => v.enforcementLevel === "mandatory");
-            assert.deepEqual(mandatory.map((v) => v.message), []);
+            assert.deepEqual(
+                mandatory.map((v) => v.message),
+                [],
+            );
             // Lambda code, once components define functions, is part of the scan.
-            for (const c of lambdaCode(plan.resources, ROOT)) assert.ok(c.text.length > 0, `${c.fn} ${c.file} is readable`);
+            for (const c of lambdaCode(plan.resources, ROOT))
+                assert.ok(c.text.length > 0, `${c.fn} ${c.file} is readable`);
         });
     }
 });

@@ -2,12 +2,26 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { chooseOption, classifyTextField, fitToMaxLength, identTokens, planForm, wantsDigitsOnly } from "../../containers/runner/src/classify";
-import { buildProfile, splitPhone, katakanaToHiragana, type ClientConfigLike } from "../../containers/runner/src/profile";
+import {
+    chooseOption,
+    classifyTextField,
+    fitToMaxLength,
+    identTokens,
+    planForm,
+    wantsDigitsOnly,
+} from "../../containers/runner/src/classify";
+import {
+    buildProfile,
+    splitPhone,
+    katakanaToHiragana,
+    type ClientConfigLike,
+} from "../../containers/runner/src/profile";
 import type { FieldInfo, FormInfo } from "../../containers/runner/src/types";
 import { FIXTURE_ROOT } from "./fixtureServer";
 
-const profile = buildProfile(JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike);
+const profile = buildProfile(
+    JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike,
+);
 
 let nextFid = 1;
 function field(over: Partial<FieldInfo>): FieldInfo {
@@ -41,7 +55,19 @@ function field(over: Partial<FieldInfo>): FieldInfo {
 }
 
 function form(fields: FieldInfo[]): FormInfo {
-    return { formId: 1, pseudo: false, action: "/contact", method: "post", attrs: "", role: "", text: "", heading: "", noValidate: false, fields, buttons: [] };
+    return {
+        formId: 1,
+        pseudo: false,
+        action: "/contact",
+        method: "post",
+        attrs: "",
+        role: "",
+        text: "",
+        heading: "",
+        noValidate: false,
+        fields,
+        buttons: [],
+    };
 }
 
 function filled(fields: FieldInfo[], lang = "ja"): Record<string, string> {
@@ -114,9 +140,15 @@ describe("runner field mapping", () => {
     });
 
     it("splits two unlabeled name inputs in Japanese order, or first/last on English forms", () => {
-        const mk = () => [field({ name: "n1", groupLabel: "お名前", groupKey: "r" }), field({ name: "n2", groupLabel: "お名前", groupKey: "r" })];
+        const mk = () => [
+            field({ name: "n1", groupLabel: "お名前", groupKey: "r" }),
+            field({ name: "n2", groupLabel: "お名前", groupKey: "r" }),
+        ];
         assert.deepStrictEqual(filled(mk()), { n1: "山田", n2: "太郎" });
-        const en = [field({ name: "n1", groupLabel: "Name", groupKey: "r" }), field({ name: "n2", groupLabel: "Name", groupKey: "r" })];
+        const en = [
+            field({ name: "n1", groupLabel: "Name", groupKey: "r" }),
+            field({ name: "n2", groupLabel: "Name", groupKey: "r" }),
+        ];
         assert.deepStrictEqual(filled(en, "en"), { n1: "Taro", n2: "Yamada" });
     });
 
@@ -133,14 +165,33 @@ describe("runner field mapping", () => {
     });
 
     it("treats a 確認 field right after the e-mail as its confirmation", () => {
-        assert.deepStrictEqual(filled([field({ name: "m", type: "email", label: "メール" }), field({ name: "m2", label: "確認用" })]), { m: "t.yamada@example.com", m2: "t.yamada@example.com" });
+        assert.deepStrictEqual(
+            filled([field({ name: "m", type: "email", label: "メール" }), field({ name: "m2", label: "確認用" })]),
+            { m: "t.yamada@example.com", m2: "t.yamada@example.com" },
+        );
     });
 
     it("puts prefecture and city into a lone address field, only the street when they have fields", () => {
         assert.deepStrictEqual(filled([field({ name: "addr", label: "住所" })]), { addr: "東京都千代田区丸の内1-1-1" });
-        assert.deepStrictEqual(filled([field({ name: "city", label: "市区町村" }), field({ name: "addr", label: "住所" })]), { city: "東京都千代田区", addr: "丸の内1-1-1" });
-        const pref = field({ tag: "select", type: "select", name: "pref", label: "都道府県", options: [["1", "北海道"], ["13", "東京都"], ["27", "大阪府"]].map(([value, text]) => ({ value, text, disabled: false })) });
-        assert.deepStrictEqual(filled([pref, field({ name: "city", label: "市区町村" }), field({ name: "addr", label: "番地" })]), { pref: "13", city: "千代田区", addr: "丸の内1-1-1" });
+        assert.deepStrictEqual(
+            filled([field({ name: "city", label: "市区町村" }), field({ name: "addr", label: "住所" })]),
+            { city: "東京都千代田区", addr: "丸の内1-1-1" },
+        );
+        const pref = field({
+            tag: "select",
+            type: "select",
+            name: "pref",
+            label: "都道府県",
+            options: [
+                ["1", "北海道"],
+                ["13", "東京都"],
+                ["27", "大阪府"],
+            ].map(([value, text]) => ({ value, text, disabled: false })),
+        });
+        assert.deepStrictEqual(
+            filled([pref, field({ name: "city", label: "市区町村" }), field({ name: "addr", label: "番地" })]),
+            { pref: "13", city: "千代田区", addr: "丸の内1-1-1" },
+        );
     });
 
     it("never fills honeypots, invisible fields, read-only fields, FAX or unknown questions", () => {
@@ -155,18 +206,52 @@ describe("runner field mapping", () => {
     });
 
     it("chooses proposal over other and other over unrelated options; a required question falls back to the last option", () => {
-        assert.strictEqual(chooseOption([{ text: "製品について" }, { text: "その他" }, { text: "営業・ご提案" }], false)?.text, "営業・ご提案");
+        assert.strictEqual(
+            chooseOption([{ text: "製品について" }, { text: "その他" }, { text: "営業・ご提案" }], false)?.text,
+            "営業・ご提案",
+        );
         assert.strictEqual(chooseOption([{ text: "製品について" }, { text: "その他" }], false)?.text, "その他");
         assert.strictEqual(chooseOption([{ text: "採用" }, { text: "見積" }], false), null);
         assert.strictEqual(chooseOption([{ text: "採用" }, { text: "見積" }], true)?.text, "見積");
     });
 
     it("selects prefecture options by code, short name or English name", () => {
-        const opts = (pairs: Array<[string, string]>) => pairs.map(([value, text]) => ({ value, text, disabled: false }));
-        const sel = (options: ReturnType<typeof opts>) => filled([field({ tag: "select", type: "select", name: "p", label: "都道府県", options })]).p;
-        assert.strictEqual(sel(opts([["", "選択"], ["1", "北海道"], ["13", "東京都"], ["27", "大阪府"]])), "13");
-        assert.strictEqual(sel(opts([["hokkaido", "北海道"], ["tokyo", "東京"], ["osaka", "大阪"]])), "tokyo");
-        assert.strictEqual(sel(opts([["", "--"], ["HK", "Hokkaido"], ["TK", "Tokyo"], ["OS", "Osaka"]])), "TK");
+        const opts = (pairs: Array<[string, string]>) =>
+            pairs.map(([value, text]) => ({ value, text, disabled: false }));
+        const sel = (options: ReturnType<typeof opts>) =>
+            filled([field({ tag: "select", type: "select", name: "p", label: "都道府県", options })]).p;
+        assert.strictEqual(
+            sel(
+                opts([
+                    ["", "選択"],
+                    ["1", "北海道"],
+                    ["13", "東京都"],
+                    ["27", "大阪府"],
+                ]),
+            ),
+            "13",
+        );
+        assert.strictEqual(
+            sel(
+                opts([
+                    ["hokkaido", "北海道"],
+                    ["tokyo", "東京"],
+                    ["osaka", "大阪"],
+                ]),
+            ),
+            "tokyo",
+        );
+        assert.strictEqual(
+            sel(
+                opts([
+                    ["", "--"],
+                    ["HK", "Hokkaido"],
+                    ["TK", "Tokyo"],
+                    ["OS", "Osaka"],
+                ]),
+            ),
+            "TK",
+        );
     });
 
     it("checks consent boxes, leaves newsletter opt-ins alone, checks only required unknown boxes", () => {
@@ -180,17 +265,26 @@ describe("runner field mapping", () => {
     });
 
     it("picks one radio of an inquiry-type group and leaves optional unrelated groups alone", () => {
-        const radios = ["製品", "営業のご案内", "その他"].map((t) => field({ type: "radio", name: "kind", label: t, value: t, groupLabel: "お問い合わせ種別", groupKey: "g" }));
-        const gender = ["男性", "女性"].map((t) => field({ type: "radio", name: "sex", label: t, value: t, groupLabel: "性別", groupKey: "s" }));
+        const radios = ["製品", "営業のご案内", "その他"].map((t) =>
+            field({ type: "radio", name: "kind", label: t, value: t, groupLabel: "お問い合わせ種別", groupKey: "g" }),
+        );
+        const gender = ["男性", "女性"].map((t) =>
+            field({ type: "radio", name: "sex", label: t, value: t, groupLabel: "性別", groupKey: "s" }),
+        );
         const plans = planForm(form([...radios, ...gender]), profile, "ja");
-        assert.deepStrictEqual(plans.filter((p) => p.action.kind === "check").map((p) => p.field.label), ["営業のご案内"]);
+        assert.deepStrictEqual(
+            plans.filter((p) => p.action.kind === "check").map((p) => p.field.label),
+            ["営業のご案内"],
+        );
     });
 
     it("respects maxlength in UTF-16 units without splitting a character", () => {
         assert.strictEqual(fitToMaxLength("あいうえお", 3), "あいう");
         assert.strictEqual(fitToMaxLength("a𠮷b", 2), "a");
         assert.strictEqual(fitToMaxLength("abc", null), "abc");
-        assert.deepStrictEqual(filled([field({ tag: "textarea", type: "textarea", name: "m", maxLength: 10 })]), { m: profile.body.slice(0, 10) });
+        assert.deepStrictEqual(filled([field({ tag: "textarea", type: "textarea", name: "m", maxLength: 10 })]), {
+            m: profile.body.slice(0, 10),
+        });
     });
 
     it("drops phone hyphens when maxlength, pattern, placeholder or a note asks for digits", () => {

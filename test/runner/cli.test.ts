@@ -12,9 +12,14 @@ const CONFIG = path.join(FIXTURE_ROOT, "client_config.json");
 
 function runFill(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        execFile("npm", ["run", "--silent", "runner:fill", "--", ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-        });
+        execFile(
+            "npm",
+            ["run", "--silent", "runner:fill", "--", ...args],
+            { cwd: ROOT, timeout: 60_000 },
+            (err, stdout, stderr) => {
+                resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+            },
+        );
     });
 }
 
@@ -76,7 +81,12 @@ describe("runner:fill CLI (npm run --silent runner:fill -- --url â€¦ --config â€
         const bad = JSON.parse(fs.readFileSync(CONFIG, "utf8"));
         delete bad.client.email;
         fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify(bad));
-        const res = await runInProcess(["--url", server.url("01-basic-labels"), "--config", path.join(dir, "bad.json")]);
+        const res = await runInProcess([
+            "--url",
+            server.url("01-basic-labels"),
+            "--config",
+            path.join(dir, "bad.json"),
+        ]);
         assert.strictEqual(res.code, 65);
         const out = oneJsonLine(res.stdout);
         assert.strictEqual(out.status, "failed");

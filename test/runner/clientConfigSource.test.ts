@@ -24,13 +24,20 @@ describe("runner client config source", function () {
 
     before(async () => {
         s3server = await startS3Server();
-        s3 = new S3Client({ endpoint: s3server.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+        s3 = new S3Client({
+            endpoint: s3server.endpoint,
+            forcePathStyle: true,
+            region: "us-east-1",
+            credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        });
         await s3.send(new PutObjectCommand({ Bucket: "cfg", Key: "client-config/ok.json", Body: CONFIG_TEXT }));
         await s3.send(new PutObjectCommand({ Bucket: "cfg", Key: "client-config/not-json.json", Body: "{ client: " }));
         const bad = JSON.parse(CONFIG_TEXT);
         delete bad.client.email;
         bad.client.phone = "call me";
-        await s3.send(new PutObjectCommand({ Bucket: "cfg", Key: "client-config/invalid.json", Body: JSON.stringify(bad) }));
+        await s3.send(
+            new PutObjectCommand({ Bucket: "cfg", Key: "client-config/invalid.json", Body: JSON.stringify(bad) }),
+        );
         // Answers with the next status in `answers` (200 serves the config).
         http503 = http.createServer((_req, res) => {
             hits++;
@@ -46,7 +53,13 @@ describe("runner client config source", function () {
         await new Promise((r) => http503?.close(r));
     });
 
-    const deps = (deadlineMs = 5000, retries: string[] = []) => ({ s3, fetch: globalThis.fetch, deadlineMs, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 50))), onRetry: (reason: string) => retries.push(reason) });
+    const deps = (deadlineMs = 5000, retries: string[] = []) => ({
+        s3,
+        fetch: globalThis.fetch,
+        deadlineMs,
+        sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 50))),
+        onRetry: (reason: string) => retries.push(reason),
+    });
 
     it("reads and validates an s3:// config with the SDK", async () => {
         const config = await loadClientConfig("s3://cfg/client-config/ok.json", deps());
@@ -54,7 +67,9 @@ describe("runner client config source", function () {
     });
 
     it("reads a presigned URL", async () => {
-        const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "cfg", Key: "client-config/ok.json" }), { expiresIn: 600 });
+        const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "cfg", Key: "client-config/ok.json" }), {
+            expiresIn: 600,
+        });
         assert.match(url, /X-Amz-Signature=/);
         const config = await loadClientConfig(url, deps());
         assert.strictEqual(config.message.subject, "業務効率化サービスのご案内");
@@ -62,18 +77,33 @@ describe("runner client config source", function () {
 
     it("retries a missing object until the dispatcher's upload lands", async () => {
         const retries: string[] = [];
-        setTimeout(() => void s3.send(new PutObjectCommand({ Bucket: "cfg", Key: "client-config/late.json", Body: CONFIG_TEXT })), 300);
-        const config = await loadClientConfig("s3://cfg/client-config/late.json", { ...deps(10_000, retries), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 100))) });
+        setTimeout(
+            () =>
+                void s3.send(
+                    new PutObjectCommand({ Bucket: "cfg", Key: "client-config/late.json", Body: CONFIG_TEXT }),
+                ),
+            300,
+        );
+        const config = await loadClientConfig("s3://cfg/client-config/late.json", {
+            ...deps(10_000, retries),
+            sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 100))),
+        });
         assert.strictEqual(config.client.email, "t.yamada@example.com");
         assert.ok(retries.length >= 1 && /NoSuchKey/.test(retries[0]), retries.join("\n"));
     });
 
     it("gives up after the deadline with exit code 69", async () => {
-        await assert.rejects(loadClientConfig("s3://cfg/client-config/never.json", deps(400)), (err: ClientConfigError) => {
-            assert.strictEqual(err.exitCode, 69);
-            assert.match(err.message, /^client config unreachable after 0 s of retries: s3:\/\/cfg\/client-config\/never.json: NoSuchKey/);
-            return true;
-        });
+        await assert.rejects(
+            loadClientConfig("s3://cfg/client-config/never.json", deps(400)),
+            (err: ClientConfigError) => {
+                assert.strictEqual(err.exitCode, 69);
+                assert.match(
+                    err.message,
+                    /^client config unreachable after 0 s of retries: s3:\/\/cfg\/client-config\/never.json: NoSuchKey/,
+                );
+                return true;
+            },
+        );
     });
 
     it("retries 503 answers of a presigned URL, and fails at once on 403 without printing the signature", async () => {
@@ -94,20 +124,30 @@ describe("runner client config source", function () {
     });
 
     it("rejects a config that is not JSON, or fails the shared schema, with exit code 65 naming every problem", async () => {
-        await assert.rejects(loadClientConfig("s3://cfg/client-config/not-json.json", deps()), (err: ClientConfigError) => err.exitCode === 65 && /is not JSON/.test(err.message));
-        await assert.rejects(loadClientConfig("s3://cfg/client-config/invalid.json", deps()), (err: ClientConfigError) => {
-            assert.strictEqual(err.exitCode, 65);
-            assert.match(err.message, /\/client\/email is required/);
-            assert.match(err.message, /\/client\/phone must match pattern/);
-            return true;
-        });
+        await assert.rejects(
+            loadClientConfig("s3://cfg/client-config/not-json.json", deps()),
+            (err: ClientConfigError) => err.exitCode === 65 && /is not JSON/.test(err.message),
+        );
+        await assert.rejects(
+            loadClientConfig("s3://cfg/client-config/invalid.json", deps()),
+            (err: ClientConfigError) => {
+                assert.strictEqual(err.exitCode, 65);
+                assert.match(err.message, /\/client\/email is required/);
+                assert.match(err.message, /\/client\/phone must match pattern/);
+                return true;
+            },
+        );
     });
 });
 
 describe("runner log lines", () => {
     it("mask the Supabase URL and key, e-mails, phones, company names and query strings", () => {
         const lines: string[] = [];
-        const log = makeLogger((l) => lines.push(l), { run_index: 1 }, { secrets: ["https://abcdefgh.supabase.co", "service-role-key-123456"] });
+        const log = makeLogger(
+            (l) => lines.push(l),
+            { run_index: 1 },
+            { secrets: ["https://abcdefgh.supabase.co", "service-role-key-123456"] },
+        );
         log.addSensitive({ companyNames: ["株式会社テストコネクト", "有限会社カワセ印刷"] });
         log.info("form done", {
             company: "有限会社カワセ印刷",
@@ -119,7 +159,15 @@ describe("runner log lines", () => {
         const rec = JSON.parse(lines[0]);
         assert.strictEqual(rec.msg, "form done");
         assert.strictEqual(rec.run_index, 1);
-        for (const leaked of ["t.yamada", "1234-5678", "テストコネクト", "カワセ", "utm_source", "abcdefgh", "service-role-key"]) {
+        for (const leaked of [
+            "t.yamada",
+            "1234-5678",
+            "テストコネクト",
+            "カワセ",
+            "utm_source",
+            "abcdefgh",
+            "service-role-key",
+        ]) {
             assert.ok(!lines[0].includes(leaked), `${leaked} leaked: ${lines[0]}`);
         }
         assert.match(rec.url, /^https:\/\/kawase\.example\.jp\/contact\?\[query\]$/);

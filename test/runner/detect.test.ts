@@ -1,6 +1,14 @@
 /** Refusal wording, contact links, form choice, buttons and outcome reading (no browser). */
 import * as assert from "assert";
-import { buttonRole, findRefusal, isContactCandidate, judgeOutcome, looksLikeConfirmationPage, newLines, rankContactLinks } from "../../containers/runner/src/detect";
+import {
+    buttonRole,
+    findRefusal,
+    isContactCandidate,
+    judgeOutcome,
+    looksLikeConfirmationPage,
+    newLines,
+    rankContactLinks,
+} from "../../containers/runner/src/detect";
 import type { FieldInfo, FormInfo } from "../../containers/runner/src/types";
 
 describe("runner page judgements", () => {
@@ -43,23 +51,90 @@ describe("runner page judgements", () => {
             rankContactLinks(links, "https://www.a.example.jp/", new Set()).map((l) => l.href),
             ["https://a.example.jp/contact/", "https://other.example.com/contact", "https://a.example.jp/soudan"],
         );
-        assert.deepStrictEqual(rankContactLinks(links, "https://a.example.jp/", new Set(["https://a.example.jp/contact/"])).map((l) => l.href)[0], "https://other.example.com/contact");
+        assert.deepStrictEqual(
+            rankContactLinks(links, "https://a.example.jp/", new Set(["https://a.example.jp/contact/"])).map(
+                (l) => l.href,
+            )[0],
+            "https://other.example.com/contact",
+        );
     });
 
     const f = (over: Partial<FieldInfo>): FieldInfo => ({
-        fid: 1, tag: "input", type: "text", name: "", id: "", className: "", placeholder: "", autocomplete: "", ariaLabel: "", title: "", label: "", groupLabel: "",
-        groupKey: "", trailingText: "", required: false, maxLength: null, pattern: "", inputMode: "", visible: true, editable: true, value: "", checked: false, options: [], honeypotHints: [], ...over,
+        fid: 1,
+        tag: "input",
+        type: "text",
+        name: "",
+        id: "",
+        className: "",
+        placeholder: "",
+        autocomplete: "",
+        ariaLabel: "",
+        title: "",
+        label: "",
+        groupLabel: "",
+        groupKey: "",
+        trailingText: "",
+        required: false,
+        maxLength: null,
+        pattern: "",
+        inputMode: "",
+        visible: true,
+        editable: true,
+        value: "",
+        checked: false,
+        options: [],
+        honeypotHints: [],
+        ...over,
     });
-    const form = (fields: FieldInfo[], over: Partial<FormInfo> = {}): FormInfo => ({ formId: 1, pseudo: false, action: "/x", method: "post", attrs: "", role: "", text: "", heading: "", noValidate: false, fields, buttons: [], ...over });
+    const form = (fields: FieldInfo[], over: Partial<FormInfo> = {}): FormInfo => ({
+        formId: 1,
+        pseudo: false,
+        action: "/x",
+        method: "post",
+        attrs: "",
+        role: "",
+        text: "",
+        heading: "",
+        noValidate: false,
+        fields,
+        buttons: [],
+        ...over,
+    });
 
     it("accepts a contact form and rejects search, newsletter and login forms", () => {
-        const contact = form([f({ name: "name" }), f({ type: "email", name: "email" }), f({ tag: "textarea", type: "textarea", name: "body" })]);
+        const contact = form([
+            f({ name: "name" }),
+            f({ type: "email", name: "email" }),
+            f({ tag: "textarea", type: "textarea", name: "body" }),
+        ]);
         assert.ok(isContactCandidate(contact));
         assert.ok(!isContactCandidate(form([f({ type: "search", name: "s" })], { role: "search" })));
-        assert.ok(!isContactCandidate(form([f({ type: "email", name: "nl" })], { heading: "ニュースレター", text: "最新情報をお届けします 登録する" })));
-        assert.ok(!isContactCandidate(form([f({ name: "user" }), f({ type: "password", name: "pw" }), f({ name: "x" }), f({ tag: "textarea", type: "textarea" })])));
+        assert.ok(
+            !isContactCandidate(
+                form([f({ type: "email", name: "nl" })], {
+                    heading: "ニュースレター",
+                    text: "最新情報をお届けします 登録する",
+                }),
+            ),
+        );
+        assert.ok(
+            !isContactCandidate(
+                form([
+                    f({ name: "user" }),
+                    f({ type: "password", name: "pw" }),
+                    f({ name: "x" }),
+                    f({ tag: "textarea", type: "textarea" }),
+                ]),
+            ),
+        );
         // A message area named q is still a contact form, and "research" in the action is no search.
-        assert.ok(isContactCandidate(form([f({ name: "n" }), f({ type: "email" }), f({ tag: "textarea", type: "textarea", name: "q" })], { action: "/research/contact" })));
+        assert.ok(
+            isContactCandidate(
+                form([f({ name: "n" }), f({ type: "email" }), f({ tag: "textarea", type: "textarea", name: "q" })], {
+                    action: "/research/contact",
+                }),
+            ),
+        );
     });
 
     it("tells confirm-step buttons from send buttons and excludes reset/back/search", () => {

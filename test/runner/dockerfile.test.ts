@@ -45,9 +45,15 @@ describe("runner Dockerfile", function () {
     it("runs as a non-root user under tini, forwarding signals to node only", () => {
         const user = finalStage.filter((l) => /^USER /.test(l)).pop();
         assert.ok(user && !/^USER (root|0)\b/.test(user), `final USER is ${user}`);
-        assert.ok(finalStage.indexOf(user) > finalStage.findIndex((l) => l.startsWith("COPY")), "USER comes after the files are in place");
+        assert.ok(
+            finalStage.indexOf(user) > finalStage.findIndex((l) => l.startsWith("COPY")),
+            "USER comes after the files are in place",
+        );
         assert.ok(finalStage.includes('ENTRYPOINT ["/usr/bin/tini", "-s", "--"]'));
-        assert.ok(!instructions.some((l) => /tini.*\s-g\b/.test(l)), "tini -g would SIGTERM Chromium before in-flight forms finish");
+        assert.ok(
+            !instructions.some((l) => /tini.*\s-g\b/.test(l)),
+            "tini -g would SIGTERM Chromium before in-flight forms finish",
+        );
         assert.ok(finalStage.includes('CMD ["node", "dist/containers/runner/src/main.js"]'));
     });
 
@@ -73,10 +79,23 @@ describe("runner Dockerfile", function () {
     it("the image's tsconfig compiles the runner and emits the CMD and CLI entry files", async () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "runner-build-"));
         try {
-            await promisify(execFile)(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "containers/runner/tsconfig.build.json", "--outDir", out], { cwd: ROOT });
+            await promisify(execFile)(
+                process.execPath,
+                [
+                    path.join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+                    "-p",
+                    "containers/runner/tsconfig.build.json",
+                    "--outDir",
+                    out,
+                ],
+                { cwd: ROOT },
+            );
             assert.ok(fs.existsSync(path.join(out, "containers", "runner", "src", "main.js")));
             assert.ok(fs.existsSync(path.join(out, "containers", "runner", "src", "cli.js")));
-            assert.ok(fs.existsSync(path.join(out, "functions", "formSender", "clientConfig.js")), "the shared schema is compiled into the image");
+            assert.ok(
+                fs.existsSync(path.join(out, "functions", "formSender", "clientConfig.js")),
+                "the shared schema is compiled into the image",
+            );
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
         }

@@ -24,7 +24,8 @@ function expand(value: string): string {
     return m[1] ? config.message.body.slice(0, Number(m[1])) : config.message.body;
 }
 
-const normalize = (v: string | string[]) => (Array.isArray(v) ? v.map((x) => x.replace(/\r\n/g, "\n")) : v.replace(/\r\n/g, "\n"));
+const normalize = (v: string | string[]) =>
+    Array.isArray(v) ? v.map((x) => x.replace(/\r\n/g, "\n")) : v.replace(/\r\n/g, "\n");
 
 describe("runner form filling on the fixture corpus (real Chromium)", function () {
     this.timeout(60_000);
@@ -45,7 +46,12 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
                 try {
                     const page = await context.newPage();
                     for (let fixture = queue.shift(); fixture; fixture = queue.shift()) {
-                        const res = await fillContactForm(page, server.url(fixture, readExpectation(fixture).start ?? ""), profile, { dryRun: false, outcomeTimeoutMs: 8000 });
+                        const res = await fillContactForm(
+                            page,
+                            server.url(fixture, readExpectation(fixture).start ?? ""),
+                            profile,
+                            { dryRun: false, outcomeTimeoutMs: 8000 },
+                        );
                         results.set(fixture, { res, extraPages: context.pages().length - 1 });
                     }
                 } finally {
@@ -76,14 +82,26 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
             }
             const requests = server.submissions.filter((s) => s.fixture === fixture);
             const sent = server.sent(fixture);
-            assert.strictEqual(sent.length, expected.status === "sent" ? 1 : 0, `accepted submissions: ${JSON.stringify(requests.map((r) => r.endpoint))}`);
-            const allowed = new Set([...(expected.endpoints ?? []), ...(expected.status === "sent" ? ["submit", "api"] : [])]);
+            assert.strictEqual(
+                sent.length,
+                expected.status === "sent" ? 1 : 0,
+                `accepted submissions: ${JSON.stringify(requests.map((r) => r.endpoint))}`,
+            );
+            const allowed = new Set([
+                ...(expected.endpoints ?? []),
+                ...(expected.status === "sent" ? ["submit", "api"] : []),
+            ]);
             for (const r of requests) {
-                assert.ok(allowed.has(r.endpoint), `unexpected request to ${r.endpoint} (${r.method}) with ${JSON.stringify(r.fields)}`);
+                assert.ok(
+                    allowed.has(r.endpoint),
+                    `unexpected request to ${r.endpoint} (${r.method}) with ${JSON.stringify(r.fields)}`,
+                );
             }
             if (expected.fields) {
                 const received = sent[0].fields;
-                const want = Object.fromEntries(Object.entries(expected.fields).map(([k, v]) => [k, Array.isArray(v) ? v.map(expand) : expand(v)]));
+                const want = Object.fromEntries(
+                    Object.entries(expected.fields).map(([k, v]) => [k, Array.isArray(v) ? v.map(expand) : expand(v)]),
+                );
                 for (const [k, v] of Object.entries(want)) {
                     assert.ok(k in received || v === "", `field ${k} was not submitted`);
                     if (v === "*") {
@@ -109,11 +127,29 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
             assert.strictEqual(res.submitted, false);
             assert.strictEqual(server.submissions.length, before, "a request reached the site");
             const kinds = res.fields.map((f) => f.kind);
-            for (const k of ["company", "name.last", "name.first", "name_kana.last", "email", "email_confirm", "phone.1", "phone.3", "postal.2", "prefecture", "message", "consent", "inquiry_type"]) {
+            for (const k of [
+                "company",
+                "name.last",
+                "name.first",
+                "name_kana.last",
+                "email",
+                "email_confirm",
+                "phone.1",
+                "phone.3",
+                "postal.2",
+                "prefecture",
+                "message",
+                "consent",
+                "inquiry_type",
+            ]) {
                 assert.ok(kinds.includes(k), `${k} missing from ${kinds.join(",")}`);
             }
             const values = Object.fromEntries(
-                await Promise.all(["kana_mei", "pref", "tel3"].map(async (n) => [n, await page.locator(`[name="${n}"]`).inputValue()] as const)),
+                await Promise.all(
+                    ["kana_mei", "pref", "tel3"].map(
+                        async (n) => [n, await page.locator(`[name="${n}"]`).inputValue()] as const,
+                    ),
+                ),
             );
             assert.strictEqual(values.kana_mei, "タロウ");
             assert.strictEqual(values.pref, "13");
@@ -129,7 +165,10 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
             const page = await context.newPage();
             const before = server.submissions.length;
             await assert.rejects(
-                fillContactForm(page, server.url("01-basic-labels"), profile, { dryRun: false, mayClickSubmit: () => false }),
+                fillContactForm(page, server.url("01-basic-labels"), profile, {
+                    dryRun: false,
+                    mayClickSubmit: () => false,
+                }),
                 /shutting down before submit/,
             );
             assert.strictEqual(server.submissions.length, before);

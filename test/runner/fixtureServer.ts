@@ -65,7 +65,10 @@ export interface FixtureServer {
 }
 
 function escapeHtml(s: string): string {
-    return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+    return s.replace(
+        /[&<>"']/g,
+        (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+    );
 }
 
 function addField(out: Record<string, string | string[]>, key: string, value: string): void {
@@ -131,12 +134,21 @@ function confirmPage(fixture: string, fields: Record<string, string | string[]>,
         .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v).replace(/\n/g, "<br>")}</td></tr>`)
         .join("\n");
     const hidden = Object.entries(fields)
-        .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(x)}">`))
+        .flatMap(([k, v]) =>
+            (Array.isArray(v) ? v : [v]).map(
+                (x) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(x)}">`,
+            ),
+        )
         .join("\n");
     const t =
         lang === "en"
             ? { title: "Confirm your message", lead: "Please confirm the details below.", back: "Back", send: "Send" }
-            : { title: "入力内容の確認", lead: "以下の内容で送信します。よろしければ「送信する」ボタンを押してください。", back: "戻る", send: "送信する" };
+            : {
+                  title: "入力内容の確認",
+                  lead: "以下の内容で送信します。よろしければ「送信する」ボタンを押してください。",
+                  back: "戻る",
+                  send: "送信する",
+              };
     return `<!DOCTYPE html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><link rel="stylesheet" href="/_shared/site.css"></head>
 <body><main class="container"><h1>${t.title}</h1><p>${t.lead}</p>
 <form method="post" action="/${fixture}/submit"><table class="confirm">${rows}</table>${hidden}
@@ -153,7 +165,7 @@ function checkRules(config: ServerConfig, fields: Record<string, string | string
     const errors: string[] = [];
     for (const rule of config.rules ?? []) {
         const v = fields[rule.field];
-        const value = Array.isArray(v) ? v.join(",") : v ?? "";
+        const value = Array.isArray(v) ? v.join(",") : (v ?? "");
         if (!new RegExp(rule.pattern, "u").test(value)) {
             errors.push(rule.message);
         }
@@ -189,7 +201,10 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
     };
     const handle = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
         const url = new URL(req.url ?? "/", "http://fixture.invalid");
-        const segments = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);
+        const segments = url.pathname
+            .split("/")
+            .filter((s) => s !== "")
+            .map(decodeURIComponent);
         hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
         const html = (status: number, text: string) => {
             res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
@@ -220,16 +235,29 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
                 return html(403, "forbidden");
             }
             const ext = path.extname(resolved);
-            const type = ext === ".css" ? "text/css" : ext === ".js" ? "application/javascript" : ext === ".png" ? "image/png" : "text/html; charset=utf-8";
+            const type =
+                ext === ".css"
+                    ? "text/css"
+                    : ext === ".js"
+                      ? "application/javascript"
+                      : ext === ".png"
+                        ? "image/png"
+                        : "text/html; charset=utf-8";
             let content: string | Buffer = fs.readFileSync(resolved);
             if (type.startsWith("text/html") || type === "application/javascript") {
-                content = content.toString("utf8").replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin).replace(/\{\{ORIGIN\}\}/g, origin);
+                content = content
+                    .toString("utf8")
+                    .replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin)
+                    .replace(/\{\{ORIGIN\}\}/g, origin);
             }
             res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
             return res.end(content);
         }
         const endpoint = segments[segments.length - 1];
-        const fields = method === "GET" ? parseBody("", Buffer.from(url.search.slice(1))) : parseBody(String(req.headers["content-type"] ?? ""), body);
+        const fields =
+            method === "GET"
+                ? parseBody("", Buffer.from(url.search.slice(1)))
+                : parseBody(String(req.headers["content-type"] ?? ""), body);
         const record = (accepted: boolean) =>
             submissions.push({ fixture, endpoint, method, accepted, fields, host: String(req.headers.host ?? "") });
         if (endpoint === "confirm" && method === "POST") {
@@ -242,7 +270,13 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
             if (errors.length > 0) {
                 const page = fs.readFileSync(path.join(dir, config.errorPage ?? "index.html"), "utf8");
                 const list = `<ul class="errors">${errors.map((e) => `<li class="error">${escapeHtml(e)}</li>`).join("")}</ul>`;
-                return html(200, page.replace("<!--ERRORS-->", list).replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin).replace(/\{\{ORIGIN\}\}/g, origin));
+                return html(
+                    200,
+                    page
+                        .replace("<!--ERRORS-->", list)
+                        .replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin)
+                        .replace(/\{\{ORIGIN\}\}/g, origin),
+                );
             }
             if (config.thanks) {
                 res.writeHead(303, { location: `/${fixture}/${config.thanks}` });
@@ -254,7 +288,13 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
             const errors = checkRules(config, fields);
             record(errors.length === 0);
             res.writeHead(errors.length === 0 ? 200 : 400, { "content-type": "application/json" });
-            return res.end(JSON.stringify(errors.length === 0 ? { ok: true, message: config.apiMessage ?? "送信が完了しました。" } : { ok: false, errors }));
+            return res.end(
+                JSON.stringify(
+                    errors.length === 0
+                        ? { ok: true, message: config.apiMessage ?? "送信が完了しました。" }
+                        : { ok: false, errors },
+                ),
+            );
         }
         record(false);
         return html(404, "<h1>404 Not Found</h1>");
@@ -281,7 +321,10 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
         submissions,
         hits,
         url: (fixture, file = "") => `${origin}/${fixture}/${file}`,
-        sent: (fixture) => submissions.filter((s) => s.fixture === fixture && (s.endpoint === "submit" || s.endpoint === "api") && s.accepted),
+        sent: (fixture) =>
+            submissions.filter(
+                (s) => s.fixture === fixture && (s.endpoint === "submit" || s.endpoint === "api") && s.accepted,
+            ),
         close: async () => {
             const all = [main, alt, ...siteServers];
             all.forEach((srv) => srv.closeAllConnections());

@@ -33,7 +33,17 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     let sites: FixtureServer;
 
     before(async () => {
-        const tsc = spawn(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "containers/runner/tsconfig.build.json", "--outDir", BUILD], { cwd: ROOT, stdio: "inherit" });
+        const tsc = spawn(
+            process.execPath,
+            [
+                path.join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+                "-p",
+                "containers/runner/tsconfig.build.json",
+                "--outDir",
+                BUILD,
+            ],
+            { cwd: ROOT, stdio: "inherit" },
+        );
         const [compiled, supabase, s3server, fixtures] = await Promise.all([
             new Promise<number>((r) => tsc.on("exit", (c) => r(c ?? 1))),
             startSupabase(),
@@ -44,8 +54,20 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         s3 = s3server;
         sites = fixtures;
         assert.strictEqual(compiled, 0, "the runner compiles with containers/runner/tsconfig.build.json");
-        const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-        await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "client-config/e2e.json", Body: CONFIG_TEXT, ContentType: "application/json" }));
+        const client = new S3Client({
+            endpoint: s3.endpoint,
+            forcePathStyle: true,
+            region: "us-east-1",
+            credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        });
+        await client.send(
+            new PutObjectCommand({
+                Bucket: BUCKET,
+                Key: "client-config/e2e.json",
+                Body: CONFIG_TEXT,
+                ContentType: "application/json",
+            }),
+        );
     });
     after(async () => {
         fs.rmSync(BUILD, { recursive: true, force: true });
@@ -56,15 +78,23 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     async function seed(targeting: string, fixtures: Array<string | null>): Promise<Map<number, string | null>> {
         const items = new Map<number, string | null>();
         for (const [i, fx] of fixtures.entries()) {
-            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [`株式会社受信テスト${targeting}${i}`, fx ? sites.url(fx) : null]);
-            const q = await sb.db.query("insert into send_queue (targeting_id, company_id) values ($1, $2) returning id", [targeting, c.rows[0].id]);
+            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [
+                `株式会社受信テスト${targeting}${i}`,
+                fx ? sites.url(fx) : null,
+            ]);
+            const q = await sb.db.query(
+                "insert into send_queue (targeting_id, company_id) values ($1, $2) returning id",
+                [targeting, c.rows[0].id],
+            );
             items.set(Number(q.rows[0].id), fx);
         }
         return items;
     }
 
     async function createExecution(targeting: string): Promise<string> {
-        const r = await sb.db.query("select create_job_execution($1, 2, 2, false, null, '{}'::jsonb) as e", [targeting]);
+        const r = await sb.db.query("select create_job_execution($1, 2, 2, false, null, '{}'::jsonb) as e", [
+            targeting,
+        ]);
         return r.rows[0].e.id as string;
     }
 
@@ -114,7 +144,10 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
         const exit = new Promise<number>((resolve) =>
             child.on("exit", (code, signal) => {
-                if (code !== 0 && code !== 143) process.stderr.write(`runner ${arrayIndex} exited ${code ?? signal}: ${stderr}\n${raw.join("\n")}\n`);
+                if (code !== 0 && code !== 143)
+                    process.stderr.write(
+                        `runner ${arrayIndex} exited ${code ?? signal}: ${stderr}\n${raw.join("\n")}\n`,
+                    );
                 resolve(code ?? 128);
             }),
         );
@@ -122,7 +155,10 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     }
 
     async function queueState(targeting: string) {
-        const items = await sb.db.query("select q.id, q.status, s.status as result, s.detail from send_queue q left join submissions s on s.queue_item_id = q.id where q.targeting_id = $1 order by q.id", [targeting]);
+        const items = await sb.db.query(
+            "select q.id, q.status, s.status as result, s.detail from send_queue q left join submissions s on s.queue_item_id = q.id where q.targeting_id = $1 order by q.id",
+            [targeting],
+        );
         return items.rows as Array<{ id: string; status: string; result: string | null; detail: string | null }>;
     }
 
@@ -130,18 +166,36 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     function assertSitesReceivedOncePerItem(items: Map<number, string | null>, since: number) {
         const expectedPerFixture = new Map<string, number>();
         for (const fx of items.values()) {
-            if (fx && readExpectation(fx).status === "sent") expectedPerFixture.set(fx, (expectedPerFixture.get(fx) ?? 0) + 1);
+            if (fx && readExpectation(fx).status === "sent")
+                expectedPerFixture.set(fx, (expectedPerFixture.get(fx) ?? 0) + 1);
         }
         const received = new Map<string, number>();
         for (const s of sites.submissions.slice(since)) {
-            if ((s.endpoint === "submit" || s.endpoint === "api") && s.accepted) received.set(s.fixture, (received.get(s.fixture) ?? 0) + 1);
+            if ((s.endpoint === "submit" || s.endpoint === "api") && s.accepted)
+                received.set(s.fixture, (received.get(s.fixture) ?? 0) + 1);
         }
-        assert.deepStrictEqual(Object.fromEntries([...received].sort()), Object.fromEntries([...expectedPerFixture].sort()));
+        assert.deepStrictEqual(
+            Object.fromEntries([...received].sort()),
+            Object.fromEntries([...expectedPerFixture].sort()),
+        );
     }
 
     it("2 shards × 2 workers process every queue item exactly once, with results, attempts and sanitized logs", async () => {
         const targeting = "e2e-full";
-        const fixtures = ["01-basic-labels", "02-table-confirm", "03-english", "07-refusal", "09-recaptcha", "12-honeypot", "14-inquiry-radio", "16-cf7", "18-required-unknown", "20-separate-rows", "23-no-form", null];
+        const fixtures = [
+            "01-basic-labels",
+            "02-table-confirm",
+            "03-english",
+            "07-refusal",
+            "09-recaptcha",
+            "12-honeypot",
+            "14-inquiry-radio",
+            "16-cf7",
+            "18-required-unknown",
+            "20-separate-rows",
+            "23-no-form",
+            null,
+        ];
         const items = await seed(targeting, fixtures);
         const executionId = await createExecution(targeting);
         const since = sites.submissions.length;
@@ -156,25 +210,58 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
             assert.strictEqual(row.result, want, `item ${row.id} (${fx}): ${row.detail}`);
             assert.strictEqual(row.status, want === "failed" ? "failed" : "done");
         }
-        const submissions = await sb.db.query("select count(*)::int as n, count(distinct queue_item_id)::int as d from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1", [targeting]);
+        const submissions = await sb.db.query(
+            "select count(*)::int as n, count(distinct queue_item_id)::int as d from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1",
+            [targeting],
+        );
         assert.deepStrictEqual(submissions.rows[0], { n: fixtures.length, d: fixtures.length });
         assertSitesReceivedOncePerItem(items, since);
 
-        const attempts = await sb.db.query("select run_index, attempt, status, exit_code, metadata from job_execution_attempts where execution_id = $1 order by run_index", [executionId]);
+        const attempts = await sb.db.query(
+            "select run_index, attempt, status, exit_code, metadata from job_execution_attempts where execution_id = $1 order by run_index",
+            [executionId],
+        );
         assert.deepStrictEqual(
-            attempts.rows.map((a) => [a.run_index, a.attempt, a.status, a.exit_code, a.metadata.shard_ids, a.metadata.array_size, a.metadata.job_id]),
+            attempts.rows.map((a) => [
+                a.run_index,
+                a.attempt,
+                a.status,
+                a.exit_code,
+                a.metadata.shard_ids,
+                a.metadata.array_size,
+                a.metadata.job_id,
+            ]),
             [
                 [1, 1, "succeeded", 0, [1], 2, "8d2f0a4e-e2e:0"],
                 [2, 1, "succeeded", 0, [2], 2, "8d2f0a4e-e2e:1"],
             ],
         );
         // Both runs claimed work: the shards split the queue.
-        for (const r of runs) assert.ok(r.lines.some((l) => l.msg === "form done"), "each run filled forms");
+        for (const r of runs)
+            assert.ok(
+                r.lines.some((l) => l.msg === "form done"),
+                "each run filled forms",
+            );
         const startLine = runs[1].lines.find((l) => l.msg === "runner starting");
         assert.ok(startLine);
-        assert.deepStrictEqual([startLine.run_index, startLine.array_index, startLine.attempt, startLine.shard_ids, startLine.total_shards], [2, 1, 1, [2], 2]);
+        assert.deepStrictEqual(
+            [
+                startLine.run_index,
+                startLine.array_index,
+                startLine.attempt,
+                startLine.shard_ids,
+                startLine.total_shards,
+            ],
+            [2, 1, 1, [2], 2],
+        );
         const all = runs.flatMap((r) => r.raw).join("\n");
-        for (const secret of ["t.yamada@example.com", "03-1234-5678", "株式会社テストコネクト", "株式会社受信テスト", sb.serviceRoleKey]) {
+        for (const secret of [
+            "t.yamada@example.com",
+            "03-1234-5678",
+            "株式会社テストコネクト",
+            "株式会社受信テスト",
+            sb.serviceRoleKey,
+        ]) {
             assert.ok(!all.includes(secret), `log lines leak ${secret}`);
         }
         assert.ok(!all.includes(sb.url), "log lines leak the Supabase URL");
@@ -184,21 +271,40 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         const targeting = "e2e-session";
         // 40 slow sites (≥ 1.2 s each) cannot all finish within the 7.2 s session on 4 workers,
         // however fast the machine is.
-        const items = await seed(targeting, Array.from({ length: 40 }, () => "27-slow-site"));
+        const items = await seed(
+            targeting,
+            Array.from({ length: 40 }, () => "27-slow-site"),
+        );
         const r = await sb.db.query("select create_job_execution($1, 1, 1, true, null, '{}'::jsonb) as e", [targeting]);
         const executionId = r.rows[0].e.id as string;
         const since = sites.submissions.length;
         // 0.002 h = 7.2 s: a slow form takes about 3 s, so two workers do a few and then stop.
-        const run = start(executionId, 0, 1, { FORM_SENDER_RUN_TOTAL: "1", FORM_SENDER_TOTAL_SHARDS: "1", FORM_SENDER_SESSION_MAX_HOURS: "0.002" });
+        const run = start(executionId, 0, 1, {
+            FORM_SENDER_RUN_TOTAL: "1",
+            FORM_SENDER_TOTAL_SHARDS: "1",
+            FORM_SENDER_SESSION_MAX_HOURS: "0.002",
+        });
         assert.strictEqual(await run.exit, 0);
         const state = await queueState(targeting);
         const done = state.filter((s) => s.status === "done");
         assert.ok(done.length >= 1 && done.length < items.size, `${done.length} of ${items.size} done`);
-        assert.ok(done.every((s) => s.result === "dry_run"), JSON.stringify(done));
+        assert.ok(
+            done.every((s) => s.result === "dry_run"),
+            JSON.stringify(done),
+        );
         assert.ok(state.filter((s) => s.status !== "done").every((s) => s.status === "pending" && s.result === null));
-        assert.strictEqual(sites.submissions.slice(since).length, 0, "test mode sends nothing, not even to a confirmation step");
-        const attempt = await sb.db.query("select status, status_reason, exit_code from job_execution_attempts where execution_id = $1", [executionId]);
-        assert.deepStrictEqual(attempt.rows, [{ status: "succeeded", status_reason: "session_max_hours", exit_code: 0 }]);
+        assert.strictEqual(
+            sites.submissions.slice(since).length,
+            0,
+            "test mode sends nothing, not even to a confirmation step",
+        );
+        const attempt = await sb.db.query(
+            "select status, status_reason, exit_code from job_execution_attempts where execution_id = $1",
+            [executionId],
+        );
+        assert.deepStrictEqual(attempt.rows, [
+            { status: "succeeded", status_reason: "session_max_hours", exit_code: 0 },
+        ]);
     });
 
     it("outside the sending window (send_end_time passed, JST) exits 0 without claiming anything", async () => {
@@ -207,14 +313,32 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         const executionId = await createExecution(targeting);
         const run = start(executionId, 0, 1, { FORM_SENDER_SEND_END_TIME: "00:00" });
         assert.strictEqual(await run.exit, 0);
-        assert.deepStrictEqual((await queueState(targeting)).map((s) => s.status), ["pending"]);
+        assert.deepStrictEqual(
+            (await queueState(targeting)).map((s) => s.status),
+            ["pending"],
+        );
         assert.ok(!sb.rpc.calls.some((c) => c.fn === "claim_send_queue_items" && c.args.p_targeting_id === targeting));
         assert.ok(run.lines.some((l) => l.msg === "outside the sending window; nothing to do"));
     });
 
     it("SIGTERM mid-run lets the in-flight form finish, loses no item, sends none twice and marks the attempt failed exactly once; the retry finishes the shard", async () => {
         const targeting = "e2e-sigterm";
-        const sendable = ["27-slow-site", "27-slow-site", "01-basic-labels", "03-english", "04-contact-link", "05-search-newsletter", "12-honeypot", "13-maxlength", "14-inquiry-radio", "15-ajax-fetch", "17-placeholder-only", "20-separate-rows", "24-js-dialog", "25-postal-digits"];
+        const sendable = [
+            "27-slow-site",
+            "27-slow-site",
+            "01-basic-labels",
+            "03-english",
+            "04-contact-link",
+            "05-search-newsletter",
+            "12-honeypot",
+            "13-maxlength",
+            "14-inquiry-radio",
+            "15-ajax-fetch",
+            "17-placeholder-only",
+            "20-separate-rows",
+            "24-js-dialog",
+            "25-postal-digits",
+        ];
         const items = await seed(targeting, [...sendable, "27-slow-site", "27-slow-site"]);
         const executionId = await createExecution(targeting);
         const since = sites.submissions.length;
@@ -228,10 +352,14 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         let inFlightItem: unknown;
         while (victim < 0 && Date.now() - t0 < 60_000) {
             await new Promise((r) => setTimeout(r, 50));
-            victim = runs.findIndex((r) => r.lines.some((l) => l.msg === "form started" && String(l.url).includes("27-slow-site")));
+            victim = runs.findIndex((r) =>
+                r.lines.some((l) => l.msg === "form started" && String(l.url).includes("27-slow-site")),
+            );
         }
         assert.ok(victim >= 0, "a slow form started");
-        inFlightItem = runs[victim].lines.find((l) => l.msg === "form started" && String(l.url).includes("27-slow-site"))?.item;
+        inFlightItem = runs[victim].lines.find(
+            (l) => l.msg === "form started" && String(l.url).includes("27-slow-site"),
+        )?.item;
         const signalledAt = Date.now();
         runs[victim].child.kill("SIGTERM");
         const other = runs[1 - victim];
@@ -252,21 +380,33 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
 
         const left = (await queueState(targeting)).filter((r) => r.status === "pending" || r.status === "leased");
         assert.ok(left.length > 0, "the SIGTERM came before the shard was done (otherwise this test proves nothing)");
-        assert.ok(left.every((r) => r.status === "pending" && r.result === null), "unfinished items are back to pending, none left leased");
+        assert.ok(
+            left.every((r) => r.status === "pending" && r.result === null),
+            "unfinished items are back to pending, none left leased",
+        );
 
         // Batch retries the array child: attempt 2 of the same run index finishes its shard.
         const retry = start(executionId, victim, 2, grace);
         assert.strictEqual(await retry.exit, 0);
 
         const state = await queueState(targeting);
-        assert.ok(state.every((r) => r.status === "done" && r.result === "sent"), JSON.stringify(state.filter((r) => r.result !== "sent")));
-        const perItem = await sb.db.query("select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1", [targeting]);
+        assert.ok(
+            state.every((r) => r.status === "done" && r.result === "sent"),
+            JSON.stringify(state.filter((r) => r.result !== "sent")),
+        );
+        const perItem = await sb.db.query(
+            "select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1",
+            [targeting],
+        );
         assert.strictEqual(perItem.rows[0].n, items.size);
         assertSitesReceivedOncePerItem(items, since);
 
         const marks = sb.rpc.calls.slice(callsBefore).filter((c) => c.fn === "mark_job_failed_once");
         assert.strictEqual(marks.length, 1, "mark_job_failed_once is called exactly once");
-        const attempts = await sb.db.query("select run_index, attempt, status, exit_code, failed_once_marked_at is not null as marked from job_execution_attempts where execution_id = $1 order by run_index, attempt", [executionId]);
+        const attempts = await sb.db.query(
+            "select run_index, attempt, status, exit_code, failed_once_marked_at is not null as marked from job_execution_attempts where execution_id = $1 order by run_index, attempt",
+            [executionId],
+        );
         const v = victim + 1;
         const expected = [
             [v, 1, "failed", 143, true],

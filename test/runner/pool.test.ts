@@ -13,7 +13,9 @@ import { WorkerPool, type PoolOptions, type Settlement, type WorkItem } from "..
 import { buildProfile, type ClientConfigLike } from "../../containers/runner/src/profile";
 import { FIXTURE_ROOT, startFixtureServer, type FixtureServer } from "./fixtureServer";
 
-const profile = buildProfile(JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike);
+const profile = buildProfile(
+    JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8")) as ClientConfigLike,
+);
 
 describe("runner worker pool (real Chromium)", function () {
     this.timeout(90_000);
@@ -39,7 +41,12 @@ describe("runner worker pool (real Chromium)", function () {
             log: makeLogger(() => undefined),
             mayClickSubmit: () => true,
             next: async () => queue.shift() ?? null,
-            process: (page, item, hooks) => fillContactForm(page, item.url as string, profile, { dryRun: false, mayClickSubmit: hooks.mayClickSubmit, onSubmitted: hooks.onSubmitted }),
+            process: (page, item, hooks) =>
+                fillContactForm(page, item.url as string, profile, {
+                    dryRun: false,
+                    mayClickSubmit: hooks.mayClickSubmit,
+                    onSubmitted: hooks.onSubmitted,
+                }),
             settle: async (item, s) => void settled.push({ item, s }),
             ...over,
         });
@@ -47,13 +54,29 @@ describe("runner worker pool (real Chromium)", function () {
     }
 
     it("settles every item exactly once, recycles contexts every N forms and leaves no page or context open", async () => {
-        const fixtures = ["01-basic-labels", "03-english", "07-refusal", "09-recaptcha", "12-honeypot", "16-cf7", "23-no-form"];
-        const items = [...fixtures.map((f, i) => ({ id: i, url: server.url(f), companyName: f })), { id: 99, url: null, companyName: "no url" }];
+        const fixtures = [
+            "01-basic-labels",
+            "03-english",
+            "07-refusal",
+            "09-recaptcha",
+            "12-honeypot",
+            "16-cf7",
+            "23-no-form",
+        ];
+        const items = [
+            ...fixtures.map((f, i) => ({ id: i, url: server.url(f), companyName: f })),
+            { id: 99, url: null, companyName: "no url" },
+        ];
         const before = server.submissions.length;
         const { p, settled } = pool(items);
         const stats = await p.run();
-        assert.deepStrictEqual(settled.map((x) => x.item.id).sort((a, b) => a - b), items.map((i) => i.id).sort((a, b) => a - b));
-        const status = Object.fromEntries(settled.map((x) => [x.item.companyName, x.s.kind === "result" ? x.s.result.status : "abandoned"]));
+        assert.deepStrictEqual(
+            settled.map((x) => x.item.id).sort((a, b) => a - b),
+            items.map((i) => i.id).sort((a, b) => a - b),
+        );
+        const status = Object.fromEntries(
+            settled.map((x) => [x.item.companyName, x.s.kind === "result" ? x.s.result.status : "abandoned"]),
+        );
         assert.deepStrictEqual(status, {
             "01-basic-labels": "sent",
             "03-english": "sent",
@@ -64,14 +87,22 @@ describe("runner worker pool (real Chromium)", function () {
             "23-no-form": "no_form",
             "no url": "no_form",
         });
-        assert.strictEqual(server.submissions.slice(before).filter((s) => s.accepted && (s.endpoint === "submit" || s.endpoint === "api")).length, 4);
+        assert.strictEqual(
+            server.submissions
+                .slice(before)
+                .filter((s) => s.accepted && (s.endpoint === "submit" || s.endpoint === "api")).length,
+            4,
+        );
         // 7 browser forms over 2 workers, a new context every 2 forms: at least 4 contexts.
         assert.ok(stats.contexts >= 4, `contexts ${stats.contexts}`);
         assert.deepStrictEqual(browser.contexts(), [], "every context (and its pages) is closed");
     });
 
     it("fails a form that exceeds the per-form timeout, saying nothing was sent, and closes its page", async () => {
-        const { p, settled } = pool([{ id: 1, url: server.url("27-slow-site"), companyName: "slow" }], { formTimeoutMs: 800, workers: 1 });
+        const { p, settled } = pool([{ id: 1, url: server.url("27-slow-site"), companyName: "slow" }], {
+            formTimeoutMs: 800,
+            workers: 1,
+        });
         await p.run();
         assert.strictEqual(settled.length, 1);
         const s = settled[0].s;
@@ -98,9 +129,15 @@ describe("runner worker pool (real Chromium)", function () {
 
     it("abandons a form when the shutdown gate closes before its submit, sending nothing", async () => {
         const before = server.submissions.length;
-        const { p, settled } = pool([{ id: 1, url: server.url("01-basic-labels"), companyName: "x" }], { workers: 1, mayClickSubmit: () => false });
+        const { p, settled } = pool([{ id: 1, url: server.url("01-basic-labels"), companyName: "x" }], {
+            workers: 1,
+            mayClickSubmit: () => false,
+        });
         await p.run();
-        assert.deepStrictEqual(settled.map((x) => x.s), [{ kind: "abandoned", reason: "shutting down before submit" }]);
+        assert.deepStrictEqual(
+            settled.map((x) => x.s),
+            [{ kind: "abandoned", reason: "shutting down before submit" }],
+        );
         assert.strictEqual(server.submissions.length, before);
     });
 
@@ -111,7 +148,10 @@ describe("runner worker pool (real Chromium)", function () {
         while (p.inFlightCount === 0) await new Promise((r) => setTimeout(r, 20));
         p.forceStop();
         await run;
-        assert.deepStrictEqual(settled.map((x) => x.s), [{ kind: "abandoned", reason: "grace period over before submit" }]);
+        assert.deepStrictEqual(
+            settled.map((x) => x.s),
+            [{ kind: "abandoned", reason: "grace period over before submit" }],
+        );
         assert.strictEqual(server.submissions.slice(before).filter((s) => s.endpoint === "submit").length, 0);
         assert.deepStrictEqual(browser.contexts(), []);
     });
@@ -143,7 +183,10 @@ describe("runner worker pool (real Chromium)", function () {
             },
             settle: async (item, s) => void (s.kind === "abandoned" && abandoned.push(item.id)),
         });
-        await assert.rejects(p.run(), /Chromium failed 3 times in a row: Failed to launch chromium: missing libnss3.so/);
+        await assert.rejects(
+            p.run(),
+            /Chromium failed 3 times in a row: Failed to launch chromium: missing libnss3.so/,
+        );
         assert.deepStrictEqual(abandoned, [1, 2, 3], "each unstarted item was handed back for release");
     });
 });

@@ -81,7 +81,11 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
                 state.calls.push("batch.SubmitJob");
                 state.submittedJobs.push(input);
                 const jobId = `local-job-${++jobCounter}`;
-                return json(200, { jobArn: `arn:aws:batch:us-east-1:123456789012:job/${jobId}`, jobName: input.jobName, jobId });
+                return json(200, {
+                    jobArn: `arn:aws:batch:us-east-1:123456789012:job/${jobId}`,
+                    jobName: input.jobName,
+                    jobId,
+                });
             }
             if (req.method === "POST" && url.pathname === "/v1/terminatejob") {
                 state.calls.push("batch.TerminateJob");
@@ -94,7 +98,15 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
                 return json(200, {
                     computeEnvironments: wanted.map((arn) => {
                         const c = ce(arn);
-                        return { computeEnvironmentName: nameOf(arn), computeEnvironmentArn: arn, state: "ENABLED", status: "VALID", type: "MANAGED", tags: c.tags, computeResources: { type: "SPOT", minvCpus: 0, maxvCpus: c.maxvCpus } };
+                        return {
+                            computeEnvironmentName: nameOf(arn),
+                            computeEnvironmentArn: arn,
+                            state: "ENABLED",
+                            status: "VALID",
+                            type: "MANAGED",
+                            tags: c.tags,
+                            computeResources: { type: "SPOT", minvCpus: 0, maxvCpus: c.maxvCpus },
+                        };
                     }),
                 });
             }
@@ -129,17 +141,30 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
             const types = [...form.entries()].filter(([k]) => k.startsWith("InstanceType.")).map(([, v]) => v);
             const items = state.spotPrices
                 .filter((p) => types.length === 0 || types.includes(p.instanceType))
-                .map((p) => `<item><availabilityZone>${p.availabilityZone}</availabilityZone><instanceType>${p.instanceType}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${p.price.toFixed(6)}</spotPrice><timestamp>${p.timestamp.toISOString()}</timestamp></item>`)
+                .map(
+                    (p) =>
+                        `<item><availabilityZone>${p.availabilityZone}</availabilityZone><instanceType>${p.instanceType}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${p.price.toFixed(6)}</spotPrice><timestamp>${p.timestamp.toISOString()}</timestamp></item>`,
+                )
                 .join("");
-            return sendXml(`<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-local</requestId><spotPriceHistorySet>${items}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`);
+            return sendXml(
+                `<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-local</requestId><spotPriceHistorySet>${items}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`,
+            );
         }
         if (action === "Publish") {
             state.calls.push("sns.Publish");
-            state.published.push({ topicArn: form.get("TopicArn") ?? "", subject: form.get("Subject") ?? undefined, message: form.get("Message") ?? "" });
-            return sendXml(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>msg-${state.published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>req-local</RequestId></ResponseMetadata></PublishResponse>`);
+            state.published.push({
+                topicArn: form.get("TopicArn") ?? "",
+                subject: form.get("Subject") ?? undefined,
+                message: form.get("Message") ?? "",
+            });
+            return sendXml(
+                `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>msg-${state.published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>req-local</RequestId></ResponseMetadata></PublishResponse>`,
+            );
         }
         res.writeHead(400, { "content-type": "text/xml" });
-        res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(`unsupported action ${action}`)}</Message></Error></ErrorResponse>`);
+        res.end(
+            `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(`unsupported action ${action}`)}</Message></Error></ErrorResponse>`,
+        );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return Object.assign(state, {

@@ -22,6 +22,15 @@ export async function lintDockerfile(file: string): Promise<DockerfileIssue[]> {
         if (typeof e.stdout !== "string" || e.stdout === "") throw e;
         stdout = e.stdout;
     }
-    const report = JSON.parse(stdout) as { files: { issues: { line: string; category: string; title: string; description: string }[] }[] };
-    return report.files.flatMap((f) => f.issues.map((i) => ({ line: Number(i.line), category: i.category, title: i.title, description: i.description })));
+    const report = JSON.parse(stdout) as {
+        files: { issues: { line: string; category: string; title: string; description: string }[] }[];
+    };
+    return report.files.flatMap((f) =>
+        f.issues.map((i) => ({
+            line: Number(i.line),
+            category: i.category,
+            title: i.title,
+            description: i.description,
+        })),
+    );
 }

@@ -60,7 +60,8 @@ export function runtimeSdkPackages(): string[] {
         const pkg = JSON.parse(fs.readFileSync(manifest, "utf8")) as { dependencies?: Record<string, string> };
         for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep);
     };
-    for (const name of fs.readdirSync(path.join(NODE_MODULES, "@aws-sdk")).filter((n) => n.startsWith("client-"))) visit(`@aws-sdk/${name}`);
+    for (const name of fs.readdirSync(path.join(NODE_MODULES, "@aws-sdk")).filter((n) => n.startsWith("client-")))
+        visit(`@aws-sdk/${name}`);
     return [...found].sort();
 }
 
@@ -94,7 +95,12 @@ export interface Invocation<T> {
  * SDK's NODE_PATH), invokes `handler(event, context)` and returns its result. A rejected
  * handler rejects with the process's output.
  */
-export async function invokeLambda<T = any>(dir: string, event: unknown, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Invocation<T>> {
+export async function invokeLambda<T = any>(
+    dir: string,
+    event: unknown,
+    env: Record<string, string> = {},
+    timeoutMs = 60_000,
+): Promise<Invocation<T>> {
     const sdk = runtimeSdkDir();
     const script = `
         const fs = require("fs");
@@ -119,12 +125,15 @@ export async function invokeLambda<T = any>(dir: string, event: unknown, env: Re
     while (last >= 0 && !lines[last].startsWith("RESULT ")) last--;
     if (last < 0) throw new Error(`the handler printed no result; stdout: ${stdout}\nstderr: ${stderr}`);
     const { result, foreign } = JSON.parse(lines[last].slice("RESULT ".length));
-    const logs = lines.slice(0, last).filter((l) => l.trim() !== "").map((l) => {
-        try {
-            return JSON.parse(l);
-        } catch {
-            return l;
-        }
-    });
+    const logs = lines
+        .slice(0, last)
+        .filter((l) => l.trim() !== "")
+        .map((l) => {
+            try {
+                return JSON.parse(l);
+            } catch {
+                return l;
+            }
+        });
     return { result, logs, stderr, foreign };
 }

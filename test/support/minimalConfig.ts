@@ -11,6 +11,8 @@ export const MINIMAL_CONFIG: Readonly<Record<string, string>> = {
     syncSubnetIds: '["subnet-0a1b2c3d4e5f60718"]',
     syncSecurityGroupIds: '["sg-0a1b2c3d4e5f60730"]',
     syncDbHost: "shirogane.abcdefghijkl.ap-northeast-1.rds.amazonaws.com",
-    syncDbPasswordSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds-db-credentials/shirogane-AbCdEf",
-    syncYoutubeApiKeySecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:sync-batch/youtube-api-key-GhIjKl",
+    syncDbPasswordSecretArn:
+        "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds-db-credentials/shirogane-AbCdEf",
+    syncYoutubeApiKeySecretArn:
+        "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:sync-batch/youtube-api-key-GhIjKl",
 };

@@ -28,7 +28,11 @@ export function statusFor(code: string | undefined): number {
     return 500;
 }
 
-export async function startRpcServer(opts: { connectionString: string; serviceRoleKey: string; anonKey: string }): Promise<RpcServer> {
+export async function startRpcServer(opts: {
+    connectionString: string;
+    serviceRoleKey: string;
+    anonKey: string;
+}): Promise<RpcServer> {
     const pool = new Pool({ connectionString: opts.connectionString, max: 20 });
     // An idle client losing its connection (the test's server stopping) is not a test failure.
     pool.on("error", () => undefined);
@@ -40,10 +44,22 @@ export async function startRpcServer(opts: { connectionString: string; serviceRo
     };
     const server = http.createServer(async (req, res) => {
         const m = /^\/rest\/v1\/rpc\/([A-Za-z_][A-Za-z0-9_]*)$/.exec((req.url ?? "").split("?")[0]);
-        if (!m || (req.method !== "POST" && req.method !== "GET")) return send(res, 404, { code: "PGRST125", message: `no route ${req.method} ${req.url}`, details: null, hint: null });
+        if (!m || (req.method !== "POST" && req.method !== "GET"))
+            return send(res, 404, {
+                code: "PGRST125",
+                message: `no route ${req.method} ${req.url}`,
+                details: null,
+                hint: null,
+            });
         const key = req.headers["apikey"];
         const role = key === opts.serviceRoleKey ? "service_role" : key === opts.anonKey ? "anon" : undefined;
-        if (!role) return send(res, 401, { code: "PGRST301", message: "No suitable key or wrong key type", details: null, hint: null });
+        if (!role)
+            return send(res, 401, {
+                code: "PGRST301",
+                message: "No suitable key or wrong key type",
+                details: null,
+                hint: null,
+            });
         const chunks: Buffer[] = [];
         for await (const c of req) chunks.push(c as Buffer);
         let args: Record<string, unknown>;
@@ -54,7 +70,13 @@ export async function startRpcServer(opts: { connectionString: string; serviceRo
         }
         const fn = m[1];
         calls.push({ fn, args });
-        if (state.unavailable) return send(res, 503, { code: "PGRST000", message: "Could not connect with the database", details: null, hint: null });
+        if (state.unavailable)
+            return send(res, 503, {
+                code: "PGRST000",
+                message: "Could not connect with the database",
+                details: null,
+                hint: null,
+            });
         const client = await pool.connect();
         try {
             const meta = await client.query(
@@ -62,23 +84,38 @@ export async function startRpcServer(opts: { connectionString: string; serviceRo
                 [fn],
             );
             if (meta.rowCount === 0) {
-                return send(res, 404, { code: "PGRST202", message: `Could not find the function public.${fn} in the schema cache`, details: null, hint: null });
+                return send(res, 404, {
+                    code: "PGRST202",
+                    message: `Could not find the function public.${fn} in the schema cache`,
+                    details: null,
+                    hint: null,
+                });
             }
             const { proretset, typtype } = meta.rows[0];
             const names = Object.keys(args);
             const params = names.map((n, i) => `${client.escapeIdentifier(n)} => $${i + 1}`).join(", ");
-            const values = names.map((n) => (args[n] !== null && typeof args[n] === "object" && !Array.isArray(args[n]) ? JSON.stringify(args[n]) : args[n]));
+            const values = names.map((n) =>
+                args[n] !== null && typeof args[n] === "object" && !Array.isArray(args[n])
+                    ? JSON.stringify(args[n])
+                    : args[n],
+            );
             await client.query("begin");
             await client.query(`set local role ${role}`);
             const call = `public.${client.escapeIdentifier(fn)}(${params})`;
-            const result = proretset || typtype === "c"
-                ? await client.query(`select to_jsonb(r) as v from ${call} r`, values)
-                : await client.query(`select ${call} as v`, values);
+            const result =
+                proretset || typtype === "c"
+                    ? await client.query(`select to_jsonb(r) as v from ${call} r`, values)
+                    : await client.query(`select ${call} as v`, values);
             await client.query("commit");
-            send(res, 200, proretset ? result.rows.map((r) => r.v) : result.rows[0]?.v ?? null);
+            send(res, 200, proretset ? result.rows.map((r) => r.v) : (result.rows[0]?.v ?? null));
         } catch (e: any) {
             await client.query("rollback").catch(() => undefined);
-            send(res, statusFor(e.code), { code: e.code ?? "PGRST000", message: e.message, details: e.detail ?? null, hint: e.hint ?? null });
+            send(res, statusFor(e.code), {
+                code: e.code ?? "PGRST000",
+                message: e.message,
+                details: e.detail ?? null,
+                hint: e.hint ?? null,
+            });
         } finally {
             client.release();
         }

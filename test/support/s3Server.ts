@@ -42,7 +42,9 @@ export async function startS3Server(): Promise<S3Server> {
         const obj = objects.get(path);
         const notFound = () => {
             res.writeHead(404, { "content-type": "application/xml" });
-            res.end(req.method === "HEAD" ? undefined : xmlError("NoSuchKey", "The specified key does not exist.", path));
+            res.end(
+                req.method === "HEAD" ? undefined : xmlError("NoSuchKey", "The specified key does not exist.", path),
+            );
         };
         switch (req.method) {
             case "PUT": {
@@ -52,9 +54,15 @@ export async function startS3Server(): Promise<S3Server> {
                 }
                 let body: Buffer = Buffer.concat(chunks);
                 // SDK v3 may stream with aws-chunked encoding; strip the chunk framing.
-                if (String(req.headers["content-encoding"] ?? "").includes("aws-chunked")) body = decodeAwsChunked(body);
+                if (String(req.headers["content-encoding"] ?? "").includes("aws-chunked"))
+                    body = decodeAwsChunked(body);
                 const etag = `"${createHash("md5").update(body).digest("hex")}"`;
-                objects.set(path, { body, contentType: String(req.headers["content-type"] ?? "application/octet-stream"), etag, lastModified: new Date() });
+                objects.set(path, {
+                    body,
+                    contentType: String(req.headers["content-type"] ?? "application/octet-stream"),
+                    etag,
+                    lastModified: new Date(),
+                });
                 res.writeHead(200, { etag });
                 return res.end();
             }

@@ -27,7 +27,10 @@ export async function createSupabaseRoles(client: Client | Pool): Promise<void> 
 
 /** Applies every migration file in name order. */
 export async function applyMigrations(client: Client | Pool): Promise<string[]> {
-    const files = fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+    const files = fs
+        .readdirSync(MIGRATIONS_DIR)
+        .filter((f) => f.endsWith(".sql"))
+        .sort();
     for (const f of files) await client.query(fs.readFileSync(path.join(MIGRATIONS_DIR, f), "utf8"));
     return files;
 }

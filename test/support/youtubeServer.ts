@@ -76,7 +76,8 @@ function errorBody(code: number, reason: string, message: string, domain = "yout
     return { error: { code, message, errors: [{ message, domain, reason }] } };
 }
 
-const QUOTA_MESSAGE = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
+const QUOTA_MESSAGE =
+    'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.';
 
 export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<YouTubeServer> {
     const channels = new Map<string, FakeChannel>();
@@ -89,9 +90,15 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
 
     const lookupVideo = (id: string): Json | undefined => videos.get(id) ?? opts.generateVideo?.(id);
 
-    function answer(endpoint: string, q: URLSearchParams): { status: number; body: Json; headers?: Record<string, string> } {
+    function answer(
+        endpoint: string,
+        q: URLSearchParams,
+    ): { status: number; body: Json; headers?: Record<string, string> } {
         if (q.get("key") !== opts.apiKey) {
-            return { status: 400, body: errorBody(400, "keyInvalid", "API key not valid. Please pass a valid API key.", "global") };
+            return {
+                status: 400,
+                body: errorBody(400, "keyInvalid", "API key not valid. Please pass a valid API key.", "global"),
+            };
         }
         if (quotaLeft !== undefined && quotaLeft <= 0) {
             return { status: 403, body: errorBody(403, "quotaExceeded", QUOTA_MESSAGE, "youtube.quota") };
@@ -109,7 +116,11 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             faults = faults.filter((f) => f.count > 0);
             return {
                 status: fault.status,
-                body: errorBody(fault.status, fault.reason ?? (fault.status >= 500 ? "backendError" : "error"), `injected ${fault.status}`),
+                body: errorBody(
+                    fault.status,
+                    fault.reason ?? (fault.status >= 500 ? "backendError" : "error"),
+                    `injected ${fault.status}`,
+                ),
                 headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : undefined,
             };
         }
@@ -117,31 +128,73 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             return { status: 404, body: errorBody(404, "notFound", `the fake serves no ${endpoint} endpoint`) };
         }
         const part = q.get("part");
-        if (!part) return { status: 400, body: errorBody(400, "required", "No filter selected. Expected one of: part") };
+        if (!part)
+            return { status: 400, body: errorBody(400, "required", "No filter selected. Expected one of: part") };
         const maxResults = Number(q.get("maxResults") ?? "5");
         if (!(maxResults >= 0 && maxResults <= MAX)) {
-            return { status: 400, body: errorBody(400, "invalidValue", `Invalid value '${q.get("maxResults")}'. Values must be within the range: [0, 50]`) };
+            return {
+                status: 400,
+                body: errorBody(
+                    400,
+                    "invalidValue",
+                    `Invalid value '${q.get("maxResults")}'. Values must be within the range: [0, 50]`,
+                ),
+            };
         }
         const ids = (q.get("id") ?? "").split(",").filter((s) => s !== "");
         if (ids.length > MAX) return { status: 400, body: errorBody(400, "invalidFilters", `more than ${MAX} ids`) };
         const parts = new Set(part.split(","));
-        const pick = (res: Json) => Object.fromEntries(Object.entries(res).filter(([k]) => k === "kind" || k === "etag" || k === "id" || parts.has(k)));
+        const pick = (res: Json) =>
+            Object.fromEntries(
+                Object.entries(res).filter(([k]) => k === "kind" || k === "etag" || k === "id" || parts.has(k)),
+            );
         if (endpoint === "channels") {
-            const items = ids.map((id) => channels.get(id)?.resource).filter((r): r is Json => r !== undefined).map(pick);
-            return { status: 200, body: { kind: "youtube#channelListResponse", pageInfo: { totalResults: items.length, resultsPerPage: items.length }, items } };
+            const items = ids
+                .map((id) => channels.get(id)?.resource)
+                .filter((r): r is Json => r !== undefined)
+                .map(pick);
+            return {
+                status: 200,
+                body: {
+                    kind: "youtube#channelListResponse",
+                    pageInfo: { totalResults: items.length, resultsPerPage: items.length },
+                    items,
+                },
+            };
         }
         if (endpoint === "videos") {
-            const items = ids.map(lookupVideo).filter((r): r is Json => r !== undefined).map(pick);
-            return { status: 200, body: { kind: "youtube#videoListResponse", pageInfo: { totalResults: items.length, resultsPerPage: items.length }, items } };
+            const items = ids
+                .map(lookupVideo)
+                .filter((r): r is Json => r !== undefined)
+                .map(pick);
+            return {
+                status: 200,
+                body: {
+                    kind: "youtube#videoListResponse",
+                    pageInfo: { totalResults: items.length, resultsPerPage: items.length },
+                    items,
+                },
+            };
         }
         const playlistId = q.get("playlistId") ?? "";
         const owner = playlists.get(playlistId);
         if (!owner || owner.playlistMissing) {
-            return { status: 404, body: errorBody(404, "playlistNotFound", "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.") };
+            return {
+                status: 404,
+                body: errorBody(
+                    404,
+                    "playlistNotFound",
+                    "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.",
+                ),
+            };
         }
         const token = q.get("pageToken");
         const start = token ? Number(Buffer.from(token, "base64url").toString().replace(/^off:/, "")) : 0;
-        if (!Number.isInteger(start) || start < 0) return { status: 400, body: errorBody(400, "invalidPageToken", "The request specifies an invalid page token.") };
+        if (!Number.isInteger(start) || start < 0)
+            return {
+                status: 400,
+                body: errorBody(400, "invalidPageToken", "The request specifies an invalid page token."),
+            };
         const end = Math.min(owner.playlist.count, start + maxResults);
         const items: Json[] = [];
         for (let i = start; i < end; i++) {
@@ -166,7 +219,10 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         const url = new URL(req.url ?? "/", "http://fake");
         const endpoint = url.pathname.replace(/^\/youtube\/v3\//, "");
         const params = Object.fromEntries(url.searchParams);
-        const out = req.method === "GET" ? answer(endpoint, url.searchParams) : { status: 405, body: errorBody(405, "methodNotAllowed", "GET only") };
+        const out =
+            req.method === "GET"
+                ? answer(endpoint, url.searchParams)
+                : { status: 405, body: errorBody(405, "methodNotAllowed", "GET only") };
         const quotaError = out.status === 403 && out.body.error?.errors?.[0]?.reason === "quotaExceeded";
         if (out.status !== 400 || out.body.error?.errors?.[0]?.reason !== "keyInvalid") {
             if (!quotaError) {
@@ -221,16 +277,25 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
 
 /** A deterministic 24-character channel id (`UC` + 22) from a label. */
 export function channelId(label: string): string {
-    return `UC${label.replace(/[^A-Za-z0-9_-]/g, "").padEnd(22, "x").slice(0, 22)}`;
+    return `UC${label
+        .replace(/[^A-Za-z0-9_-]/g, "")
+        .padEnd(22, "x")
+        .slice(0, 22)}`;
 }
 
 /** A deterministic 11-character video id. */
 export function videoId(label: string): string {
-    return label.replace(/[^A-Za-z0-9_-]/g, "").padStart(11, "v").slice(-11);
+    return label
+        .replace(/[^A-Za-z0-9_-]/g, "")
+        .padStart(11, "v")
+        .slice(-11);
 }
 
 /** A channels.list item; `uploads` null leaves the channel without an uploads playlist. */
-export function channelResource(id: string, o: { title?: string; uploads?: string | null; statistics?: Json | null; snippet?: Json } = {}): Json {
+export function channelResource(
+    id: string,
+    o: { title?: string; uploads?: string | null; statistics?: Json | null; snippet?: Json } = {},
+): Json {
     const res: Json = {
         kind: "youtube#channel",
         etag: `etag-${id}`,
@@ -241,20 +306,41 @@ export function channelResource(id: string, o: { title?: string; uploads?: strin
             customUrl: `@${id.slice(2, 10).toLowerCase()}`,
             publishedAt: "2015-04-01T09:00:00Z",
             country: "JP",
-            thumbnails: { default: { url: `https://yt3.example/${id}/88` }, high: { url: `https://yt3.example/${id}/800` } },
+            thumbnails: {
+                default: { url: `https://yt3.example/${id}/88` },
+                high: { url: `https://yt3.example/${id}/800` },
+            },
             ...o.snippet,
         },
-        contentDetails: { relatedPlaylists: { likes: "", uploads: o.uploads === undefined ? `UU${id.slice(2)}` : o.uploads } },
+        contentDetails: {
+            relatedPlaylists: { likes: "", uploads: o.uploads === undefined ? `UU${id.slice(2)}` : o.uploads },
+        },
     };
     if (o.uploads === null) res.contentDetails = { relatedPlaylists: { likes: "" } };
     if (o.statistics !== null) {
-        res.statistics = o.statistics ?? { viewCount: "123456", subscriberCount: "7890", hiddenSubscriberCount: false, videoCount: "3" };
+        res.statistics = o.statistics ?? {
+            viewCount: "123456",
+            subscriberCount: "7890",
+            hiddenSubscriberCount: false,
+            videoCount: "3",
+        };
     }
     return res;
 }
 
 /** A videos.list item with snippet, statistics and contentDetails; `statistics: null` omits them. */
-export function videoResource(id: string, channel: string, o: { title?: string; description?: string; statistics?: Json | null; snippet?: Json; contentDetails?: Json; index?: number } = {}): Json {
+export function videoResource(
+    id: string,
+    channel: string,
+    o: {
+        title?: string;
+        description?: string;
+        statistics?: Json | null;
+        snippet?: Json;
+        contentDetails?: Json;
+        index?: number;
+    } = {},
+): Json {
     const i = o.index ?? 0;
     const res: Json = {
         kind: "youtube#video",
@@ -265,7 +351,10 @@ export function videoResource(id: string, channel: string, o: { title?: string; 
             channelId: channel,
             title: o.title ?? `Video ${id}`,
             description: o.description ?? `Description of ${id}`,
-            thumbnails: { default: { url: `https://i.ytimg.example/vi/${id}/default.jpg` }, high: { url: `https://i.ytimg.example/vi/${id}/hqdefault.jpg` } },
+            thumbnails: {
+                default: { url: `https://i.ytimg.example/vi/${id}/default.jpg` },
+                high: { url: `https://i.ytimg.example/vi/${id}/hqdefault.jpg` },
+            },
             channelTitle: `Channel ${channel}`,
             tags: ["tag", `t${i % 7}`],
             categoryId: "22",
@@ -273,10 +362,22 @@ export function videoResource(id: string, channel: string, o: { title?: string; 
             defaultAudioLanguage: "ja",
             ...o.snippet,
         },
-        contentDetails: { duration: `PT${(i % 50) + 1}M${i % 60}S`, dimension: "2d", definition: "hd", caption: "false", licensedContent: true, ...o.contentDetails },
+        contentDetails: {
+            duration: `PT${(i % 50) + 1}M${i % 60}S`,
+            dimension: "2d",
+            definition: "hd",
+            caption: "false",
+            licensedContent: true,
+            ...o.contentDetails,
+        },
     };
     if (o.statistics !== null) {
-        res.statistics = o.statistics ?? { viewCount: String(1000 + i), likeCount: String(10 + (i % 100)), favoriteCount: "0", commentCount: String(i % 17) };
+        res.statistics = o.statistics ?? {
+            viewCount: String(1000 + i),
+            likeCount: String(10 + (i % 100)),
+            favoriteCount: "0",
+            commentCount: String(i % 17),
+        };
     }
     return res;
 }

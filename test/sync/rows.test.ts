@@ -58,7 +58,7 @@ describe("sync-batch row mapping", () => {
     });
 
     it("strips NUL characters PostgreSQL text cannot hold and keeps everything else", () => {
-        assert.equal(cleanText("a\u0000b, \"c\"\n😀"), "ab, \"c\"\n😀");
+        assert.equal(cleanText('a\u0000b, "c"\n😀'), 'ab, "c"\n😀');
         assert.equal(cleanText(""), "");
         assert.equal(cleanText(7), null);
     });
@@ -66,7 +66,11 @@ describe("sync-batch row mapping", () => {
     it("maps a channel, leaving a hidden subscriber count NULL", () => {
         const row = channelRow({
             id: "UCaaaaaaaaaaaaaaaaaaaaaa",
-            snippet: { title: "T", publishedAt: "2015-01-01T00:00:00Z", thumbnails: { default: { url: "d" }, high: { url: "h" } } },
+            snippet: {
+                title: "T",
+                publishedAt: "2015-01-01T00:00:00Z",
+                thumbnails: { default: { url: "d" }, high: { url: "h" } },
+            },
             contentDetails: { relatedPlaylists: { uploads: "UUaaaaaaaaaaaaaaaaaaaaaa" } },
             statistics: { viewCount: "10", subscriberCount: "0", hiddenSubscriberCount: true, videoCount: "2" },
         });
@@ -92,11 +96,19 @@ describe("sync-batch row mapping", () => {
         const rec = Object.fromEntries(VIDEO_COLUMNS.map((c, i) => [c, row[i]]));
         assert.equal(rec.video_id, "abcdefghijk");
         assert.equal(rec.channel_id, "UCaaaaaaaaaaaaaaaaaaaaaa");
-        for (const c of VIDEO_COLUMNS.filter((c) => c !== "video_id" && c !== "channel_id")) assert.equal(rec[c], null, c);
+        for (const c of VIDEO_COLUMNS.filter((c) => c !== "video_id" && c !== "channel_id"))
+            assert.equal(rec[c], null, c);
     });
 
     it("maps tags to a JSON array and caption to a boolean", () => {
-        const row = videoRow({ id: "abcdefghijk", snippet: { tags: ["a,b", "c\"d", 3] }, contentDetails: { caption: "true", duration: "PT1M" } }, "UCx");
+        const row = videoRow(
+            {
+                id: "abcdefghijk",
+                snippet: { tags: ["a,b", 'c"d', 3] },
+                contentDetails: { caption: "true", duration: "PT1M" },
+            },
+            "UCx",
+        );
         const rec = Object.fromEntries(VIDEO_COLUMNS.map((c, i) => [c, row[i]]));
         assert.equal(rec.tags, '["a,b","c\\"d"]');
         assert.equal(rec.caption, "t");
@@ -111,21 +123,31 @@ describe("sync-batch inputs", () => {
     });
 
     it("rejects malformed channel ids naming each one and the expected shape", () => {
-        assert.throws(
-            () => checkChannelIds(["UCaaaaaaaaaaaaaaaaaaaaaa", "@handle", 5], "config"),
-            { message: 'config: invalid YouTube channel ids "@handle", 5; expected "UC" followed by 22 letters, digits, "-" or "_" (the id in https://www.youtube.com/channel/<id>)' },
-        );
-        assert.deepEqual(checkChannelIds(["UCaaaaaaaaaaaaaaaaaaaaaa", "UCaaaaaaaaaaaaaaaaaaaaaa"], "x"), ["UCaaaaaaaaaaaaaaaaaaaaaa"]);
+        assert.throws(() => checkChannelIds(["UCaaaaaaaaaaaaaaaaaaaaaa", "@handle", 5], "config"), {
+            message:
+                'config: invalid YouTube channel ids "@handle", 5; expected "UC" followed by 22 letters, digits, "-" or "_" (the id in https://www.youtube.com/channel/<id>)',
+        });
+        assert.deepEqual(checkChannelIds(["UCaaaaaaaaaaaaaaaaaaaaaa", "UCaaaaaaaaaaaaaaaaaaaaaa"], "x"), [
+            "UCaaaaaaaaaaaaaaaaaaaaaa",
+        ]);
     });
 
     const secrets: [string, string, string[], string | RegExp][] = [
         ["plain", "  s3cret \n", ["password"], "s3cret"],
         ["RDS JSON", '{"username":"postgres","password":"pw"}', ["password"], "pw"],
         ["second field name", '{"YOUTUBE_API_KEY":"AIza"}', ["apiKey", "YOUTUBE_API_KEY"], "AIza"],
-        ["JSON without the field", '{"username":"postgres","pass":"x"}', ["password"],
-            'secret arn:s is a JSON object without a non-empty "password" field (it has: username, pass); add the field or store the plain value'],
-        ["broken JSON", '{"password": ', ["password"],
-            'secret arn:s starts with "{" but is not valid JSON; store either the plain value or a JSON object with a "password" field'],
+        [
+            "JSON without the field",
+            '{"username":"postgres","pass":"x"}',
+            ["password"],
+            'secret arn:s is a JSON object without a non-empty "password" field (it has: username, pass); add the field or store the plain value',
+        ],
+        [
+            "broken JSON",
+            '{"password": ',
+            ["password"],
+            'secret arn:s starts with "{" but is not valid JSON; store either the plain value or a JSON object with a "password" field',
+        ],
     ];
     for (const [title, raw, fields, want] of secrets) {
         it(`reads a ${title} secret${typeof want === "string" && want.startsWith("secret") ? " with an error that never shows the value" : ""}`, () => {
@@ -148,7 +170,11 @@ describe("sync-batch inputs", () => {
     const getSecret = async () => "x";
 
     it("reads the Lambda environment with production defaults", () => {
-        const deps = syncDepsFromEnv({ ...ENV, YOUTUBE_CHANNEL_IDS: "UCaaaaaaaaaaaaaaaaaaaaaa, UCbbbbbbbbbbbbbbbbbbbbbb" }, getSecret, log);
+        const deps = syncDepsFromEnv(
+            { ...ENV, YOUTUBE_CHANNEL_IDS: "UCaaaaaaaaaaaaaaaaaaaaaa, UCbbbbbbbbbbbbbbbbbbbbbb" },
+            getSecret,
+            log,
+        );
         assert.equal(deps.dbPasswordSecretId, "arn:db");
         assert.equal(deps.youtubeApiKeySecretId, "arn:yt");
         assert.equal(deps.youtubeBaseUrl, "https://www.googleapis.com/youtube/v3");
@@ -157,13 +183,25 @@ describe("sync-batch inputs", () => {
     });
 
     const envErrors: [string, Record<string, string | undefined>, string][] = [
-        ["a missing DB_HOST", { DB_HOST: undefined },
-            "sync-batch: environment variable DB_HOST is not set; it is set by the SyncScheduler component, so redeploy the stack (pulumi up) rather than editing the function"],
+        [
+            "a missing DB_HOST",
+            { DB_HOST: undefined },
+            "sync-batch: environment variable DB_HOST is not set; it is set by the SyncScheduler component, so redeploy the stack (pulumi up) rather than editing the function",
+        ],
         ["a bad DB_PORT", { DB_PORT: "54x" }, 'sync-batch: DB_PORT must be a TCP port (1-65535), got "54x"'],
-        ["an unknown DB_SSL_MODE", { DB_SSL_MODE: "prefer" }, 'sync-batch: DB_SSL_MODE must be one of verify-full, require, disable, got "prefer"'],
-        ["a bad quota budget", { YOUTUBE_QUOTA_BUDGET: "0" }, 'sync-batch: YOUTUBE_QUOTA_BUDGET must be a positive integer of quota units, got "0"'],
+        [
+            "an unknown DB_SSL_MODE",
+            { DB_SSL_MODE: "prefer" },
+            'sync-batch: DB_SSL_MODE must be one of verify-full, require, disable, got "prefer"',
+        ],
+        [
+            "a bad quota budget",
+            { YOUTUBE_QUOTA_BUDGET: "0" },
+            'sync-batch: YOUTUBE_QUOTA_BUDGET must be a positive integer of quota units, got "0"',
+        ],
     ];
     for (const [title, overrides, message] of envErrors) {
-        it(`rejects ${title}`, () => assert.throws(() => syncDepsFromEnv({ ...ENV, ...overrides }, getSecret, log), { message }));
+        it(`rejects ${title}`, () =>
+            assert.throws(() => syncDepsFromEnv({ ...ENV, ...overrides }, getSecret, log), { message }));
     }
 });

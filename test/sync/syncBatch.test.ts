@@ -1,9 +1,33 @@
 import { strict as assert } from "assert";
 import { Client } from "pg";
-import { CHANNEL_COLUMNS, CHANNEL_STAGING, channelRow, copyAll, createStaging, makeSyncHandler, migrate, MIGRATIONS, publish, SyncDeps, SyncResult, VIDEO_COLUMNS, VIDEO_STAGING, videoRow } from "../../functions/syncBatch";
+import {
+    CHANNEL_COLUMNS,
+    CHANNEL_STAGING,
+    channelRow,
+    copyAll,
+    createStaging,
+    makeSyncHandler,
+    migrate,
+    MIGRATIONS,
+    publish,
+    SyncDeps,
+    SyncResult,
+    VIDEO_COLUMNS,
+    VIDEO_STAGING,
+    videoRow,
+} from "../../functions/syncBatch";
 import { Logger } from "../../functions/syncBatch/log";
 import { startPostgres, TestPostgres } from "../support/postgres";
-import { channelId, channelResource, fakeChannel, Json, startYouTubeServer, videoId, videoResource, YouTubeServer } from "../support/youtubeServer";
+import {
+    channelId,
+    channelResource,
+    fakeChannel,
+    Json,
+    startYouTubeServer,
+    videoId,
+    videoResource,
+    YouTubeServer,
+} from "../support/youtubeServer";
 
 const KEY = "AIza-sync-test-key";
 const DB_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds-db-credentials/shirogane-AbCdEf";
@@ -39,7 +63,7 @@ function fixture(yt: YouTubeServer): { videos: Map<string, Json>; deleted: strin
     alphaIds.forEach((id, i) => {
         const o: Parameters<typeof videoResource>[2] = { index: i };
         if (i < ODD_TITLES.length) o.title = ODD_TITLES[i];
-        if (i === 0) o.description = "before\u0000after, with \"quotes\"\nand lines";
+        if (i === 0) o.description = 'before\u0000after, with "quotes"\nand lines';
         if (i === 1) o.snippet = { tags: ["a,b", 'say "hi"', "改行\nタグ"] };
         if (i === 20) o.statistics = null; // the API omits statistics entirely
         if (i === 21) o.statistics = { viewCount: "99", commentCount: "1" }; // likes hidden
@@ -48,11 +72,16 @@ function fixture(yt: YouTubeServer): { videos: Map<string, Json>; deleted: strin
         videos.set(id, videoResource(id, A, o));
     });
     const alphaPlaylist = [...alphaIds.slice(0, 60), deleted, ...alphaIds.slice(60)];
-    yt.addChannel(fakeChannel(channelResource(A, { title: "Alpha, \"the first\"" }), alphaPlaylist));
+    yt.addChannel(fakeChannel(channelResource(A, { title: 'Alpha, "the first"' }), alphaPlaylist));
     // Bravo: hidden subscriber count, 7 videos.
     const bravoIds = Array.from({ length: 7 }, (_, i) => videoId(`b${i}`));
     bravoIds.forEach((id, i) => videos.set(id, videoResource(id, B, { index: i })));
-    yt.addChannel(fakeChannel(channelResource(B, { statistics: { viewCount: "5", hiddenSubscriberCount: true, videoCount: "7" } }), bravoIds));
+    yt.addChannel(
+        fakeChannel(
+            channelResource(B, { statistics: { viewCount: "5", hiddenSubscriberCount: true, videoCount: "7" } }),
+            bravoIds,
+        ),
+    );
     // Charlie: 3 videos, used for "not enabled" and manual runs.
     const charlieIds = Array.from({ length: 3 }, (_, i) => videoId(`c${i}`));
     charlieIds.forEach((id, i) => videos.set(id, videoResource(id, C, { index: i })));
@@ -107,7 +136,11 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             error: (message, f) => logs.push({ level: "ERROR", message, ...f }),
         };
         const secrets: Record<string, string> = {
-            [DB_SECRET]: JSON.stringify({ username: "postgres", password: decodeURIComponent(url.password), engine: "postgres" }),
+            [DB_SECRET]: JSON.stringify({
+                username: "postgres",
+                password: decodeURIComponent(url.password),
+                engine: "postgres",
+            }),
             [YT_SECRET]: KEY,
         };
         return {
@@ -117,7 +150,13 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             run: (event = { source: "aws.events", "detail-type": "Scheduled Event", detail: {} }, o = {}) => {
                 const handler = makeSyncHandler({
                     async connect(password) {
-                        const c = new Client({ host: url.hostname, port: Number(url.port), database: url.pathname.slice(1), user: "postgres", password });
+                        const c = new Client({
+                            host: url.hostname,
+                            port: Number(url.port),
+                            database: url.pathname.slice(1),
+                            user: "postgres",
+                            password,
+                        });
                         await c.connect();
                         return c;
                     },
@@ -135,14 +174,21 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
                     ...o,
                 });
                 const remaining = o.remainingMs;
-                return handler(event as never, remaining === undefined ? undefined : { getRemainingTimeInMillis: () => remaining });
+                return handler(
+                    event as never,
+                    remaining === undefined ? undefined : { getRemainingTimeInMillis: () => remaining },
+                );
             },
         };
     }
 
     async function dump(db: Client): Promise<Record<string, Json[]>> {
         const out: Record<string, Json[]> = {};
-        for (const [table, order] of [["youtube_channels", "channel_id"], ["youtube_videos", "video_id"], ["youtube_video_stats", "video_id, snapshot_date"]]) {
+        for (const [table, order] of [
+            ["youtube_channels", "channel_id"],
+            ["youtube_videos", "video_id"],
+            ["youtube_video_stats", "video_id, snapshot_date"],
+        ]) {
             out[table] = (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
         }
         return out;
@@ -159,7 +205,12 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(r.unavailableVideos, 1, "the deleted playlist entry");
         assert.equal(r.snapshots, 126, "every video but the one without statistics");
 
-        const titles = new Map((await h.db.query("SELECT video_id, title, description, tags FROM youtube_videos")).rows.map((row) => [row.video_id, row]));
+        const titles = new Map(
+            (await h.db.query("SELECT video_id, title, description, tags FROM youtube_videos")).rows.map((row) => [
+                row.video_id,
+                row,
+            ]),
+        );
         assert.equal(titles.size, 127);
         for (const [id, v] of videos) {
             if (v.snippet.channelId === C) continue;
@@ -167,41 +218,95 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         }
         assert.equal(titles.get(videoId("a6"))?.title, "", "an empty title stays an empty string, not NULL");
         assert.equal(titles.get(videoId("a7"))?.title, "\\N");
-        assert.equal(titles.get(videoId("a0"))?.description, "beforeafter, with \"quotes\"\nand lines");
+        assert.equal(titles.get(videoId("a0"))?.description, 'beforeafter, with "quotes"\nand lines');
         assert.deepEqual(titles.get(videoId("a1"))?.tags, ["a,b", 'say "hi"', "改行\nタグ"]);
         assert.equal(titles.has(deleted), false);
 
-        const odd = (await h.db.query(
-            "SELECT video_id, view_count, like_count, comment_count, duration, duration_seconds, published_at, last_seen_on::text FROM youtube_videos WHERE video_id = ANY($1) ORDER BY video_id",
-            [[videoId("a20"), videoId("a21"), videoId("a22"), videoId("a23")]],
-        )).rows;
-        assert.deepEqual(odd.map((o) => [o.video_id, o.view_count, o.like_count, o.comment_count, o.duration, o.duration_seconds, o.published_at === null, o.last_seen_on]), [
-            [videoId("a20"), null, null, null, "PT21M20S", 1280, false, "2025-03-02"],
-            [videoId("a21"), "99", null, "1", "PT22M21S", 1341, false, "2025-03-02"],
-            [videoId("a22"), "1022", "32", "5", "P0D", 0, false, "2025-03-02"],
-            [videoId("a23"), "1023", "33", "6", "PT24M23S", 1463, true, "2025-03-02"],
-        ]);
-        const snap = await h.db.query("SELECT snapshot_date::text AS d, view_count, like_count FROM youtube_video_stats WHERE video_id = $1", [videoId("a21")]);
+        const odd = (
+            await h.db.query(
+                "SELECT video_id, view_count, like_count, comment_count, duration, duration_seconds, published_at, last_seen_on::text FROM youtube_videos WHERE video_id = ANY($1) ORDER BY video_id",
+                [[videoId("a20"), videoId("a21"), videoId("a22"), videoId("a23")]],
+            )
+        ).rows;
+        assert.deepEqual(
+            odd.map((o) => [
+                o.video_id,
+                o.view_count,
+                o.like_count,
+                o.comment_count,
+                o.duration,
+                o.duration_seconds,
+                o.published_at === null,
+                o.last_seen_on,
+            ]),
+            [
+                [videoId("a20"), null, null, null, "PT21M20S", 1280, false, "2025-03-02"],
+                [videoId("a21"), "99", null, "1", "PT22M21S", 1341, false, "2025-03-02"],
+                [videoId("a22"), "1022", "32", "5", "P0D", 0, false, "2025-03-02"],
+                [videoId("a23"), "1023", "33", "6", "PT24M23S", 1463, true, "2025-03-02"],
+            ],
+        );
+        const snap = await h.db.query(
+            "SELECT snapshot_date::text AS d, view_count, like_count FROM youtube_video_stats WHERE video_id = $1",
+            [videoId("a21")],
+        );
         assert.deepEqual(snap.rows, [{ d: "2025-03-02", view_count: "99", like_count: null }]);
-        assert.equal((await h.db.query("SELECT 1 FROM youtube_video_stats WHERE video_id = $1", [videoId("a20")])).rowCount, 0);
+        assert.equal(
+            (await h.db.query("SELECT 1 FROM youtube_video_stats WHERE video_id = $1", [videoId("a20")])).rowCount,
+            0,
+        );
 
-        const ch = (await h.db.query("SELECT channel_id, title, subscriber_count, hidden_subscriber_count, uploads_playlist_id FROM youtube_channels ORDER BY channel_id")).rows;
+        const ch = (
+            await h.db.query(
+                "SELECT channel_id, title, subscriber_count, hidden_subscriber_count, uploads_playlist_id FROM youtube_channels ORDER BY channel_id",
+            )
+        ).rows;
         assert.deepEqual(ch, [
-            { channel_id: A, title: 'Alpha, "the first"', subscriber_count: "7890", hidden_subscriber_count: false, uploads_playlist_id: `UU${A.slice(2)}` },
-            { channel_id: B, title: `Channel ${B}`, subscriber_count: null, hidden_subscriber_count: true, uploads_playlist_id: `UU${B.slice(2)}` },
+            {
+                channel_id: A,
+                title: 'Alpha, "the first"',
+                subscriber_count: "7890",
+                hidden_subscriber_count: false,
+                uploads_playlist_id: `UU${A.slice(2)}`,
+            },
+            {
+                channel_id: B,
+                title: `Channel ${B}`,
+                subscriber_count: null,
+                hidden_subscriber_count: true,
+                uploads_playlist_id: `UU${B.slice(2)}`,
+            },
         ]);
 
         // Quota: one channels.list, one playlistItems page and one videos.list per 50 entries.
         assert.deepEqual(r.quotaCalls, { channels: 1, playlistItems: 3 + 1, videos: 3 + 1 });
         assert.equal(r.quotaUnits, 9);
         assert.equal(r.quotaUnits, yt.units);
-        assert.ok(yt.requests.every((q) => ["channels", "playlistItems", "videos"].includes(q.endpoint)), "never search.list");
+        assert.ok(
+            yt.requests.every((q) => ["channels", "playlistItems", "videos"].includes(q.endpoint)),
+            "never search.list",
+        );
         assert.ok(yt.requests.filter((q) => q.endpoint === "videos").every((q) => q.params.id.split(",").length <= 50));
         assert.ok(yt.requests.filter((q) => q.endpoint === "playlistItems").every((q) => q.params.maxResults === "50"));
         const finished = h.logs.find((l) => l.message === "sync finished");
         assert.equal(finished?.quotaUnits, 9);
-        const run = (await h.db.query("SELECT status, trigger, channels, videos, snapshots, unavailable_videos, quota_units, snapshot_date::text AS d FROM youtube_sync_runs")).rows;
-        assert.deepEqual(run, [{ status: "completed", trigger: "schedule", channels: 2, videos: 127, snapshots: 126, unavailable_videos: 1, quota_units: 9, d: "2025-03-02" }]);
+        const run = (
+            await h.db.query(
+                "SELECT status, trigger, channels, videos, snapshots, unavailable_videos, quota_units, snapshot_date::text AS d FROM youtube_sync_runs",
+            )
+        ).rows;
+        assert.deepEqual(run, [
+            {
+                status: "completed",
+                trigger: "schedule",
+                channels: 2,
+                videos: 127,
+                snapshots: 126,
+                unavailable_videos: 1,
+                quota_units: 9,
+                d: "2025-03-02",
+            },
+        ]);
     });
 
     it("gives exactly the same rows when run twice on the same day", async () => {
@@ -221,7 +326,12 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
     it("adds a snapshot per day and moves updated_at only for videos whose content changed", async () => {
         const h = await harness([B]);
         await h.run();
-        const before = new Map((await h.db.query("SELECT video_id, updated_at FROM youtube_videos")).rows.map((r) => [r.video_id, r.updated_at.getTime()]));
+        const before = new Map(
+            (await h.db.query("SELECT video_id, updated_at FROM youtube_videos")).rows.map((r) => [
+                r.video_id,
+                r.updated_at.getTime(),
+            ]),
+        );
         const changed = videos.get(videoId("b3"))!;
         const original = changed.statistics;
         changed.statistics = { ...original, viewCount: "5000" };
@@ -233,9 +343,21 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         } finally {
             changed.statistics = original;
         }
-        const stats = (await h.db.query("SELECT snapshot_date::text AS d, view_count FROM youtube_video_stats WHERE video_id = $1 ORDER BY 1", [videoId("b3")])).rows;
-        assert.deepEqual(stats, [{ d: "2025-03-02", view_count: "1003" }, { d: "2025-03-03", view_count: "5000" }]);
-        const after = (await h.db.query("SELECT video_id, updated_at, view_count, last_seen_on::text AS seen FROM youtube_videos ORDER BY video_id")).rows;
+        const stats = (
+            await h.db.query(
+                "SELECT snapshot_date::text AS d, view_count FROM youtube_video_stats WHERE video_id = $1 ORDER BY 1",
+                [videoId("b3")],
+            )
+        ).rows;
+        assert.deepEqual(stats, [
+            { d: "2025-03-02", view_count: "1003" },
+            { d: "2025-03-03", view_count: "5000" },
+        ]);
+        const after = (
+            await h.db.query(
+                "SELECT video_id, updated_at, view_count, last_seen_on::text AS seen FROM youtube_videos ORDER BY video_id",
+            )
+        ).rows;
         for (const row of after) {
             assert.equal(row.seen, "2025-03-03");
             if (row.video_id === videoId("b3")) {
@@ -270,8 +392,16 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(r.quotaUnits, 4);
         const n = (await h.db.query("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n;
         assert.equal(n, 50);
-        assert.equal((await h.db.query("SELECT status, quota_units FROM youtube_sync_runs")).rows[0].status, "quota_exhausted");
-        assert.ok(h.logs.some((l) => l.level === "WARN" && l.message === "stopping early: YouTube quota" && l.reason === "quotaExceeded"));
+        assert.equal(
+            (await h.db.query("SELECT status, quota_units FROM youtube_sync_runs")).rows[0].status,
+            "quota_exhausted",
+        );
+        assert.ok(
+            h.logs.some(
+                (l) =>
+                    l.level === "WARN" && l.message === "stopping early: YouTube quota" && l.reason === "quotaExceeded",
+            ),
+        );
     });
 
     it("stops before spending more than its quota budget", async () => {
@@ -293,10 +423,16 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         yt.failNext(10, { endpoint: "videos", status: 500, after: 1 });
         try {
             h.setNow("2025-03-02T15:00:05Z");
-            await assert.rejects(h.run(undefined, { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }), (err: Error) => {
-                assert.match(err.message, /^sync failed during videos: videos\.list .*HTTP 500 backendError after 2 attempts/);
-                return true;
-            });
+            await assert.rejects(
+                h.run(undefined, { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }),
+                (err: Error) => {
+                    assert.match(
+                        err.message,
+                        /^sync failed during videos: videos\.list .*HTTP 500 backendError after 2 attempts/,
+                    );
+                    return true;
+                },
+            );
         } finally {
             v.snippet.title = title;
         }
@@ -322,29 +458,61 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         const h = await harness([A]);
         await migrate(h.db);
         const gone = channelId("gone");
-        await h.db.query("INSERT INTO youtube_channels (channel_id) VALUES ($1), ($2), ($3), ($4), ($5)", [B, EMPTY, NOUPLOADS, gone, C]);
+        await h.db.query("INSERT INTO youtube_channels (channel_id) VALUES ($1), ($2), ($3), ($4), ($5)", [
+            B,
+            EMPTY,
+            NOUPLOADS,
+            gone,
+            C,
+        ]);
         await h.db.query("UPDATE youtube_channels SET sync_enabled = false WHERE channel_id = $1", [C]);
         const r = await h.run();
         assert.equal(r.status, "completed");
         assert.deepEqual(r.missingChannels, [gone]);
         assert.equal(r.channels, 4);
         assert.equal(r.videos, 127);
-        const rows = (await h.db.query("SELECT channel_id, title IS NOT NULL AS synced FROM youtube_channels ORDER BY channel_id")).rows;
-        assert.deepEqual(Object.fromEntries(rows.map((x) => [x.channel_id, x.synced])), { [A]: true, [B]: true, [C]: false, [EMPTY]: true, [NOUPLOADS]: true, [gone]: false });
-        assert.ok(h.logs.some((l) => l.message === "uploads playlist not found; treating the channel as having no videos" && l.channelId === EMPTY));
+        const rows = (
+            await h.db.query("SELECT channel_id, title IS NOT NULL AS synced FROM youtube_channels ORDER BY channel_id")
+        ).rows;
+        assert.deepEqual(Object.fromEntries(rows.map((x) => [x.channel_id, x.synced])), {
+            [A]: true,
+            [B]: true,
+            [C]: false,
+            [EMPTY]: true,
+            [NOUPLOADS]: true,
+            [gone]: false,
+        });
+        assert.ok(
+            h.logs.some(
+                (l) =>
+                    l.message === "uploads playlist not found; treating the channel as having no videos" &&
+                    l.channelId === EMPTY,
+            ),
+        );
         assert.ok(h.logs.some((l) => l.message === "channel has no uploads playlist" && l.channelId === NOUPLOADS));
     });
 
     it("syncs only the channels a manual trigger names, and rejects malformed ids before any API call", async () => {
         const h = await harness([A, B]);
-        const r = await h.run({ source: "batch-scheduler", "detail-type": "manual-trigger", detail: { channelIds: [C] } });
+        const r = await h.run({
+            source: "batch-scheduler",
+            "detail-type": "manual-trigger",
+            detail: { channelIds: [C] },
+        });
         assert.equal(r.channels, 1);
         assert.equal(r.videos, 3);
         yt.resetLog();
-        await assert.rejects(h.run({ source: "batch-scheduler", "detail-type": "manual-trigger", detail: { channelIds: ["@charlie"] } }), {
-            message: 'manual trigger detail.channelIds: invalid YouTube channel id "@charlie"; expected "UC" followed by 22 letters, digits, "-" or "_" (the id in https://www.youtube.com/channel/<id>)',
-        });
-        await assert.rejects(h.run({ source: "batch-scheduler", "detail-type": "manual-trigger", detail: { channelIds: C } }), /detail\.channelIds must be a list of channel ids/);
+        await assert.rejects(
+            h.run({ source: "batch-scheduler", "detail-type": "manual-trigger", detail: { channelIds: ["@charlie"] } }),
+            {
+                message:
+                    'manual trigger detail.channelIds: invalid YouTube channel id "@charlie"; expected "UC" followed by 22 letters, digits, "-" or "_" (the id in https://www.youtube.com/channel/<id>)',
+            },
+        );
+        await assert.rejects(
+            h.run({ source: "batch-scheduler", "detail-type": "manual-trigger", detail: { channelIds: C } }),
+            /detail\.channelIds must be a list of channel ids/,
+        );
         assert.equal(yt.requests.length, 0);
     });
 
@@ -370,7 +538,12 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
 
     it("fails with the secret's id when a secret cannot be read", async () => {
         const h = await harness();
-        await assert.rejects(h.run(undefined, { youtubeApiKeySecretId: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:missing-AbCdEf" }), /ResourceNotFoundException: .*secret:missing-AbCdEf/);
+        await assert.rejects(
+            h.run(undefined, {
+                youtubeApiKeySecretId: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:missing-AbCdEf",
+            }),
+            /ResourceNotFoundException: .*secret:missing-AbCdEf/,
+        );
         assert.equal(yt.requests.length, 0);
     });
 
@@ -381,11 +554,23 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         const stray = channelId("stray");
         await createStaging(h.db);
         await copyAll(h.db, CHANNEL_STAGING, CHANNEL_COLUMNS, [channelRow(channelResource(B))]);
-        await copyAll(h.db, VIDEO_STAGING, VIDEO_COLUMNS, [videoRow(videoResource(videoId("stray1"), stray, { index: 0 }), stray)]);
+        await copyAll(h.db, VIDEO_STAGING, VIDEO_COLUMNS, [
+            videoRow(videoResource(videoId("stray1"), stray, { index: 0 }), stray),
+        ]);
         const at = new Date("2025-03-02T15:00:05Z");
         await assert.rejects(
-            publish(h.db, { startedAt: at, finishedAt: at, trigger: "test", status: "completed", snapshotDate: "2025-03-03", unavailableVideos: 0, quotaUnits: 0 }),
-            new RegExp(`staged videos reference channels that were neither staged nor stored \\(${stray}\\); nothing was published`),
+            publish(h.db, {
+                startedAt: at,
+                finishedAt: at,
+                trigger: "test",
+                status: "completed",
+                snapshotDate: "2025-03-03",
+                unavailableVideos: 0,
+                quotaUnits: 0,
+            }),
+            new RegExp(
+                `staged videos reference channels that were neither staged nor stored \\(${stray}\\); nothing was published`,
+            ),
         );
         assert.deepEqual(await dump(h.db), before);
     });
@@ -400,9 +585,17 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         };
         const [c1, c2] = await Promise.all([open(), open()]);
         const [a, b] = await Promise.all([migrate(c1), migrate(c2)]);
-        assert.deepEqual([...a, ...b], MIGRATIONS.map((m) => m.version));
+        assert.deepEqual(
+            [...a, ...b],
+            MIGRATIONS.map((m) => m.version),
+        );
         assert.deepEqual(await migrate(c1), []);
-        const versions = (await c1.query("SELECT version FROM youtube_sync_schema_migrations")).rows.map((r) => r.version);
-        assert.deepEqual(versions, MIGRATIONS.map((m) => m.version));
+        const versions = (await c1.query("SELECT version FROM youtube_sync_schema_migrations")).rows.map(
+            (r) => r.version,
+        );
+        assert.deepEqual(
+            versions,
+            MIGRATIONS.map((m) => m.version),
+        );
     });
 });

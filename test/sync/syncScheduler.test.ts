@@ -9,7 +9,15 @@ import { SYNC_PACKAGES, SyncScheduler, syncNames, validateSyncSchedulerArgs } fr
 import { checkPlan } from "../../policy/rules";
 import { json, Plan, runComponent } from "../harness";
 import { startPostgres, TestPostgres } from "../support/postgres";
-import { channelId, channelResource, fakeChannel, startYouTubeServer, videoId, videoResource, YouTubeServer } from "../support/youtubeServer";
+import {
+    channelId,
+    channelResource,
+    fakeChannel,
+    startYouTubeServer,
+    videoId,
+    videoResource,
+    YouTubeServer,
+} from "../support/youtubeServer";
 import { invokeLambda, LambdaArtifact, writeLambdaPackage } from "../support/lambdaArtifact";
 import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
 
@@ -23,8 +31,10 @@ const RAW: Record<"stg" | "prd", Record<string, string>> = {
         syncSubnetIds: '["subnet-0a1b2c3d4e5f60718","subnet-0a1b2c3d4e5f60729"]',
         syncSecurityGroupIds: '["sg-0a1b2c3d4e5f60730"]',
         syncDbHost: "shirogane-stg.abcdefghijkl.ap-northeast-1.rds.amazonaws.com",
-        syncDbPasswordSecretArn: "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-stg-AbCdEf",
-        syncYoutubeApiKeySecretArn: "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:sync-batch/stg/youtube-api-key-GhIjKl",
+        syncDbPasswordSecretArn:
+            "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-stg-AbCdEf",
+        syncYoutubeApiKeySecretArn:
+            "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:sync-batch/stg/youtube-api-key-GhIjKl",
         syncChannelIds: `["${channelId("stgone")}"]`,
         syncQuotaBudget: "2000",
     },
@@ -34,8 +44,10 @@ const RAW: Record<"stg" | "prd", Record<string, string>> = {
         syncSubnetIds: '["subnet-0b1b2c3d4e5f60718","subnet-0b1b2c3d4e5f60729","subnet-0b1b2c3d4e5f6072a"]',
         syncSecurityGroupIds: '["sg-0b1b2c3d4e5f60730"]',
         syncDbHost: "shirogane.abcdefghijkl.ap-northeast-1.rds.amazonaws.com",
-        syncDbPasswordSecretArn: "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-MnOpQr",
-        syncYoutubeApiKeySecretArn: "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:sync-batch/prd/youtube-api-key-StUvWx",
+        syncDbPasswordSecretArn:
+            "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-MnOpQr",
+        syncYoutubeApiKeySecretArn:
+            "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:sync-batch/prd/youtube-api-key-StUvWx",
         syncChannelIds: `["${channelId("prdone")}","${channelId("prdtwo")}"]`,
     },
 };
@@ -64,7 +76,11 @@ async function planSync(stack: "stg" | "prd", overrides: Record<string, string> 
     const { region: _, ...config } = parse(stack, { ...RAW[stack], ...overrides });
     return runComponent(() => {
         const provider = new aws.Provider(`aws-${REGION}`, { region: REGION });
-        new SyncScheduler("sync", { ...config, environment: stack, alertsTopicArn: topicArn(stack) }, { providers: [provider] });
+        new SyncScheduler(
+            "sync",
+            { ...config, environment: stack, alertsTopicArn: topicArn(stack) },
+            { providers: [provider] },
+        );
     }, stack);
 }
 
@@ -109,28 +125,64 @@ describe("SyncScheduler configuration", () => {
     });
 
     const cases: [string, Record<string, string | undefined>, string][] = [
-        ["requires the RDS subnets", { syncSubnetIds: undefined },
-            'ops-platform:syncSubnetIds: expected a list of at least 1 a subnet id (subnet-…), it is not set. Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]'],
-        ["rejects a malformed subnet id", { syncSubnetIds: '["subnet-1","subnet-0a1b2c3d4e5f60718"]' },
-            'ops-platform:syncSubnetIds: expected every item to be a subnet id (subnet-…) ("subnet-1" is not a subnet id), got "[\\"subnet-1\\",\\"subnet-0a1b2c3d4e5f60718\\"]". Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]'],
-        ["rejects more security groups than Lambda accepts", { syncSecurityGroupIds: JSON.stringify(Array.from({ length: 6 }, (_, i) => `sg-0a1b2c3d4e5f6073${i}`)) },
-            'ops-platform:syncSecurityGroupIds: expected at most 5 items (the Lambda VPC limit), got "[\\"sg-0a1b2c3d4e5f60730\\",\\"sg-0a1b2c3d4e5f60731\\",\\"sg-0a1b2c3d4e5f60732\\",\\"sg-0a1b2c3d4e5f60733\\",\\"sg-0a1b2c3d4e5f60734\\",\\"sg-0a1b2c3d4e5f60735\\"]". Fix: remove 1 from the list in Pulumi.stg.yaml'],
-        ["rejects a schedule expression EventBridge would refuse", { syncScheduleExpressions: '["cron(0 15 * * * *)"]' },
-            'ops-platform:syncScheduleExpressions: expected every item to be an EventBridge schedule expression in UTC (exactly one of day-of-month and day-of-week must be \'?\'), got "[\\"cron(0 15 * * * *)\\"]". Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncScheduleExpressions: ["cron(0 3 * * ? *)", "cron(0 9 * * ? *)"]'],
-        ["rejects a partial secret ARN that IAM would not match", { syncDbPasswordSecretArn: "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-stg" },
-            'ops-platform:syncDbPasswordSecretArn: expected the full ARN of the Secrets Manager secret holding the DB password, in ap-northeast-1 (arn:aws:secretsmanager:ap-northeast-1:<account>:secret:<name>-<6 characters>; aws secretsmanager describe-secret --secret-id <name> --query ARN), got "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-stg". Fix: pulumi config set syncDbPasswordSecretArn arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds-db-credentials/shirogane-AbCdEf --stack stg'],
-        ["rejects a secret in another region", { syncYoutubeApiKeySecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:yt-AbCdEf" },
-            'ops-platform:syncYoutubeApiKeySecretArn: expected the full ARN of the Secrets Manager secret holding the YouTube Data API key, in ap-northeast-1 (arn:aws:secretsmanager:ap-northeast-1:<account>:secret:<name>-<6 characters>; aws secretsmanager describe-secret --secret-id <name> --query ARN), got "arn:aws:secretsmanager:us-east-1:000000000000:secret:yt-AbCdEf". Fix: pulumi config set syncYoutubeApiKeySecretArn arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:sync-batch/youtube-api-key-AbCdEf --stack stg'],
-        ["requires the RDS host", { syncDbHost: undefined },
-            "ops-platform:syncDbHost: expected the host name of the RDS endpoint, it is not set. Fix: pulumi config set syncDbHost shirogane.abcdefghijkl.ap-northeast-1.rds.amazonaws.com --stack stg"],
-        ["rejects a channel handle where an id belongs", { syncChannelIds: '["@shirogane"]' },
-            'ops-platform:syncChannelIds: expected every item to be a YouTube channel id ("UC" and 22 more characters, from https://www.youtube.com/channel/<id>) ("@shirogane" is not a channel id), got "[\\"@shirogane\\"]". Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncChannelIds: ["UCxxxxxxxxxxxxxxxxxxxxxx"]'],
-        ["rejects a timeout that would not outlast the 600 s alarm", { syncTimeoutSeconds: "600" },
-            'ops-platform:syncTimeoutSeconds: expected an integer from 660 to 900, got "600". Fix: pulumi config set syncTimeoutSeconds 900 --stack stg'],
-        ["rejects an unknown TLS mode", { syncDbSslMode: "prefer" },
-            'ops-platform:syncDbSslMode: expected one of verify-full, require, disable, got "prefer". Fix: pulumi config set syncDbSslMode verify-full --stack stg'],
-        ["rejects a retention CloudWatch does not offer", { syncLogRetentionDays: "10" },
-            'ops-platform:syncLogRetentionDays: expected a CloudWatch Logs retention in days (one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), got "10". Fix: pulumi config set syncLogRetentionDays 7 --stack stg'],
+        [
+            "requires the RDS subnets",
+            { syncSubnetIds: undefined },
+            'ops-platform:syncSubnetIds: expected a list of at least 1 a subnet id (subnet-…), it is not set. Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]',
+        ],
+        [
+            "rejects a malformed subnet id",
+            { syncSubnetIds: '["subnet-1","subnet-0a1b2c3d4e5f60718"]' },
+            'ops-platform:syncSubnetIds: expected every item to be a subnet id (subnet-…) ("subnet-1" is not a subnet id), got "[\\"subnet-1\\",\\"subnet-0a1b2c3d4e5f60718\\"]". Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]',
+        ],
+        [
+            "rejects more security groups than Lambda accepts",
+            { syncSecurityGroupIds: JSON.stringify(Array.from({ length: 6 }, (_, i) => `sg-0a1b2c3d4e5f6073${i}`)) },
+            'ops-platform:syncSecurityGroupIds: expected at most 5 items (the Lambda VPC limit), got "[\\"sg-0a1b2c3d4e5f60730\\",\\"sg-0a1b2c3d4e5f60731\\",\\"sg-0a1b2c3d4e5f60732\\",\\"sg-0a1b2c3d4e5f60733\\",\\"sg-0a1b2c3d4e5f60734\\",\\"sg-0a1b2c3d4e5f60735\\"]". Fix: remove 1 from the list in Pulumi.stg.yaml',
+        ],
+        [
+            "rejects a schedule expression EventBridge would refuse",
+            { syncScheduleExpressions: '["cron(0 15 * * * *)"]' },
+            'ops-platform:syncScheduleExpressions: expected every item to be an EventBridge schedule expression in UTC (exactly one of day-of-month and day-of-week must be \'?\'), got "[\\"cron(0 15 * * * *)\\"]". Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncScheduleExpressions: ["cron(0 3 * * ? *)", "cron(0 9 * * ? *)"]',
+        ],
+        [
+            "rejects a partial secret ARN that IAM would not match",
+            {
+                syncDbPasswordSecretArn:
+                    "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-stg",
+            },
+            'ops-platform:syncDbPasswordSecretArn: expected the full ARN of the Secrets Manager secret holding the DB password, in ap-northeast-1 (arn:aws:secretsmanager:ap-northeast-1:<account>:secret:<name>-<6 characters>; aws secretsmanager describe-secret --secret-id <name> --query ARN), got "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:rds-db-credentials/shirogane-stg". Fix: pulumi config set syncDbPasswordSecretArn arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds-db-credentials/shirogane-AbCdEf --stack stg',
+        ],
+        [
+            "rejects a secret in another region",
+            { syncYoutubeApiKeySecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:yt-AbCdEf" },
+            'ops-platform:syncYoutubeApiKeySecretArn: expected the full ARN of the Secrets Manager secret holding the YouTube Data API key, in ap-northeast-1 (arn:aws:secretsmanager:ap-northeast-1:<account>:secret:<name>-<6 characters>; aws secretsmanager describe-secret --secret-id <name> --query ARN), got "arn:aws:secretsmanager:us-east-1:000000000000:secret:yt-AbCdEf". Fix: pulumi config set syncYoutubeApiKeySecretArn arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:sync-batch/youtube-api-key-AbCdEf --stack stg',
+        ],
+        [
+            "requires the RDS host",
+            { syncDbHost: undefined },
+            "ops-platform:syncDbHost: expected the host name of the RDS endpoint, it is not set. Fix: pulumi config set syncDbHost shirogane.abcdefghijkl.ap-northeast-1.rds.amazonaws.com --stack stg",
+        ],
+        [
+            "rejects a channel handle where an id belongs",
+            { syncChannelIds: '["@shirogane"]' },
+            'ops-platform:syncChannelIds: expected every item to be a YouTube channel id ("UC" and 22 more characters, from https://www.youtube.com/channel/<id>) ("@shirogane" is not a channel id), got "[\\"@shirogane\\"]". Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncChannelIds: ["UCxxxxxxxxxxxxxxxxxxxxxx"]',
+        ],
+        [
+            "rejects a timeout that would not outlast the 600 s alarm",
+            { syncTimeoutSeconds: "600" },
+            'ops-platform:syncTimeoutSeconds: expected an integer from 660 to 900, got "600". Fix: pulumi config set syncTimeoutSeconds 900 --stack stg',
+        ],
+        [
+            "rejects an unknown TLS mode",
+            { syncDbSslMode: "prefer" },
+            'ops-platform:syncDbSslMode: expected one of verify-full, require, disable, got "prefer". Fix: pulumi config set syncDbSslMode verify-full --stack stg',
+        ],
+        [
+            "rejects a retention CloudWatch does not offer",
+            { syncLogRetentionDays: "10" },
+            'ops-platform:syncLogRetentionDays: expected a CloudWatch Logs retention in days (one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), got "10". Fix: pulumi config set syncLogRetentionDays 7 --stack stg',
+        ],
     ];
     for (const [title, overrides, message] of cases) {
         it(title, () => assert.deepEqual(problems("stg", overrides), [message]));
@@ -138,9 +190,20 @@ describe("SyncScheduler configuration", () => {
 
     it("refuses component args that cannot be built, naming each", () => {
         const { region: _, ...c } = parse("stg", RAW.stg);
-        assert.throws(() => validateSyncSchedulerArgs("sync", { ...c, subnetIds: [], timeoutSeconds: 600, environment: "stg", alertsTopicArn: "t" }), {
-            message: "SyncScheduler 'sync': `subnetIds` must list the RDS subnets, got none; `timeoutSeconds` must be above the 600 s Duration alarm so slow runs alarm before Lambda kills them, got 600",
-        });
+        assert.throws(
+            () =>
+                validateSyncSchedulerArgs("sync", {
+                    ...c,
+                    subnetIds: [],
+                    timeoutSeconds: 600,
+                    environment: "stg",
+                    alertsTopicArn: "t",
+                }),
+            {
+                message:
+                    "SyncScheduler 'sync': `subnetIds` must list the RDS subnets, got none; `timeoutSeconds` must be above the 600 s Duration alarm so slow runs alarm before Lambda kills them, got 600",
+            },
+        );
     });
 });
 
@@ -161,8 +224,14 @@ describe("SyncScheduler component", function () {
 
             it("puts every resource under the component on the ap-northeast-1 provider", () => {
                 const comp = p().get("ops:sync:SyncScheduler", "sync");
-                const tokyo = new Set(p().inRegion(REGION).map((r) => r.urn));
-                const custom = p().descendants(comp.urn).filter((r) => r.custom);
+                const tokyo = new Set(
+                    p()
+                        .inRegion(REGION)
+                        .map((r) => r.urn),
+                );
+                const custom = p()
+                    .descendants(comp.urn)
+                    .filter((r) => r.custom);
                 assert.equal(custom.length, stack === "prd" ? 16 : 13);
                 for (const r of custom) assert.ok(tokyo.has(r.urn), r.urn);
             });
@@ -178,7 +247,10 @@ describe("SyncScheduler component", function () {
                     handler: "__index.handler",
                     timeout: 900,
                     memorySize: 512,
-                    vpcConfig: { subnetIds: JSON.parse(raw.syncSubnetIds), securityGroupIds: JSON.parse(raw.syncSecurityGroupIds) },
+                    vpcConfig: {
+                        subnetIds: JSON.parse(raw.syncSubnetIds),
+                        securityGroupIds: JSON.parse(raw.syncSecurityGroupIds),
+                    },
                     environment: {
                         variables: {
                             DB_HOST: raw.syncDbHost,
@@ -206,18 +278,43 @@ describe("SyncScheduler component", function () {
                 assert.deepEqual(json(p().inputs(T.rolePolicy, "sync-function").policy), {
                     Version: "2012-10-17",
                     Statement: [
-                        { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${names.logGroup}:*` },
-                        { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [raw.syncDbPasswordSecretArn, raw.syncYoutubeApiKeySecretArn] },
+                        {
+                            Sid: "Logs",
+                            Effect: "Allow",
+                            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${names.logGroup}:*`,
+                        },
+                        {
+                            Sid: "ReadSecrets",
+                            Effect: "Allow",
+                            Action: ["secretsmanager:GetSecretValue"],
+                            Resource: [raw.syncDbPasswordSecretArn, raw.syncYoutubeApiKeySecretArn],
+                        },
                         {
                             Sid: "VpcNetworkInterfaces",
                             Effect: "Allow",
-                            Action: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                            Action: [
+                                "ec2:CreateNetworkInterface",
+                                "ec2:DescribeNetworkInterfaces",
+                                "ec2:DeleteNetworkInterface",
+                                "ec2:AssignPrivateIpAddresses",
+                                "ec2:UnassignPrivateIpAddresses",
+                            ],
                             Resource: "*",
                         },
-                        { Sid: "Tracing", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
+                        {
+                            Sid: "Tracing",
+                            Effect: "Allow",
+                            Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                            Resource: "*",
+                        },
                     ],
                 });
-                assert.equal(p().ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0, "no managed policies");
+                assert.equal(
+                    p().ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length,
+                    0,
+                    "no managed policies",
+                );
             });
 
             it("keeps 7 days of logs in the function's own log group, created before the function", () => {
@@ -225,9 +322,15 @@ describe("SyncScheduler component", function () {
             });
 
             it("schedules from the UTC cron list and routes manual-trigger events to the function", () => {
-                const expressions: string[] = stack === "stg" ? ["cron(0 15 * * ? *)"] : ["cron(0 3 * * ? *)", "cron(0 9 * * ? *)"];
+                const expressions: string[] =
+                    stack === "stg" ? ["cron(0 15 * * ? *)"] : ["cron(0 3 * * ? *)", "cron(0 9 * * ? *)"];
                 const labels = expressions.map((_, i) => `sync-schedule${i === 0 ? "" : `-${i + 1}`}`);
-                assert.deepEqual(p().ofType(T.rule).map((r) => r.name), [...labels, "sync-manual"]);
+                assert.deepEqual(
+                    p()
+                        .ofType(T.rule)
+                        .map((r) => r.name),
+                    [...labels, "sync-manual"],
+                );
                 expressions.forEach((expr, i) => {
                     assert.deepEqual(p().inputs(T.rule, labels[i]), {
                         name: names.scheduleRule(i),
@@ -239,11 +342,19 @@ describe("SyncScheduler component", function () {
                 assert.equal(names.scheduleRule(0), `sync-batch-${stack}-schedule`);
                 const manual = p().inputs(T.rule, "sync-manual");
                 assert.equal(manual.state, "ENABLED");
-                assert.deepEqual(json(manual.eventPattern), { source: ["batch-scheduler"], "detail-type": ["manual-trigger"] });
+                assert.deepEqual(json(manual.eventPattern), {
+                    source: ["batch-scheduler"],
+                    "detail-type": ["manual-trigger"],
+                });
                 for (const label of [...labels, "sync-manual"]) {
                     const ruleArn = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:eventrule/${p().inputs(T.rule, label).name}`;
                     assert.deepEqual(p().inputs(T.target, label), { rule: p().inputs(T.rule, label).name, arn: fnArn });
-                    assert.deepEqual(p().inputs(T.permission, label), { action: "lambda:InvokeFunction", function: names.function, principal: "events.amazonaws.com", sourceArn: ruleArn });
+                    assert.deepEqual(p().inputs(T.permission, label), {
+                        action: "lambda:InvokeFunction",
+                        function: names.function,
+                        principal: "events.amazonaws.com",
+                        sourceArn: ruleArn,
+                    });
                 }
             });
 
@@ -277,11 +388,18 @@ describe("SyncScheduler component", function () {
             });
 
             it("passes every rule of the policy pack", () => {
-                assert.deepEqual(checkPlan(p().resources).map((v) => `${v.rule}: ${v.message}`), []);
+                assert.deepEqual(
+                    checkPlan(p().resources).map((v) => `${v.rule}: ${v.message}`),
+                    [],
+                );
             });
 
             it("retries a failed asynchronous run once, not twice", () => {
-                assert.deepEqual(p().inputs(T.invoke, "sync-invoke"), { functionName: names.function, maximumRetryAttempts: 1, maximumEventAgeInSeconds: 3600 });
+                assert.deepEqual(p().inputs(T.invoke, "sync-invoke"), {
+                    functionName: names.function,
+                    maximumRetryAttempts: 1,
+                    maximumEventAgeInSeconds: 3600,
+                });
             });
         });
     }
@@ -295,13 +413,25 @@ describe("SyncScheduler component", function () {
 
     it("ships only pg, pg-copy-streams and csv-stringify (with their dependencies), leaving the AWS SDK to the runtime", () => {
         const assets = plans.stg!.inputs(T.fn, "sync-function").code.assets as Record<string, { path?: string }>;
-        const pkgs = Object.keys(assets).filter((k) => k.startsWith("node_modules/")).map((k) => k.slice("node_modules/".length));
+        const pkgs = Object.keys(assets)
+            .filter((k) => k.startsWith("node_modules/"))
+            .map((k) => k.slice("node_modules/".length));
         for (const wanted of SYNC_PACKAGES) assert.ok(pkgs.includes(wanted), `missing ${wanted}`);
         const rootDeps = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies);
         for (const banned of rootDeps.filter((d) => !(SYNC_PACKAGES as readonly string[]).includes(d))) {
             assert.ok(!pkgs.includes(banned), `bundles ${banned}`);
         }
-        assert.ok(!pkgs.some((p) => p.startsWith("@pulumi/") || p === "playwright-core" || p.startsWith("@supabase/") || p.startsWith("@aws-sdk/") || p.startsWith("@smithy/")), pkgs.join(", "));
+        assert.ok(
+            !pkgs.some(
+                (p) =>
+                    p.startsWith("@pulumi/") ||
+                    p === "playwright-core" ||
+                    p.startsWith("@supabase/") ||
+                    p.startsWith("@aws-sdk/") ||
+                    p.startsWith("@smithy/"),
+            ),
+            pkgs.join(", "),
+        );
     });
 });
 
@@ -326,15 +456,28 @@ describe("sync-batch deployment artifact", function () {
             startPostgres(),
             startYouTubeServer({ apiKey: KEY }),
             startSecretsManager({
-                [vars.DB_PASSWORD_SECRET_ARN]: JSON.stringify({ username: "postgres", password: DB_PASSWORD, engine: "postgres", port: 5432 }),
+                [vars.DB_PASSWORD_SECRET_ARN]: JSON.stringify({
+                    username: "postgres",
+                    password: DB_PASSWORD,
+                    engine: "postgres",
+                    port: 5432,
+                }),
                 [vars.YOUTUBE_API_KEY_SECRET_ARN]: KEY,
             }),
         ]);
         await pg.createDatabase(vars.DB_NAME);
         const ch = vars.YOUTUBE_CHANNEL_IDS;
         const ids = Array.from({ length: 75 }, (_, i) => videoId(`art${i}`));
-        yt.addChannel(fakeChannel(channelResource(ch, { title: "Artifact, \"channel\"" }), ids));
-        ids.forEach((id, i) => yt.addVideo(videoResource(id, ch, { index: i, title: i === 0 ? "改行\nと, \"引用\" 😀" : undefined, statistics: i === 1 ? null : undefined })));
+        yt.addChannel(fakeChannel(channelResource(ch, { title: 'Artifact, "channel"' }), ids));
+        ids.forEach((id, i) =>
+            yt.addVideo(
+                videoResource(id, ch, {
+                    index: i,
+                    title: i === 0 ? '改行\nと, "引用" 😀' : undefined,
+                    statistics: i === 1 ? null : undefined,
+                }),
+            ),
+        );
     });
     after(async () => {
         await Promise.all([yt?.close(), sm?.close(), pg?.stop()]);
@@ -396,7 +539,11 @@ describe("sync-batch deployment artifact", function () {
         assert.equal(result.videos, 75);
         assert.equal(result.snapshots, 74);
         assert.deepEqual(result.quotaCalls, { channels: 1, playlistItems: 2, videos: 2 });
-        assert.deepEqual(sm.requests.sort(), [vars.DB_PASSWORD_SECRET_ARN, vars.YOUTUBE_API_KEY_SECRET_ARN].sort(), "both secrets read at run time");
+        assert.deepEqual(
+            sm.requests.sort(),
+            [vars.DB_PASSWORD_SECRET_ARN, vars.YOUTUBE_API_KEY_SECRET_ARN].sort(),
+            "both secrets read at run time",
+        );
         assert.ok(yt.requests.every((r) => r.params.key === KEY));
         const finished = logs.find((l: any) => l.message === "sync finished") as any;
         assert.equal(finished.level, "INFO");
@@ -404,11 +551,17 @@ describe("sync-batch deployment artifact", function () {
         assert.equal(finished.quotaUnits, 5);
         assert.ok(!JSON.stringify(logs).includes(KEY), "the key never reaches the logs");
 
-        const db = new Client({ host: "127.0.0.1", port: pg.port, database: vars.DB_NAME, user: "postgres", password: DB_PASSWORD });
+        const db = new Client({
+            host: "127.0.0.1",
+            port: pg.port,
+            database: vars.DB_NAME,
+            user: "postgres",
+            password: DB_PASSWORD,
+        });
         await db.connect();
         try {
             const t = await db.query("SELECT title FROM youtube_videos WHERE video_id = $1", [videoId("art0")]);
-            assert.equal(t.rows[0].title, "改行\nと, \"引用\" 😀");
+            assert.equal(t.rows[0].title, '改行\nと, "引用" 😀');
             assert.equal((await db.query("SELECT title FROM youtube_channels")).rows[0].title, 'Artifact, "channel"');
         } finally {
             await db.end();
@@ -417,7 +570,14 @@ describe("sync-batch deployment artifact", function () {
 
     it("runs a manual trigger naming its channels", async () => {
         const { result } = await invoke({
-            version: "0", id: "1", "detail-type": "manual-trigger", source: "batch-scheduler", account: ACCOUNT, time: "2025-03-01T03:00:00Z", region: REGION, resources: [],
+            version: "0",
+            id: "1",
+            "detail-type": "manual-trigger",
+            source: "batch-scheduler",
+            account: ACCOUNT,
+            time: "2025-03-01T03:00:00Z",
+            region: REGION,
+            resources: [],
             detail: { channelIds: [vars.YOUTUBE_CHANNEL_IDS] },
         });
         assert.equal(result.trigger, "manual");

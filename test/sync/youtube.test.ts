@@ -1,8 +1,21 @@
 import { strict as assert } from "assert";
-import { createYouTubeClient, QuotaExhaustedError, YouTubeApiError, YouTubeClientOptions } from "../../functions/syncBatch";
+import {
+    createYouTubeClient,
+    QuotaExhaustedError,
+    YouTubeApiError,
+    YouTubeClientOptions,
+} from "../../functions/syncBatch";
 import { Logger } from "../../functions/syncBatch/log";
 import { freePort } from "../support/postgres";
-import { channelId, channelResource, fakeChannel, startYouTubeServer, videoId, videoResource, YouTubeServer } from "../support/youtubeServer";
+import {
+    channelId,
+    channelResource,
+    fakeChannel,
+    startYouTubeServer,
+    videoId,
+    videoResource,
+    YouTubeServer,
+} from "../support/youtubeServer";
 
 const KEY = "AIza-test-key-never-logged";
 
@@ -18,7 +31,14 @@ describe("YouTube Data API client", () => {
         error: (m, f) => logs.push(JSON.stringify({ m, ...f })),
     };
     const client = (o: Partial<YouTubeClientOptions> = {}) =>
-        createYouTubeClient({ apiKey: KEY, baseUrl: yt.baseUrl, logger, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, ...o });
+        createYouTubeClient({
+            apiKey: KEY,
+            baseUrl: yt.baseUrl,
+            logger,
+            sleep: async (ms) => void sleeps.push(ms),
+            random: () => 0.5,
+            ...o,
+        });
 
     before(async () => {
         yt = await startYouTubeServer({ apiKey: KEY });
@@ -42,9 +62,15 @@ describe("YouTube Data API client", () => {
             pages.push(p.videoIds);
             token = p.nextPageToken;
         } while (token);
-        assert.deepEqual(pages.map((p) => p.length), [50, 50, 20]);
+        assert.deepEqual(
+            pages.map((p) => p.length),
+            [50, 50, 20],
+        );
         assert.deepEqual(pages.flat(), ids);
-        assert.deepEqual(yt.requests.map((r) => r.params.maxResults), ["50", "50", "50"]);
+        assert.deepEqual(
+            yt.requests.map((r) => r.params.maxResults),
+            ["50", "50", "50"],
+        );
         assert.equal(yt.requests[0].params.pageToken, undefined);
         assert.deepEqual(c.quota, { units: 3, calls: { channels: 0, playlistItems: 3, videos: 0 }, retries: 0 });
     });
@@ -53,10 +79,19 @@ describe("YouTube Data API client", () => {
         const c = client();
         const items = await c.videos(ids.slice(0, 50));
         assert.equal(items.length, 50);
-        assert.deepEqual(Object.keys(items[0]).sort(), ["contentDetails", "etag", "id", "kind", "snippet", "statistics"]);
+        assert.deepEqual(Object.keys(items[0]).sort(), [
+            "contentDetails",
+            "etag",
+            "id",
+            "kind",
+            "snippet",
+            "statistics",
+        ]);
         assert.equal(yt.requests.length, 1);
         assert.equal(yt.requests[0].params.part, "snippet,statistics,contentDetails");
-        await assert.rejects(c.videos(ids.slice(0, 51)), { message: "videos.list: between 1 and 50 ids per call, got 51" });
+        await assert.rejects(c.videos(ids.slice(0, 51)), {
+            message: "videos.list: between 1 and 50 ids per call, got 51",
+        });
     });
 
     it("retries a burst of 5xx answers with growing backoff and counts every answered call", async () => {
@@ -64,7 +99,10 @@ describe("YouTube Data API client", () => {
         const c = client();
         const items = await c.channels([ch]);
         assert.equal(items[0].id, ch);
-        assert.deepEqual(yt.requests.map((r) => r.status), [503, 503, 503, 200]);
+        assert.deepEqual(
+            yt.requests.map((r) => r.status),
+            [503, 503, 503, 200],
+        );
         assert.deepEqual(sleeps, [375, 750, 1500]);
         assert.deepEqual(c.quota, { units: 4, calls: { channels: 4, playlistItems: 0, videos: 0 }, retries: 3 });
     });
@@ -74,7 +112,10 @@ describe("YouTube Data API client", () => {
         yt.failNext(1, { status: 403, reason: "rateLimitExceeded" });
         const c = client();
         await c.videos([ids[0]]);
-        assert.deepEqual(yt.requests.map((r) => r.status), [429, 403, 200]);
+        assert.deepEqual(
+            yt.requests.map((r) => r.status),
+            [429, 403, 200],
+        );
         assert.deepEqual(sleeps, [7000, 750]);
     });
 
@@ -83,7 +124,10 @@ describe("YouTube Data API client", () => {
         const c = client({ retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 } });
         await assert.rejects(c.videos([ids[0]]), (err: Error) => {
             assert.ok(err instanceof YouTubeApiError);
-            assert.equal(err.message, `videos.list part=snippet,statistics,contentDetails id=${ids[0]} maxResults=50: HTTP 500 backendError after 3 attempts: injected 500`);
+            assert.equal(
+                err.message,
+                `videos.list part=snippet,statistics,contentDetails id=${ids[0]} maxResults=50: HTTP 500 backendError after 3 attempts: injected 500`,
+            );
             return true;
         });
         assert.equal(yt.requests.length, 3);
@@ -107,12 +151,20 @@ describe("YouTube Data API client", () => {
         const c = client({ quotaBudget: 2 });
         await c.channels([ch]);
         await c.videos([ids[0]]);
-        await assert.rejects(c.videos([ids[1]]), { name: "QuotaExhaustedError", message: `quota budget of 2 units spent before videos.list part=snippet,statistics,contentDetails id=${ids[1]} maxResults=50` });
+        await assert.rejects(c.videos([ids[1]]), {
+            name: "QuotaExhaustedError",
+            message: `quota budget of 2 units spent before videos.list part=snippet,statistics,contentDetails id=${ids[1]} maxResults=50`,
+        });
         assert.equal(yt.requests.length, 2);
     });
 
     it("fails fast on an invalid key and never puts the key in errors or logs", async () => {
-        const c = createYouTubeClient({ apiKey: "wrong-key-value", baseUrl: yt.baseUrl, logger, sleep: async () => undefined });
+        const c = createYouTubeClient({
+            apiKey: "wrong-key-value",
+            baseUrl: yt.baseUrl,
+            logger,
+            sleep: async () => undefined,
+        });
         await assert.rejects(c.channels([ch]), (err: Error) => {
             assert.match(err.message, /HTTP 400 keyInvalid: API key not valid/);
             assert.ok(!err.message.includes("wrong-key-value"));
@@ -131,7 +183,13 @@ describe("YouTube Data API client", () => {
 
     it("retries network failures and reports them after the last attempt", async () => {
         const port = await freePort();
-        const c = createYouTubeClient({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}/youtube/v3`, logger, sleep: async (ms) => void sleeps.push(ms), retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+        const c = createYouTubeClient({
+            apiKey: KEY,
+            baseUrl: `http://127.0.0.1:${port}/youtube/v3`,
+            logger,
+            sleep: async (ms) => void sleeps.push(ms),
+            retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+        });
         await assert.rejects(c.channels([ch]), /channels\.list .*: network error after 2 attempts/);
         assert.equal(sleeps.length, 1);
         assert.equal(c.quota.units, 0);

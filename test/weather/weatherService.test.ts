@@ -39,29 +39,49 @@ describe("WeatherService", function () {
             publicCidrs: ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"],
             privateCidrs: ["10.20.128.0/20", "10.20.144.0/20", "10.20.160.0/20"],
         });
-        assert.deepEqual(subnetCidrs("192.168.4.0/24", 2), { publicCidrs: ["192.168.4.0/28", "192.168.4.16/28"], privateCidrs: ["192.168.4.128/28", "192.168.4.144/28"] });
+        assert.deepEqual(subnetCidrs("192.168.4.0/24", 2), {
+            publicCidrs: ["192.168.4.0/28", "192.168.4.16/28"],
+            privateCidrs: ["192.168.4.128/28", "192.168.4.144/28"],
+        });
     });
 
     for (const stack of ["stg", "prd"]) {
         describe(`${stack} stack`, () => {
             const p = () => plans[stack];
-            const azs = stack === "stg" ? ["ap-northeast-1a", "ap-northeast-1c"] : ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"];
+            const azs =
+                stack === "stg"
+                    ? ["ap-northeast-1a", "ap-northeast-1c"]
+                    : ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"];
 
             it("places every weather resource in ap-northeast-1", () => {
                 const weather = p().get("ops:weather:WeatherService", "weather");
-                const inTokyo = new Set(p().inRegion("ap-northeast-1").map((r) => r.urn));
-                for (const r of p().descendants(weather.urn).filter((r) => r.custom)) assert.ok(inTokyo.has(r.urn), r.urn);
+                const inTokyo = new Set(
+                    p()
+                        .inRegion("ap-northeast-1")
+                        .map((r) => r.urn),
+                );
+                for (const r of p()
+                    .descendants(weather.urn)
+                    .filter((r) => r.custom))
+                    assert.ok(inTokyo.has(r.urn), r.urn);
             });
 
             it("builds public and private subnets in every AZ and NAT per the stack's setting", () => {
-                assert.equal(p().inputs(T.vpc, "weather-vpc").cidrBlock, stack === "stg" ? "10.20.0.0/16" : "10.30.0.0/16");
+                assert.equal(
+                    p().inputs(T.vpc, "weather-vpc").cidrBlock,
+                    stack === "stg" ? "10.20.0.0/16" : "10.30.0.0/16",
+                );
                 for (const az of azs) {
                     assert.equal(p().inputs(T.subnet, `weather-public-${az}`).availabilityZone, az);
                     assert.equal(p().inputs(T.subnet, `weather-private-${az}`).mapPublicIpOnLaunch, false);
                 }
-                const nats = p().ofType(T.nat).filter((n) => n.name.startsWith("weather-"));
+                const nats = p()
+                    .ofType(T.nat)
+                    .filter((n) => n.name.startsWith("weather-"));
                 assert.equal(nats.length, stack === "stg" ? 1 : azs.length);
-                const defaults = p().ofType(T.route).filter((r) => r.inputs.natGatewayId);
+                const defaults = p()
+                    .ofType(T.route)
+                    .filter((r) => r.inputs.natGatewayId);
                 assert.equal(defaults.length, nats.length);
                 for (const r of defaults) assert.equal(r.inputs.destinationCidrBlock, "0.0.0.0/0");
                 const s3 = p().inputs(T.endpoint, "weather-s3");
@@ -80,7 +100,9 @@ describe("WeatherService", function () {
                         peer: r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
                     }))
                     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-                const alb = "weather-alb-sg-id", tasks = "weather-tasks-sg-id", efs = "weather-efs-sg-id";
+                const alb = "weather-alb-sg-id",
+                    tasks = "weather-tasks-sg-id",
+                    efs = "weather-efs-sg-id";
                 const expected = [
                     { dir: "in", sg: alb, port: "443-443/tcp", peer: "0.0.0.0/0" },
                     { dir: "in", sg: alb, port: "80-80/tcp", peer: "0.0.0.0/0" },
@@ -107,14 +129,22 @@ describe("WeatherService", function () {
                 assert.equal(https.protocol, "HTTPS");
                 assert.equal(https.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
                 assert.match(https.certificateArn, /^arn:aws:acm:ap-northeast-1:\d{12}:certificate\//);
-                assert.deepEqual(https.defaultActions.map((a: any) => a.type), ["forward"]);
+                assert.deepEqual(
+                    https.defaultActions.map((a: any) => a.type),
+                    ["forward"],
+                );
                 assert.match(https.defaultActions[0].targetGroupArn, /targetgroup\/weather-\w+-app\//);
                 const http = p().inputs(T.listener, "weather-http");
-                assert.deepEqual({ port: http.port, protocol: http.protocol, actions: http.defaultActions }, {
-                    port: 80,
-                    protocol: "HTTP",
-                    actions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-                });
+                assert.deepEqual(
+                    { port: http.port, protocol: http.protocol, actions: http.defaultActions },
+                    {
+                        port: 80,
+                        protocol: "HTTP",
+                        actions: [
+                            { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+                        ],
+                    },
+                );
                 const rule = p().inputs(T.rule, "weather-api-rule");
                 assert.deepEqual(rule.conditions, [{ pathPattern: { values: ["/api/*"] } }]);
                 assert.match(rule.actions[0].targetGroupArn, /targetgroup\/weather-\w+-api\//);
@@ -132,22 +162,45 @@ describe("WeatherService", function () {
 
             it("defines one Fargate container with both ports, env, secrets, EFS cache and logs", () => {
                 const td = p().inputs(T.taskDef, "weather-task");
-                assert.deepEqual([td.cpu, td.memory, td.networkMode, td.requiresCompatibilities], ["1024", "2048", "awsvpc", ["FARGATE"]]);
+                assert.deepEqual(
+                    [td.cpu, td.memory, td.networkMode, td.requiresCompatibilities],
+                    ["1024", "2048", "awsvpc", ["FARGATE"]],
+                );
                 const [c, ...rest] = json(td.containerDefinitions);
                 assert.equal(rest.length, 0);
                 assert.equal(c.name, "app");
                 assert.equal(c.privileged, false);
-                assert.deepEqual(c.portMappings.map((m: any) => m.containerPort), [8501, 8000]);
-                assert.deepEqual(c.environment, [{ name: "ENV", value: "production" }, { name: "MAX_PARALLEL_WORKERS", value: "4" }]);
+                assert.deepEqual(
+                    c.portMappings.map((m: any) => m.containerPort),
+                    [8501, 8000],
+                );
+                assert.deepEqual(c.environment, [
+                    { name: "ENV", value: "production" },
+                    { name: "MAX_PARALLEL_WORKERS", value: "4" },
+                ]);
                 const secretArn = `arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:weather/${stack}/api-keys-AbCdEf`;
-                assert.deepEqual(c.secrets, ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"].map((k) => ({ name: k, valueFrom: `${secretArn}:${k}::` })));
-                assert.deepEqual(c.mountPoints, [{ sourceVolume: "cache", containerPath: "/app/cache", readOnly: false }]);
+                assert.deepEqual(
+                    c.secrets,
+                    ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"].map((k) => ({
+                        name: k,
+                        valueFrom: `${secretArn}:${k}::`,
+                    })),
+                );
+                assert.deepEqual(c.mountPoints, [
+                    { sourceVolume: "cache", containerPath: "/app/cache", readOnly: false },
+                ]);
                 assert.equal(c.logConfiguration.options["awslogs-group"], `/ecs/weather-${stack}`);
                 assert.equal(c.linuxParameters.initProcessEnabled, true);
-                assert.deepEqual(td.volumes, [{
-                    name: "cache",
-                    efsVolumeConfiguration: { fileSystemId: "fs-0123456789abcdef0", transitEncryption: "ENABLED", authorizationConfig: { accessPointId: "fsap-0123456789abcdef0", iam: "ENABLED" } },
-                }]);
+                assert.deepEqual(td.volumes, [
+                    {
+                        name: "cache",
+                        efsVolumeConfiguration: {
+                            fileSystemId: "fs-0123456789abcdef0",
+                            transitEncryption: "ENABLED",
+                            authorizationConfig: { accessPointId: "fsap-0123456789abcdef0", iam: "ENABLED" },
+                        },
+                    },
+                ]);
                 assert.equal(p().inputs(T.logGroup, "weather-logs").retentionInDays, stack === "stg" ? 14 : 90);
             });
 
@@ -159,13 +212,33 @@ describe("WeatherService", function () {
                 assert.equal(svc.healthCheckGracePeriodSeconds, 120);
                 assert.equal(svc.networkConfiguration.assignPublicIp, false);
                 assert.deepEqual(svc.networkConfiguration.securityGroups, ["weather-tasks-sg-id"]);
-                assert.deepEqual(svc.loadBalancers.map((l: any) => [l.containerName, l.containerPort]), [["app", 8501], ["app", 8000]]);
+                assert.deepEqual(
+                    svc.loadBalancers.map((l: any) => [l.containerName, l.containerPort]),
+                    [
+                        ["app", 8501],
+                        ["app", 8000],
+                    ],
+                );
                 const target = p().inputs(T.scalingTarget, "weather-scaling");
                 assert.deepEqual([target.minCapacity, target.maxCapacity], [1, stack === "stg" ? 2 : 4]);
                 const policy = (n: string) => p().inputs(T.scalingPolicy, n).targetTrackingScalingPolicyConfiguration;
-                assert.deepEqual([policy("weather-cpu-scaling").predefinedMetricSpecification.predefinedMetricType, policy("weather-cpu-scaling").targetValue], ["ECSServiceAverageCPUUtilization", 70]);
-                assert.deepEqual([policy("weather-memory-scaling").predefinedMetricSpecification.predefinedMetricType, policy("weather-memory-scaling").targetValue], ["ECSServiceAverageMemoryUtilization", 80]);
-                assert.deepEqual(p().inputs(T.cluster, "weather-cluster").settings, [{ name: "containerInsights", value: "enabled" }]);
+                assert.deepEqual(
+                    [
+                        policy("weather-cpu-scaling").predefinedMetricSpecification.predefinedMetricType,
+                        policy("weather-cpu-scaling").targetValue,
+                    ],
+                    ["ECSServiceAverageCPUUtilization", 70],
+                );
+                assert.deepEqual(
+                    [
+                        policy("weather-memory-scaling").predefinedMetricSpecification.predefinedMetricType,
+                        policy("weather-memory-scaling").targetValue,
+                    ],
+                    ["ECSServiceAverageMemoryUtilization", 80],
+                );
+                assert.deepEqual(p().inputs(T.cluster, "weather-cluster").settings, [
+                    { name: "containerInsights", value: "enabled" },
+                ]);
             });
 
             it("encrypts EFS, moves cold files to IA after 30 days and mounts it in every private subnet", () => {
@@ -173,27 +246,55 @@ describe("WeatherService", function () {
                 assert.equal(fs.encrypted, true);
                 assert.deepEqual(fs.lifecyclePolicies, [{ transitionToIa: "AFTER_30_DAYS" }]);
                 assert.deepEqual(p().inputs(T.ap, "weather-cache-ap").posixUser, { uid: 1000, gid: 1000 });
-                const mounts = p().ofType(T.mount).filter((m) => m.name.startsWith("weather-"));
-                assert.deepEqual(mounts.map((m) => m.inputs.subnetId).sort(), azs.map((az) => `weather-private-${az}-id`).sort());
+                const mounts = p()
+                    .ofType(T.mount)
+                    .filter((m) => m.name.startsWith("weather-"));
+                assert.deepEqual(
+                    mounts.map((m) => m.inputs.subnetId).sort(),
+                    azs.map((az) => `weather-private-${az}-id`).sort(),
+                );
                 for (const m of mounts) assert.deepEqual(m.inputs.securityGroups, ["weather-efs-sg-id"]);
             });
 
             it("grants the task and execution roles only what they use", () => {
                 const exec = json(p().inputs(T.rolePolicy, "weather-execution").policy).Statement;
-                assert.deepEqual(exec.map((s: any) => [s.Sid, s.Action, s.Resource]), [
-                    ["EcrAuth", ["ecr:GetAuthorizationToken"], "*"],
-                    ["EcrPull", ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], `arn:aws:ecr:ap-northeast-1:123456789012:repository/weather-${stack}`],
-                    ["Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], `arn:aws:logs:ap-northeast-1:123456789012:log-group:/ecs/weather-${stack}:*`],
-                    ["ApiKeys", ["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:weather/${stack}/api-keys-AbCdEf`],
-                ]);
+                assert.deepEqual(
+                    exec.map((s: any) => [s.Sid, s.Action, s.Resource]),
+                    [
+                        ["EcrAuth", ["ecr:GetAuthorizationToken"], "*"],
+                        [
+                            "EcrPull",
+                            ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                            `arn:aws:ecr:ap-northeast-1:123456789012:repository/weather-${stack}`,
+                        ],
+                        [
+                            "Logs",
+                            ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            `arn:aws:logs:ap-northeast-1:123456789012:log-group:/ecs/weather-${stack}:*`,
+                        ],
+                        [
+                            "ApiKeys",
+                            ["secretsmanager:GetSecretValue"],
+                            `arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:weather/${stack}/api-keys-AbCdEf`,
+                        ],
+                    ],
+                );
                 const task = json(p().inputs(T.rolePolicy, "weather-task").policy).Statement;
-                assert.deepEqual(task, [{
-                    Sid: "EfsCache",
-                    Effect: "Allow",
-                    Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                    Resource: "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-0123456789abcdef0",
-                    Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:access-point/fsap-0123456789abcdef0" } },
-                }]);
+                assert.deepEqual(task, [
+                    {
+                        Sid: "EfsCache",
+                        Effect: "Allow",
+                        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                        Resource:
+                            "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-0123456789abcdef0",
+                        Condition: {
+                            StringEquals: {
+                                "elasticfilesystem:AccessPointArn":
+                                    "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:access-point/fsap-0123456789abcdef0",
+                            },
+                        },
+                    },
+                ]);
             });
         });
     }
@@ -201,11 +302,17 @@ describe("WeatherService", function () {
     it("skips the repository and build when a prebuilt image is configured", async () => {
         const plan = await planFor("stg", { config: { weatherImageUri: "registry.example.com/weather/app:2.0.1" } });
         assert.equal(plan.ofType("awsx:ecr:Image").filter((r) => r.name.startsWith("weather")).length, 0);
-        assert.equal(plan.ofType("aws:ecr/repository:Repository").filter((r) => r.name.startsWith("weather")).length, 0);
+        assert.equal(
+            plan.ofType("aws:ecr/repository:Repository").filter((r) => r.name.startsWith("weather")).length,
+            0,
+        );
         const c = json(plan.inputs(T.taskDef, "weather-task").containerDefinitions)[0];
         assert.equal(c.image, "registry.example.com/weather/app:2.0.1");
         const exec = json(plan.inputs(T.rolePolicy, "weather-execution").policy).Statement;
-        assert.deepEqual(exec.map((s: any) => s.Sid), ["Logs", "ApiKeys"]);
+        assert.deepEqual(
+            exec.map((s: any) => s.Sid),
+            ["Logs", "ApiKeys"],
+        );
     });
 
     it("builds the image from the app path with containers/web/Dockerfile for linux/amd64", () => {

@@ -24,7 +24,12 @@ if mode.startswith("die:"):
 while True: time.sleep(0.05)
 `;
 
-function startEntrypoint(dir: string, frontend: string, api: string, grace = "5"): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; ms: number }> } {
+function startEntrypoint(
+    dir: string,
+    frontend: string,
+    api: string,
+    grace = "5",
+): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; ms: number }> } {
     const script = path.join(dir, "stand_in.py");
     fs.writeFileSync(script, STAND_IN);
     const log = path.join(dir, "signals.log");
@@ -44,7 +49,10 @@ function startEntrypoint(dir: string, frontend: string, api: string, grace = "5"
     return { proc, exited };
 }
 
-const logLines = (dir: string) => (fs.existsSync(path.join(dir, "signals.log")) ? fs.readFileSync(path.join(dir, "signals.log"), "utf8").trim().split("\n") : []);
+const logLines = (dir: string) =>
+    fs.existsSync(path.join(dir, "signals.log"))
+        ? fs.readFileSync(path.join(dir, "signals.log"), "utf8").trim().split("\n")
+        : [];
 async function until(check: () => boolean, ms = 5000) {
     const end = Date.now() + ms;
     while (!check()) {
@@ -83,7 +91,12 @@ describe("weather web container", function () {
         const result = await exited;
         assert.equal(result.code, 3);
         assert.ok(result.ms < 5000, `took ${result.ms} ms`);
-        const frontendPid = Number(logLines(dir).find((l) => l.startsWith("frontend started"))!.split(" ").pop());
+        const frontendPid = Number(
+            logLines(dir)
+                .find((l) => l.startsWith("frontend started"))!
+                .split(" ")
+                .pop(),
+        );
         assert.ok(logLines(dir).includes("frontend got 15"));
         assert.equal(alive(frontendPid), false);
     });
@@ -96,7 +109,12 @@ describe("weather web container", function () {
     it("kills a server that ignores SIGTERM after the grace period", async () => {
         const { proc, exited } = startEntrypoint(dir, "stubborn", "run", "1");
         await until(() => logLines(dir).filter((l) => l.includes("started")).length === 2);
-        const stubbornPid = Number(logLines(dir).find((l) => l.startsWith("frontend started"))!.split(" ").pop());
+        const stubbornPid = Number(
+            logLines(dir)
+                .find((l) => l.startsWith("frontend started"))!
+                .split(" ")
+                .pop(),
+        );
         proc.kill("SIGTERM");
         const result = await exited;
         assert.notEqual(result.code, 0);
@@ -122,6 +140,9 @@ describe("weather web container", function () {
 
     it("the image build carries entrypoint.py byte for byte as its build argument", async () => {
         const img = (await planFor("stg")).inputs("awsx:ecr:Image", "weather-image");
-        assert.equal(Buffer.from(img.args.ENTRYPOINT_B64, "base64").toString("utf8"), fs.readFileSync(path.join(WEB, "entrypoint.py"), "utf8"));
+        assert.equal(
+            Buffer.from(img.args.ENTRYPOINT_B64, "base64").toString("utf8"),
+            fs.readFileSync(path.join(WEB, "entrypoint.py"), "utf8"),
+        );
     });
 });

@@ -4,16 +4,22 @@ import * as path from "path";
 import { parse } from "yaml";
 
 /** action-validator: SchemaStore's GitHub workflow schema compiled into a WASM validator, offline. */
-const { validateWorkflow } = require("@action-validator/core") as { validateWorkflow(src: string): { errors: { code: string; path?: string; title: string; detail?: string }[] } };
+const { validateWorkflow } = require("@action-validator/core") as {
+    validateWorkflow(src: string): { errors: { code: string; path?: string; title: string; detail?: string }[] };
+};
 
 const DIR = path.resolve(__dirname, "..", "..", ".github", "workflows");
 const files = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
 const load = (f: string) => parse(fs.readFileSync(path.join(DIR, f), "utf8"));
 const steps = (job: any): any[] => job.steps ?? [];
-const runs = (job: any) => steps(job).map((s) => s.run ?? "").join("\n");
+const runs = (job: any) =>
+    steps(job)
+        .map((s) => s.run ?? "")
+        .join("\n");
 
 describe("GitHub workflows", () => {
-    it("has the pull-request and deploy workflows", () => assert.deepEqual(files.sort(), ["deploy.yml", "pull-request.yml"]));
+    it("has the pull-request and deploy workflows", () =>
+        assert.deepEqual(files.sort(), ["deploy.yml", "pull-request.yml"]));
 
     for (const f of files) {
         it(`${f} validates against the GitHub Actions workflow schema`, () => {
@@ -22,7 +28,8 @@ describe("GitHub workflows", () => {
     }
 
     it("the schema check rejects a broken workflow", () => {
-        const broken = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    stepz:\n      - run: npm test\n    timeout-minutes: soon\n";
+        const broken =
+            "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    stepz:\n      - run: npm test\n    timeout-minutes: soon\n";
         assert.ok(validateWorkflow(broken).errors.length > 0);
     });
 
@@ -35,7 +42,11 @@ describe("GitHub workflows", () => {
         assert.match(plan, /for stack in stg prd/);
         assert.match(plan, /npm run --silent plan -- --stack "\$stack"[\s\S]*GITHUB_STEP_SUMMARY/);
         assert.match(plan, /npm run --silent cost -- --stack "\$stack" --markdown/);
-        assert.ok(steps(wf.jobs["offline-plan"]).some((s) => String(s.uses).startsWith("marocchino/sticky-pull-request-comment") && s.with.path === "cost.md"));
+        assert.ok(
+            steps(wf.jobs["offline-plan"]).some(
+                (s) => String(s.uses).startsWith("marocchino/sticky-pull-request-comment") && s.with.path === "cost.md",
+            ),
+        );
     });
 
     it("pull requests preview both stacks with the policy pack, commenting on the PR, via OIDC", () => {
@@ -43,8 +54,15 @@ describe("GitHub workflows", () => {
         assert.deepEqual(job.strategy.matrix.stack, ["stg", "prd"]);
         assert.equal(job.permissions["id-token"], "write");
         const pulumi = steps(job).find((s) => String(s.uses).startsWith("pulumi/actions@"));
-        assert.deepEqual([pulumi.with.command, pulumi.with["comment-on-pr"], pulumi.with.policyPacks], ["preview", true, "policy"]);
-        assert.ok(steps(job).some((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@") && s.with["role-to-assume"]));
+        assert.deepEqual(
+            [pulumi.with.command, pulumi.with["comment-on-pr"], pulumi.with.policyPacks],
+            ["preview", true, "policy"],
+        );
+        assert.ok(
+            steps(job).some(
+                (s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@") && s.with["role-to-assume"],
+            ),
+        );
         assert.ok(!JSON.stringify(job).includes("aws-access-key-id"), "no long-lived AWS keys");
     });
 
@@ -53,7 +71,10 @@ describe("GitHub workflows", () => {
         assert.deepEqual(wf.on.push.branches, ["main"]);
         assert.ok("workflow_dispatch" in wf.on);
         const up = (job: any) => steps(job).find((s) => String(s.uses).startsWith("pulumi/actions@")).with;
-        assert.deepEqual([up(wf.jobs.stg).command, up(wf.jobs.stg)["stack-name"]], ["up", "${{ vars.PULUMI_ORG }}/ops-platform/stg"]);
+        assert.deepEqual(
+            [up(wf.jobs.stg).command, up(wf.jobs.stg)["stack-name"]],
+            ["up", "${{ vars.PULUMI_ORG }}/ops-platform/stg"],
+        );
         assert.equal(wf.jobs.prd.environment, "production");
         assert.match(wf.jobs.prd.if, /workflow_dispatch/);
         assert.equal(up(wf.jobs.prd)["stack-name"], "${{ vars.PULUMI_ORG }}/ops-platform/prd");

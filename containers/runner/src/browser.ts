@@ -27,11 +27,16 @@ export const CHROMIUM_ARGS: readonly string[] = [
 const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
 /** `CHROMIUM_PATH` if set, else Debian's /usr/bin/chromium when present, else Playwright's own. */
-export function resolveChromiumPath(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = fs.existsSync): string | undefined {
+export function resolveChromiumPath(
+    env: NodeJS.ProcessEnv = process.env,
+    exists: (p: string) => boolean = fs.existsSync,
+): string | undefined {
     const fromEnv = env.CHROMIUM_PATH?.trim();
     if (fromEnv) {
         if (!exists(fromEnv)) {
-            throw new Error(`CHROMIUM_PATH is "${fromEnv}" but no file is there; point it at a Chromium binary or unset it`);
+            throw new Error(
+                `CHROMIUM_PATH is "${fromEnv}" but no file is there; point it at a Chromium binary or unset it`,
+            );
         }
         return fromEnv;
     }

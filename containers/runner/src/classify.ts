@@ -50,11 +50,17 @@ export interface FieldPlan {
     readonly action: FillAction;
 }
 
-type TextKind = Exclude<FieldKind, "inquiry_type" | "consent" | "newsletter" | "honeypot" | "unknown" | "password" | "search">;
+type TextKind = Exclude<
+    FieldKind,
+    "inquiry_type" | "consent" | "newsletter" | "honeypot" | "unknown" | "password" | "search"
+>;
 
 /** Label/placeholder patterns in priority order: the first match is what one text says. */
 const TEXT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
-    ["email_confirm", /(メール|mail|アドレス).*(確認|再入力|再度|もう一度|confirm|again|re-?type|re-?enter|verify)|(確認|confirm).*(メール|mail)/],
+    [
+        "email_confirm",
+        /(メール|mail|アドレス).*(確認|再入力|再度|もう一度|confirm|again|re-?type|re-?enter|verify)|(確認|confirm).*(メール|mail)/,
+    ],
     ["email", /メール|e-?mail|mail ?address|^mail$|メアド/],
     ["fax", /fax|ファックス|ファクス/],
     ["company_kana", /(会社|企業|法人|団体|貴社|御社|社名|組織).*(カナ|かな|フリガナ|ふりがな|ヨミ|よみ|読み)/],
@@ -62,21 +68,33 @@ const TEXT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     ["postal", /郵便番号|〒|postal|zip|post ?code/],
     ["prefecture", /都道府県|prefecture|^state|province/],
     ["city", /市区町村|市町村|^市区|city|town|municipality/],
-    ["building", /^(?!.*(番地|住所|street|address ?line ?1)).*(建物|ビル名|マンション名|building|apartment|suite|address ?line ?2)/],
+    [
+        "building",
+        /^(?!.*(番地|住所|street|address ?line ?1)).*(建物|ビル名|マンション名|building|apartment|suite|address ?line ?2)/,
+    ],
     ["address", /住所|所在地|番地|address|street/],
     ["url", /url|ホームページ|^hp$|hp\b|ウェブサイト|webサイト|web ?site|website|サイト/],
     ["phone", /電話|tel|phone|携帯|mobile/],
-    ["company", /会社|企業名|法人名|団体名|貴社名|御社名|組織名|社名|company|organi[sz]ation|corporate|business name|屋号|勤務先|事業者名|店舗名|法人/],
+    [
+        "company",
+        /会社|企業名|法人名|団体名|貴社名|御社名|組織名|社名|company|organi[sz]ation|corporate|business name|屋号|勤務先|事業者名|店舗名|法人/,
+    ],
     ["department", /部署|部門|所属|department|division|dept/],
     ["position", /役職|肩書|職位|position|job ?title/],
     ["subject", /件名|題名|タイトル|subject|表題|用件/],
     ["name", /氏名|お名前|名前|姓名|担当者|^姓$|^名$|name|お名/],
-    ["message", /内容|本文|メッセージ|ご?質問|ご?要望|ご?相談|備考|詳細|message|inquiry|enquiry|comment|details|body|question|ご意見|問い?合わ?せ|問合/],
+    [
+        "message",
+        /内容|本文|メッセージ|ご?質問|ご?要望|ご?相談|備考|詳細|message|inquiry|enquiry|comment|details|body|question|ご意見|問い?合わ?せ|問合/,
+    ],
 ];
 
 /** The same for `name`/`id` attributes, matched against their space-separated tokens. */
 const IDENT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
-    ["email_confirm", /\b(e ?mail|mail|mailaddress|email address)\b.*\b(conf|confirm|confirmation|check|chk|again|re|kakunin|verify|2)\b|\b(conf|confirm|re|kakunin|verify|check)\b.*\b(e ?mail|mail)\b/],
+    [
+        "email_confirm",
+        /\b(e ?mail|mail|mailaddress|email address)\b.*\b(conf|confirm|confirmation|check|chk|again|re|kakunin|verify|2)\b|\b(conf|confirm|re|kakunin|verify|check)\b.*\b(e ?mail|mail)\b/,
+    ],
     ["email", /\b(e ?mail|mail|mailaddress|mail address|email address|emailaddress)\b/],
     ["fax", /\bfax\b/],
     ["company_kana", /\b(company|kaisha|corp|kigyo|org|organization)\b.*\b(kana|furi|furigana|yomi|ruby)\b/],
@@ -93,7 +111,10 @@ const IDENT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     ["position", /\b(position|job title|jobtitle|yakushoku)\b/],
     ["subject", /\b(subject|title|kenmei|topic)\b/],
     ["name", /\b(name|fullname|shimei|simei|onamae|namae|sei|mei|lname|fname|surname)\b/],
-    ["message", /\b(message|msg|body|content|contents|inquiry|enquiry|comment|comments|detail|details|naiyo|naiyou|question|toiawase|remarks|bikou|note)\b/],
+    [
+        "message",
+        /\b(message|msg|body|content|contents|inquiry|enquiry|comment|comments|detail|details|naiyo|naiyou|question|toiawase|remarks|bikou|note)\b/,
+    ],
 ];
 
 const AUTOCOMPLETE: Readonly<Record<string, [TextKind, FieldPart]>> = {
@@ -117,14 +138,18 @@ const AUTOCOMPLETE: Readonly<Record<string, [TextKind, FieldPart]>> = {
     url: ["url", "full"],
 };
 
-const INQUIRY_LABEL = /種別|種類|区分|カテゴリ|項目|用件|目的|内容|type|category|topic|reason|regarding|subject|inquiry|enquiry|問い?合わ?せ|問合/;
+const INQUIRY_LABEL =
+    /種別|種類|区分|カテゴリ|項目|用件|目的|内容|type|category|topic|reason|regarding|subject|inquiry|enquiry|問い?合わ?せ|問合/;
 const CONSENT = /同意|承諾|個人情報|プライバシー|privacy|agree|consent|terms|規約|accept|承認/;
-const NEWSLETTER = /メルマガ|メールマガジン|ニュースレター|newsletter|subscribe|配信を希望|案内を受け取|情報を受け取|お知らせを受け取|opt-?in/;
+const NEWSLETTER =
+    /メルマガ|メールマガジン|ニュースレター|newsletter|subscribe|配信を希望|案内を受け取|情報を受け取|お知らせを受け取|opt-?in/;
 const PLACEHOLDER_OPTION = /選択|選んで|select|choose|^-+$|^ー+$|^[-ー―]{2,}|^\s*$|指定なし/;
 /** Option texts a sales/proposal message belongs under, best first. */
-const OPTION_PROPOSAL = /営業|ご?提案|協業|提携|パートナー|取引|商談|広告|売り込み|business|proposal|partner|sales|collaborat|vendor|advertis/;
+const OPTION_PROPOSAL =
+    /営業|ご?提案|協業|提携|パートナー|取引|商談|広告|売り込み|business|proposal|partner|sales|collaborat|vendor|advertis/;
 const OPTION_OTHER = /その他|そのほか|other|general|一般/;
-const DIGITS_ONLY_HINT = /ハイフン(なし|不要|無し|を除|抜き|は不要|を入れず|を含めず|なしで)|半角数字のみ|数字のみ|without hyphens?|no hyphens?|digits only|numbers only/;
+const DIGITS_ONLY_HINT =
+    /ハイフン(なし|不要|無し|を除|抜き|は不要|を入れず|を含めず|なしで)|半角数字のみ|数字のみ|without hyphens?|no hyphens?|digits only|numbers only/;
 
 /** NFKC, lower-case, collapsed spaces: full-width "ＴＥＬ" and "tel" compare equal. */
 export function normalizeText(s: string): string {
@@ -163,7 +188,10 @@ const IDENT_LAST = /\b(last|family|sei|lname|surname|myoji)\b/;
 const IDENT_FIRST = /\b(first|given|mei|fname)\b/;
 
 function placeholderContentKind(ph: string): { kind: TextKind; script?: "kata" | "hira" } | null {
-    const p = ph.normalize("NFKC").replace(/^(例|ex|e\.g\.|例えば)[:：.)）\s]*/i, "").trim();
+    const p = ph
+        .normalize("NFKC")
+        .replace(/^(例|ex|e\.g\.|例えば)[:：.)）\s]*/i, "")
+        .trim();
     if (!p) {
         return null;
     }
@@ -222,7 +250,10 @@ export function classifyTextField(f: FieldInfo): { kind: FieldKind; part: FieldP
     const group = normalizeText(f.groupLabel);
     // A label that only says "姓"/"名" names the half, not the kind: the row caption decides.
     if (PART_LAST.test(label) || PART_FIRST.test(label)) {
-        add(/^[(（【［]?(せい|セイ|めい|メイ)/.test(label) ? "name_kana" : "name", /^[(（【［]?(せい|セイ|めい|メイ)/.test(label) ? 3 : 1);
+        add(
+            /^[(（【［]?(せい|セイ|めい|メイ)/.test(label) ? "name_kana" : "name",
+            /^[(（【［]?(せい|セイ|めい|メイ)/.test(label) ? 3 : 1,
+        );
     } else {
         add(firstTextKind(label, TEXT_PATTERNS), 4);
     }
@@ -268,7 +299,9 @@ export function classifyTextField(f: FieldInfo): { kind: FieldKind; part: FieldP
 
 /** Explicit "which half" hints: inline labels, placeholders, ident tokens. */
 export function partHint(f: FieldInfo, kind: FieldKind): FieldPart {
-    const texts = [f.label, f.placeholder, f.trailingText, f.ariaLabel].map(normalizeText).filter((t) => t.length > 0 && t.length <= 12);
+    const texts = [f.label, f.placeholder, f.trailingText, f.ariaLabel]
+        .map(normalizeText)
+        .filter((t) => t.length > 0 && t.length <= 12);
     const idents = `${identTokens(f.name)} ${identTokens(f.id)}`;
     if (kind === "name" || kind === "name_kana") {
         if (texts.some((t) => PART_LAST.test(t) || PART_LAST_LOOSE.test(t)) || IDENT_LAST.test(idents)) {
@@ -421,7 +454,10 @@ export function choosePrefectureOption(options: readonly OptionInfo[], profile: 
 
 function looksLikePrefectureSelect(f: FieldInfo): boolean {
     const hits = f.options.filter((o) => findPrefecture(o.text) !== undefined).length;
-    return hits >= 40 || (hits >= 3 && /都道府県|prefecture|state/.test(normalizeText(`${f.label} ${f.groupLabel} ${f.name}`)));
+    return (
+        hits >= 40 ||
+        (hits >= 3 && /都道府県|prefecture|state/.test(normalizeText(`${f.label} ${f.groupLabel} ${f.name}`)))
+    );
 }
 
 /**
@@ -448,16 +484,26 @@ export function planForm(form: FormInfo, profile: FormProfile, lang: string): Fi
     for (let i = 1; i < fields.length; i++) {
         const prev = classified[i - 1];
         const text = normalizeText(`${fields[i].label} ${fields[i].groupLabel} ${fields[i].placeholder}`);
-        if (prev.kind === "email" && fields[i].tag === "input" && /確認|confirm|再入力|again|retype/.test(text) && classified[i].kind !== "honeypot") {
+        if (
+            prev.kind === "email" &&
+            fields[i].tag === "input" &&
+            /確認|confirm|再入力|again|retype/.test(text) &&
+            classified[i].kind !== "honeypot"
+        ) {
             classified[i] = { kind: "email_confirm", part: "full" };
         }
     }
     // Split groups: consecutive fields of one kind in one row.
     const SPLITTABLE: ReadonlySet<FieldKind> = new Set(["name", "name_kana", "phone", "postal", "email"]);
-    for (let i = 0; i < fields.length; ) {
+    for (let i = 0; i < fields.length;) {
         const k = classified[i].kind;
         let j = i + 1;
-        while (j < fields.length && classified[j].kind === k && fields[j].groupKey === fields[i].groupKey && SPLITTABLE.has(k)) {
+        while (
+            j < fields.length &&
+            classified[j].kind === k &&
+            fields[j].groupKey === fields[i].groupKey &&
+            SPLITTABLE.has(k)
+        ) {
             j++;
         }
         const size = j - i;
@@ -497,7 +543,12 @@ export function planForm(form: FormInfo, profile: FormProfile, lang: string): Fi
         }
         if (kind === "message") {
             if (messageTaken && f.tag === "textarea") {
-                plans.push({ field: f, kind: "unknown", part, action: { kind: "skip", reason: "second free-text area" } });
+                plans.push({
+                    field: f,
+                    kind: "unknown",
+                    part,
+                    action: { kind: "skip", reason: "second free-text area" },
+                });
                 return;
             }
             messageTaken = true;
@@ -544,7 +595,10 @@ function classifySelect(f: FieldInfo): FieldKind {
     }
     const text = normalizeText(`${f.label} ${f.groupLabel} ${f.ariaLabel}`);
     const idents = `${identTokens(f.name)} ${identTokens(f.id)}`;
-    if (INQUIRY_LABEL.test(text) || /\b(type|category|kind|shubetsu|syubetsu|subject|topic|inquiry|reason)\b/.test(idents)) {
+    if (
+        INQUIRY_LABEL.test(text) ||
+        /\b(type|category|kind|shubetsu|syubetsu|subject|topic|inquiry|reason)\b/.test(idents)
+    ) {
         return "inquiry_type";
     }
     if (f.options.some((o) => optionScore(o.text) === 3)) {
@@ -579,7 +633,10 @@ function classifyCheckable(f: FieldInfo, all: readonly FieldInfo[]): FieldKind {
         }
         return "unknown";
     }
-    if (INQUIRY_LABEL.test(group) || /\b(type|category|kind|shubetsu|syubetsu|subject|topic|inquiry|reason)\b/.test(idents)) {
+    if (
+        INQUIRY_LABEL.test(group) ||
+        /\b(type|category|kind|shubetsu|syubetsu|subject|topic|inquiry|reason)\b/.test(idents)
+    ) {
         return "inquiry_type";
     }
     return "unknown";
@@ -599,7 +656,10 @@ function planRadioGroup(group: readonly FieldInfo[], kind: FieldKind): FieldPlan
         field: g,
         kind: kind === "unknown" ? "unknown" : kind,
         part: "full" as FieldPart,
-        action: chosen && chosen.g === g ? { kind: "check" as const } : { kind: "skip" as const, reason: chosen ? "another option chosen" : "optional question" },
+        action:
+            chosen && chosen.g === g
+                ? { kind: "check" as const }
+                : { kind: "skip" as const, reason: chosen ? "another option chosen" : "optional question" },
     }));
 }
 
@@ -611,7 +671,13 @@ interface ValueContext {
     readonly hasSubject: boolean;
 }
 
-function actionFor(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueContext, all: readonly FieldInfo[]): FillAction {
+function actionFor(
+    f: FieldInfo,
+    kind: FieldKind,
+    part: FieldPart,
+    ctx: ValueContext,
+    all: readonly FieldInfo[],
+): FillAction {
     const p = ctx.profile;
     if (kind === "honeypot") {
         return { kind: "skip", reason: `honeypot (${f.honeypotHints.join(", ")})` };
@@ -627,11 +693,18 @@ function actionFor(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueCon
     if (f.tag === "select") {
         if (kind === "prefecture") {
             const o = choosePrefectureOption(f.options, p);
-            return o ? { kind: "select", value: o.value, text: o.text } : { kind: "skip", reason: "no matching prefecture option" };
+            return o
+                ? { kind: "select", value: o.value, text: o.text }
+                : { kind: "skip", reason: "no matching prefecture option" };
         }
         const real = f.options.filter((o) => !isPlaceholderOption(o));
         const required = f.required || /必須|required|\*/.test(`${f.label} ${f.groupLabel}`);
-        const o = kind === "inquiry_type" ? chooseOption(real, true) : required ? real.find((x) => optionScore(x.text) === 2) ?? real[0] ?? null : null;
+        const o =
+            kind === "inquiry_type"
+                ? chooseOption(real, true)
+                : required
+                  ? (real.find((x) => optionScore(x.text) === 2) ?? real[0] ?? null)
+                  : null;
         return o ? { kind: "select", value: o.value, text: o.text } : { kind: "skip", reason: "optional question" };
     }
     if (f.type === "checkbox") {
@@ -640,13 +713,21 @@ function actionFor(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueCon
         }
         if (kind === "inquiry_type") {
             const group = all.filter((g) => g.type === "checkbox" && g.name === f.name && g.honeypotHints.length === 0);
-            const best = chooseOption(group.map((g) => ({ g, text: g.label || g.value })), true);
-            return best && best.g === f && !f.checked ? { kind: "check" } : { kind: "skip", reason: "another option chosen" };
+            const best = chooseOption(
+                group.map((g) => ({ g, text: g.label || g.value })),
+                true,
+            );
+            return best && best.g === f && !f.checked
+                ? { kind: "check" }
+                : { kind: "skip", reason: "another option chosen" };
         }
         if (f.required && !f.checked && kind !== "newsletter") {
             return { kind: "check" };
         }
-        return { kind: "skip", reason: kind === "newsletter" ? "newsletter opt-in left unchecked" : "optional checkbox" };
+        return {
+            kind: "skip",
+            reason: kind === "newsletter" ? "newsletter opt-in left unchecked" : "optional checkbox",
+        };
     }
     const value = textValue(f, kind, part, ctx);
     if (value === null) {
@@ -693,7 +774,11 @@ function textValue(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueCon
             // Without a prefecture field the prefecture leads the city: "東京都千代田区".
             return p.city ? `${ctx.hasPrefecture || ctx.english ? "" : p.prefecture}${p.city}` : null;
         case "address": {
-            const parts = [ctx.hasPrefecture || ctx.hasCity ? "" : p.prefecture, ctx.hasCity ? "" : p.city, p.address].filter((x) => x);
+            const parts = [
+                ctx.hasPrefecture || ctx.hasCity ? "" : p.prefecture,
+                ctx.hasCity ? "" : p.city,
+                p.address,
+            ].filter((x) => x);
             return parts.length > 0 ? parts.join(ctx.english ? ", " : "") : null;
         }
         case "url":

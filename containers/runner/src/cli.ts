@@ -56,7 +56,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 }
 
 function line(result: Pick<FillResult, "status" | "submitted" | "fields" | "detail">): string {
-    return JSON.stringify({ status: result.status, submitted: result.submitted, fields: result.fields, detail: result.detail });
+    return JSON.stringify({
+        status: result.status,
+        submitted: result.submitted,
+        fields: result.fields,
+        detail: result.detail,
+    });
 }
 
 export async function runCli(argv: readonly string[], out: (s: string) => void): Promise<number> {
@@ -72,14 +77,28 @@ export async function runCli(argv: readonly string[], out: (s: string) => void):
         const raw = JSON.parse(fs.readFileSync(args.config, "utf8")) as unknown;
         profile = buildProfile(parseClientConfig(raw, args.config));
     } catch (err) {
-        out(line({ status: "failed", submitted: false, fields: [], detail: `client config: ${(err as Error).message}` }));
+        out(
+            line({
+                status: "failed",
+                submitted: false,
+                fields: [],
+                detail: `client config: ${(err as Error).message}`,
+            }),
+        );
         return 65;
     }
     let browser;
     try {
         browser = await launchBrowser();
     } catch (err) {
-        out(line({ status: "failed", submitted: false, fields: [], detail: `browser did not start: ${(err as Error).message.split("\n")[0]}` }));
+        out(
+            line({
+                status: "failed",
+                submitted: false,
+                fields: [],
+                detail: `browser did not start: ${(err as Error).message.split("\n")[0]}`,
+            }),
+        );
         return 1;
     }
     let submitted = false;
@@ -89,7 +108,13 @@ export async function runCli(argv: readonly string[], out: (s: string) => void):
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<FillResult>((resolve) => {
             timer = setTimeout(() => {
-                resolve({ status: "failed", submitted, fields: [], detail: `timed out after ${args.timeoutMs / 1000} s`, formUrl: "" });
+                resolve({
+                    status: "failed",
+                    submitted,
+                    fields: [],
+                    detail: `timed out after ${args.timeoutMs / 1000} s`,
+                    formUrl: "",
+                });
             }, args.timeoutMs);
         });
         const result = await Promise.race([
@@ -100,7 +125,14 @@ export async function runCli(argv: readonly string[], out: (s: string) => void):
         out(line(result));
         return 0;
     } catch (err) {
-        out(line({ status: "failed", submitted, fields: [], detail: `runner error: ${(err as Error).message.split("\n")[0]}` }));
+        out(
+            line({
+                status: "failed",
+                submitted,
+                fields: [],
+                detail: `runner error: ${(err as Error).message.split("\n")[0]}`,
+            }),
+        );
         return 1;
     } finally {
         await browser.close().catch(() => undefined);

@@ -45,7 +45,10 @@ export interface ConfigSourceDeps {
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
     if (!m) {
-        throw new ClientConfigError(`FORM_SENDER_CLIENT_CONFIG_URL "${uri}" is not s3://<bucket>/<key>`, EXIT_CONFIG_INVALID);
+        throw new ClientConfigError(
+            `FORM_SENDER_CLIENT_CONFIG_URL "${uri}" is not s3://<bucket>/<key>`,
+            EXIT_CONFIG_INVALID,
+        );
     }
     return { bucket: m[1], key: decodeURIComponent(m[2]) };
 }
@@ -73,7 +76,10 @@ async function fetchOnce(url: string, deps: ConfigSourceDeps): Promise<string> {
             // Missing objects are retried: the dispatcher may still be writing it. Access denied
             // or a malformed request will not change by waiting.
             const retryable = name === "NoSuchKey" || status === 404 || status === 429 || status >= 500 || status === 0;
-            throw new FetchFailure(`s3://${bucket}/${key}: ${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim(), retryable);
+            throw new FetchFailure(
+                `s3://${bucket}/${key}: ${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim(),
+                retryable,
+            );
         }
     }
     let res: Response;
@@ -117,11 +123,17 @@ export async function loadClientConfig(url: string, deps: ConfigSourceDeps): Pro
     try {
         json = JSON.parse(text);
     } catch (err) {
-        throw new ClientConfigError(`client config at ${redact(url)} is not JSON (${(err as Error).message}); re-upload it through the dispatcher`, EXIT_CONFIG_INVALID);
+        throw new ClientConfigError(
+            `client config at ${redact(url)} is not JSON (${(err as Error).message}); re-upload it through the dispatcher`,
+            EXIT_CONFIG_INVALID,
+        );
     }
     try {
         return parseClientConfig(json, `client config at ${redact(url)}`);
     } catch (err) {
-        throw new ClientConfigError(`${(err as Error).message}; fix the targeting's client settings in GAS and resubmit`, EXIT_CONFIG_INVALID);
+        throw new ClientConfigError(
+            `${(err as Error).message}; fix the targeting's client settings in GAS and resubmit`,
+            EXIT_CONFIG_INVALID,
+        );
     }
 }

@@ -33,10 +33,15 @@ export function findRefusal(text: string): string | null {
 }
 
 /** Link text/href that leads to a contact page. Used by the scanner (as a RegExp source) too. */
-export const CONTACT_LINK_PATTERN = "お問い?合わ?せ|問い?合わ?せ|問合せ|お問合|contact|inquiry|enquiry|toiawase|otoiawase|ご相談|相談窓口|get in touch";
+export const CONTACT_LINK_PATTERN =
+    "お問い?合わ?せ|問い?合わ?せ|問合せ|お問合|contact|inquiry|enquiry|toiawase|otoiawase|ご相談|相談窓口|get in touch";
 
 /** Orders candidate contact links, best first; mailto/tel and off-site links are dropped. */
-export function rankContactLinks(links: readonly LinkInfo[], currentUrl: string, visited: ReadonlySet<string>): LinkInfo[] {
+export function rankContactLinks(
+    links: readonly LinkInfo[],
+    currentUrl: string,
+    visited: ReadonlySet<string>,
+): LinkInfo[] {
     let host = "";
     try {
         host = new URL(currentUrl).hostname.replace(/^www\./, "");
@@ -62,7 +67,12 @@ export function rankContactLinks(links: readonly LinkInfo[], currentUrl: string,
         const text = normalizeText(link.text);
         const path = decodeURIComponent(url.pathname + url.search).toLowerCase();
         let score = 0;
-        if (/^(お問い?合わ?せ|問い?合わ?せ|お問合せ|contact|contact us|お問い合わせはこちら|お問い合わせフォーム)$/.test(text)) score += 6;
+        if (
+            /^(お問い?合わ?せ|問い?合わ?せ|お問合せ|contact|contact us|お問い合わせはこちら|お問い合わせフォーム)$/.test(
+                text,
+            )
+        )
+            score += 6;
         else if (/お問い?合わ?せ|問い?合わ?せ|問合せ|お問合|contact|inquiry|enquiry/.test(text)) score += 4;
         else if (/相談|get in touch/.test(text)) score += 2;
         if (/contact|inquiry|enquiry|toiawase|otoiawase|form/.test(path)) score += 3;
@@ -81,19 +91,52 @@ export function rankContactLinks(links: readonly LinkInfo[], currentUrl: string,
  */
 export function scoreForm(form: FormInfo): number {
     const visible = form.fields.filter((f) => f.visible && f.honeypotHints.length === 0);
-    const textLike = visible.filter((f) => f.tag === "textarea" || (f.tag === "input" && /^(text|email|tel|url|number|search|)$/.test(f.type)));
+    const textLike = visible.filter(
+        (f) => f.tag === "textarea" || (f.tag === "input" && /^(text|email|tel|url|number|search|)$/.test(f.type)),
+    );
     // Only the action's last path segment speaks for the form: "/research/contact" is no search box.
-    const actionTail = form.action.replace(/[?#].*$/, "").replace(/\/+$/, "").split("/").pop() ?? "";
-    const attrs = normalizeText(`${form.attrs} ${actionTail} ${identTokens(form.attrs)} ${form.action.includes("?s=") ? "?s=" : ""}`);
+    const actionTail =
+        form.action
+            .replace(/[?#].*$/, "")
+            .replace(/\/+$/, "")
+            .split("/")
+            .pop() ?? "";
+    const attrs = normalizeText(
+        `${form.attrs} ${actionTail} ${identTokens(form.attrs)} ${form.action.includes("?s=") ? "?s=" : ""}`,
+    );
     const text = normalizeText(`${form.heading} ${form.text.slice(0, 400)}`);
     let score = 0;
     if (visible.some((f) => f.tag === "textarea")) score += 6;
-    if (visible.some((f) => f.type === "email" || /mail|メール/.test(normalizeText(`${f.name} ${f.label} ${f.groupLabel} ${f.placeholder}`)))) score += 3;
+    if (
+        visible.some(
+            (f) =>
+                f.type === "email" ||
+                /mail|メール/.test(normalizeText(`${f.name} ${f.label} ${f.groupLabel} ${f.placeholder}`)),
+        )
+    )
+        score += 3;
     score += Math.min(textLike.length, 8);
-    if (/contact|inquiry|enquiry|toiawase|お問い?合わ?せ|問い?合わ?せ|問合せ|mw_?wp_?form|wpcf7/.test(`${attrs} ${text}`)) score += 3;
-    if (form.role === "search" || /search|検索|\?s=|query/.test(attrs) || visible.some((f) => f.type === "search" || (f.tag === "input" && /^(q|s|keyword|keywords|query|search)$/.test(f.name)))) score -= 20;
+    if (
+        /contact|inquiry|enquiry|toiawase|お問い?合わ?せ|問い?合わ?せ|問合せ|mw_?wp_?form|wpcf7/.test(
+            `${attrs} ${text}`,
+        )
+    )
+        score += 3;
+    if (
+        form.role === "search" ||
+        /search|検索|\?s=|query/.test(attrs) ||
+        visible.some(
+            (f) => f.type === "search" || (f.tag === "input" && /^(q|s|keyword|keywords|query|search)$/.test(f.name)),
+        )
+    )
+        score -= 20;
     if (visible.some((f) => f.type === "password")) score -= 20;
-    if (/newsletter|ニュースレター|メルマガ|メールマガジン|subscribe|購読|登録する/.test(`${text} ${attrs}`) && !visible.some((f) => f.tag === "textarea") && textLike.length <= 3) score -= 15;
+    if (
+        /newsletter|ニュースレター|メルマガ|メールマガジン|subscribe|購読|登録する/.test(`${text} ${attrs}`) &&
+        !visible.some((f) => f.tag === "textarea") &&
+        textLike.length <= 3
+    )
+        score -= 15;
     return score;
 }
 
@@ -110,7 +153,12 @@ type ButtonRole = "confirm" | "send" | "other" | "excluded";
 /** What a button does: go to the confirmation step, send, or neither (reset/back/search). */
 export function buttonRole(b: ButtonInfo): ButtonRole {
     const t = normalizeText(b.text);
-    if (b.type === "reset" || /リセット|クリア|reset|clear|戻る|修正|back|cancel|キャンセル|検索|search|ログイン|login|sign in|閉じる|close|削除|delete|住所検索|住所を?自動|郵便番号から/.test(t)) {
+    if (
+        b.type === "reset" ||
+        /リセット|クリア|reset|clear|戻る|修正|back|cancel|キャンセル|検索|search|ログイン|login|sign in|閉じる|close|削除|delete|住所検索|住所を?自動|郵便番号から/.test(
+            t,
+        )
+    ) {
         return "excluded";
     }
     if (/確認|confirm|次へ|next|進む|review|入力内容/.test(t) && !/送信する$/.test(t)) {
@@ -133,19 +181,29 @@ export function chooseSubmitButton(buttons: readonly ButtonInfo[]): { button: Bu
     return ranked[0] ?? null;
 }
 
-const SUCCESS = /送信(が)?(完了|しました|されました|いたしました|を受け付け)|送信完了|(お問い?合わ?せ|ご連絡|メッセージ|ご相談|ご依頼)[^。\n]{0,25}(ありがとうございま|受け付け|受付)|ありがとうございま(す|した)|受け?付け?(完了|ました|いたしました)|(完了|受付)(いた)?しました|thank(s| you)|has been (sent|submitted|received)|successfully (sent|submitted)|we('ve| have) received|message (was |has been )?sent|submission (was )?(received|successful)/i;
-const ERROR = /入力して(ください|下さい)|選択して(ください|下さい)|チェックして(ください|下さい)|正しく(ありません|入力)|不正な|エラー|誤りがあります|問題があります|必須(項目|です)|形式が(正しく|違い)|一致しません|入力されていません|未入力|invalid|is required|are required|required field|please (enter|fill|select|check|correct)|error|failed|not valid|try again/i;
+const SUCCESS =
+    /送信(が)?(完了|しました|されました|いたしました|を受け付け)|送信完了|(お問い?合わ?せ|ご連絡|メッセージ|ご相談|ご依頼)[^。\n]{0,25}(ありがとうございま|受け付け|受付)|ありがとうございま(す|した)|受け?付け?(完了|ました|いたしました)|(完了|受付)(いた)?しました|thank(s| you)|has been (sent|submitted|received)|successfully (sent|submitted)|we('ve| have) received|message (was |has been )?sent|submission (was )?(received|successful)/i;
+const ERROR =
+    /入力して(ください|下さい)|選択して(ください|下さい)|チェックして(ください|下さい)|正しく(ありません|入力)|不正な|エラー|誤りがあります|問題があります|必須(項目|です)|形式が(正しく|違い)|一致しません|入力されていません|未入力|invalid|is required|are required|required field|please (enter|fill|select|check|correct)|error|failed|not valid|try again/i;
 
 /** Lines of `after` that were not on the page before: what the site just said. */
 export function newLines(before: string, after: string): string[] {
-    const old = new Set(before.split(/\n+/).map((l) => l.trim()).filter((l) => l));
+    const old = new Set(
+        before
+            .split(/\n+/)
+            .map((l) => l.trim())
+            .filter((l) => l),
+    );
     return after
         .split(/\n+/)
         .map((l) => l.trim())
         .filter((l) => l && !old.has(l));
 }
 
-export type Outcome = { readonly kind: "success"; readonly text: string } | { readonly kind: "error"; readonly text: string } | { readonly kind: "none" };
+export type Outcome =
+    | { readonly kind: "success"; readonly text: string }
+    | { readonly kind: "error"; readonly text: string }
+    | { readonly kind: "none" };
 
 /** Reads the text that appeared after a submit: confirmation of success, or validation errors. */
 export function judgeOutcome(appeared: readonly string[]): Outcome {
@@ -162,5 +220,7 @@ export function judgeOutcome(appeared: readonly string[]): Outcome {
 
 /** Text of a confirmation step ("入力内容の確認", "以下の内容で送信"), as opposed to a result. */
 export function looksLikeConfirmationPage(text: string): boolean {
-    return /確認画面|入力内容(の|を)?(ご)?確認|内容を(ご)?確認|以下の内容で|よろしければ|送信してよろしいですか|confirm (your|the) (details|information|input|message)|please (review|confirm)/i.test(text.normalize("NFKC"));
+    return /確認画面|入力内容(の|を)?(ご)?確認|内容を(ご)?確認|以下の内容で|よろしければ|送信してよろしいですか|confirm (your|the) (details|information|input|message)|please (review|confirm)/i.test(
+        text.normalize("NFKC"),
+    );
 }

@@ -103,7 +103,9 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean | null {
     if (raw === "true" || raw === "1" || raw === "yes") {
         return true;
     }
-    throw new SettingsError(`${name} must be true or false, got "${env[name]}"; use "true" to fill forms without submitting`);
+    throw new SettingsError(
+        `${name} must be true or false, got "${env[name]}"; use "true" to fill forms without submitting`,
+    );
 }
 
 /**
@@ -125,16 +127,38 @@ export function shardsForRun(runIndex: number, runTotal: number, totalShards: nu
 
 export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
     const arrayRaw = env.AWS_BATCH_JOB_ARRAY_INDEX;
-    const arrayIndex = arrayRaw === undefined || arrayRaw === "" ? null : int(env, "AWS_BATCH_JOB_ARRAY_INDEX", null, 0, 9999, "Batch sets it for array jobs only");
+    const arrayIndex =
+        arrayRaw === undefined || arrayRaw === ""
+            ? null
+            : int(env, "AWS_BATCH_JOB_ARRAY_INDEX", null, 0, 9999, "Batch sets it for array jobs only");
     const runIndex = arrayIndex === null ? 1 : arrayIndex + 1;
-    const arraySize = env.FORM_SENDER_RUN_TOTAL?.trim() ? int(env, "FORM_SENDER_RUN_TOTAL", null, 1, 10000, "it is the array size (run_total)") : null;
+    const arraySize = env.FORM_SENDER_RUN_TOTAL?.trim()
+        ? int(env, "FORM_SENDER_RUN_TOTAL", null, 1, 10000, "it is the array size (run_total)")
+        : null;
     if (arraySize !== null && runIndex > arraySize) {
-        throw new SettingsError(`AWS_BATCH_JOB_ARRAY_INDEX ${arrayIndex} is outside FORM_SENDER_RUN_TOTAL ${arraySize}; the array size and run_total must agree`);
+        throw new SettingsError(
+            `AWS_BATCH_JOB_ARRAY_INDEX ${arrayIndex} is outside FORM_SENDER_RUN_TOTAL ${arraySize}; the array size and run_total must agree`,
+        );
     }
-    const totalShards = env.FORM_SENDER_TOTAL_SHARDS?.trim() ? int(env, "FORM_SENDER_TOTAL_SHARDS", null, 1, 10000, "set it to the number of shards the queue was split into") : null;
-    const configUrl = required(env, "FORM_SENDER_CLIENT_CONFIG_URL", "the dispatcher passes the s3:// URI (or an https:// presigned URL) of the client config");
+    const totalShards = env.FORM_SENDER_TOTAL_SHARDS?.trim()
+        ? int(
+              env,
+              "FORM_SENDER_TOTAL_SHARDS",
+              null,
+              1,
+              10000,
+              "set it to the number of shards the queue was split into",
+          )
+        : null;
+    const configUrl = required(
+        env,
+        "FORM_SENDER_CLIENT_CONFIG_URL",
+        "the dispatcher passes the s3:// URI (or an https:// presigned URL) of the client config",
+    );
     if (!/^(s3:\/\/[^/]+\/.+|https:\/\/.+)$/.test(configUrl)) {
-        throw new SettingsError(`FORM_SENDER_CLIENT_CONFIG_URL must be s3://<bucket>/<key> or an https:// URL, got "${configUrl.replace(/\?.*$/, "?…")}"`);
+        throw new SettingsError(
+            `FORM_SENDER_CLIENT_CONFIG_URL must be s3://<bucket>/<key> or an https:// URL, got "${configUrl.replace(/\?.*$/, "?…")}"`,
+        );
     }
     const sendEnd = env.FORM_SENDER_SEND_END_TIME?.trim() || null;
     if (sendEnd !== null && !HHMM.test(sendEnd)) {
@@ -147,20 +171,48 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
         attempt: int(env, "AWS_BATCH_JOB_ATTEMPT", 1, 1, 100, "Batch sets it; unset it when running by hand"),
         jobId: env.AWS_BATCH_JOB_ID?.trim() || `local-${process.pid}`,
         totalShards,
-        executionId: required(env, "FORM_SENDER_EXECUTION_ID", "the dispatcher passes the job_executions id it created"),
+        executionId: required(
+            env,
+            "FORM_SENDER_EXECUTION_ID",
+            "the dispatcher passes the job_executions id it created",
+        ),
         targetingId: env.FORM_SENDER_TARGETING_ID?.trim() || null,
         clientConfigUrl: configUrl,
-        supabaseUrl: required(env, "SUPABASE_URL", "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/url"),
-        supabaseKey: required(env, "SUPABASE_SERVICE_ROLE_KEY", "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/key"),
+        supabaseUrl: required(
+            env,
+            "SUPABASE_URL",
+            "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/url",
+        ),
+        supabaseKey: required(
+            env,
+            "SUPABASE_SERVICE_ROLE_KEY",
+            "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/key",
+        ),
         workers: int(env, "FORM_SENDER_WORKERS", 4, 1, 16, "workers_per_workflow is 1..16"),
         testMode: bool(env, "FORM_SENDER_TEST_MODE"),
         sessionMaxHours: num(env, "FORM_SENDER_SESSION_MAX_HOURS", 8, 0.0001, 72, "session_max_hours is in hours"),
         sendEndTime: sendEnd,
-        recycleEvery: int(env, "FORM_SENDER_RECYCLE_EVERY", 20, 1, 1000, "forms per browser context before it is replaced"),
+        recycleEvery: int(
+            env,
+            "FORM_SENDER_RECYCLE_EVERY",
+            20,
+            1,
+            1000,
+            "forms per browser context before it is replaced",
+        ),
         formTimeoutMs: num(env, "FORM_SENDER_FORM_TIMEOUT_SECONDS", 90, 5, 600, "seconds one form may take") * 1000,
         leaseSeconds: int(env, "FORM_SENDER_LEASE_SECONDS", 600, 30, 86400, "seconds a claimed item stays leased"),
-        sigtermGraceMs: num(env, "FORM_SENDER_SIGTERM_GRACE_SECONDS", 20, 1, 25, "keep it below Batch's 30 s stop timeout") * 1000,
-        configFetchDeadlineMs: num(env, "FORM_SENDER_CONFIG_FETCH_DEADLINE_SECONDS", 120, 1, 600, "seconds to keep retrying the client config fetch") * 1000,
+        sigtermGraceMs:
+            num(env, "FORM_SENDER_SIGTERM_GRACE_SECONDS", 20, 1, 25, "keep it below Batch's 30 s stop timeout") * 1000,
+        configFetchDeadlineMs:
+            num(
+                env,
+                "FORM_SENDER_CONFIG_FETCH_DEADLINE_SECONDS",
+                120,
+                1,
+                600,
+                "seconds to keep retrying the client config fetch",
+            ) * 1000,
         environment: env.FORM_SENDER_ENV?.trim() || "local",
     };
 }

@@ -88,7 +88,13 @@ function watchDialogs(page: Page): string[] {
 /** Thrown when the job's shutdown gate closes before a submit: nothing was sent. */
 export class SubmitAbandoned extends Error {}
 
-function result(status: FillResult["status"], submitted: boolean, detail: string, fields: readonly FilledField[] = [], formUrl = ""): FillResult {
+function result(
+    status: FillResult["status"],
+    submitted: boolean,
+    detail: string,
+    fields: readonly FilledField[] = [],
+    formUrl = "",
+): FillResult {
     return { status, submitted, fields, detail, formUrl };
 }
 
@@ -160,7 +166,11 @@ function describe(plans: readonly FieldPlan[]): FilledField[] {
 async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<void> {
     const actions = plans
         .filter((p) => p.action.kind !== "skip")
-        .map((p) => ({ fid: p.field.fid, kind: p.action.kind, value: p.action.kind === "fill" || p.action.kind === "select" ? p.action.value : "" }));
+        .map((p) => ({
+            fid: p.field.fid,
+            kind: p.action.kind,
+            value: p.action.kind === "fill" || p.action.kind === "select" ? p.action.value : "",
+        }));
     const failed = await frame.evaluate((list) => {
         const bad: number[] = [];
         for (const a of list) {
@@ -237,11 +247,20 @@ type StepOutcome =
  * Clicks a button and waits for the site's answer: a navigation (then reads the new page), or
  * new text in place (AJAX forms, inline validation), or a dialog.
  */
-async function clickAndObserve(page: Page, chosen: Chosen, bid: number, outcomeTimeoutMs: number, ownValues: readonly string[]): Promise<StepOutcome> {
+async function clickAndObserve(
+    page: Page,
+    chosen: Chosen,
+    bid: number,
+    outcomeTimeoutMs: number,
+    ownValues: readonly string[],
+): Promise<StepOutcome> {
     const { frame } = chosen;
     // Confirmation pages echo what we typed; a sales message saying "ありがとうございます" must
     // not read as the site's thanks, so lines carrying our own values are ignored.
-    const notOurs = (lines: string[]) => lines.filter((l) => !ownValues.some((v) => (v.length >= 8 && l.includes(v)) || (l.length >= 15 && v.includes(l))));
+    const notOurs = (lines: string[]) =>
+        lines.filter(
+            (l) => !ownValues.some((v) => (v.length >= 8 && l.includes(v)) || (l.length >= 15 && v.includes(l))),
+        );
     const before = await bodyText(frame).catch(() => "");
     const mainBefore = frame === page.mainFrame() ? before : await bodyText(page.mainFrame()).catch(() => "");
     let navigated = false;
@@ -266,7 +285,9 @@ async function clickAndObserve(page: Page, chosen: Chosen, bid: number, outcomeT
             // Covered or animating buttons fail Playwright's checks; a DOM click still submits.
             // Skipped when the click got through after all (the page is already navigating).
             if (!navigated) {
-                await loc.evaluate((el) => (el as DomElement).click(), undefined, { timeout: 2000 }).catch(() => undefined);
+                await loc
+                    .evaluate((el) => (el as DomElement).click(), undefined, { timeout: 2000 })
+                    .catch(() => undefined);
             }
         }
         const deadline = Date.now() + outcomeTimeoutMs;
@@ -347,7 +368,15 @@ function chooseConfirmation(scans: readonly FrameScanned[], onlyFrame: Frame | n
         }
         for (const form of s.scan.forms) {
             const send = form.buttons.filter((b) => b.visible && buttonRole(b) === "send");
-            const editableEmpty = form.fields.filter((f) => f.visible && f.editable && f.tag !== "select" && f.type !== "checkbox" && f.type !== "radio" && f.value === "");
+            const editableEmpty = form.fields.filter(
+                (f) =>
+                    f.visible &&
+                    f.editable &&
+                    f.tag !== "select" &&
+                    f.type !== "checkbox" &&
+                    f.type !== "radio" &&
+                    f.value === "",
+            );
             if (send.length > 0 && editableEmpty.length === 0) {
                 return { frame: s.frame, scan: s.scan, form: { ...form, buttons: send } };
             }
@@ -357,7 +386,12 @@ function chooseConfirmation(scans: readonly FrameScanned[], onlyFrame: Frame | n
 }
 
 /** Fills and submits the contact form reachable from `url`. Never throws for site problems. */
-export async function fillContactForm(page: Page, url: string, profile: FormProfile, opts: FillOptions): Promise<FillResult> {
+export async function fillContactForm(
+    page: Page,
+    url: string,
+    profile: FormProfile,
+    opts: FillOptions,
+): Promise<FillResult> {
     watchDialogs(page);
     const navTimeout = opts.navigationTimeoutMs ?? DEFAULT_NAV_TIMEOUT_MS;
     const outcomeTimeout = opts.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS;
@@ -376,7 +410,12 @@ export async function fillContactForm(page: Page, url: string, profile: FormProf
             return result("skipped_refusal", false, `page declines sales contact: 「${refusal}」`, [], page.url());
         }
         chosen = chooseForm(scans);
-        const hasLinks = rankContactLinks(scans.flatMap((s) => s.scan.links), page.url(), new Set([...visited, page.url().replace(/#.*$/, "")])).length > 0;
+        const hasLinks =
+            rankContactLinks(
+                scans.flatMap((s) => s.scan.links),
+                page.url(),
+                new Set([...visited, page.url().replace(/#.*$/, "")]),
+            ).length > 0;
         if (!chosen && !(hasLinks && hop < maxHops)) {
             // Forms injected by scripts after 'load' (embedded form services) need the network to
             // settle; a page with a contact link to follow is not worth that wait.
@@ -418,11 +457,24 @@ export async function fillContactForm(page: Page, url: string, profile: FormProf
     await applyPlan(chosen.frame, plans);
     const fields = describe(plans);
     const missingRequired = plans
-        .filter((p) => p.action.kind === "skip" && p.field.required && p.kind !== "honeypot" && p.field.type !== "radio" && p.field.type !== "checkbox")
+        .filter(
+            (p) =>
+                p.action.kind === "skip" &&
+                p.field.required &&
+                p.kind !== "honeypot" &&
+                p.field.type !== "radio" &&
+                p.field.type !== "checkbox",
+        )
         .map((p) => p.field.label || p.field.groupLabel || p.field.name);
     if (opts.dryRun) {
         const note = missingRequired.length > 0 ? `; required fields left empty: ${missingRequired.join(", ")}` : "";
-        return result("dry_run", false, `filled ${fields.length} fields, not submitted (test mode)${note}`, fields, formUrl);
+        return result(
+            "dry_run",
+            false,
+            `filled ${fields.length} fields, not submitted (test mode)${note}`,
+            fields,
+            formUrl,
+        );
     }
     const invalid = (await invalidFieldIds(chosen.frame, chosen.form.formId)).map(({ fid, message }) => {
         const f = chosen?.form.fields.find((x) => x.fid === fid);
@@ -434,14 +486,21 @@ export async function fillContactForm(page: Page, url: string, profile: FormProf
     }
 
     const ownValues = plans.flatMap((p) =>
-        p.action.kind === "fill" && (p.kind === "message" || p.kind === "subject") ? p.action.value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 8) : [],
+        p.action.kind === "fill" && (p.kind === "message" || p.kind === "subject")
+            ? p.action.value
+                  .split(/\r?\n/)
+                  .map((l) => l.trim())
+                  .filter((l) => l.length >= 8)
+            : [],
     );
     let submitted = false;
     let current: Chosen = chosen;
     for (let step = 0; step < MAX_CONFIRM_STEPS; step++) {
         // A script-driven form may keep its send button outside the <form>: fall back to the
         // page's loose buttons, but only ones that say they confirm or send.
-        const loose = current.scan.forms.filter((f) => f.pseudo && f.formId !== current.form.formId).flatMap((f) => f.buttons);
+        const loose = current.scan.forms
+            .filter((f) => f.pseudo && f.formId !== current.form.formId)
+            .flatMap((f) => f.buttons);
         const button =
             chooseSubmitButton(current.form.buttons) ??
             (step === 0 ? chooseSubmitButton(loose.filter((b) => ["confirm", "send"].includes(buttonRole(b)))) : null);
@@ -472,15 +531,33 @@ export async function fillContactForm(page: Page, url: string, profile: FormProf
             case "form-again":
                 return result("failed", submitted, "the form was shown again without a confirmation", fields, formUrl);
             case "unrecognised-step":
-                return result("failed", submitted, "after submitting, the site showed another step with a send button but no confirmation wording", fields, formUrl);
+                return result(
+                    "failed",
+                    submitted,
+                    "after submitting, the site showed another step with a send button but no confirmation wording",
+                    fields,
+                    formUrl,
+                );
             case "navigated-no-text":
                 if (!submitted) {
                     submitted = true;
                     opts.onSubmitted?.();
                 }
-                return result("sent", true, `navigated to ${new URL(outcome.url).pathname} after submit`, fields, formUrl);
+                return result(
+                    "sent",
+                    true,
+                    `navigated to ${new URL(outcome.url).pathname} after submit`,
+                    fields,
+                    formUrl,
+                );
             case "timeout":
-                return result("failed", submitted, `no answer from the site within ${outcomeTimeout} ms of submitting`, fields, formUrl);
+                return result(
+                    "failed",
+                    submitted,
+                    `no answer from the site within ${outcomeTimeout} ms of submitting`,
+                    fields,
+                    formUrl,
+                );
         }
     }
     return result("failed", submitted, `more than ${MAX_CONFIRM_STEPS} confirmation steps`, fields, formUrl);

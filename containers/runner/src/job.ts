@@ -94,7 +94,13 @@ class ClaimSource {
             if (this.exhausted.has(shard)) {
                 continue;
             }
-            const items = await this.queue.claim(this.targetingId, shard, this.totalShards, Math.max(1, this.waiting), this.leaseSeconds);
+            const items = await this.queue.claim(
+                this.targetingId,
+                shard,
+                this.totalShards,
+                Math.max(1, this.waiting),
+                this.leaseSeconds,
+            );
             if (items.length === 0) {
                 this.exhausted.add(shard);
                 this.log.info("shard drained", { shard });
@@ -121,7 +127,11 @@ export async function runJob(deps: JobDeps): Promise<number> {
         makeLogger(deps.write).error("runner settings are invalid", { error: (err as Error).message });
         return err instanceof SettingsError ? EXIT.BAD_SETTINGS : EXIT.ERROR;
     }
-    const log = makeLogger(deps.write, { run_index: settings.runIndex, attempt: settings.attempt, job_id: settings.jobId }, { secrets: [settings.supabaseUrl, settings.supabaseKey] });
+    const log = makeLogger(
+        deps.write,
+        { run_index: settings.runIndex, attempt: settings.attempt, job_id: settings.jobId },
+        { secrets: [settings.supabaseUrl, settings.supabaseKey] },
+    );
 
     // SIGTERM can come at any moment, even while the config is still being fetched.
     let sigtermAt: number | null = null;
@@ -131,14 +141,21 @@ export async function runJob(deps: JobDeps): Promise<number> {
             return;
         }
         sigtermAt = now();
-        log.warn("SIGTERM received: no new claims, in-flight forms get the grace period", { grace_ms: settings.sigtermGraceMs });
+        log.warn("SIGTERM received: no new claims, in-flight forms get the grace period", {
+            grace_ms: settings.sigtermGraceMs,
+        });
         onSigterm();
     });
 
     const workerId = `${settings.jobId}#${settings.attempt}`;
-    const queue = new QueueApi(deps.rpc ?? makeRpc(settings.supabaseUrl, settings.supabaseKey, deps.fetch), { executionId: settings.executionId, runIndex: settings.runIndex, attempt: settings.attempt, workerId }, {
-        onRetry: (fn, err, attempt) => log.warn("Supabase call failed; retrying", { fn, attempt, error: (err as Error).message }),
-    });
+    const queue = new QueueApi(
+        deps.rpc ?? makeRpc(settings.supabaseUrl, settings.supabaseKey, deps.fetch),
+        { executionId: settings.executionId, runIndex: settings.runIndex, attempt: settings.attempt, workerId },
+        {
+            onRetry: (fn, err, attempt) =>
+                log.warn("Supabase call failed; retrying", { fn, attempt, error: (err as Error).message }),
+        },
+    );
     /** SIGTERM path: everything after the grace period must fit in Batch's 30 s stop timeout. */
     const SHUTDOWN_RPC_DEADLINE_MS = 3000;
     const failOnce = async (reason: string) => {
@@ -158,7 +175,9 @@ export async function runJob(deps: JobDeps): Promise<number> {
         return err instanceof RpcError && !err.transient ? EXIT.BAD_SETTINGS : EXIT.SUPABASE_UNAVAILABLE;
     }
     if (!execution) {
-        log.error(`job execution ${settings.executionId} does not exist; FORM_SENDER_EXECUTION_ID must be the id the dispatcher created`);
+        log.error(
+            `job execution ${settings.executionId} does not exist; FORM_SENDER_EXECUTION_ID must be the id the dispatcher created`,
+        );
         return EXIT.BAD_SETTINGS;
     }
     const arraySize = settings.arraySize ?? execution.array_size ?? execution.run_total;
@@ -166,7 +185,9 @@ export async function runJob(deps: JobDeps): Promise<number> {
     const testMode = settings.testMode ?? execution.test_mode;
     const targetingId = settings.targetingId ?? execution.targeting_id;
     if (settings.runIndex > arraySize) {
-        log.error(`run index ${settings.runIndex} is beyond the array size ${arraySize}; the array size and run_total must agree`);
+        log.error(
+            `run index ${settings.runIndex} is beyond the array size ${arraySize}; the array size and run_total must agree`,
+        );
         return EXIT.BAD_SETTINGS;
     }
     const shards = shardsForRun(settings.runIndex, arraySize, totalShards);
@@ -199,7 +220,12 @@ export async function runJob(deps: JobDeps): Promise<number> {
         } catch (err) {
             log.error("could not record the attempt end", { error: (err as Error).message });
         }
-        log.info("runner finished", { status, reason, exit_code: code, seconds: Math.round((now() - startedAt) / 1000) });
+        log.info("runner finished", {
+            status,
+            reason,
+            exit_code: code,
+            seconds: Math.round((now() - startedAt) / 1000),
+        });
         return code;
     };
 
@@ -209,7 +235,8 @@ export async function runJob(deps: JobDeps): Promise<number> {
             s3: deps.s3,
             fetch: deps.fetch,
             deadlineMs: settings.configFetchDeadlineMs,
-            onRetry: (reason, attempt, delay) => log.warn("client config fetch failed; retrying", { reason, attempt, delay_ms: delay }),
+            onRetry: (reason, attempt, delay) =>
+                log.warn("client config fetch failed; retrying", { reason, attempt, delay_ms: delay }),
         });
     } catch (err) {
         if (sigtermAt !== null) {
@@ -272,7 +299,12 @@ export async function runJob(deps: JobDeps): Promise<number> {
             const item = await source.next();
             if (item) {
                 log.addSensitive({ companyNames: [item.companyName] });
-                log.info("form started", { item: item.id, company: item.companyName, url: item.formUrl, lease_attempts: item.attempts });
+                log.info("form started", {
+                    item: item.id,
+                    company: item.companyName,
+                    url: item.formUrl,
+                    lease_attempts: item.attempts,
+                });
             }
             return item ? { id: item.id, url: item.formUrl, companyName: item.companyName } : null;
         },
@@ -285,18 +317,33 @@ export async function runJob(deps: JobDeps): Promise<number> {
         settle: async (item: WorkItem, s: Settlement) => {
             if (s.kind === "abandoned") {
                 log.info("form abandoned; lease released", { item: item.id, reason: s.reason });
-                await queue.release([item.id], sigtermAt !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined).catch((err) => log.error("lease release failed", { item: item.id, error: (err as Error).message }));
+                await queue
+                    .release([item.id], sigtermAt !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined)
+                    .catch((err) =>
+                        log.error("lease release failed", { item: item.id, error: (err as Error).message }),
+                    );
                 return;
             }
             const r = s.result;
             const detail = r.submitted && r.status !== "sent" ? `submitted; ${r.detail}` : r.detail;
-            log.info("form done", { item: item.id, company: item.companyName, status: r.status, submitted: r.submitted, detail, url: item.url });
+            log.info("form done", {
+                item: item.id,
+                company: item.companyName,
+                status: r.status,
+                submitted: r.submitted,
+                detail,
+                url: item.url,
+            });
             try {
                 const rec = await queue.record(item.id, r.status, detail);
-                if (!rec.recorded) log.warn("result already recorded for this item", { item: item.id, status: rec.status });
+                if (!rec.recorded)
+                    log.warn("result already recorded for this item", { item: item.id, status: rec.status });
             } catch (err) {
                 recordFailures++;
-                log.error("could not record the result; the lease will expire and the item may be retried", { item: item.id, error: (err as Error).message });
+                log.error("could not record the result; the lease will expire and the item may be retried", {
+                    item: item.id,
+                    error: (err as Error).message,
+                });
             }
         },
     });
@@ -322,7 +369,9 @@ export async function runJob(deps: JobDeps): Promise<number> {
     const unstarted = source.drain().map((i) => i.id);
     const shutdownDeadline = sigtermAt !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined;
     if (unstarted.length > 0) {
-        await queue.release(unstarted, shutdownDeadline).catch((err) => log.error("lease release failed", { error: (err as Error).message }));
+        await queue
+            .release(unstarted, shutdownDeadline)
+            .catch((err) => log.error("lease release failed", { error: (err as Error).message }));
     }
     const leftover = await queue.release(null, shutdownDeadline).catch(() => 0);
     log.info("leases released", { unstarted: unstarted.length, leftover });
@@ -336,5 +385,9 @@ export async function runJob(deps: JobDeps): Promise<number> {
         return finish("failed", `worker pool failed: ${(poolError as Error).message}`, EXIT.ERROR);
     }
     const reason = source.stopReason ?? "queue_end";
-    return finish("succeeded", recordFailures > 0 ? `${reason}; ${recordFailures} results not recorded` : reason, EXIT.OK);
+    return finish(
+        "succeeded",
+        recordFailures > 0 ? `${reason}; ${recordFailures} results not recorded` : reason,
+        EXIT.OK,
+    );
 }

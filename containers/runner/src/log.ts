@@ -13,13 +13,20 @@ export interface Logger {
     warn(msg: string, fields?: Record<string, unknown>): void;
     error(msg: string, fields?: Record<string, unknown>): void;
     /** Adds values to mask from now on (the client's company, each recipient's company). */
-    addSensitive(values: { secrets?: readonly (string | undefined)[]; companyNames?: readonly (string | undefined)[] }): void;
+    addSensitive(values: {
+        secrets?: readonly (string | undefined)[];
+        companyNames?: readonly (string | undefined)[];
+    }): void;
 }
 
 /** Company names kept for masking; old ones drop off so a long run's regex stays small. */
 const MAX_COMPANY_NAMES = 500;
 
-export function makeLogger(write: (line: string) => void, base: Record<string, unknown> = {}, initial: { secrets?: readonly (string | undefined)[] } = {}): Logger {
+export function makeLogger(
+    write: (line: string) => void,
+    base: Record<string, unknown> = {},
+    initial: { secrets?: readonly (string | undefined)[] } = {},
+): Logger {
     const secrets = new Set<string>((initial.secrets ?? []).filter((s): s is string => !!s));
     const companies: string[] = [];
     let sanitize = makeSanitizer({ secrets: [...secrets] });

@@ -117,7 +117,16 @@ export class WorkerPool {
                     return;
                 }
                 if (!item.url) {
-                    await this.finish(item, { kind: "result", result: { status: "no_form", submitted: false, fields: [], detail: "company has no form URL", formUrl: "" } });
+                    await this.finish(item, {
+                        kind: "result",
+                        result: {
+                            status: "no_form",
+                            submitted: false,
+                            fields: [],
+                            detail: "company has no form URL",
+                            formUrl: "",
+                        },
+                    });
                     continue;
                 }
                 if (!context || used >= this.opts.recycleEvery) {
@@ -128,11 +137,18 @@ export class WorkerPool {
                     try {
                         context = await newContext(await this.opts.browser());
                     } catch (err) {
-                        this.opts.log.warn("could not open a browser context", { worker: index, error: (err as Error).message });
+                        this.opts.log.warn("could not open a browser context", {
+                            worker: index,
+                            error: (err as Error).message,
+                        });
                         await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
                         // Released items would be claimed straight back: give up after a few in a row.
                         if (++this.browserFailures >= MAX_BROWSER_FAILURES) {
-                            this.stop(new Error(`Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`));
+                            this.stop(
+                                new Error(
+                                    `Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`,
+                                ),
+                            );
                         }
                         continue;
                     }
@@ -146,13 +162,20 @@ export class WorkerPool {
                     }
                 } catch (err) {
                     // The context (or Chromium) is gone: the item never started, so it goes back.
-                    this.opts.log.warn("could not open a page; replacing the context", { worker: index, error: (err as Error).message });
+                    this.opts.log.warn("could not open a page; replacing the context", {
+                        worker: index,
+                        error: (err as Error).message,
+                    });
                     await context.close().catch(() => undefined);
                     context = null;
                     page = null;
                     await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
                     if (++this.browserFailures >= MAX_BROWSER_FAILURES) {
-                        this.stop(new Error(`Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`));
+                        this.stop(
+                            new Error(
+                                `Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`,
+                            ),
+                        );
                     }
                     continue;
                 }
@@ -200,7 +223,13 @@ export class WorkerPool {
                 return { kind: "abandoned", reason: "grace period over before submit" };
             }
             if (this.forced && result.status !== "sent") {
-                return { kind: "result", result: { ...result, detail: `interrupted by shutdown after submitting; not retried to avoid a double send (${result.detail})` } };
+                return {
+                    kind: "result",
+                    result: {
+                        ...result,
+                        detail: `interrupted by shutdown after submitting; not retried to avoid a double send (${result.detail})`,
+                    },
+                };
             }
             return { kind: "result", result };
         } catch (err) {
@@ -216,8 +245,13 @@ export class WorkerPool {
                   ? "interrupted by shutdown"
                   : `runner error: ${(err as Error).message.split("\n")[0]}`;
             // Once the submit was clicked the form may have reached the site: record it, never retry it.
-            const detail = flight.submitted ? `${why} after submitting; not retried to avoid a double send` : `${why}; nothing was sent`;
-            return { kind: "result", result: { status: "failed", submitted: flight.submitted, fields: [], detail, formUrl: "" } };
+            const detail = flight.submitted
+                ? `${why} after submitting; not retried to avoid a double send`
+                : `${why}; nothing was sent`;
+            return {
+                kind: "result",
+                result: { status: "failed", submitted: flight.submitted, fields: [], detail, formUrl: "" },
+            };
         } finally {
             clearTimeout(timer);
             this.inFlight.delete(flight);

@@ -142,7 +142,7 @@ export function buildProfile(config: ClientConfigLike): FormProfile {
         postalDigits,
         postalParts: splitPostal(postal),
         prefecture: pref?.ja ?? c.prefecture ?? "",
-        prefectureShort: pref ? shortPrefectureName(pref.ja) : c.prefecture ?? "",
+        prefectureShort: pref ? shortPrefectureName(pref.ja) : (c.prefecture ?? ""),
         prefectureEn: pref?.en ?? "",
         prefectureCode: pref?.code ?? null,
         city: c.city ?? "",

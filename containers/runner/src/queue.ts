@@ -110,7 +110,12 @@ export class QueueApi {
         });
     }
 
-    async finishAttempt(status: "succeeded" | "failed", reason: string, exitCode: number, deadlineMs?: number): Promise<void> {
+    async finishAttempt(
+        status: "succeeded" | "failed",
+        reason: string,
+        exitCode: number,
+        deadlineMs?: number,
+    ): Promise<void> {
         await this.rpc(
             "finish_job_attempt",
             {
@@ -129,24 +134,40 @@ export class QueueApi {
     markFailedOnce(reason: string, deadlineMs?: number): Promise<boolean> {
         return this.rpc<boolean>(
             "mark_job_failed_once",
-            { p_execution_id: this.key.executionId, p_run_index: this.key.runIndex, p_attempt: this.key.attempt, p_reason: reason },
+            {
+                p_execution_id: this.key.executionId,
+                p_run_index: this.key.runIndex,
+                p_attempt: this.key.attempt,
+                p_reason: reason,
+            },
             deadlineMs,
         );
     }
 
     /** Leases up to `limit` items of one shard (1-based, as the RPC numbers them). */
-    async claim(targetingId: string, shardId: number, totalShards: number, limit: number, leaseSeconds: number): Promise<QueueItem[]> {
-        const rows = await this.rpc<Array<{ id: number | string; company_id: number | string; company_name: string; form_url: string | null; attempts: number }>>(
-            "claim_send_queue_items",
-            {
-                p_targeting_id: targetingId,
-                p_shard_id: shardId,
-                p_total_shards: totalShards,
-                p_worker_id: this.key.workerId,
-                p_limit: limit,
-                p_lease_seconds: leaseSeconds,
-            },
-        );
+    async claim(
+        targetingId: string,
+        shardId: number,
+        totalShards: number,
+        limit: number,
+        leaseSeconds: number,
+    ): Promise<QueueItem[]> {
+        const rows = await this.rpc<
+            Array<{
+                id: number | string;
+                company_id: number | string;
+                company_name: string;
+                form_url: string | null;
+                attempts: number;
+            }>
+        >("claim_send_queue_items", {
+            p_targeting_id: targetingId,
+            p_shard_id: shardId,
+            p_total_shards: totalShards,
+            p_worker_id: this.key.workerId,
+            p_limit: limit,
+            p_lease_seconds: leaseSeconds,
+        });
         return (rows ?? []).map((r) => ({
             id: Number(r.id),
             companyId: Number(r.company_id),
@@ -157,7 +178,12 @@ export class QueueApi {
     }
 
     /** Records one item's outcome; exactly once per item (a repeat answers recorded=false). */
-    record(itemId: number, status: FillStatus, detail: string, deadlineMs?: number): Promise<{ recorded: boolean; status: string }> {
+    record(
+        itemId: number,
+        status: FillStatus,
+        detail: string,
+        deadlineMs?: number,
+    ): Promise<{ recorded: boolean; status: string }> {
         return this.rpc(
             "record_send_result",
             {
@@ -175,6 +201,10 @@ export class QueueApi {
 
     /** Returns leased items to pending; all of this attempt's leases when `itemIds` is null. */
     release(itemIds: readonly number[] | null, deadlineMs?: number): Promise<number> {
-        return this.rpc<number>("release_send_queue_leases", { p_worker_id: this.key.workerId, p_item_ids: itemIds }, deadlineMs);
+        return this.rpc<number>(
+            "release_send_queue_leases",
+            { p_worker_id: this.key.workerId, p_item_ids: itemIds },
+            deadlineMs,
+        );
     }
 }

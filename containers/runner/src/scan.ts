@@ -35,7 +35,17 @@ export function scanDocument(args: ScanArgs): FrameScan {
         return id;
     };
     const clean = (s: string): string => s.replace(/\s+/g, " ").trim();
-    const SKIP_TEXT = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "SELECT", "OPTION", "TEXTAREA", "INPUT", "BUTTON"]);
+    const SKIP_TEXT = new Set([
+        "SCRIPT",
+        "STYLE",
+        "NOSCRIPT",
+        "TEMPLATE",
+        "SELECT",
+        "OPTION",
+        "TEXTAREA",
+        "INPUT",
+        "BUTTON",
+    ]);
     const textOf = (node: DomNode | null, limit = 400): string => {
         if (!node) {
             return "";
@@ -79,13 +89,17 @@ export function scanDocument(args: ScanArgs): FrameScan {
         walk(node);
         return clean(parts.join("")).slice(0, limit);
     };
-    const CONTROL_SELECTOR = "input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=image]):not([type=reset]), select, textarea";
+    const CONTROL_SELECTOR =
+        "input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=image]):not([type=reset]), select, textarea";
     const isVisible = (el: DomElement): boolean => {
         if (!el.isConnected) {
             return false;
         }
         const anyEl = el as DomElement & { checkVisibility?: (o: object) => boolean };
-        if (typeof anyEl.checkVisibility === "function" && !anyEl.checkVisibility({ opacityProperty: true, visibilityProperty: true })) {
+        if (
+            typeof anyEl.checkVisibility === "function" &&
+            !anyEl.checkVisibility({ opacityProperty: true, visibilityProperty: true })
+        ) {
             return false;
         }
         const r = el.getBoundingClientRect();
@@ -96,10 +110,15 @@ export function scanDocument(args: ScanArgs): FrameScan {
         const y = r.top + window.scrollY;
         return x + r.width > 0 && y + r.height > 0 && x < 20000;
     };
-    const hasControls = (el: DomElement): boolean => el.matches(CONTROL_SELECTOR) || el.querySelector(CONTROL_SELECTOR) !== null;
+    const hasControls = (el: DomElement): boolean =>
+        el.matches(CONTROL_SELECTOR) || el.querySelector(CONTROL_SELECTOR) !== null;
 
     /** The caption of the row a field sits in: table <th>, <dt>, small fieldset legend, or preceding text. */
-    const captionOf = (el: DomElement, boundary: DomElement, ownLabels: DomElement[]): { text: string; node: DomElement | null; inline: string } => {
+    const captionOf = (
+        el: DomElement,
+        boundary: DomElement,
+        ownLabels: DomElement[],
+    ): { text: string; node: DomElement | null; inline: string } => {
         let inline = "";
         const td = el.closest("td");
         if (td && boundary.contains(td)) {
@@ -107,7 +126,10 @@ export function scanDocument(args: ScanArgs): FrameScan {
             if (tr) {
                 const cells: DomElement[] = Array.from(tr.children);
                 const idx = cells.indexOf(td);
-                const th = cells.slice(0, idx).reverse().find((c) => c.tagName === "TH" || (c.tagName === "TD" && !hasControls(c) && textOf(c).length > 0));
+                const th = cells
+                    .slice(0, idx)
+                    .reverse()
+                    .find((c) => c.tagName === "TH" || (c.tagName === "TD" && !hasControls(c) && textOf(c).length > 0));
                 if (th) {
                     return { text: textOf(th), node: th, inline: inlineOf(el, td) };
                 }
@@ -134,7 +156,9 @@ export function scanDocument(args: ScanArgs): FrameScan {
         if (fieldset && boundary.contains(fieldset) && fieldset !== boundary) {
             const legend = fieldset.querySelector(":scope > legend");
             const controls = fieldset.querySelectorAll(CONTROL_SELECTOR).length;
-            const checkableOnly = Array.from(fieldset.querySelectorAll(CONTROL_SELECTOR)).every((c) => /^(radio|checkbox)$/.test((c as DomControl).type));
+            const checkableOnly = Array.from(fieldset.querySelectorAll(CONTROL_SELECTOR)).every((c) =>
+                /^(radio|checkbox)$/.test((c as DomControl).type),
+            );
             if (legend && (controls <= 3 || checkableOnly)) {
                 return { text: textOf(legend), node: legend, inline: "" };
             }
@@ -242,15 +266,20 @@ export function scanDocument(args: ScanArgs): FrameScan {
         }
         return "";
     };
-    const HONEYPOT_NAME = /honey|hpot|trap|bot[-_]?(check|field|trap)|do[-_]?not[-_]?fill|leave[-_]?(this[-_]?)?(blank|empty)|spam[-_]?(check|field)/i;
-    const HONEYPOT_LABEL = /(空欄|空白)のまま|入力しないで|記入しないで|leave (this )?(field )?(blank|empty)|do not fill|don't fill|if you are (a )?human/i;
+    const HONEYPOT_NAME =
+        /honey|hpot|trap|bot[-_]?(check|field|trap)|do[-_]?not[-_]?fill|leave[-_]?(this[-_]?)?(blank|empty)|spam[-_]?(check|field)/i;
+    const HONEYPOT_LABEL =
+        /(空欄|空白)のまま|入力しないで|記入しないで|leave (this )?(field )?(blank|empty)|do not fill|don't fill|if you are (a )?human/i;
 
     const describeField = (el: DomControl, boundary: DomElement, formKey: number) => {
         const tag = el.tagName.toLowerCase() as "input" | "select" | "textarea";
         const type = tag === "input" ? ((el as DomControl).type || "text").toLowerCase() : tag;
         const checkable = type === "checkbox" || type === "radio";
         const labels = Array.from((el as DomControl).labels ?? []);
-        let own = labels.map((l) => textOf(l)).filter((t) => t).join(" ");
+        let own = labels
+            .map((l) => textOf(l))
+            .filter((t) => t)
+            .join(" ");
         const labelledBy = el.getAttribute("aria-labelledby");
         if (labelledBy) {
             const t = labelledBy
@@ -271,7 +300,9 @@ export function scanDocument(args: ScanArgs): FrameScan {
         if (!groupNode && labels.length > 0) {
             groupNode = labels[0];
         }
-        const groupKey = groupNode ? `g${idOf(groupNode, "data-ops-gid")}` : `f${formKey}-${el.getAttribute("name") ?? ""}`;
+        const groupKey = groupNode
+            ? `g${idOf(groupNode, "data-ops-gid")}`
+            : `f${formKey}-${el.getAttribute("name") ?? ""}`;
         const visible = checkable ? isVisible(el) || labels.some((l) => isVisible(l)) : isVisible(el);
         const hints: string[] = [];
         if (!visible) {
@@ -289,7 +320,11 @@ export function scanDocument(args: ScanArgs): FrameScan {
         }
         const options =
             tag === "select"
-                ? Array.from((el as DomControl).options ?? []).map((o) => ({ value: o.value, text: clean(o.text), disabled: o.disabled }))
+                ? Array.from((el as DomControl).options ?? []).map((o) => ({
+                      value: o.value,
+                      text: clean(o.text),
+                      disabled: o.disabled,
+                  }))
                 : [];
         const maxAttr = el.getAttribute("maxlength");
         const readOnly = (el as DomControl).readOnly === true;
@@ -320,12 +355,18 @@ export function scanDocument(args: ScanArgs): FrameScan {
             honeypotHints: hints,
         };
     };
-    const BUTTON_SELECTOR = "button, input[type=submit], input[type=image], input[type=button], [role=button], a[onclick], a[href^='javascript']";
+    const BUTTON_SELECTOR =
+        "button, input[type=submit], input[type=image], input[type=button], [role=button], a[onclick], a[href^='javascript']";
     const describeButton = (b: DomElement) => {
         const input = b as DomControl;
         const text =
             b.tagName === "INPUT"
-                ? clean(input.value || input.getAttribute("alt") || input.getAttribute("aria-label") || (input.type === "submit" ? "submit" : ""))
+                ? clean(
+                      input.value ||
+                          input.getAttribute("alt") ||
+                          input.getAttribute("aria-label") ||
+                          (input.type === "submit" ? "submit" : ""),
+                  )
                 : clean(textOf(b, 80) || b.getAttribute("aria-label") || b.getAttribute("title") || "");
         return {
             bid: idOf(b, "data-ops-bid"),
@@ -355,7 +396,11 @@ export function scanDocument(args: ScanArgs): FrameScan {
         const fields = controls.map((c) => describeField(c, form, formId));
         const buttonEls = Array.from(form.querySelectorAll(BUTTON_SELECTOR));
         if (form.id) {
-            buttonEls.push(...Array.from(doc.querySelectorAll(`[form="${CSS.escape(form.id)}"]`)).filter((b) => b.matches(BUTTON_SELECTOR)));
+            buttonEls.push(
+                ...Array.from(doc.querySelectorAll(`[form="${CSS.escape(form.id)}"]`)).filter((b) =>
+                    b.matches(BUTTON_SELECTOR),
+                ),
+            );
         }
         forms.push({
             formId,
@@ -373,11 +418,13 @@ export function scanDocument(args: ScanArgs): FrameScan {
     }
     // Some sites build the form without a <form> element (JS-submitted): group the loose
     // controls of the document into one pseudo-form.
-    const loose = Array.from(doc.querySelectorAll(CONTROL_SELECTOR)).filter((c) => !(c as DomControl).form && !c.closest("form")) as Array<
-        DomControl
-    >;
+    const loose = Array.from(doc.querySelectorAll(CONTROL_SELECTOR)).filter(
+        (c) => !(c as DomControl).form && !c.closest("form"),
+    ) as Array<DomControl>;
     // Buttons outside any form matter too: single-page confirmation steps put 送信する there.
-    const looseButtons = Array.from(doc.querySelectorAll(BUTTON_SELECTOR)).filter((b) => !b.closest("form") && !(b as DomControl).form);
+    const looseButtons = Array.from(doc.querySelectorAll(BUTTON_SELECTOR)).filter(
+        (b) => !b.closest("form") && !(b as DomControl).form,
+    );
     const body = doc.body;
     if (body && (loose.filter((c) => isVisible(c)).length >= 2 || looseButtons.some((b) => isVisible(b)))) {
         const formId = idOf(body, "data-ops-form");
@@ -398,7 +445,9 @@ export function scanDocument(args: ScanArgs): FrameScan {
 
     const contact = new RegExp(args.contactLinkPattern, "i");
     const links = [];
-    for (const a of Array.from(doc.querySelectorAll("a[href], area[href]")) as Array<DomElement & { readonly href: string }>) {
+    for (const a of Array.from(doc.querySelectorAll("a[href], area[href]")) as Array<
+        DomElement & { readonly href: string }
+    >) {
         const text = clean(`${textOf(a, 80)} ${a.getAttribute("title") ?? ""} ${a.getAttribute("aria-label") ?? ""}`);
         const href = a.href;
         if (!/^https?:/i.test(href)) {
@@ -414,13 +463,21 @@ export function scanDocument(args: ScanArgs): FrameScan {
 
     const captcha: string[] = [];
     const has = (sel: string) => doc.querySelector(sel) !== null;
-    if (has(".g-recaptcha, iframe[src*='recaptcha'], script[src*='recaptcha'], textarea[name='g-recaptcha-response'], input[name*='recaptcha' i]")) {
+    if (
+        has(
+            ".g-recaptcha, iframe[src*='recaptcha'], script[src*='recaptcha'], textarea[name='g-recaptcha-response'], input[name*='recaptcha' i]",
+        )
+    ) {
         captcha.push("recaptcha");
     }
     if (has(".h-captcha, iframe[src*='hcaptcha'], script[src*='hcaptcha'], textarea[name='h-captcha-response']")) {
         captcha.push("hcaptcha");
     }
-    if (has(".cf-turnstile, iframe[src*='challenges.cloudflare.com'], script[src*='turnstile'], input[name='cf-turnstile-response']")) {
+    if (
+        has(
+            ".cf-turnstile, iframe[src*='challenges.cloudflare.com'], script[src*='turnstile'], input[name='cf-turnstile-response']",
+        )
+    ) {
         captcha.push("turnstile");
     }
     if (captcha.length === 0 && has("[data-sitekey]")) {
@@ -431,7 +488,7 @@ export function scanDocument(args: ScanArgs): FrameScan {
     }
 
     root.setAttribute("data-ops-next", String(nextId));
-    const bodyText = doc.body ? doc.body.innerText ?? "" : "";
+    const bodyText = doc.body ? (doc.body.innerText ?? "") : "";
     return {
         url: location.href,
         title: doc.title,

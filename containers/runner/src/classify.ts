@@ -5,6 +5,7 @@
  */
 import type { FormProfile } from "./profile";
 import { findPrefecture } from "./prefectures";
+import { anyOf, group, sequence } from "./regex";
 import type { FieldInfo, FormInfo, OptionInfo } from "./types";
 
 export type FieldKind =
@@ -93,7 +94,16 @@ const TEXT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
 const IDENT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     [
         "email_confirm",
-        /\b(e ?mail|mail|mailaddress|email address)\b.*\b(conf|confirm|confirmation|check|chk|again|re|kakunin|verify|2)\b|\b(conf|confirm|re|kakunin|verify|check)\b.*\b(e ?mail|mail)\b/,
+        anyOf([
+            // an e-mail word, then a confirmation word: "email_confirm", "mail2", "email check"
+            sequence([
+                /\b(e ?mail|mail|mailaddress|email address)\b/,
+                /.*/,
+                /\b(conf|confirm|confirmation|check|chk|again|re|kakunin|verify|2)\b/,
+            ]),
+            // or the other way round: "confirm_email", "re_mail"
+            /\b(conf|confirm|re|kakunin|verify|check)\b.*\b(e ?mail|mail)\b/,
+        ]),
     ],
     ["email", /\b(e ?mail|mail|mailaddress|mail address|email address|emailaddress)\b/],
     ["fax", /\bfax\b/],
@@ -113,7 +123,14 @@ const IDENT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     ["name", /\b(name|fullname|shimei|simei|onamae|namae|sei|mei|lname|fname|surname)\b/],
     [
         "message",
-        /\b(message|msg|body|content|contents|inquiry|enquiry|comment|comments|detail|details|naiyo|naiyou|question|toiawase|remarks|bikou|note)\b/,
+        sequence([
+            /\b/,
+            group([
+                /message|msg|body|content|contents|inquiry|enquiry|comment|comments|detail|details/,
+                /naiyo|naiyou|question|toiawase|remarks|bikou|note/,
+            ]),
+            /\b/,
+        ]),
     ],
 ];
 
@@ -467,15 +484,15 @@ function looksLikePrefectureSelect(f: FieldInfo): boolean {
 export function planForm(form: FormInfo, profile: FormProfile, lang: string): FieldPlan[] {
     const english = isEnglishForm(form, lang);
     const fields = form.fields;
-    const classified = fields.map((f) => {
+    const classified = fields.map((f): { kind: FieldKind; part: FieldPart } => {
         if (f.tag === "select") {
-            return { kind: classifySelect(f), part: "full" as FieldPart };
+            return { kind: classifySelect(f), part: "full" };
         }
         if (f.type === "checkbox" || f.type === "radio") {
-            return { kind: classifyCheckable(f, fields), part: "full" as FieldPart };
+            return { kind: classifyCheckable(f, fields), part: "full" };
         }
         if (/^(file|date|datetime-local|month|week|time|color|range)$/.test(f.type)) {
-            return { kind: "unknown" as FieldKind, part: "full" as FieldPart };
+            return { kind: "unknown", part: "full" };
         }
         return classifyTextField(f);
     });
@@ -655,7 +672,7 @@ function planRadioGroup(group: readonly FieldInfo[], kind: FieldKind): FieldPlan
     return group.map((g) => ({
         field: g,
         kind: kind === "unknown" ? "unknown" : kind,
-        part: "full" as FieldPart,
+        part: "full",
         action:
             chosen && chosen.g === g
                 ? { kind: "check" as const }

@@ -4,19 +4,41 @@
  */
 import type { ButtonInfo, FormInfo, LinkInfo } from "./types";
 import { normalizeText, identTokens } from "./classify";
+import { anyOf, group, sequence } from "./regex";
 
 /**
  * Wording Japanese and English sites use to decline sales approaches. Each needs a refusal verb
  * near the sales word, so "営業時間" or "営業日" never match.
  */
 const REFUSAL_PATTERNS: readonly RegExp[] = [
-    /営業(目的|活動|行為|関連|系|の?ご?連絡|の?ご?案内|メール|電話|dm|のお問い?合わ?せ|お問い?合わ?せ|・勧誘|や勧誘|および勧誘|及び勧誘)?[^。\n]{0,30}(お断り|ご遠慮|お控え|禁止|受け付けて(おりません|いません)|受付(して)?(おりません|いません)|対応(して)?(おりません|いたしかねます|できません)|返信(は|を)?(いたしません|しておりません|できません)|固くお断り)/,
+    sequence([
+        // 営業, optionally with what kind of approach: 営業目的, 営業のご連絡, 営業・勧誘 …
+        /営業(目的|活動|行為|関連|系|の?ご?連絡|の?ご?案内|メール|電話|dm|のお問い?合わ?せ|お問い?合わ?せ|・勧誘|や勧誘|および勧誘|及び勧誘)?/,
+        // … within the same sentence …
+        /[^。\n]{0,30}/,
+        // … a refusal.
+        group([
+            /お断り|ご遠慮|お控え|禁止/,
+            /受け付けて(おりません|いません)/,
+            /受付(して)?(おりません|いません)/,
+            /対応(して)?(おりません|いたしかねます|できません)/,
+            /返信(は|を)?(いたしません|しておりません|できません)/,
+            /固くお断り/,
+        ]),
+    ]),
     /(セールス|勧誘|売り込み|営業)[^。\n]{0,30}(お断り|ご遠慮|お控え|禁止|受け付けて(おりません|いません)|一切(お受け|対応))/,
     /(弊社|当社)への(ご)?提案[^。\n]{0,20}(お断り|ご遠慮|受け付けて)/,
     /営業お断り|セールスお断り|売り込みお断り/,
     /\bno (solicitation|soliciting|sales (calls|emails|inquiries|pitches))\b/i,
     /\b(we do not|we don't|do not) (accept|respond to|welcome) (sales|solicitation|vendor|marketing)/i,
-    /\b(sales|solicitation|vendor|marketing) (inquiries|pitches|emails|messages|offers) (are|will) not (be )?(accepted|answered|welcome|responded)/i,
+    sequence(
+        [
+            /\b(sales|solicitation|vendor|marketing) /,
+            /(inquiries|pitches|emails|messages|offers) /,
+            /(are|will) not (be )?(accepted|answered|welcome|responded)/,
+        ],
+        "i",
+    ),
     /\bsolicitations? (are|is) not (accepted|welcome)/i,
 ];
 
@@ -42,7 +64,7 @@ export function rankContactLinks(
     currentUrl: string,
     visited: ReadonlySet<string>,
 ): LinkInfo[] {
-    let host = "";
+    let host: string;
     try {
         host = new URL(currentUrl).hostname.replace(/^www\./, "");
     } catch {
@@ -150,15 +172,19 @@ export function isContactCandidate(form: FormInfo): boolean {
 
 type ButtonRole = "confirm" | "send" | "other" | "excluded";
 
+/** Buttons that never send the form, whatever their type says. */
+const NOT_A_SUBMIT = anyOf([
+    /リセット|クリア|reset|clear/,
+    /戻る|修正|back|cancel|キャンセル/,
+    /検索|search|ログイン|login|sign in|閉じる|close|削除|delete/,
+    // Address helpers fill fields from the postal code.
+    /住所検索|住所を?自動|郵便番号から/,
+]);
+
 /** What a button does: go to the confirmation step, send, or neither (reset/back/search). */
 export function buttonRole(b: ButtonInfo): ButtonRole {
     const t = normalizeText(b.text);
-    if (
-        b.type === "reset" ||
-        /リセット|クリア|reset|clear|戻る|修正|back|cancel|キャンセル|検索|search|ログイン|login|sign in|閉じる|close|削除|delete|住所検索|住所を?自動|郵便番号から/.test(
-            t,
-        )
-    ) {
+    if (b.type === "reset" || NOT_A_SUBMIT.test(t)) {
         return "excluded";
     }
     if (/確認|confirm|次へ|next|進む|review|入力内容/.test(t) && !/送信する$/.test(t)) {
@@ -181,10 +207,36 @@ export function chooseSubmitButton(buttons: readonly ButtonInfo[]): { button: Bu
     return ranked[0] ?? null;
 }
 
-const SUCCESS =
-    /送信(が)?(完了|しました|されました|いたしました|を受け付け)|送信完了|(お問い?合わ?せ|ご連絡|メッセージ|ご相談|ご依頼)[^。\n]{0,25}(ありがとうございま|受け付け|受付)|ありがとうございま(す|した)|受け?付け?(完了|ました|いたしました)|(完了|受付)(いた)?しました|thank(s| you)|has been (sent|submitted|received)|successfully (sent|submitted)|we('ve| have) received|message (was |has been )?sent|submission (was )?(received|successful)/i;
-const ERROR =
-    /入力して(ください|下さい)|選択して(ください|下さい)|チェックして(ください|下さい)|正しく(ありません|入力)|不正な|エラー|誤りがあります|問題があります|必須(項目|です)|形式が(正しく|違い)|一致しません|入力されていません|未入力|invalid|is required|are required|required field|please (enter|fill|select|check|correct)|error|failed|not valid|try again/i;
+/** What sites say once a message went through. */
+const SUCCESS = anyOf(
+    [
+        /送信(が)?(完了|しました|されました|いたしました|を受け付け)/,
+        /送信完了/,
+        /(お問い?合わ?せ|ご連絡|メッセージ|ご相談|ご依頼)[^。\n]{0,25}(ありがとうございま|受け付け|受付)/,
+        /ありがとうございま(す|した)/,
+        /受け?付け?(完了|ました|いたしました)/,
+        /(完了|受付)(いた)?しました/,
+        /thank(s| you)/,
+        /has been (sent|submitted|received)/,
+        /successfully (sent|submitted)/,
+        /we('ve| have) received/,
+        /message (was |has been )?sent/,
+        /submission (was )?(received|successful)/,
+    ],
+    "i",
+);
+/** Validation errors: the message was not accepted. */
+const ERROR = anyOf(
+    [
+        /入力して(ください|下さい)|選択して(ください|下さい)|チェックして(ください|下さい)/,
+        /正しく(ありません|入力)|不正な|エラー|誤りがあります|問題があります/,
+        /必須(項目|です)|形式が(正しく|違い)|一致しません|入力されていません|未入力/,
+        /invalid|is required|are required|required field/,
+        /please (enter|fill|select|check|correct)/,
+        /error|failed|not valid|try again/,
+    ],
+    "i",
+);
 
 /** Lines of `after` that were not on the page before: what the site just said. */
 export function newLines(before: string, after: string): string[] {
@@ -218,9 +270,16 @@ export function judgeOutcome(appeared: readonly string[]): Outcome {
     return { kind: "none" };
 }
 
+const CONFIRMATION_PAGE = anyOf(
+    [
+        /確認画面|入力内容(の|を)?(ご)?確認|内容を(ご)?確認/,
+        /以下の内容で|よろしければ|送信してよろしいですか/,
+        /confirm (your|the) (details|information|input|message)|please (review|confirm)/,
+    ],
+    "i",
+);
+
 /** Text of a confirmation step ("入力内容の確認", "以下の内容で送信"), as opposed to a result. */
 export function looksLikeConfirmationPage(text: string): boolean {
-    return /確認画面|入力内容(の|を)?(ご)?確認|内容を(ご)?確認|以下の内容で|よろしければ|送信してよろしいですか|confirm (your|the) (details|information|input|message)|please (review|confirm)/i.test(
-        text.normalize("NFKC"),
-    );
+    return CONFIRMATION_PAGE.test(text.normalize("NFKC"));
 }

@@ -6,6 +6,11 @@ exits as soon as either one exits, stopping the other, so ECS sees a dead task a
 instead of running half an app. (`sh -c "a & b"` would neither forward signals nor notice a
 crashed background process.)
 
+Given a command (`entrypoint.py python src/batch/nightly_comments.py`, which is what an ECS
+container override's `command` becomes, since it replaces the image's CMD and never its
+ENTRYPOINT), it runs that command instead of the servers: it replaces this process (exec), so the
+command receives signals from tini directly and its exit code is the container's.
+
 WEB_FRONTEND_CMD / WEB_API_CMD override the commands (shell words, no shell is started);
 WEB_STOP_GRACE_SECONDS is how long a child gets after SIGTERM before SIGKILL (ECS gives the
 container 30 s by default, so the default stays below that).
@@ -25,7 +30,19 @@ def log(message):
     print(f"entrypoint: {message}", file=sys.stderr, flush=True)
 
 
+def run_command(argv):
+    log(f"running the given command instead of the servers: {' '.join(argv)}")
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as err:
+        # 127 is what a shell reports for a command it cannot run; the batch must not look successful.
+        log(f"cannot run {argv[0]!r}: {err}")
+        sys.exit(127)
+
+
 def main():
+    if len(sys.argv) > 1:
+        run_command(sys.argv[1:])
     grace = float(os.environ.get("WEB_STOP_GRACE_SECONDS", "20"))
     commands = {
         "frontend": shlex.split(os.environ.get("WEB_FRONTEND_CMD", FRONTEND)),

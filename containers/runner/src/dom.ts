@@ -1,5 +1,5 @@
 /**
- * The few DOM shapes the in-page functions (scan.ts, fill.ts evaluate callbacks) use.
+ * The few DOM shapes the in-page functions (scan.ts and scan/, fill.ts evaluate callbacks) use.
  *
  * The repository compiles as a Node program without the "dom" lib, and a `/// <reference
  * lib="dom">` here would leak DOM globals into every other module of that program; so the
@@ -54,6 +54,8 @@ export interface DomOption {
 
 /** input, select and textarea, with the members the scanner reads. */
 export interface DomControl extends DomElement {
+    /** An HTML element's class attribute is a string (only SVG elements have an object there). */
+    readonly className: string;
     readonly type: string;
     value: string;
     checked: boolean;
@@ -69,6 +71,7 @@ export interface DomControl extends DomElement {
 }
 
 export interface DomForm extends DomElement {
+    readonly className: string;
     readonly elements: ArrayLike<DomElement>;
     readonly noValidate: boolean;
     checkValidity(): boolean;

@@ -19,7 +19,7 @@ import {
 } from "./detect";
 import type { DomControl, DomDocument, DomElement, DomEventConstructor, DomForm } from "./dom";
 import type { FormProfile } from "./profile";
-import { scanDocument } from "./scan";
+import { scanExpression } from "./scan";
 import type { FillResult, FilledField, FormInfo, FrameScan } from "./types";
 
 // Globals of the page, for the evaluate callbacks below (see dom.ts for why they are local).
@@ -49,7 +49,7 @@ export interface FillOptions {
 const DEFAULT_NAV_TIMEOUT_MS = 20_000;
 const DEFAULT_OUTCOME_TIMEOUT_MS = 15_000;
 const MAX_CONFIRM_STEPS = 3;
-const SCAN_ARGS = { maxText: 30_000, contactLinkPattern: CONTACT_LINK_PATTERN };
+const SCAN_EXPRESSION = scanExpression({ maxText: 30_000, contactLinkPattern: CONTACT_LINK_PATTERN });
 
 interface FrameScanned {
     readonly frame: Frame;
@@ -105,7 +105,7 @@ async function scanFrames(page: Page): Promise<FrameScanned[]> {
             continue;
         }
         try {
-            out.push({ frame, scan: await frame.evaluate(scanDocument, SCAN_ARGS) });
+            out.push({ frame, scan: await frame.evaluate<FrameScan>(SCAN_EXPRESSION) });
         } catch {
             // A frame that navigates or detaches mid-scan has nothing usable in it.
         }

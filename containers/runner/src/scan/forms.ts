@@ -1,0 +1,102 @@
+/**
+ * Scanner part: every <form> of the document, plus one pseudo-form for controls and buttons that
+ * sit outside any form (script-submitted pages). Runs inside the page (see ../scan.ts): uses only
+ * its parameters and browser globals.
+ */
+import type { DomControl, DomDocument, DomElement, DomNodeConstants } from "../dom";
+import type { FormInfo } from "../types";
+import type { ButtonDescriber } from "./buttons";
+import type { FieldDescriber } from "./fields";
+import type { IdAllocator } from "./ids";
+import type { Layout } from "./layout";
+import type { TextReader } from "./text";
+
+declare const document: DomDocument;
+declare const Node: DomNodeConstants;
+declare const CSS: { escape(value: string): string };
+
+export interface FormTools {
+    readonly ids: IdAllocator;
+    readonly reader: TextReader;
+    readonly layout: Layout;
+    readonly describeField: FieldDescriber;
+    readonly buttons: ButtonDescriber;
+}
+
+export function collectForms(tools: FormTools): FormInfo[] {
+    const doc = document;
+    const { idOf } = tools.ids;
+    const { textOf } = tools.reader;
+    const { CONTROL_SELECTOR, isVisible } = tools.layout;
+    const { describeField } = tools;
+    const { BUTTON_SELECTOR, describeButton } = tools.buttons;
+
+    /** Text of the last heading before `el` (or the first one inside it). */
+    const headingBefore = (el: DomElement): string => {
+        const all = Array.from(doc.querySelectorAll("h1,h2,h3,h4,legend,.title,.heading"));
+        let found = "";
+        for (const h of all) {
+            if (h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING || el.contains(h)) {
+                if (!el.contains(h) || !found) {
+                    found = textOf(h, 80);
+                }
+            }
+        }
+        return found;
+    };
+
+    const forms: FormInfo[] = [];
+    for (const form of Array.from(doc.forms)) {
+        const formId = idOf(form, "data-ops-form");
+        const controls = Array.from(form.elements).filter((e) => e.matches(CONTROL_SELECTOR)) as Array<DomControl>;
+        const fields = controls.map((c) => describeField(c, form, formId));
+        const buttonEls = Array.from(form.querySelectorAll(BUTTON_SELECTOR));
+        if (form.id) {
+            buttonEls.push(
+                ...Array.from(doc.querySelectorAll(`[form="${CSS.escape(form.id)}"]`)).filter((b) =>
+                    b.matches(BUTTON_SELECTOR),
+                ),
+            );
+        }
+        forms.push({
+            formId,
+            pseudo: false,
+            action: form.getAttribute("action") ?? "",
+            method: (form.getAttribute("method") ?? "get").toLowerCase(),
+            attrs: `${form.id} ${form.className} ${form.getAttribute("name") ?? ""}`,
+            role: form.getAttribute("role") ?? "",
+            text: textOf(form, 2000),
+            heading: headingBefore(form),
+            noValidate: form.noValidate,
+            fields,
+            buttons: buttonEls.map(describeButton),
+        });
+    }
+    // Some sites build the form without a <form> element (JS-submitted): group the loose
+    // controls of the document into one pseudo-form.
+    const loose = Array.from(doc.querySelectorAll(CONTROL_SELECTOR)).filter(
+        (c) => !(c as DomControl).form && !c.closest("form"),
+    ) as Array<DomControl>;
+    // Buttons outside any form matter too: single-page confirmation steps put 送信する there.
+    const looseButtons = Array.from(doc.querySelectorAll(BUTTON_SELECTOR)).filter(
+        (b) => !b.closest("form") && !(b as DomControl).form,
+    );
+    const body = doc.body;
+    if (body && (loose.filter((c) => isVisible(c)).length >= 2 || looseButtons.some((b) => isVisible(b)))) {
+        const formId = idOf(body, "data-ops-form");
+        forms.push({
+            formId,
+            pseudo: true,
+            action: "",
+            method: "post",
+            attrs: "",
+            role: "",
+            text: textOf(body, 2000),
+            heading: "",
+            noValidate: true,
+            fields: loose.map((c) => describeField(c, body, formId)),
+            buttons: looseButtons.map(describeButton),
+        });
+    }
+    return forms;
+}

@@ -100,7 +100,8 @@ function parseAlarm(message: string): AlarmNotification | undefined {
 const regionOf = (arn: string | undefined) => arn?.split(":")[3] || undefined;
 
 export function alarmConsoleUrl(region: string, alarmName: string): string {
-    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(alarmName)}`;
+    const home = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}`;
+    return `${home}#alarmsV2:alarm/${encodeURIComponent(alarmName)}`;
 }
 
 /** The Slack message for one SNS record. */
@@ -182,7 +183,9 @@ export function webhookFromSecret(getSecret: SecretGetter, secretId: string): We
                 const value = raw.trim();
                 if (!WEBHOOK_URL.test(value)) {
                     throw new Error(
-                        `secret ${secretId} does not hold a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…); set it with pulumi config set --secret alertSlackWebhookUrl <url> and pulumi up`,
+                        `secret ${secretId} does not hold a Slack Incoming Webhook URL ` +
+                            "(https://hooks.slack.com/services/T…/B…/…); " +
+                            "set it with pulumi config set --secret alertSlackWebhookUrl <url> and pulumi up",
                     );
                 }
                 return value;
@@ -278,7 +281,8 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
                         wait = Math.min(max, after * 1000);
                 } else if (res.status < 500) {
                     throw new SlackRejected(
-                        `Slack refused the message (${lastProblem}); check the webhook (revoked, or its channel archived) and the payload`,
+                        `Slack refused the message (${lastProblem}); ` +
+                            "check the webhook (revoked, or its channel archived) and the payload",
                     );
                 }
             } catch (err) {
@@ -294,7 +298,8 @@ export function makeSlackNotifier(deps: SlackNotifierDeps): (event: SnsEvent) =>
             await sleep(wait);
         }
         throw new Error(
-            `Slack post failed after ${attempt} attempt${attempt === 1 ? "" : "s"} (${lastProblem}); Lambda retries the event, then its dead-letter queue keeps it`,
+            `Slack post failed after ${attempt} attempt${attempt === 1 ? "" : "s"} (${lastProblem}); ` +
+                "Lambda retries the event, then its dead-letter queue keeps it",
         );
     }
 

@@ -6,9 +6,14 @@
  * queue once when the execution allows it. Idempotent under duplicate and out-of-order events:
  * attempt rows are upserts, status changes only move forward, the fallback is recorded once.
  */
-import { SubmitJobCommand, SubmitJobCommandInput, TerminateJobCommand } from "@aws-sdk/client-batch";
+import {
+    SubmitJobCommand,
+    SubmitJobCommandInput,
+    SubmitJobCommandOutput,
+    TerminateJobCommand,
+} from "@aws-sdk/client-batch";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import type { RpcClient, SendClient } from "./dispatcher";
+import type { JobExecutionRow, RpcClient, SendClient } from "./dispatcher";
 import { Logger } from "./log";
 
 export interface BatchJobDetail {
@@ -53,14 +58,14 @@ export interface BatchEventsOptions {
 
 /** The queue time-limit action's reason for jobs stuck RUNNABLE without Spot capacity. */
 export const CAPACITY_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY";
-const TERMINAL = ["succeeded", "failed", "cancelled"];
+const TERMINAL: readonly string[] = ["succeeded", "failed", "cancelled"];
 
 const env = (d: BatchJobDetail, name: string) => d.container?.environment?.find((e) => e.name === name)?.value;
 
 export type BatchEventOutcome =
     | { action: "ignored"; reason: string }
     | { action: "recorded"; executionId: string; status?: string; attempts: number }
-    | { action: "fallback"; executionId: string; jobId: string };
+    | { action: "fallback"; executionId: string; jobId: string | undefined };
 
 async function rpc<T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> {
     const { data, error } = await db.rpc(fn, args);
@@ -77,7 +82,9 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
         if (event["detail-type"] !== "Batch Job State Change" || !executionId)
             return { action: "ignored", reason: "not a form-sender job" };
         const db = await opts.db();
-        const execution = await rpc<any>(db, "get_job_execution", { p_execution_id: executionId });
+        const execution = await rpc<JobExecutionRow | null>(db, "get_job_execution", {
+            p_execution_id: executionId,
+        });
         if (!execution) return { action: "ignored", reason: `unknown execution ${executionId}` };
 
         const [parentId, indexText] = d.jobId.split(":");
@@ -210,7 +217,7 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             tags: { ...(d.tags ?? {}), "ops:execution-id": executionId, "ops:fallback-from": d.jobId },
             propagateTags: true,
         };
-        const out = await opts.batch.send(new SubmitJobCommand(input));
+        const out = (await opts.batch.send(new SubmitJobCommand(input))) as SubmitJobCommandOutput;
         const record = {
             from_queue: d.jobQueue,
             to_queue: opts.onDemandQueue,

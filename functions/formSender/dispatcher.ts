@@ -10,15 +10,58 @@
  * batch-events, which finds the execution id in the job's environment and tags.
  */
 import { randomUUID } from "crypto";
-import { SubmitJobCommand, SubmitJobCommandInput, TerminateJobCommand } from "@aws-sdk/client-batch";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+    SubmitJobCommand,
+    SubmitJobCommandInput,
+    SubmitJobCommandOutput,
+    TerminateJobCommand,
+} from "@aws-sdk/client-batch";
+import { GetObjectCommand, GetObjectCommandOutput, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describeErrors, makeAjv, Problem, validateClientConfig } from "./clientConfig";
 import { Logger } from "./log";
 import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody } from "./submitSchema";
 
-/** Minimal client shapes (the real SDK clients satisfy them), so tests stub at the SDK boundary. */
+/**
+ * Minimal client shape (the real SDK clients satisfy it), so tests stub at the SDK boundary.
+ * Callers type each answer as the output of the command they sent.
+ */
 export interface SendClient {
-    send(command: any): Promise<any>;
+    send(command: unknown): Promise<unknown>;
+}
+
+/** The fields of an SDK error the functions look at, read from anything thrown. */
+export interface SdkErrorFields {
+    readonly name?: unknown;
+    readonly $metadata?: { readonly httpStatusCode?: unknown };
+}
+
+export const sdkErrorFields = (e: unknown): SdkErrorFields => (typeof e === "object" && e !== null ? e : {});
+
+export type JobExecutionStatus = "pending" | "submitted" | "running" | "succeeded" | "failed" | "cancelled";
+
+/** The Batch settings a submit records in `metadata.batch`; `fallback` once batch-events fell back to on-demand. */
+export interface ExecutionBatchMetadata extends SubmitDefaults {
+    queue?: string;
+    fallback?: unknown;
+}
+
+/** A `job_executions` row as the RPCs return it (supabase/migrations/0001_form_sender.sql). */
+export interface JobExecutionRow {
+    id: string;
+    targeting_id: string;
+    status: JobExecutionStatus;
+    run_total?: number;
+    job_id?: string | null;
+    job_name?: string | null;
+    job_queue?: string | null;
+    array_size?: number | null;
+    error?: string | null;
+    metadata?: { batch?: ExecutionBatchMetadata; [key: string]: unknown } | null;
+    created_at?: string;
+    submitted_at?: string | null;
+    finished_at?: string | null;
+    /** Only from create_job_execution: true when an earlier submit had the same idempotency key. */
+    duplicate?: boolean;
 }
 
 /**
@@ -93,6 +136,9 @@ export const MAX_OVERRIDES_BYTES = 8 * 1024;
 export const MAX_REQUEST_BYTES = 30 * 1024;
 export const UPLOAD_URL_SECONDS = 900;
 
+/** What SubmitJob answered (the SDK types both fields as possibly undefined). */
+type SubmittedJob = Pick<SubmitJobCommandOutput, "jobId" | "jobName">;
+
 class HttpError extends Error {
     constructor(
         readonly status: number,
@@ -134,16 +180,19 @@ async function call<T>(db: RpcClient, fn: string, args: Record<string, unknown>)
     return result.data as T;
 }
 
-const isRetryable = (e: any) =>
-    [
-        "TooManyRequestsException",
-        "ThrottlingException",
-        "Throttling",
-        "RequestLimitExceeded",
-        "ServerException",
-    ].includes(e?.name) ||
-    (typeof e?.$metadata?.httpStatusCode === "number" &&
-        (e.$metadata.httpStatusCode === 429 || e.$metadata.httpStatusCode >= 500));
+const RETRYABLE_ERRORS: readonly unknown[] = [
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "ServerException",
+];
+
+const isRetryable = (e: unknown) => {
+    const { name, $metadata } = sdkErrorFields(e);
+    const status = $metadata?.httpStatusCode;
+    return RETRYABLE_ERRORS.includes(name) || (typeof status === "number" && (status === 429 || status >= 500));
+};
 
 /** `<env>-fs-<targeting>-<yyyymmddhhmmss>` within Batch's 128 characters of [A-Za-z0-9_-]. */
 export function jobName(env: string, targetingId: string, at: Date): string {
@@ -183,7 +232,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
         if (configKey !== undefined) await verifyUploadedConfig(configKey);
 
         const db = await opts.db();
-        const execution = await call<any>(db, "create_job_execution", {
+        const execution = await call<JobExecutionRow>(db, "create_job_execution", {
             p_targeting_id: req.targeting_id,
             p_run_total: req.execution.run_total,
             p_shards: req.execution.shards ?? 1,
@@ -248,7 +297,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             throw new HttpError(400, "request_too_large", tooBig, { execution_id: execution.id });
         }
 
-        let job: { jobId: string; jobName: string };
+        let job: SubmittedJob;
         try {
             job = await submitWithRetries(input);
         } catch (e) {
@@ -268,7 +317,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             );
         }
 
-        let marked: any = {
+        let marked: JobExecutionRow = {
             ...execution,
             status: "submitted",
             job_id: job.jobId,
@@ -277,7 +326,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             submitted_at: at.toISOString(),
         };
         try {
-            marked = await call<any>(db, "mark_job_submitted", {
+            marked = await call<JobExecutionRow>(db, "mark_job_submitted", {
                 p_execution_id: execution.id,
                 p_job_id: job.jobId,
                 p_job_name: job.jobName,
@@ -301,10 +350,10 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
         return json(200, answer({ ...marked, job_queue: queue, array_size: req.execution.run_total }, false));
     }
 
-    async function submitWithRetries(input: SubmitJobCommandInput): Promise<{ jobId: string; jobName: string }> {
+    async function submitWithRetries(input: SubmitJobCommandInput): Promise<SubmittedJob> {
         for (let attempt = 1; ; attempt++) {
             try {
-                const out = await opts.batch.send(new SubmitJobCommand(input));
+                const out = (await opts.batch.send(new SubmitJobCommand(input))) as SubmitJobCommandOutput;
                 return { jobId: out.jobId, jobName: out.jobName ?? input.jobName };
             } catch (e) {
                 if (!isRetryable(e) || attempt >= submitAttempts) throw e;
@@ -317,10 +366,14 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
     async function verifyUploadedConfig(key: string): Promise<void> {
         let text: string;
         try {
-            const out = await opts.s3.send(new GetObjectCommand({ Bucket: opts.bucket, Key: key }));
+            const out = (await opts.s3.send(
+                new GetObjectCommand({ Bucket: opts.bucket, Key: key }),
+            )) as GetObjectCommandOutput;
+            if (!out.Body) throw new TypeError("GetObject answered without a body");
             text = await out.Body.transformToString();
-        } catch (e: any) {
-            if (e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404) {
+        } catch (e) {
+            const { name, $metadata } = sdkErrorFields(e);
+            if (name === "NoSuchKey" || $metadata?.httpStatusCode === 404) {
                 throw new HttpError(400, "invalid_request", "the submit body is invalid", [
                     {
                         path: "/client_config_object",
@@ -328,7 +381,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
                     },
                 ]);
             }
-            throw new HttpError(502, "storage_failed", `the uploaded client config could not be read: ${e?.name}`);
+            throw new HttpError(502, "storage_failed", `the uploaded client config could not be read: ${String(name)}`);
         }
         let parsed: unknown;
         try {
@@ -377,7 +430,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
                 { path: "status", message: `must be one of ${statuses.join(", ")}` },
             ]);
         }
-        const rows = await call<any[]>(await opts.db(), "list_job_executions", {
+        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions", {
             p_targeting_id: q.targeting_id ?? null,
             p_status: q.status ?? null,
             p_limit: 100,
@@ -391,7 +444,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             throw new HttpError(404, "not_found", `no execution ${id ?? ""}`);
         }
         const db = await opts.db();
-        const row = await call<any>(db, "get_job_execution", { p_execution_id: id });
+        const row = await call<JobExecutionRow | null>(db, "get_job_execution", { p_execution_id: id });
         if (!row) throw new HttpError(404, "not_found", `no execution ${id}`);
         if (["succeeded", "failed", "cancelled"].includes(row.status)) {
             throw new HttpError(409, "already_finished", `execution ${id} is already ${row.status}`, {
@@ -400,14 +453,15 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
         }
         if (row.job_id) {
             // Terminating an array parent terminates every child, running or not.
+            const requestId = event.requestContext?.requestId ?? "no request id";
             await opts.batch.send(
                 new TerminateJobCommand({
                     jobId: row.job_id,
-                    reason: `cancelled through the form-sender API (${event.requestContext?.requestId ?? "no request id"})`,
+                    reason: `cancelled through the form-sender API (${requestId})`,
                 }),
             );
         }
-        const updated = await call<any>(db, "update_job_execution_status", {
+        const updated = await call<JobExecutionRow>(db, "update_job_execution_status", {
             p_execution_id: id,
             p_status: "cancelled",
             p_error: null,
@@ -537,7 +591,7 @@ export function checkLimits(input: SubmitJobCommandInput): string | undefined {
     return undefined;
 }
 
-function summary(r: any) {
+function summary(r: JobExecutionRow) {
     return {
         execution_id: r.id,
         targeting_id: r.targeting_id,
@@ -553,7 +607,7 @@ function summary(r: any) {
     };
 }
 
-function answer(r: any, duplicate: boolean) {
+function answer(r: JobExecutionRow, duplicate: boolean) {
     return {
         execution_id: r.id,
         job_id: r.job_id ?? null,

@@ -41,7 +41,8 @@ const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).u
 export function presignS3Put(o: PresignPutOptions): string {
     if (!Number.isInteger(o.expiresInSeconds) || o.expiresInSeconds < 1 || o.expiresInSeconds > MAX_EXPIRY_SECONDS) {
         throw new Error(
-            `presigned URL expiry must be a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS}, got ${o.expiresInSeconds}`,
+            `presigned URL expiry must be a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS}, ` +
+                `got ${o.expiresInSeconds}`,
         );
     }
     const amzDate = o.now

@@ -3,7 +3,7 @@
  * read at cold start (never from environment variables or the deployment package), and
  * presigned upload URLs.
  */
-import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, GetSecretValueCommandOutput } from "@aws-sdk/client-secrets-manager";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { RpcClient, SendClient } from "./dispatcher";
 import { presignS3Put } from "./presign";
@@ -18,6 +18,7 @@ export function supabaseRpc(url: string, serviceRoleKey: string): RpcClient {
     // Required at call time rather than imported: Pulumi's closure serializer cannot capture a
     // class from a package whose "exports" map hides the class's own file, and this require
     // resolves in the deployed bundle like any other.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: an import would not serialize
     const { PostgrestClient } = require("@supabase/postgrest-js") as typeof import("@supabase/postgrest-js");
     return new PostgrestClient(new URL("rest/v1", url.endsWith("/") ? url : `${url}/`).href, {
         headers: {
@@ -36,10 +37,10 @@ export function supabaseFromSecrets(
 ): () => Promise<RpcClient> {
     let client: Promise<RpcClient> | undefined;
     const read = async (arn: string) => {
-        const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+        const out = (await secrets.send(new GetSecretValueCommand({ SecretId: arn }))) as GetSecretValueCommandOutput;
         if (!out.SecretString)
             throw new Error(`secret ${arn} has no value; set it with aws secretsmanager put-secret-value`);
-        return out.SecretString as string;
+        return out.SecretString;
     };
     return () => {
         client ??= Promise.all([read(urlSecretArn), read(keySecretArn)])

@@ -10,11 +10,16 @@
  */
 import {
     DescribeComputeEnvironmentsCommand,
+    DescribeComputeEnvironmentsCommandOutput,
     TagResourceCommand,
     UntagResourceCommand,
     UpdateComputeEnvironmentCommand,
 } from "@aws-sdk/client-batch";
-import { DescribeSpotPriceHistoryCommand } from "@aws-sdk/client-ec2";
+import {
+    DescribeSpotPriceHistoryCommand,
+    DescribeSpotPriceHistoryCommandOutput,
+    type _InstanceType,
+} from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import type { SendClient } from "./dispatcher";
 import { Logger } from "./log";
@@ -77,21 +82,22 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
     const now = opts.now ?? (() => new Date());
     const types = Object.keys(opts.onDemandPrices);
     return async () => {
-        const history = await opts.ec2.send(
+        const history = (await opts.ec2.send(
             new DescribeSpotPriceHistoryCommand({
-                InstanceTypes: types as never[],
+                // Instance types come from stack config, which validated them against the price table.
+                InstanceTypes: types as _InstanceType[],
                 ProductDescriptions: ["Linux/UNIX"],
                 StartTime: new Date(now().getTime() - 60 * 60 * 1000),
             }),
-        );
+        )) as DescribeSpotPriceHistoryCommandOutput;
         const ratio = spotRatioPercent(history.SpotPriceHistory ?? [], opts.onDemandPrices, opts.availabilityZones);
         if (ratio === null) {
             opts.log("warn", "no recent Spot prices for the configured instance types; nothing changed", { types });
             return { action: "none", ratioPercent: null, reason: "no price data" };
         }
-        const described = await opts.batch.send(
+        const described = (await opts.batch.send(
             new DescribeComputeEnvironmentsCommand({ computeEnvironments: [opts.computeEnvironment] }),
-        );
+        )) as DescribeComputeEnvironmentsCommandOutput;
         const ce = described.computeEnvironments?.[0];
         if (!ce) throw new Error(`compute environment ${opts.computeEnvironment} not found`);
         const reduced = ce.tags?.[STATE_TAG] === "reduced";
@@ -109,7 +115,10 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
             );
             await publish(
                 `[${opts.environment}] Spot price at ${rounded}% of on-demand: Spot capacity lowered`,
-                `Recent Spot prices for ${types.join(", ")} average ${rounded}% of on-demand (threshold ${threshold}%). maxvCpus of ${opts.computeEnvironment} lowered from ${opts.configuredMaxVcpus} to ${maxvCpus}; it is restored automatically when prices fall below ${threshold - HYSTERESIS_POINTS}%.`,
+                `Recent Spot prices for ${types.join(", ")} average ${rounded}% of on-demand ` +
+                    `(threshold ${threshold}%). maxvCpus of ${opts.computeEnvironment} lowered ` +
+                    `from ${opts.configuredMaxVcpus} to ${maxvCpus}; it is restored automatically ` +
+                    `when prices fall below ${threshold - HYSTERESIS_POINTS}%.`,
             );
             opts.log("warn", "Spot expensive: maxvCpus lowered", { ratio_percent: rounded, max_vcpus: maxvCpus });
             return { action: "reduced", ratioPercent: rounded, maxvCpus };

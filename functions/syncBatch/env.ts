@@ -29,7 +29,8 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
     const v = env[name];
     if (v === undefined || v.trim() === "") {
         throw new Error(
-            `sync-batch: environment variable ${name} is not set; it is set by the SyncScheduler component, so redeploy the stack (pulumi up) rather than editing the function`,
+            `sync-batch: environment variable ${name} is not set; it is set by the SyncScheduler component, ` +
+                "so redeploy the stack (pulumi up) rather than editing the function",
         );
     }
     return v.trim();
@@ -52,13 +53,15 @@ export function syncDepsFromEnv(env: NodeJS.ProcessEnv, getSecret: SecretGetter,
     const sslMode = (env[SYNC_ENV.dbSslMode]?.trim() || "verify-full") as DbSslMode;
     if (!(DB_SSL_MODES as readonly string[]).includes(sslMode)) {
         throw new Error(
-            `sync-batch: ${SYNC_ENV.dbSslMode} must be one of ${DB_SSL_MODES.join(", ")}, got ${JSON.stringify(sslMode)}`,
+            `sync-batch: ${SYNC_ENV.dbSslMode} must be one of ${DB_SSL_MODES.join(", ")}, ` +
+                `got ${JSON.stringify(sslMode)}`,
         );
     }
     const budgetText = env[SYNC_ENV.quotaBudget]?.trim() || String(DEFAULT_QUOTA_BUDGET);
     if (!/^\d+$/.test(budgetText) || Number(budgetText) < 1) {
         throw new Error(
-            `sync-batch: ${SYNC_ENV.quotaBudget} must be a positive integer of quota units, got ${JSON.stringify(budgetText)}`,
+            `sync-batch: ${SYNC_ENV.quotaBudget} must be a positive integer of quota units, ` +
+                `got ${JSON.stringify(budgetText)}`,
         );
     }
     const database = required(env, SYNC_ENV.dbName);

@@ -12,7 +12,7 @@ import { CHANNEL_ID } from "./constants";
 import { CHANNEL_STAGING, copyAll, createStaging, openCopy, publish, recordRun, VIDEO_STAGING } from "./load";
 import type { Logger } from "./log";
 import { migrate } from "./migrations";
-import { Cell, CHANNEL_COLUMNS, channelRow, VIDEO_COLUMNS, videoRow } from "./rows";
+import { Cell, CHANNEL_COLUMNS, channelRow, JsonObject, obj, VIDEO_COLUMNS, videoRow } from "./rows";
 import { SecretGetter, secretValue } from "./secrets";
 import { createYouTubeClient, PAGE_SIZE, QuotaExhaustedError, RetryPolicy, YOUTUBE_API_BASE_URL } from "./youtube";
 
@@ -105,7 +105,10 @@ export function checkChannelIds(ids: readonly unknown[], where: string): string[
     const bad = ids.filter((id) => typeof id !== "string" || !CHANNEL_ID.test(id));
     if (bad.length > 0) {
         throw new Error(
-            `${where}: invalid YouTube channel id${bad.length === 1 ? "" : "s"} ${bad.map((b) => JSON.stringify(b)).join(", ")}; expected "UC" followed by 22 letters, digits, "-" or "_" (the id in https://www.youtube.com/channel/<id>)`,
+            `${where}: invalid YouTube channel id${bad.length === 1 ? "" : "s"} ` +
+                `${bad.map((b) => JSON.stringify(b)).join(", ")}; ` +
+                'expected "UC" followed by 22 letters, digits, "-" or "_" ' +
+                "(the id in https://www.youtube.com/channel/<id>)",
         );
     }
     return [...new Set(ids as string[])];
@@ -142,7 +145,8 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
         const requested = event?.detail?.channelIds;
         if (requested !== undefined && !Array.isArray(requested)) {
             throw new Error(
-                `manual trigger detail.channelIds must be a list of channel ids, got ${JSON.stringify(requested)}; send Detail='{"channelIds":["UC…"]}' or omit it to sync every channel`,
+                `manual trigger detail.channelIds must be a list of channel ids, got ${JSON.stringify(requested)}; ` +
+                    `send Detail='{"channelIds":["UC…"]}' or omit it to sync every channel`,
             );
         }
         const manualIds =
@@ -223,7 +227,7 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
 
             // Channel metadata and statistics, 50 ids per call.
             stage = "channels.list";
-            const channelItems: any[] = [];
+            const channelItems: JsonObject[] = [];
             try {
                 for (let i = 0; i < channelIds.length; i += PAGE_SIZE) {
                     checkDeadline();
@@ -232,8 +236,8 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             } catch (err) {
                 if (!stop(err)) throw err;
             }
-            const found = new Map<string, any>();
-            for (const item of channelItems) if (typeof item?.id === "string") found.set(item.id, item);
+            const found = new Map<string, JsonObject>();
+            for (const item of channelItems) if (typeof item.id === "string") found.set(item.id, item);
             const missingChannels = channelIds.filter((id) => !found.has(id));
             if (missingChannels.length > 0 && status === "completed") {
                 log.warn("channels not returned by channels.list (deleted, terminated or mistyped)", {
@@ -250,7 +254,7 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             try {
                 if (status === "completed") {
                     for (const [channelId, item] of found) {
-                        const uploads = item?.contentDetails?.relatedPlaylists?.uploads;
+                        const uploads = obj(obj(item.contentDetails).relatedPlaylists).uploads;
                         if (typeof uploads !== "string" || uploads === "") {
                             log.warn("channel has no uploads playlist", { channelId });
                             continue;
@@ -269,7 +273,7 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
                             if (ids.length > 0) {
                                 const items = await youtube.videos(ids);
                                 const rows: Cell[][] = [];
-                                for (const v of items) if (typeof v?.id === "string") rows.push(videoRow(v, channelId));
+                                for (const v of items) if (typeof v.id === "string") rows.push(videoRow(v, channelId));
                                 unavailable += ids.length - rows.length;
                                 await videos.write(rows);
                             }

@@ -220,7 +220,9 @@ WHERE t.video_id = s.video_id AND t.snapshot_date = $1::date AND ${HAS_STATS} AN
     `INSERT INTO youtube_video_stats (video_id, snapshot_date, ${STAT_COLUMNS.join(", ")}, captured_at)
 SELECT s.video_id, $1::date, ${list("s.", STAT_COLUMNS)}, $2::timestamptz
 FROM ${VIDEO_STAGING} AS s
-WHERE ${HAS_STATS} AND NOT EXISTS (SELECT 1 FROM youtube_video_stats AS t WHERE t.video_id = s.video_id AND t.snapshot_date = $1::date)`,
+WHERE ${HAS_STATS} AND NOT EXISTS (
+    SELECT 1 FROM youtube_video_stats AS t WHERE t.video_id = s.video_id AND t.snapshot_date = $1::date
+)`,
 ];
 
 /**
@@ -244,7 +246,8 @@ export async function publish(client: ClientBase, run: RunRecord): Promise<Publi
         // Hash joins of 100,000 staged rows spill to disk at the 4 MB default.
         await client.query("SET LOCAL work_mem = '64MB'");
         const counts = await client.query<{ channels: string; videos: string }>(
-            `SELECT (SELECT count(*) FROM ${CHANNEL_STAGING}) AS channels, (SELECT count(*) FROM ${VIDEO_STAGING}) AS videos`,
+            `SELECT (SELECT count(*) FROM ${CHANNEL_STAGING}) AS channels,
+                    (SELECT count(*) FROM ${VIDEO_STAGING}) AS videos`,
         );
         const run2 = async ([update, insert]: [string, string], params: unknown[]) =>
             ((await client.query(update, params)).rowCount ?? 0) + ((await client.query(insert, params)).rowCount ?? 0);
@@ -253,7 +256,8 @@ export async function publish(client: ClientBase, run: RunRecord): Promise<Publi
         const orphans = (await client.query<{ channel_id: string }>(ORPHAN_CHECK_SQL)).rows.map((r) => r.channel_id);
         if (orphans.length > 0) {
             throw new Error(
-                `youtube sync: staged videos reference channels that were neither staged nor stored (${orphans.join(", ")}); nothing was published`,
+                "youtube sync: staged videos reference channels that were neither staged nor stored " +
+                    `(${orphans.join(", ")}); nothing was published`,
             );
         }
         const videosChanged = await run2(VIDEOS_SQL, [run.snapshotDate]);
@@ -281,7 +285,8 @@ export async function recordRun(
     counts: { channels: number; videos: number; snapshots: number } = { channels: 0, videos: 0, snapshots: 0 },
 ): Promise<number> {
     const { rows } = await client.query<{ run_id: string }>(
-        `INSERT INTO youtube_sync_runs (started_at, finished_at, trigger, status, snapshot_date, channels, videos, snapshots, unavailable_videos, quota_units, error)
+        `INSERT INTO youtube_sync_runs (started_at, finished_at, trigger, status, snapshot_date,
+             channels, videos, snapshots, unavailable_videos, quota_units, error)
          VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8, $9, $10, $11) RETURNING run_id`,
         [
             run.startedAt.toISOString(),

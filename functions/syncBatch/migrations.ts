@@ -120,7 +120,9 @@ export async function migrate(client: ClientBase, migrations: readonly Migration
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     try {
         await client.query(
-            `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+            `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+                version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()
+            )`,
         );
         const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
         const done = new Set(rows.map((r) => r.version));
@@ -136,7 +138,9 @@ export async function migrate(client: ClientBase, migrations: readonly Migration
                 await client.query("COMMIT");
             } catch (err) {
                 await client.query("ROLLBACK");
-                throw new Error(`youtube sync: migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+                throw new Error(`youtube sync: migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+                    cause: err,
+                });
             }
             applied.push(m.version);
         }

@@ -45,7 +45,7 @@ export const VIDEO_COLUMNS = [
 /** PostgreSQL text cannot hold U+0000; the API occasionally returns it in descriptions. */
 export function cleanText(v: unknown): Cell {
     if (typeof v !== "string") return null;
-    return v.includes("\u0000") ? v.replace(/\u0000/g, "") : v;
+    return v.includes("\u0000") ? v.replaceAll("\u0000", "") : v;
 }
 
 /** Counts arrive as decimal strings; anything else (absent, hidden, garbage) is NULL. */
@@ -89,14 +89,20 @@ function bool(v: unknown): Cell {
     return null;
 }
 
-type Json = Record<string, any>;
+/** A JSON object as parsed: every field is checked before use. */
+export type JsonObject = Record<string, unknown>;
 
-function obj(v: unknown): Json {
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : {};
+export function isJsonObject(v: unknown): v is JsonObject {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `v` when it is a JSON object, else an empty one, so nested fields read as undefined. */
+export function obj(v: unknown): JsonObject {
+    return isJsonObject(v) ? v : {};
 }
 
 /** Largest thumbnail the resource offers. */
-function thumbnail(snippet: Json): Cell {
+function thumbnail(snippet: JsonObject): Cell {
     const t = obj(snippet.thumbnails);
     for (const size of ["maxres", "standard", "high", "medium", "default"]) {
         const url = obj(t[size]).url;
@@ -106,7 +112,7 @@ function thumbnail(snippet: Json): Cell {
 }
 
 /** A `channels.list` item → staged channel row (values in CHANNEL_COLUMNS order). */
-export function channelRow(item: Json): Cell[] {
+export function channelRow(item: JsonObject): Cell[] {
     const snippet = obj(item.snippet);
     const stats = obj(item.statistics);
     const hidden = stats.hiddenSubscriberCount === true;
@@ -131,7 +137,7 @@ export function channelRow(item: Json): Cell[] {
  * channel whose uploads playlist listed the video, so the row always references a channel
  * staged in the same run.
  */
-export function videoRow(item: Json, channelId: string): Cell[] {
+export function videoRow(item: JsonObject, channelId: string): Cell[] {
     const snippet = obj(item.snippet);
     const stats = obj(item.statistics);
     const details = obj(item.contentDetails);

@@ -33,7 +33,8 @@ export function secretValue(secretId: string, raw: string, fields: readonly stri
         parsed = JSON.parse(trimmed);
     } catch {
         throw new Error(
-            `secret ${secretId} starts with "{" but is not valid JSON; store either the plain value or a JSON object with a "${fields[0]}" field`,
+            `secret ${secretId} starts with "{" but is not valid JSON; ` +
+                `store either the plain value or a JSON object with a "${fields[0]}" field`,
         );
     }
     const rec = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
@@ -41,7 +42,10 @@ export function secretValue(secretId: string, raw: string, fields: readonly stri
         const v = rec[f];
         if (typeof v === "string" && v !== "") return v;
     }
+    const wanted = fields.map((f) => `"${f}"`).join(" or ");
+    const present = Object.keys(rec).join(", ") || "no fields";
     throw new Error(
-        `secret ${secretId} is a JSON object without a non-empty ${fields.map((f) => `"${f}"`).join(" or ")} field (it has: ${Object.keys(rec).join(", ") || "no fields"}); add the field or store the plain value`,
+        `secret ${secretId} is a JSON object without a non-empty ${wanted} field (it has: ${present}); ` +
+            "add the field or store the plain value",
     );
 }

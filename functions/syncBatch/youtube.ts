@@ -6,6 +6,7 @@
  * the quotaExceeded refusals themselves.
  */
 import type { Logger } from "./log";
+import { isJsonObject, JsonObject, obj } from "./rows";
 
 export const YOUTUBE_API_BASE_URL = "https://www.googleapis.com/youtube/v3";
 /** Largest page / id batch the list endpoints accept. */
@@ -74,18 +75,25 @@ export interface PlaylistPage {
     readonly notFound?: boolean;
 }
 
+/** Items of list answers are parsed JSON objects; rows.ts checks each field it reads. */
 export interface YouTubeClient {
     /** `channels.list` for up to 50 ids: items with snippet, contentDetails and statistics. */
-    channels(ids: string[]): Promise<any[]>;
+    channels(ids: string[]): Promise<JsonObject[]>;
     /** One `playlistItems.list` page of up to 50 video ids. */
     playlistPage(playlistId: string, pageToken?: string): Promise<PlaylistPage>;
     /** `videos.list` for up to 50 ids: items with snippet, statistics and contentDetails. */
-    videos(ids: string[]): Promise<any[]>;
+    videos(ids: string[]): Promise<JsonObject[]>;
     readonly quota: QuotaUsage;
 }
 
 interface ApiErrorBody {
     error?: { code?: number; message?: string; errors?: { reason?: string; message?: string }[]; status?: string };
+}
+
+/** The objects of a list answer's `items` (none when the answer has no such array). */
+function itemsOf(body: unknown): JsonObject[] {
+    const items = obj(body).items;
+    return Array.isArray(items) ? items.filter(isJsonObject) : [];
 }
 
 function errorReason(body: ApiErrorBody | undefined): string | undefined {
@@ -111,7 +119,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
         return Math.min(retry.maxDelayMs, seconds ?? Math.round(backoff / 2 + (random() * backoff) / 2));
     }
 
-    async function call(endpoint: keyof QuotaUsage["calls"], params: Record<string, string>): Promise<any> {
+    async function call(endpoint: keyof QuotaUsage["calls"], params: Record<string, string>): Promise<unknown> {
         const query = new URLSearchParams({ ...params, key: opts.apiKey }).toString();
         const url = `${base}/${endpoint}?${query}`;
         // What the logs may show: the key never appears in them.
@@ -150,7 +158,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                 quota.units++;
                 quota.calls[endpoint]++;
                 try {
-                    return JSON.parse(text);
+                    return JSON.parse(text) as unknown;
                 } catch {
                     throw new YouTubeApiError(
                         `${label}: HTTP ${res.status} with a body that is not JSON`,
@@ -161,7 +169,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
             }
             let body: ApiErrorBody | undefined;
             try {
-                body = JSON.parse(text);
+                body = JSON.parse(text) as ApiErrorBody;
             } catch {
                 body = undefined;
             }
@@ -218,7 +226,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                 id: ids.join(","),
                 maxResults: String(PAGE_SIZE),
             });
-            return Array.isArray(body?.items) ? body.items : [];
+            return itemsOf(body);
         },
         async playlistPage(playlistId, pageToken) {
             const params: Record<string, string> = {
@@ -227,7 +235,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                 maxResults: String(PAGE_SIZE),
             };
             if (pageToken !== undefined) params.pageToken = pageToken;
-            let body: any;
+            let body: unknown;
             try {
                 body = await call("playlistItems", params);
             } catch (err) {
@@ -236,12 +244,11 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                     return { videoIds: [], notFound: true };
                 throw err;
             }
-            const items: any[] = Array.isArray(body?.items) ? body.items : [];
-            const videoIds = items
-                .map((it) => it?.contentDetails?.videoId ?? it?.snippet?.resourceId?.videoId)
+            const videoIds = itemsOf(body)
+                .map((it) => obj(it.contentDetails).videoId ?? obj(obj(it.snippet).resourceId).videoId)
                 .filter((id): id is string => typeof id === "string" && id.length > 0);
-            const next =
-                typeof body?.nextPageToken === "string" && body.nextPageToken !== "" ? body.nextPageToken : undefined;
+            const token = obj(body).nextPageToken;
+            const next = typeof token === "string" && token !== "" ? token : undefined;
             return { videoIds, nextPageToken: next };
         },
         async videos(ids) {
@@ -251,7 +258,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                 id: ids.join(","),
                 maxResults: String(PAGE_SIZE),
             });
-            return Array.isArray(body?.items) ? body.items : [];
+            return itemsOf(body);
         },
     };
 }

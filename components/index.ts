@@ -1,5 +1,5 @@
 export * from "./alerts";
 export * from "./weatherService";
 export * from "./orchestration";
-export * from "./formSenderBatch";
+export * from "./formSender/formSenderBatch";
 export * from "./syncScheduler";

@@ -1,0 +1,175 @@
+/**
+ * The REST API that Google Apps Script calls with SigV4: one resource tree for ROUTES, every
+ * method IAM-authorized and proxied to the dispatcher, a stage with access logs and throttling,
+ * and a WAF rate limit per client IP. The GAS principal is granted exactly these routes.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { FormSenderConfig } from "../config/formSender";
+import type { PartContext } from "./context";
+import type { LambdaFunctions } from "./functions";
+
+/** API routes: every method is IAM-authorized. */
+export const ROUTES = [
+    { method: "POST", path: ["form-sender", "submit"] },
+    { method: "POST", path: ["form-sender", "client-config-upload"] },
+    { method: "GET", path: ["form-sender", "executions"] },
+    { method: "POST", path: ["form-sender", "executions", "{id}", "cancel"] },
+] as const;
+
+export interface ApiInput
+    extends
+        PartContext,
+        Pick<FormSenderConfig, "apiBurstLimit" | "apiRateLimit" | "wafRateLimit">,
+        Pick<LambdaFunctions, "dispatcher"> {}
+
+export interface Api {
+    readonly api: aws.apigateway.RestApi;
+    /** The stage named after the environment; its invokeUrl is the API's base URL. */
+    readonly stage: aws.apigateway.Stage;
+}
+
+export function buildApi(input: ApiInput): Api {
+    const { name, prefix, env, parent, dispatcher } = input;
+    const api = new aws.apigateway.RestApi(
+        `${name}-api`,
+        {
+            name: `${prefix}-api`,
+            description: "Form-sender API for Google Apps Script (SigV4)",
+            endpointConfiguration: { types: "REGIONAL" },
+        },
+        { parent },
+    );
+    const resources = new Map<string, aws.apigateway.Resource>();
+    const resourceFor = (parts: readonly string[]): pulumi.Input<string> => {
+        if (parts.length === 0) return api.rootResourceId;
+        const key = parts.join("/");
+        let res = resources.get(key);
+        if (!res) {
+            res = new aws.apigateway.Resource(
+                `${name}-api-${key.replace(/[{}]/g, "")}`.replace(/\//g, "-"),
+                { restApi: api.id, parentId: resourceFor(parts.slice(0, -1)), pathPart: parts[parts.length - 1] },
+                { parent },
+            );
+            resources.set(key, res);
+        }
+        return res.id;
+    };
+    const integrations = ROUTES.map((route) => {
+        const label = `${route.method.toLowerCase()}-${route.path.join("-").replace(/[{}]/g, "")}`;
+        const method = new aws.apigateway.Method(
+            `${name}-api-${label}`,
+            {
+                restApi: api.id,
+                resourceId: resourceFor(route.path),
+                httpMethod: route.method,
+                authorization: "AWS_IAM",
+            },
+            { parent },
+        );
+        return new aws.apigateway.Integration(
+            `${name}-api-${label}`,
+            {
+                restApi: api.id,
+                resourceId: method.resourceId,
+                httpMethod: method.httpMethod,
+                type: "AWS_PROXY",
+                integrationHttpMethod: "POST",
+                uri: dispatcher.invokeArn,
+            },
+            { parent },
+        );
+    });
+    new aws.lambda.Permission(
+        `${name}-api`,
+        {
+            action: "lambda:InvokeFunction",
+            function: dispatcher.name,
+            principal: "apigateway.amazonaws.com",
+            sourceArn: pulumi.interpolate`${api.executionArn}/*/*/form-sender/*`,
+        },
+        { parent },
+    );
+    const deployment = new aws.apigateway.Deployment(
+        `${name}-api`,
+        {
+            restApi: api.id,
+            triggers: { routes: pulumi.jsonStringify(ROUTES) },
+        },
+        { parent, dependsOn: integrations },
+    );
+    const accessLogs = new aws.cloudwatch.LogGroup(
+        `${name}-api-access`,
+        { name: `/aws/apigateway/${prefix}-api`, retentionInDays: 30 },
+        { parent },
+    );
+    const stage = new aws.apigateway.Stage(
+        `${name}-api`,
+        {
+            restApi: api.id,
+            deployment: deployment.id,
+            stageName: env,
+            xrayTracingEnabled: true,
+            // No request bodies, query strings or headers: only who called what and how it went.
+            accessLogSettings: {
+                destinationArn: accessLogs.arn,
+                format: JSON.stringify({
+                    requestId: "$context.requestId",
+                    caller: "$context.identity.userArn",
+                    sourceIp: "$context.identity.sourceIp",
+                    method: "$context.httpMethod",
+                    resource: "$context.resourcePath",
+                    status: "$context.status",
+                    latencyMs: "$context.responseLatency",
+                    error: "$context.error.message",
+                }),
+            },
+        },
+        { parent },
+    );
+    new aws.apigateway.MethodSettings(
+        `${name}-api`,
+        {
+            restApi: api.id,
+            stageName: stage.stageName,
+            methodPath: "*/*",
+            settings: {
+                throttlingBurstLimit: input.apiBurstLimit,
+                throttlingRateLimit: input.apiRateLimit,
+                metricsEnabled: true,
+                loggingLevel: "ERROR",
+                dataTraceEnabled: false,
+            },
+        },
+        { parent },
+    );
+    const waf = new aws.wafv2.WebAcl(
+        `${name}-api-waf`,
+        {
+            name: `${prefix}-api`,
+            scope: "REGIONAL",
+            defaultAction: { allow: {} },
+            rules: [
+                {
+                    name: "rate-limit-per-ip",
+                    priority: 1,
+                    action: { block: {} },
+                    statement: { rateBasedStatement: { limit: input.wafRateLimit, aggregateKeyType: "IP" } },
+                    visibilityConfig: {
+                        cloudwatchMetricsEnabled: true,
+                        metricName: `${prefix}-api-rate-limit`,
+                        sampledRequestsEnabled: true,
+                    },
+                },
+            ],
+            visibilityConfig: {
+                cloudwatchMetricsEnabled: true,
+                metricName: `${prefix}-api`,
+                sampledRequestsEnabled: true,
+            },
+        },
+        { parent },
+    );
+    new aws.wafv2.WebAclAssociation(`${name}-api-waf`, { resourceArn: stage.arn, webAclArn: waf.arn }, { parent });
+    return { api, stage };
+}

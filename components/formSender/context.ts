@@ -1,0 +1,17 @@
+/**
+ * What every part of FormSenderBatch receives: the names to derive its children's names from and
+ * the component to parent them to. The parts live in their own files so the component reads as a
+ * table of contents; this shared shape keeps their child names and parents exactly as before.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface PartContext {
+    /** The component's name; every child's logical name starts with it (a contract: renaming replaces). */
+    readonly name: string;
+    /** Physical-name prefix, `fs-<env>`. */
+    readonly prefix: string;
+    /** Stack environment (`stg`, `prd`). */
+    readonly env: string;
+    /** The FormSenderBatch component: the parent of every child a part creates. */
+    readonly parent: pulumi.ComponentResource;
+}

@@ -1,0 +1,190 @@
+/**
+ * The runner's job definition and what it needs: the Supabase secrets (with their values when the
+ * stack supplies them), the job log group, the execution role (pull, log, read the secrets) and
+ * the job role (read its client config), and the SSM parameter that publishes the definition.
+ * The functions submit jobs with this definition and pass these roles.
+ */
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import type { FormSenderConfig } from "../config/formSender";
+import { serviceRole } from "../iam";
+import type { PartContext } from "./context";
+
+export interface JobDefinitionInput
+    extends
+        PartContext,
+        Pick<FormSenderConfig, "attemptDurationSeconds" | "jobAttempts" | "jobVcpus" | "jobMemoryMib"> {
+    readonly region: pulumi.Output<string>;
+    readonly bucket: aws.s3.Bucket;
+    readonly repository: aws.ecr.Repository;
+    readonly image: awsx.ecr.Image;
+    /** Written into the Supabase URL secret when given. */
+    readonly supabaseUrl?: pulumi.Input<string>;
+    /** Written into the Supabase service-role key secret when given. */
+    readonly supabaseServiceRoleKey?: pulumi.Input<string>;
+}
+
+/** An IAM role with its inline policy, as `serviceRole` returns it. */
+export type RoleWithPolicy = ReturnType<typeof serviceRole>;
+
+export interface RunnerJob {
+    readonly jobDefinition: aws.batch.JobDefinition;
+    readonly supabaseUrlSecret: aws.secretsmanager.Secret;
+    readonly supabaseKeySecret: aws.secretsmanager.Secret;
+    /** The role the runner's container runs as. */
+    readonly jobRole: RoleWithPolicy;
+    /** The role ECS uses to start the container. */
+    readonly executionRole: RoleWithPolicy;
+}
+
+export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
+    const { name, prefix, env, parent, region, bucket, repository, image } = input;
+    const supabaseUrl = new aws.secretsmanager.Secret(
+        `${name}-supabase-url`,
+        {
+            name: `/fs-runner/${env}/supabase/url`,
+            description: "Supabase project URL for the form-sender runner and functions",
+            recoveryWindowInDays: 7,
+        },
+        { parent },
+    );
+    const supabaseKey = new aws.secretsmanager.Secret(
+        `${name}-supabase-key`,
+        {
+            name: `/fs-runner/${env}/supabase/key`,
+            description: "Supabase service-role key for the form-sender runner and functions",
+            recoveryWindowInDays: 7,
+        },
+        { parent },
+    );
+    if (input.supabaseUrl !== undefined)
+        new aws.secretsmanager.SecretVersion(
+            `${name}-supabase-url`,
+            { secretId: supabaseUrl.id, secretString: pulumi.secret(input.supabaseUrl) },
+            { parent },
+        );
+    if (input.supabaseServiceRoleKey !== undefined)
+        new aws.secretsmanager.SecretVersion(
+            `${name}-supabase-key`,
+            { secretId: supabaseKey.id, secretString: pulumi.secret(input.supabaseServiceRoleKey) },
+            { parent },
+        );
+    const jobLogs = new aws.cloudwatch.LogGroup(
+        `${name}-runner-logs`,
+        { name: `/aws/batch/${prefix}-runner`, retentionInDays: 14 },
+        { parent },
+    );
+    const execution = serviceRole(
+        `${name}-job-execution`,
+        {
+            service: "ecs-tasks.amazonaws.com",
+            description: "Form-sender job execution: pull the image, write logs, inject the Supabase secrets",
+            statements: [
+                // GetAuthorizationToken is account-wide: AWS supports no resource scoping for it.
+                { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+                {
+                    Sid: "EcrPull",
+                    Effect: "Allow",
+                    Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                    Resource: repository.arn,
+                },
+                {
+                    Sid: "Logs",
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: pulumi.interpolate`${jobLogs.arn}:*`,
+                },
+                {
+                    Sid: "SupabaseSecrets",
+                    Effect: "Allow",
+                    Action: ["secretsmanager:GetSecretValue"],
+                    Resource: [supabaseUrl.arn, supabaseKey.arn],
+                },
+            ],
+        },
+        parent,
+    );
+    const jobRole = serviceRole(
+        `${name}-job`,
+        {
+            service: "ecs-tasks.amazonaws.com",
+            description: "Form-sender runner: read its client config, nothing else",
+            statements: [
+                {
+                    Sid: "ReadClientConfig",
+                    Effect: "Allow",
+                    Action: ["s3:GetObject"],
+                    Resource: pulumi.interpolate`${bucket.arn}/client-config/*`,
+                },
+            ],
+        },
+        parent,
+    );
+    const jobDefinition = new aws.batch.JobDefinition(
+        `${name}-job`,
+        {
+            name: `${prefix}-runner`,
+            type: "container",
+            platformCapabilities: ["EC2"],
+            propagateTags: true,
+            timeout: { attemptDurationSeconds: input.attemptDurationSeconds },
+            retryStrategy: {
+                attempts: input.jobAttempts,
+                evaluateOnExits: [
+                    { onStatusReason: "Host EC2*", action: "RETRY" },
+                    { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                    { onReason: "*", action: "EXIT" },
+                ],
+            },
+            containerProperties: pulumi.jsonStringify({
+                image: image.imageUri,
+                jobRoleArn: jobRole.role.arn,
+                executionRoleArn: execution.role.arn,
+                resourceRequirements: [
+                    { type: "VCPU", value: String(input.jobVcpus) },
+                    { type: "MEMORY", value: String(input.jobMemoryMib) },
+                ],
+                environment: [
+                    { name: "FORM_SENDER_ENV", value: "aws_batch" },
+                    { name: "AWS_REGION", value: region },
+                ],
+                secrets: [
+                    { name: "SUPABASE_URL", valueFrom: supabaseUrl.arn },
+                    { name: "SUPABASE_SERVICE_ROLE_KEY", valueFrom: supabaseKey.arn },
+                ],
+                // Chromium needs more than Docker's 64 MB /dev/shm; the init process reaps its zombies and
+                // forwards SIGTERM.
+                linuxParameters: { initProcessEnabled: true, sharedMemorySize: 2048 },
+                privileged: false,
+                readonlyRootFilesystem: false,
+                logConfiguration: {
+                    logDriver: "awslogs",
+                    options: {
+                        "awslogs-group": jobLogs.name,
+                        "awslogs-region": region,
+                        "awslogs-stream-prefix": "runner",
+                    },
+                },
+            }),
+        },
+        { parent, dependsOn: [execution.policy, jobRole.policy] },
+    );
+    new aws.ssm.Parameter(
+        `${name}-job-definition`,
+        {
+            name: `/fs-runner/${env}/batch/job-definition`,
+            type: "String",
+            insecureValue: jobDefinition.arn,
+            description: "Current form-sender runner job definition",
+        },
+        { parent },
+    );
+    return {
+        jobDefinition,
+        supabaseUrlSecret: supabaseUrl,
+        supabaseKeySecret: supabaseKey,
+        jobRole,
+        executionRole: execution,
+    };
+}

@@ -1,0 +1,209 @@
+/**
+ * Alarms and the pipeline dashboard: errors of the dispatcher and batch-events, API 5xx,
+ * dead letters, failed executions and Spot capacity lowered by spot-watch (the last two from
+ * metric filters on the functions' logs). Every alarm notifies the stack's alerts topic.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Api } from "./api";
+import type { PartContext } from "./context";
+import type { LambdaFunctions } from "./functions";
+
+export interface MonitoringInput extends PartContext, LambdaFunctions, Pick<Api, "api"> {
+    readonly region: pulumi.Output<string>;
+    /** Every alarm's action. */
+    readonly alertsTopicArn: pulumi.Input<string>;
+}
+
+export interface Monitoring {
+    readonly dashboard: aws.cloudwatch.Dashboard;
+}
+
+export function buildMonitoring(input: MonitoringInput): Monitoring {
+    const { name, prefix, env, parent, region, api, dispatcher, batchEvents, spotWatch, dlq } = input;
+    const { batchEventsLogs: eventsLogs, spotWatchLogs: watchLogs } = input;
+    const alarm = (id: string, a: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions">) =>
+        new aws.cloudwatch.MetricAlarm(
+            `${name}-${id}`,
+            {
+                name: `${prefix}-${id}`,
+                treatMissingData: "notBreaching",
+                ...a,
+                alarmActions: [input.alertsTopicArn],
+            },
+            { parent },
+        );
+    alarm("dispatcher-errors", {
+        alarmDescription: "Dispatcher Lambda errors",
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: dispatcher.name },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    alarm("api-5xx", {
+        alarmDescription: "Form-sender API answered 5xx",
+        namespace: "AWS/ApiGateway",
+        metricName: "5XXError",
+        dimensions: { ApiName: api.name, Stage: env },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    alarm("batch-events-errors", {
+        alarmDescription: "batch-events Lambda errors",
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: batchEvents.name },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    alarm("dlq-depth", {
+        alarmDescription: "Events or invocations dead-lettered",
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: dlq.name },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    new aws.cloudwatch.LogMetricFilter(
+        `${name}-failed-jobs`,
+        {
+            name: `${prefix}-failed-jobs`,
+            logGroupName: eventsLogs.name,
+            pattern: '{ $.message = "execution failed" }',
+            metricTransformation: {
+                name: "FailedJobs",
+                namespace: `OpsPlatform/FormSender/${env}`,
+                value: "1",
+                defaultValue: "0",
+            },
+        },
+        { parent },
+    );
+    alarm("failed-jobs", {
+        alarmDescription: "Form-sender executions failed",
+        namespace: `OpsPlatform/FormSender/${env}`,
+        metricName: "FailedJobs",
+        statistic: "Sum",
+        period: 900,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    new aws.cloudwatch.LogMetricFilter(
+        `${name}-spot-actions`,
+        {
+            name: `${prefix}-spot-actions`,
+            logGroupName: watchLogs.name,
+            pattern: '{ $.message = "Spot expensive: maxvCpus lowered" }',
+            metricTransformation: {
+                name: "SpotCapacityLowered",
+                namespace: `OpsPlatform/FormSender/${env}`,
+                value: "1",
+                defaultValue: "0",
+            },
+        },
+        { parent },
+    );
+    alarm("spot-capacity-lowered", {
+        alarmDescription: "spot-watch lowered Spot capacity",
+        namespace: `OpsPlatform/FormSender/${env}`,
+        metricName: "SpotCapacityLowered",
+        statistic: "Sum",
+        period: 900,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    const dashboard = new aws.cloudwatch.Dashboard(
+        `${name}-dashboard`,
+        {
+            dashboardName: `${prefix}-pipeline`,
+            dashboardBody: pulumi.jsonStringify({
+                widgets: [
+                    {
+                        type: "metric",
+                        x: 0,
+                        y: 0,
+                        width: 12,
+                        height: 6,
+                        properties: {
+                            title: "API requests and errors",
+                            region,
+                            stat: "Sum",
+                            period: 300,
+                            metrics: [
+                                ["AWS/ApiGateway", "Count", "ApiName", api.name, "Stage", env],
+                                [".", "4XXError", ".", ".", ".", "."],
+                                [".", "5XXError", ".", ".", ".", "."],
+                            ],
+                        },
+                    },
+                    {
+                        type: "metric",
+                        x: 12,
+                        y: 0,
+                        width: 12,
+                        height: 6,
+                        properties: {
+                            title: "Functions: errors",
+                            region,
+                            stat: "Sum",
+                            period: 300,
+                            metrics: [
+                                ["AWS/Lambda", "Errors", "FunctionName", dispatcher.name],
+                                ["...", batchEvents.name],
+                                ["...", spotWatch.name],
+                            ],
+                        },
+                    },
+                    {
+                        type: "metric",
+                        x: 0,
+                        y: 6,
+                        width: 12,
+                        height: 6,
+                        properties: {
+                            title: "Failed executions / Spot capacity lowered",
+                            region,
+                            stat: "Sum",
+                            period: 900,
+                            metrics: [
+                                [`OpsPlatform/FormSender/${env}`, "FailedJobs"],
+                                [".", "SpotCapacityLowered"],
+                            ],
+                        },
+                    },
+                    {
+                        type: "metric",
+                        x: 12,
+                        y: 6,
+                        width: 12,
+                        height: 6,
+                        properties: {
+                            title: "Dead letters",
+                            region,
+                            stat: "Maximum",
+                            period: 300,
+                            metrics: [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq.name]],
+                        },
+                    },
+                ],
+            }),
+        },
+        { parent },
+    );
+    return { dashboard };
+}

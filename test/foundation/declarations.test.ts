@@ -24,14 +24,15 @@ describe("config declarations", () => {
             () => parseStackConfig("stg", { ...raw, notDeclared: "1" }),
             /notDeclared: unknown configuration key/,
         );
-        // The keys the section readers read, taken from their source, equal the declared keys.
+        // The keys the section readers read, taken from their source (a call may wrap before its key), equal the
+        // declared keys.
         const dir = path.join(ROOT, "components", "config");
         const read = new Set<string>(SECRET_KEYS);
         for (const f of fs.readdirSync(dir)) {
             for (const m of fs
                 .readFileSync(path.join(dir, f), "utf8")
                 .matchAll(
-                    /(?:r\.(?:string|oneOf|integer|boolean|stringList|logRetention)\(|requiredList\(r, |secretArn\()"(\w+)"/g,
+                    /(?:r\.(?:string|oneOf|integer|boolean|stringList|logRetention)\(|requiredList\(r,|secretArn\()\s*"(\w+)"/g,
                 ))
                 read.add(m[1]);
         }

@@ -7,13 +7,14 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Browser } from "playwright-core";
+import type { ClientConfig } from "../../../functions/formSender/clientConfig";
 import { ClientConfigError, loadClientConfig } from "./clientConfigSource";
 import { msUntilJst, readSettings, SettingsError, shardsForRun, type RunnerSettings } from "./env";
 import { fillContactForm } from "./fill";
 import { makeLogger, type Logger } from "./log";
 import { WorkerPool, type Settlement, type WorkItem } from "./pool";
-import { buildProfile } from "./profile";
-import { QueueApi, RpcError, makeRpc, type QueueItem, type RpcCall } from "./queue";
+import { buildProfile, type FormProfile } from "./profile";
+import { QueueApi, RpcError, makeRpc, type ExecutionRow, type QueueItem, type RpcCall } from "./queue";
 
 /** Exit statuses (README "Runner exit codes"). */
 export const EXIT = {
@@ -27,6 +28,8 @@ export const EXIT = {
 } as const;
 
 const DEFAULT_SEND_END_TIME = "18:00";
+/** SIGTERM path: everything after the grace period must fit in Batch's 30 s stop timeout. */
+const SHUTDOWN_RPC_DEADLINE_MS = 3000;
 
 export interface JobDeps {
     readonly env: NodeJS.ProcessEnv;
@@ -120,35 +123,123 @@ class ClaimSource {
 export async function runJob(deps: JobDeps): Promise<number> {
     const now = deps.now ?? Date.now;
     const startedAt = now();
-    let settings: RunnerSettings;
+    const settings = readSettingsOrExit(deps);
+    if (typeof settings === "number") {
+        return settings;
+    }
+    const log = makeJobLogger(deps.write, settings);
+    // SIGTERM can come at any moment, even while the config is still being fetched.
+    const sigterm = new Sigterm(settings.sigtermGraceMs, log, now);
+    deps.onSigterm(() => sigterm.receive());
+    const queue = openQueue(deps, settings, log);
+
+    const plan = await startAttempt(deps.env, settings, queue, log);
+    if (typeof plan === "number") {
+        return plan;
+    }
+    const end = new AttemptEnd(queue, log, sigterm, now, startedAt);
+    const config = await loadConfigOrFinish(deps, settings, log, sigterm, end);
+    if (typeof config === "number") {
+        return config;
+    }
+    log.addSensitive({ companyNames: [config.client.company_name, config.client.company_name_en] });
+    const profile = buildProfile(config);
+
+    const sending = sendingWindow(settings, config, sigterm, now, startedAt);
+    if (sending.checkStop() !== null && !sigterm.received) {
+        log.info("outside the sending window; nothing to do", { send_end_time_jst: sending.sendEnd });
+        return end.finish("succeeded", `send_end_time ${sending.sendEnd} JST has passed`, EXIT.OK);
+    }
+    const browsers = new BrowserHolder(() => deps.launchBrowser());
+    if (!(await startBrowser(browsers, queue, log))) {
+        return end.finish("failed", "Chromium did not start", EXIT.ERROR);
+    }
+
+    const source = new ClaimSource(
+        queue,
+        plan.targetingId,
+        plan.shards,
+        plan.totalShards,
+        settings.leaseSeconds,
+        sending.checkStop,
+        log,
+    );
+    const results = new ResultRecorder(queue, log, sigterm);
+    const poolError = await runWorkerPool({ settings, log, now, sigterm, source, browsers, profile, plan, results });
+    await releaseLeases(queue, source, sigterm, log);
+    await browsers.close();
+
+    if (sigterm.received) {
+        return end.afterSigterm("SIGTERM (Spot reclaim or job timeout)");
+    }
+    if (poolError) {
+        return end.finish("failed", `worker pool failed: ${(poolError as Error).message}`, EXIT.ERROR);
+    }
+    const reason = source.stopReason ?? "queue_end";
+    const failures = results.recordFailures;
+    return end.finish("succeeded", failures > 0 ? `${reason}; ${failures} results not recorded` : reason, EXIT.OK);
+}
+
+/** The runner settings from the environment, or the exit status when they are invalid. */
+function readSettingsOrExit(deps: JobDeps): RunnerSettings | number {
     try {
-        settings = readSettings(deps.env);
+        return readSettings(deps.env);
     } catch (err) {
         makeLogger(deps.write).error("runner settings are invalid", { error: (err as Error).message });
         return err instanceof SettingsError ? EXIT.BAD_SETTINGS : EXIT.ERROR;
     }
-    const log = makeLogger(
-        deps.write,
+}
+
+function makeJobLogger(write: JobDeps["write"], settings: RunnerSettings): Logger {
+    return makeLogger(
+        write,
         { run_index: settings.runIndex, attempt: settings.attempt, job_id: settings.jobId },
         { secrets: [settings.supabaseUrl, settings.supabaseKey] },
     );
+}
 
-    // SIGTERM can come at any moment, even while the config is still being fetched.
-    let sigtermAt: number | null = null;
-    let onSigterm: () => void = () => undefined;
-    deps.onSigterm(() => {
-        if (sigtermAt !== null) {
+/** SIGTERM (Spot reclaim, job timeout): when it came, and what it sets off. */
+class Sigterm {
+    private at: number | null = null;
+    private onReceived: () => void = () => undefined;
+
+    constructor(
+        private readonly graceMs: number,
+        private readonly log: Logger,
+        private readonly now: () => number,
+    ) {}
+
+    get received(): boolean {
+        return this.at !== null;
+    }
+
+    /** Deadline for the RPCs still to come: bounded once SIGTERM came, the default before. */
+    get rpcDeadlineMs(): number | undefined {
+        return this.at !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined;
+    }
+
+    /** The signal handler; a repeated signal changes nothing. */
+    receive(): void {
+        if (this.at !== null) {
             return;
         }
-        sigtermAt = now();
-        log.warn("SIGTERM received: no new claims, in-flight forms get the grace period", {
-            grace_ms: settings.sigtermGraceMs,
+        this.at = this.now();
+        this.log.warn("SIGTERM received: no new claims, in-flight forms get the grace period", {
+            grace_ms: this.graceMs,
         });
-        onSigterm();
-    });
+        this.onReceived();
+    }
 
+    /** Runs `start` when SIGTERM comes, or at once if it already has. */
+    whenReceived(start: () => void): void {
+        this.onReceived = start;
+        if (this.at !== null) start();
+    }
+}
+
+function openQueue(deps: JobDeps, settings: RunnerSettings, log: Logger): QueueApi {
     const workerId = `${settings.jobId}#${settings.attempt}`;
-    const queue = new QueueApi(
+    return new QueueApi(
         deps.rpc ?? makeRpc(settings.supabaseUrl, settings.supabaseKey, deps.fetch),
         { executionId: settings.executionId, runIndex: settings.runIndex, attempt: settings.attempt, workerId },
         {
@@ -156,17 +247,37 @@ export async function runJob(deps: JobDeps): Promise<number> {
                 log.warn("Supabase call failed; retrying", { fn, attempt, error: (err as Error).message }),
         },
     );
-    /** SIGTERM path: everything after the grace period must fit in Batch's 30 s stop timeout. */
-    const SHUTDOWN_RPC_DEADLINE_MS = 3000;
-    const failOnce = async (reason: string) => {
-        try {
-            const marked = await queue.markFailedOnce(reason, SHUTDOWN_RPC_DEADLINE_MS);
-            log.info("attempt marked failed", { marked, reason });
-        } catch (err) {
-            log.error("mark_job_failed_once failed", { error: (err as Error).message });
-        }
-    };
+}
 
+/** What this run works on: the job execution's values, each overridable by a setting. */
+interface AttemptPlan {
+    readonly arraySize: number;
+    readonly totalShards: number;
+    readonly testMode: boolean;
+    readonly targetingId: string;
+    /** This run's shards of the send queue. */
+    readonly shards: number[];
+}
+
+function planAttempt(settings: RunnerSettings, execution: ExecutionRow): Omit<AttemptPlan, "shards"> {
+    return {
+        arraySize: settings.arraySize ?? execution.array_size ?? execution.run_total,
+        totalShards: settings.totalShards ?? execution.shards,
+        testMode: settings.testMode ?? execution.test_mode,
+        targetingId: settings.targetingId ?? execution.targeting_id,
+    };
+}
+
+/**
+ * Reads the job execution, works out this run's shards and records the attempt start; on failure
+ * returns the exit status instead (nothing is recorded then).
+ */
+async function startAttempt(
+    env: NodeJS.ProcessEnv,
+    settings: RunnerSettings,
+    queue: QueueApi,
+    log: Logger,
+): Promise<AttemptPlan | number> {
     let execution;
     try {
         execution = await queue.getExecution();
@@ -176,17 +287,16 @@ export async function runJob(deps: JobDeps): Promise<number> {
     }
     if (!execution) {
         log.error(
-            `job execution ${settings.executionId} does not exist; FORM_SENDER_EXECUTION_ID must be the id the dispatcher created`,
+            `job execution ${settings.executionId} does not exist; ` +
+                "FORM_SENDER_EXECUTION_ID must be the id the dispatcher created",
         );
         return EXIT.BAD_SETTINGS;
     }
-    const arraySize = settings.arraySize ?? execution.array_size ?? execution.run_total;
-    const totalShards = settings.totalShards ?? execution.shards;
-    const testMode = settings.testMode ?? execution.test_mode;
-    const targetingId = settings.targetingId ?? execution.targeting_id;
+    const { arraySize, totalShards, testMode, targetingId } = planAttempt(settings, execution);
     if (settings.runIndex > arraySize) {
         log.error(
-            `run index ${settings.runIndex} is beyond the array size ${arraySize}; the array size and run_total must agree`,
+            `run index ${settings.runIndex} is beyond the array size ${arraySize}; ` +
+                "the array size and run_total must agree",
         );
         return EXIT.BAD_SETTINGS;
     }
@@ -203,8 +313,8 @@ export async function runJob(deps: JobDeps): Promise<number> {
         workers: settings.workers,
         test_mode: testMode,
         environment: settings.environment,
-        compute_environment: deps.env.AWS_BATCH_CE_NAME ?? null,
-        job_queue: deps.env.AWS_BATCH_JQ_NAME ?? null,
+        compute_environment: env.AWS_BATCH_CE_NAME ?? null,
+        job_queue: env.AWS_BATCH_JQ_NAME ?? null,
     };
     log.info("runner starting", meta);
     try {
@@ -213,25 +323,56 @@ export async function runJob(deps: JobDeps): Promise<number> {
         log.error("could not record the attempt start", { error: (err as Error).message });
         return EXIT.SUPABASE_UNAVAILABLE;
     }
+    return { arraySize, totalShards, testMode, targetingId, shards };
+}
 
-    const finish = async (status: "succeeded" | "failed", reason: string, code: number): Promise<number> => {
+/** Records how a started attempt ended; each method returns the exit status. */
+class AttemptEnd {
+    constructor(
+        private readonly queue: QueueApi,
+        private readonly log: Logger,
+        private readonly sigterm: Sigterm,
+        private readonly now: () => number,
+        private readonly startedAt: number,
+    ) {}
+
+    async finish(status: "succeeded" | "failed", reason: string, code: number): Promise<number> {
         try {
-            await queue.finishAttempt(status, reason, code, sigtermAt !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined);
+            await this.queue.finishAttempt(status, reason, code, this.sigterm.rpcDeadlineMs);
         } catch (err) {
-            log.error("could not record the attempt end", { error: (err as Error).message });
+            this.log.error("could not record the attempt end", { error: (err as Error).message });
         }
-        log.info("runner finished", {
+        this.log.info("runner finished", {
             status,
             reason,
             exit_code: code,
-            seconds: Math.round((now() - startedAt) / 1000),
+            seconds: Math.round((this.now() - this.startedAt) / 1000),
         });
         return code;
-    };
+    }
 
-    let config;
+    /** After SIGTERM: mark_job_failed_once (exactly once), then the attempt end; exits 143. */
+    async afterSigterm(reason: string): Promise<number> {
+        try {
+            const marked = await this.queue.markFailedOnce(reason, SHUTDOWN_RPC_DEADLINE_MS);
+            this.log.info("attempt marked failed", { marked, reason });
+        } catch (err) {
+            this.log.error("mark_job_failed_once failed", { error: (err as Error).message });
+        }
+        return this.finish("failed", "SIGTERM", EXIT.SIGTERM);
+    }
+}
+
+/** The validated client config, or (config unusable, or SIGTERM meanwhile) the recorded exit status. */
+async function loadConfigOrFinish(
+    deps: JobDeps,
+    settings: RunnerSettings,
+    log: Logger,
+    sigterm: Sigterm,
+    end: AttemptEnd,
+): Promise<ClientConfig | number> {
     try {
-        config = await loadClientConfig(settings.clientConfigUrl, {
+        return await loadClientConfig(settings.clientConfigUrl, {
             s3: deps.s3,
             fetch: deps.fetch,
             deadlineMs: settings.configFetchDeadlineMs,
@@ -239,135 +380,190 @@ export async function runJob(deps: JobDeps): Promise<number> {
                 log.warn("client config fetch failed; retrying", { reason, attempt, delay_ms: delay }),
         });
     } catch (err) {
-        if (sigtermAt !== null) {
-            await failOnce("SIGTERM while fetching the client config");
-            return finish("failed", "SIGTERM", EXIT.SIGTERM);
+        if (sigterm.received) {
+            return end.afterSigterm("SIGTERM while fetching the client config");
         }
         const code = err instanceof ClientConfigError ? err.exitCode : EXIT.ERROR;
         log.error("client config rejected", { error: (err as Error).message, exit_code: code });
-        return finish("failed", (err as Error).message, code);
+        return end.finish("failed", (err as Error).message, code);
     }
-    log.addSensitive({ companyNames: [config.client.company_name, config.client.company_name_en] });
-    const profile = buildProfile(config);
+}
 
+/** The stop conditions: SIGTERM, the end of the sending window (JST), the session limit. */
+function sendingWindow(
+    settings: RunnerSettings,
+    config: ClientConfig,
+    sigterm: Sigterm,
+    now: () => number,
+    startedAt: number,
+): { readonly sendEnd: string; readonly checkStop: () => StopReason | null } {
     const sendEnd = settings.sendEndTime ?? config.targeting?.send_end_time ?? DEFAULT_SEND_END_TIME;
     const sendEndAt = now() + msUntilJst(sendEnd, new Date(now()));
     const sessionEndAt = startedAt + settings.sessionMaxHours * 3600_000;
     const checkStop = (): StopReason | null => {
-        if (sigtermAt !== null) return "sigterm";
+        if (sigterm.received) return "sigterm";
         if (now() >= sendEndAt) return "send_end_time";
         if (now() >= sessionEndAt) return "session_max_hours";
         return null;
     };
-    if (checkStop() !== null && sigtermAt === null) {
-        log.info("outside the sending window; nothing to do", { send_end_time_jst: sendEnd });
-        return finish("succeeded", `send_end_time ${sendEnd} JST has passed`, EXIT.OK);
-    }
+    return { sendEnd, checkStop };
+}
 
-    let browser: Browser | null = null;
-    let launching: Promise<Browser> | null = null;
-    const getBrowser = async (): Promise<Browser> => {
-        if (browser?.isConnected()) return browser;
-        launching ??= deps.launchBrowser().then((b) => {
-            browser = b;
-            launching = null;
+/** One Chromium for the job, launched again when it died. */
+class BrowserHolder {
+    private browser: Browser | null = null;
+    private launching: Promise<Browser> | null = null;
+
+    constructor(private readonly launch: () => Promise<Browser>) {}
+
+    /** The connected browser; concurrent callers share one launch. */
+    async get(): Promise<Browser> {
+        if (this.browser?.isConnected()) return this.browser;
+        this.launching ??= this.launch().then((b) => {
+            this.browser = b;
+            this.launching = null;
             return b;
         });
-        return launching;
-    };
+        return this.launching;
+    }
+
+    async close(): Promise<void> {
+        await this.browser?.close().catch(() => undefined);
+    }
+}
+
+/** Launches Chromium before claiming anything; when it cannot start, releases this attempt's leases. */
+async function startBrowser(browsers: BrowserHolder, queue: QueueApi, log: Logger): Promise<boolean> {
     try {
-        await getBrowser();
+        await browsers.get();
+        return true;
     } catch (err) {
         log.error("Chromium did not start", { error: (err as Error).message.split("\n")[0] });
         await queue.release(null).catch(() => 0);
-        return finish("failed", "Chromium did not start", EXIT.ERROR);
+        return false;
     }
+}
 
-    const source = new ClaimSource(queue, targetingId, shards, totalShards, settings.leaseSeconds, checkStop, log);
+/** Settles finished forms: records results, releases the leases of abandoned (unsent) forms. */
+class ResultRecorder {
+    /** Results Supabase did not take: their leases expire and the items may be retried. */
+    recordFailures = 0;
+
+    constructor(
+        private readonly queue: QueueApi,
+        private readonly log: Logger,
+        private readonly sigterm: Sigterm,
+    ) {}
+
+    async settle(item: WorkItem, s: Settlement): Promise<void> {
+        if (s.kind === "abandoned") {
+            this.log.info("form abandoned; lease released", { item: item.id, reason: s.reason });
+            await this.queue
+                .release([item.id], this.sigterm.rpcDeadlineMs)
+                .catch((err) =>
+                    this.log.error("lease release failed", { item: item.id, error: (err as Error).message }),
+                );
+            return;
+        }
+        const r = s.result;
+        const detail = r.submitted && r.status !== "sent" ? `submitted; ${r.detail}` : r.detail;
+        this.log.info("form done", {
+            item: item.id,
+            company: item.companyName,
+            status: r.status,
+            submitted: r.submitted,
+            detail,
+            url: item.url,
+        });
+        try {
+            const rec = await this.queue.record(item.id, r.status, detail);
+            if (!rec.recorded)
+                this.log.warn("result already recorded for this item", { item: item.id, status: rec.status });
+        } catch (err) {
+            this.recordFailures++;
+            this.log.error("could not record the result; the lease will expire and the item may be retried", {
+                item: item.id,
+                error: (err as Error).message,
+            });
+        }
+    }
+}
+
+/** The next claimed item as pool work, logged as started. */
+async function nextWorkItem(source: ClaimSource, log: Logger): Promise<WorkItem | null> {
+    const item = await source.next();
+    if (item) {
+        log.addSensitive({ companyNames: [item.companyName] });
+        log.info("form started", {
+            item: item.id,
+            company: item.companyName,
+            url: item.formUrl,
+            lease_attempts: item.attempts,
+        });
+    }
+    return item ? { id: item.id, url: item.formUrl, companyName: item.companyName } : null;
+}
+
+interface PoolRun {
+    readonly settings: RunnerSettings;
+    readonly log: Logger;
+    readonly now: () => number;
+    readonly sigterm: Sigterm;
+    readonly source: ClaimSource;
+    readonly browsers: BrowserHolder;
+    readonly profile: FormProfile;
+    readonly plan: AttemptPlan;
+    readonly results: ResultRecorder;
+}
+
+/**
+ * Fills forms until the claim source runs dry. After SIGTERM, forms get the grace period, then the
+ * pool closes what is still open. Resolves to the pool's error (null when it ended normally).
+ */
+async function runWorkerPool(run: PoolRun): Promise<unknown> {
+    const { settings, log, now, sigterm, source, browsers, profile, plan, results } = run;
     const submitMarginMs = Math.min(8000, settings.sigtermGraceMs / 2);
     let graceDeadline = Infinity;
-    let recordFailures = 0;
     const pool: WorkerPool = new WorkerPool({
         workers: settings.workers,
         recycleEvery: settings.recycleEvery,
         formTimeoutMs: settings.formTimeoutMs,
-        browser: getBrowser,
+        browser: () => browsers.get(),
         log,
         // After SIGTERM a form may still press submit only while enough grace is left to see the answer.
-        mayClickSubmit: () => sigtermAt === null || graceDeadline - now() > submitMarginMs,
-        next: async () => {
-            const item = await source.next();
-            if (item) {
-                log.addSensitive({ companyNames: [item.companyName] });
-                log.info("form started", {
-                    item: item.id,
-                    company: item.companyName,
-                    url: item.formUrl,
-                    lease_attempts: item.attempts,
-                });
-            }
-            return item ? { id: item.id, url: item.formUrl, companyName: item.companyName } : null;
-        },
+        mayClickSubmit: () => !sigterm.received || graceDeadline - now() > submitMarginMs,
+        next: () => nextWorkItem(source, log),
         process: (page, item, hooks) =>
             fillContactForm(page, item.url as string, profile, {
-                dryRun: testMode,
+                dryRun: plan.testMode,
                 mayClickSubmit: hooks.mayClickSubmit,
                 onSubmitted: hooks.onSubmitted,
             }),
-        settle: async (item: WorkItem, s: Settlement) => {
-            if (s.kind === "abandoned") {
-                log.info("form abandoned; lease released", { item: item.id, reason: s.reason });
-                await queue
-                    .release([item.id], sigtermAt !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined)
-                    .catch((err) =>
-                        log.error("lease release failed", { item: item.id, error: (err as Error).message }),
-                    );
-                return;
-            }
-            const r = s.result;
-            const detail = r.submitted && r.status !== "sent" ? `submitted; ${r.detail}` : r.detail;
-            log.info("form done", {
-                item: item.id,
-                company: item.companyName,
-                status: r.status,
-                submitted: r.submitted,
-                detail,
-                url: item.url,
-            });
-            try {
-                const rec = await queue.record(item.id, r.status, detail);
-                if (!rec.recorded)
-                    log.warn("result already recorded for this item", { item: item.id, status: rec.status });
-            } catch (err) {
-                recordFailures++;
-                log.error("could not record the result; the lease will expire and the item may be retried", {
-                    item: item.id,
-                    error: (err as Error).message,
-                });
-            }
-        },
+        settle: (item, s) => results.settle(item, s),
     });
-    onSigterm = () => {
+    sigterm.whenReceived(() => {
         graceDeadline = now() + settings.sigtermGraceMs;
         const timer = setTimeout(() => {
             log.warn("grace period over; closing forms still open", { in_flight: pool.inFlightCount });
             pool.forceStop();
         }, settings.sigtermGraceMs);
         timer.unref();
-    };
-    if (sigtermAt !== null) onSigterm();
+    });
 
-    let poolError: unknown = null;
     try {
         const stats = await pool.run();
         log.info("worker pool done", { ...stats, stop_reason: source.stopReason });
+        return null;
     } catch (err) {
-        poolError = err;
         log.error("worker pool failed", { error: (err as Error).message });
+        return err;
     }
-    // Claimed but never started, plus anything else still leased by this attempt.
+}
+
+/** Returns the claimed items no worker started, then anything else this attempt still leases. */
+async function releaseLeases(queue: QueueApi, source: ClaimSource, sigterm: Sigterm, log: Logger): Promise<void> {
     const unstarted = source.drain().map((i) => i.id);
-    const shutdownDeadline = sigtermAt !== null ? SHUTDOWN_RPC_DEADLINE_MS : undefined;
+    const shutdownDeadline = sigterm.rpcDeadlineMs;
     if (unstarted.length > 0) {
         await queue
             .release(unstarted, shutdownDeadline)
@@ -375,19 +571,4 @@ export async function runJob(deps: JobDeps): Promise<number> {
     }
     const leftover = await queue.release(null, shutdownDeadline).catch(() => 0);
     log.info("leases released", { unstarted: unstarted.length, leftover });
-    await (browser as Browser | null)?.close().catch(() => undefined);
-
-    if (sigtermAt !== null) {
-        await failOnce("SIGTERM (Spot reclaim or job timeout)");
-        return finish("failed", "SIGTERM", EXIT.SIGTERM);
-    }
-    if (poolError) {
-        return finish("failed", `worker pool failed: ${(poolError as Error).message}`, EXIT.ERROR);
-    }
-    const reason = source.stopReason ?? "queue_end";
-    return finish(
-        "succeeded",
-        recordFailures > 0 ? `${reason}; ${recordFailures} results not recorded` : reason,
-        EXIT.OK,
-    );
 }

@@ -24,6 +24,11 @@ export interface FormSenderConfig {
     readonly apiRateLimit: number;
     /** Requests per 5 minutes per client IP before WAF blocks. */
     readonly wafRateLimit: number;
+    /**
+     * Reserved concurrency of the dispatcher Lambda; 0 reserves none (the function shares the account's unreserved
+     * pool). Lambda refuses a reservation that leaves less than 100 unreserved, and new accounts start with low
+     * concurrency quotas (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+     */
     readonly dispatcherReservedConcurrency: number;
     readonly spotPriceThresholdPercent: number;
     /** On-demand USD/hour per instance type for spot-watch. */
@@ -56,7 +61,7 @@ export const FORM_SENDER_DEFAULTS = {
     apiBurstLimit: 50,
     apiRateLimit: 10,
     wafRateLimit: 1000,
-    dispatcherReservedConcurrency: 10,
+    dispatcherReservedConcurrency: 0,
     spotPriceThresholdPercent: 80,
 };
 
@@ -150,7 +155,7 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         wafRateLimit: r.integer("formSenderWafRateLimit", { default: d.wafRateLimit, min: 100, max: 2_000_000_000 }),
         dispatcherReservedConcurrency: r.integer("formSenderDispatcherReservedConcurrency", {
             default: d.dispatcherReservedConcurrency,
-            min: 1,
+            min: 0,
             max: 1000,
         }),
         spotPriceThresholdPercent: r.integer("formSenderSpotPriceThresholdPercent", {

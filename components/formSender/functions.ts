@@ -160,7 +160,11 @@ export class FormSenderFunctions implements LambdaFunctions {
                 runtime: LAMBDA_RUNTIME,
                 timeout: 29, // API Gateway's integration limit
                 memorySize: 512,
-                reservedConcurrentExecutions: input.dispatcherReservedConcurrency,
+                // 0 means no reservation, so the property is left out: the provider reads 0 as "never run"
+                // (reservedConcurrentExecutions 0 throttles every invocation).
+                ...(input.dispatcherReservedConcurrency > 0
+                    ? { reservedConcurrentExecutions: input.dispatcherReservedConcurrency }
+                    : {}),
                 tracingConfig: { mode: "Active" },
                 loggingConfig: { logFormat: "Text", logGroup: dispatcherLogs.name },
                 codePathOptions: lambdaCodePaths(dispatcherName, ["@supabase/postgrest-js", "ajv", "ajv-formats"]),

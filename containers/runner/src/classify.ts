@@ -60,7 +60,14 @@ type TextKind = Exclude<
 const TEXT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     [
         "email_confirm",
-        /(メール|mail|アドレス).*(確認|再入力|再度|もう一度|confirm|again|re-?type|re-?enter|verify)|(確認|confirm).*(メール|mail)/,
+        anyOf([
+            sequence([
+                /(メール|mail|アドレス)/,
+                /.*/,
+                /(確認|再入力|再度|もう一度|confirm|again|re-?type|re-?enter|verify)/,
+            ]),
+            /(確認|confirm).*(メール|mail)/,
+        ]),
     ],
     ["email", /メール|e-?mail|mail ?address|^mail$|メアド/],
     ["fax", /fax|ファックス|ファクス/],
@@ -71,14 +78,23 @@ const TEXT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     ["city", /市区町村|市町村|^市区|city|town|municipality/],
     [
         "building",
-        /^(?!.*(番地|住所|street|address ?line ?1)).*(建物|ビル名|マンション名|building|apartment|suite|address ?line ?2)/,
+        sequence([
+            // not the street part of the address …
+            /^(?!.*(番地|住所|street|address ?line ?1))/,
+            // … but the building
+            /.*(建物|ビル名|マンション名|building|apartment|suite|address ?line ?2)/,
+        ]),
     ],
     ["address", /住所|所在地|番地|address|street/],
     ["url", /url|ホームページ|^hp$|hp\b|ウェブサイト|webサイト|web ?site|website|サイト/],
     ["phone", /電話|tel|phone|携帯|mobile/],
     [
         "company",
-        /会社|企業名|法人名|団体名|貴社名|御社名|組織名|社名|company|organi[sz]ation|corporate|business name|屋号|勤務先|事業者名|店舗名|法人/,
+        anyOf([
+            /会社|企業名|法人名|団体名|貴社名|御社名|組織名|社名/,
+            /company|organi[sz]ation|corporate|business name/,
+            /屋号|勤務先|事業者名|店舗名|法人/,
+        ]),
     ],
     ["department", /部署|部門|所属|department|division|dept/],
     ["position", /役職|肩書|職位|position|job ?title/],
@@ -86,7 +102,11 @@ const TEXT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     ["name", /氏名|お名前|名前|姓名|担当者|^姓$|^名$|name|お名/],
     [
         "message",
-        /内容|本文|メッセージ|ご?質問|ご?要望|ご?相談|備考|詳細|message|inquiry|enquiry|comment|details|body|question|ご意見|問い?合わ?せ|問合/,
+        anyOf([
+            /内容|本文|メッセージ|ご?質問|ご?要望|ご?相談|備考|詳細/,
+            /message|inquiry|enquiry|comment|details|body|question/,
+            /ご意見|問い?合わ?せ|問合/,
+        ]),
     ],
 ];
 
@@ -155,18 +175,28 @@ const AUTOCOMPLETE: Readonly<Record<string, [TextKind, FieldPart]>> = {
     url: ["url", "full"],
 };
 
-const INQUIRY_LABEL =
-    /種別|種類|区分|カテゴリ|項目|用件|目的|内容|type|category|topic|reason|regarding|subject|inquiry|enquiry|問い?合わ?せ|問合/;
+const INQUIRY_LABEL = anyOf([
+    /種別|種類|区分|カテゴリ|項目|用件|目的|内容/,
+    /type|category|topic|reason|regarding|subject|inquiry|enquiry/,
+    /問い?合わ?せ|問合/,
+]);
 const CONSENT = /同意|承諾|個人情報|プライバシー|privacy|agree|consent|terms|規約|accept|承認/;
-const NEWSLETTER =
-    /メルマガ|メールマガジン|ニュースレター|newsletter|subscribe|配信を希望|案内を受け取|情報を受け取|お知らせを受け取|opt-?in/;
+const NEWSLETTER = anyOf([
+    /メルマガ|メールマガジン|ニュースレター|newsletter|subscribe/,
+    /配信を希望|案内を受け取|情報を受け取|お知らせを受け取|opt-?in/,
+]);
 const PLACEHOLDER_OPTION = /選択|選んで|select|choose|^-+$|^ー+$|^[-ー―]{2,}|^\s*$|指定なし/;
 /** Option texts a sales/proposal message belongs under, best first. */
-const OPTION_PROPOSAL =
-    /営業|ご?提案|協業|提携|パートナー|取引|商談|広告|売り込み|business|proposal|partner|sales|collaborat|vendor|advertis/;
+const OPTION_PROPOSAL = anyOf([
+    /営業|ご?提案|協業|提携|パートナー|取引|商談|広告|売り込み/,
+    /business|proposal|partner|sales|collaborat|vendor|advertis/,
+]);
 const OPTION_OTHER = /その他|そのほか|other|general|一般/;
-const DIGITS_ONLY_HINT =
-    /ハイフン(なし|不要|無し|を除|抜き|は不要|を入れず|を含めず|なしで)|半角数字のみ|数字のみ|without hyphens?|no hyphens?|digits only|numbers only/;
+const DIGITS_ONLY_HINT = anyOf([
+    /ハイフン(なし|不要|無し|を除|抜き|は不要|を入れず|を含めず|なしで)/,
+    /半角数字のみ|数字のみ/,
+    /without hyphens?|no hyphens?|digits only|numbers only/,
+]);
 
 /** NFKC, lower-case, collapsed spaces: full-width "ＴＥＬ" and "tel" compare equal. */
 export function normalizeText(s: string): string {

@@ -115,7 +115,8 @@ export async function loadClientConfig(url: string, deps: ConfigSourceDeps): Pro
         throw new ClientConfigError(
             gaveUp
                 ? `client config unreachable after ${Math.round(deps.deadlineMs / 1000)} s of retries: ${msg}`
-                : `client config cannot be read: ${msg}; check the job role's s3:GetObject on the config bucket or re-issue the presigned URL`,
+                : `client config cannot be read: ${msg}; ` +
+                      "check the job role's s3:GetObject on the config bucket or re-issue the presigned URL",
             EXIT_CONFIG_UNAVAILABLE,
         );
     }
@@ -124,7 +125,8 @@ export async function loadClientConfig(url: string, deps: ConfigSourceDeps): Pro
         json = JSON.parse(text);
     } catch (err) {
         throw new ClientConfigError(
-            `client config at ${redact(url)} is not JSON (${(err as Error).message}); re-upload it through the dispatcher`,
+            `client config at ${redact(url)} is not JSON (${(err as Error).message}); ` +
+                "re-upload it through the dispatcher",
             EXIT_CONFIG_INVALID,
         );
     }

@@ -13,7 +13,16 @@ import { anyOf, group, sequence } from "./regex";
 const REFUSAL_PATTERNS: readonly RegExp[] = [
     sequence([
         // 営業, optionally with what kind of approach: 営業目的, 営業のご連絡, 営業・勧誘 …
-        /営業(目的|活動|行為|関連|系|の?ご?連絡|の?ご?案内|メール|電話|dm|のお問い?合わ?せ|お問い?合わ?せ|・勧誘|や勧誘|および勧誘|及び勧誘)?/,
+        /営業/,
+        group(
+            [
+                /目的|活動|行為|関連|系/,
+                /の?ご?連絡|の?ご?案内|メール|電話|dm/,
+                /のお問い?合わ?せ|お問い?合わ?せ/,
+                /・勧誘|や勧誘|および勧誘|及び勧誘/,
+            ],
+            "?",
+        ),
         // … within the same sentence …
         /[^。\n]{0,30}/,
         // … a refusal.
@@ -26,7 +35,11 @@ const REFUSAL_PATTERNS: readonly RegExp[] = [
             /固くお断り/,
         ]),
     ]),
-    /(セールス|勧誘|売り込み|営業)[^。\n]{0,30}(お断り|ご遠慮|お控え|禁止|受け付けて(おりません|いません)|一切(お受け|対応))/,
+    sequence([
+        /(セールス|勧誘|売り込み|営業)/,
+        /[^。\n]{0,30}/,
+        /(お断り|ご遠慮|お控え|禁止|受け付けて(おりません|いません)|一切(お受け|対応))/,
+    ]),
     /(弊社|当社)への(ご)?提案[^。\n]{0,20}(お断り|ご遠慮|受け付けて)/,
     /営業お断り|セールスお断り|売り込みお断り/,
     /\bno (solicitation|soliciting|sales (calls|emails|inquiries|pitches))\b/i,
@@ -57,6 +70,13 @@ export function findRefusal(text: string): string | null {
 /** Link text/href that leads to a contact page. Used by the scanner (as a RegExp source) too. */
 export const CONTACT_LINK_PATTERN =
     "お問い?合わ?せ|問い?合わ?せ|問合せ|お問合|contact|inquiry|enquiry|toiawase|otoiawase|ご相談|相談窓口|get in touch";
+
+/** Link text that is nothing but "contact": the surest sign of the contact page. */
+const CONTACT_LINK_EXACT = sequence([
+    /^/,
+    group([/お問い?合わ?せ|問い?合わ?せ|お問合せ|contact|contact us/, /お問い合わせはこちら|お問い合わせフォーム/]),
+    /$/,
+]);
 
 /** Orders candidate contact links, best first; mailto/tel and off-site links are dropped. */
 export function rankContactLinks(
@@ -89,12 +109,7 @@ export function rankContactLinks(
         const text = normalizeText(link.text);
         const path = decodeURIComponent(url.pathname + url.search).toLowerCase();
         let score = 0;
-        if (
-            /^(お問い?合わ?せ|問い?合わ?せ|お問合せ|contact|contact us|お問い合わせはこちら|お問い合わせフォーム)$/.test(
-                text,
-            )
-        )
-            score += 6;
+        if (CONTACT_LINK_EXACT.test(text)) score += 6;
         else if (/お問い?合わ?せ|問い?合わ?せ|問合せ|お問合|contact|inquiry|enquiry/.test(text)) score += 4;
         else if (/相談|get in touch/.test(text)) score += 2;
         if (/contact|inquiry|enquiry|toiawase|otoiawase|form/.test(path)) score += 3;

@@ -137,7 +137,8 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
         : null;
     if (arraySize !== null && runIndex > arraySize) {
         throw new SettingsError(
-            `AWS_BATCH_JOB_ARRAY_INDEX ${arrayIndex} is outside FORM_SENDER_RUN_TOTAL ${arraySize}; the array size and run_total must agree`,
+            `AWS_BATCH_JOB_ARRAY_INDEX ${arrayIndex} is outside FORM_SENDER_RUN_TOTAL ${arraySize}; ` +
+                "the array size and run_total must agree",
         );
     }
     const totalShards = env.FORM_SENDER_TOTAL_SHARDS?.trim()
@@ -157,7 +158,8 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
     );
     if (!/^(s3:\/\/[^/]+\/.+|https:\/\/.+)$/.test(configUrl)) {
         throw new SettingsError(
-            `FORM_SENDER_CLIENT_CONFIG_URL must be s3://<bucket>/<key> or an https:// URL, got "${configUrl.replace(/\?.*$/, "?…")}"`,
+            "FORM_SENDER_CLIENT_CONFIG_URL must be s3://<bucket>/<key> or an https:// URL, " +
+                `got "${configUrl.replace(/\?.*$/, "?…")}"`,
         );
     }
     const sendEnd = env.FORM_SENDER_SEND_END_TIME?.trim() || null;

@@ -188,9 +188,9 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<voi
                 continue;
             }
             el.focus({ preventScroll: true });
-            const proto = Object.getPrototypeOf(el);
-            const setter = Object.getOwnPropertyDescriptor(proto, "value")?.set;
-            if (setter) setter.call(el, a.value);
+            const proto: unknown = Object.getPrototypeOf(el);
+            const descriptor = Object.getOwnPropertyDescriptor(proto, "value");
+            if (descriptor?.set) descriptor.set.call(el, a.value);
             else el.value = a.value;
             if (a.kind === "fill") {
                 el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: a.value }));
@@ -519,7 +519,6 @@ export async function fillContactForm(
         switch (outcome.kind) {
             case "success":
                 if (!submitted) {
-                    submitted = true;
                     opts.onSubmitted?.();
                 }
                 return result("sent", true, `confirmed: 「${outcome.text}」`, fields, formUrl);
@@ -540,7 +539,6 @@ export async function fillContactForm(
                 );
             case "navigated-no-text":
                 if (!submitted) {
-                    submitted = true;
                     opts.onSubmitted?.();
                 }
                 return result(

@@ -37,7 +37,9 @@ export function makeLogger(
         const record = { ts: new Date().toISOString(), level, msg, ...base, ...fields };
         let line: string;
         try {
-            line = JSON.stringify(record, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message } : v));
+            line = JSON.stringify(record, (_k, v: unknown) =>
+                v instanceof Error ? { name: v.name, message: v.message } : v,
+            );
         } catch {
             line = JSON.stringify({ ts: record.ts, level, msg });
         }

@@ -52,6 +52,12 @@ export interface PoolStats {
 /** Consecutive context/page failures after which the pool stops instead of cycling leases. */
 const MAX_BROWSER_FAILURES = 3;
 
+/** The pool's error once Chromium failed `failures` times in a row, the last time with `err`. */
+function browserGaveUp(failures: number, err: unknown): Error {
+    const firstLine = (err as Error).message.split("\n")[0];
+    return new Error(`Chromium failed ${failures} times in a row: ${firstLine}`);
+}
+
 interface InFlight {
     readonly item: WorkItem;
     readonly page: Page;
@@ -144,11 +150,7 @@ export class WorkerPool {
                         await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
                         // Released items would be claimed straight back: give up after a few in a row.
                         if (++this.browserFailures >= MAX_BROWSER_FAILURES) {
-                            this.stop(
-                                new Error(
-                                    `Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`,
-                                ),
-                            );
+                            this.stop(browserGaveUp(this.browserFailures, err));
                         }
                         continue;
                     }
@@ -171,11 +173,7 @@ export class WorkerPool {
                     page = null;
                     await this.finish(item, { kind: "abandoned", reason: "browser context unusable" });
                     if (++this.browserFailures >= MAX_BROWSER_FAILURES) {
-                        this.stop(
-                            new Error(
-                                `Chromium failed ${this.browserFailures} times in a row: ${(err as Error).message.split("\n")[0]}`,
-                            ),
-                        );
+                        this.stop(browserGaveUp(this.browserFailures, err));
                     }
                     continue;
                 }
@@ -227,7 +225,9 @@ export class WorkerPool {
                     kind: "result",
                     result: {
                         ...result,
-                        detail: `interrupted by shutdown after submitting; not retried to avoid a double send (${result.detail})`,
+                        detail:
+                            "interrupted by shutdown after submitting; " +
+                            `not retried to avoid a double send (${result.detail})`,
                     },
                 };
             }

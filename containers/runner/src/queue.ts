@@ -69,7 +69,8 @@ export function makeRpc(url: string, key: string, fetchImpl?: typeof fetch): Rpc
             // supabase-js reports network failures as an error with status 0 or no status.
             throw new RpcError(fn, res.error.message, res.status ?? 0, res.error.code || undefined);
         }
-        return res.data;
+        const data: unknown = res.data;
+        return data;
     };
 }
 

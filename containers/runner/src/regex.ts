@@ -11,9 +11,12 @@ export function anyOf(alternatives: readonly RegExp[], flags = ""): RegExp {
     return new RegExp(alternatives.map((a) => a.source).join("|"), flags);
 }
 
-/** A capturing group of alternatives, for use inside `sequence`: `group([/x/, /y/])` is `/(x|y)/`. */
-export function group(alternatives: readonly RegExp[]): RegExp {
-    return new RegExp(`(${alternatives.map((a) => a.source).join("|")})`);
+/**
+ * A capturing group of alternatives, for use inside `sequence`: `group([/x/, /y/])` is `/(x|y)/`,
+ * `group([/x/, /y/], "?")` is `/(x|y)?/`.
+ */
+export function group(alternatives: readonly RegExp[], quantifier: "" | "?" | "*" | "+" = ""): RegExp {
+    return new RegExp(`(${alternatives.map((a) => a.source).join("|")})${quantifier}`);
 }
 
 /**

@@ -11,6 +11,20 @@ import type { FormSenderConfig } from "../config/formSender";
 import { serviceRole } from "../iam";
 import type { PartContext } from "./context";
 
+/**
+ * When Batch retries a runner attempt: lost hosts (Spot reclaims) and image pulls, nothing else. A Spot reclaim shows
+ * in the job's status reason ("Host EC2 (instance …) terminated."); an image pull failure shows in the attempt's
+ * container reason ("CannotPullContainerError: …") while the job's status reason only says "Task failed to start", so
+ * that rule matches `onReason` (AWS Batch "Automated job retries",
+ * https://docs.aws.amazon.com/batch/latest/userguide/job_retries.html; aws-cdk aws-batch `Reason.CANNOT_PULL_CONTAINER`
+ * is `{ onReason: 'CannotPullContainerError:*' }`). The dispatcher submits jobs with the same rules.
+ */
+export const JOB_RETRY_RULES = [
+    { onStatusReason: "Host EC2*", action: "RETRY" },
+    { onReason: "CannotPullContainerError:*", action: "RETRY" },
+    { onReason: "*", action: "EXIT" },
+] as const;
+
 export interface JobDefinitionInput
     extends
         PartContext,
@@ -131,11 +145,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
             timeout: { attemptDurationSeconds: input.attemptDurationSeconds },
             retryStrategy: {
                 attempts: input.jobAttempts,
-                evaluateOnExits: [
-                    { onStatusReason: "Host EC2*", action: "RETRY" },
-                    { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
-                    { onReason: "*", action: "EXIT" },
-                ],
+                evaluateOnExits: JOB_RETRY_RULES.map((rule) => ({ ...rule })),
             },
             containerProperties: pulumi.jsonStringify({
                 image: image.imageUri,

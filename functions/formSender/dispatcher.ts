@@ -567,10 +567,12 @@ export function submitJobInput(
         ...(req.execution.run_total > 1 ? { arrayProperties: { size: req.execution.run_total } } : {}),
         retryStrategy: {
             attempts: x.overrides.max_attempts,
-            // Same rules as the job definition: retry host/Spot loss and image pulls, nothing else.
+            // Same rules as the job definition: retry host/Spot loss and image pulls, nothing else. A pull failure is
+            // in the attempt's container reason, not the job's status reason ("Task failed to start"), so it is
+            // matched by onReason (https://docs.aws.amazon.com/batch/latest/userguide/job_retries.html).
             evaluateOnExit: [
                 { onStatusReason: "Host EC2*", action: "RETRY" },
-                { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                { onReason: "CannotPullContainerError:*", action: "RETRY" },
                 { onReason: "*", action: "EXIT" },
             ],
         },

@@ -84,7 +84,7 @@ describe("FormSenderBatch", function () {
                     attempts: 3,
                     evaluateOnExits: [
                         { onStatusReason: "Host EC2*", action: "RETRY" },
-                        { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                        { onReason: "CannotPullContainerError:*", action: "RETRY" },
                         { onReason: "*", action: "EXIT" },
                     ],
                 });

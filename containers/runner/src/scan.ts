@@ -10,7 +10,7 @@
  * one object. `SCAN_FUNCTION_SOURCE` is the text
  *
  *     (args) => {
- *         const makeIdAllocator = function makeIdAllocator(root) { … };   // one line per part
+ *         const makeIdAllocator = function makeIdAllocator(root) { … };   // one per part
  *         …
  *         const scanDocument = function scanDocument(args, parts) { … };
  *         return scanDocument(args, { makeIdAllocator, … });

@@ -14,4 +14,9 @@ export interface PartContext {
     readonly env: string;
     /** The FormSenderBatch component: the parent of every child a part creates. */
     readonly parent: pulumi.ComponentResource;
+    /**
+     * `protect` for the stateful children (client-config bucket, ECR repository, Supabase secrets, GAS user and key):
+     * true in prd, so neither `pulumi destroy` nor a replacing change can delete them without an explicit unprotect.
+     */
+    readonly protectStateful: boolean;
 }

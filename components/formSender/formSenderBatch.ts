@@ -31,6 +31,12 @@ export interface FormSenderBatchArgs extends Omit<FormSenderConfig, "region"> {
     readonly supabaseUrl?: pulumi.Input<string>;
     readonly supabaseServiceRoleKey?: pulumi.Input<string>;
     readonly alertsTopicArn: pulumi.Input<string>;
+    /**
+     * Protect the stateful children (client-config bucket, ECR repository, Supabase secrets, GAS user and its access
+     * key) against deletion and replacement.
+     *  @default true when `environment` is `prd`
+     */
+    readonly protectStatefulResources?: boolean;
 }
 
 /**
@@ -56,7 +62,8 @@ export class FormSenderBatch extends pulumi.ComponentResource {
     constructor(name: string, args: FormSenderBatchArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("ops:formsender:FormSenderBatch", name, {}, opts);
         const env = args.environment;
-        const ctx: PartContext = { name, prefix: `fs-${env}`, env, parent: this };
+        const protectStateful = args.protectStatefulResources ?? env === "prd";
+        const ctx: PartContext = { name, prefix: `fs-${env}`, env, parent: this, protectStateful };
         validateInstanceTypes(name, args.instanceTypes);
         const region = aws.getRegionOutput({}, { parent: this }).region;
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;

@@ -19,7 +19,13 @@ export interface GasPrincipal {
 
 export function buildGasPrincipal(input: GasPrincipalInput): GasPrincipal {
     const { name, prefix, env, parent, api } = input;
-    const user = new aws.iam.User(`${name}-gas`, { name: `${prefix}-gas`, path: "/ops-platform/" }, { parent });
+    // Protected in prd: GAS Script Properties hold this user's key, so replacing either breaks GAS until they are
+    // pasted again.
+    const user = new aws.iam.User(
+        `${name}-gas`,
+        { name: `${prefix}-gas`, path: "/ops-platform/" },
+        { parent, protect: input.protectStateful },
+    );
     new aws.iam.UserPolicy(
         `${name}-gas`,
         {
@@ -39,6 +45,10 @@ export function buildGasPrincipal(input: GasPrincipalInput): GasPrincipal {
         },
         { parent },
     );
-    const accessKey = new aws.iam.AccessKey(`${name}-gas`, { user: user.name }, { parent });
+    const accessKey = new aws.iam.AccessKey(
+        `${name}-gas`,
+        { user: user.name },
+        { parent, protect: input.protectStateful },
+    );
     return { user, accessKey };
 }

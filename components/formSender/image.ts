@@ -30,7 +30,7 @@ export function buildImage(input: ImageInput): RunnerImage {
             encryptionConfigurations: [{ encryptionType: "AES256" }],
             forceDelete: env !== "prd",
         },
-        { parent },
+        { parent, protect: input.protectStateful },
     );
     new aws.ecr.LifecyclePolicy(
         `${name}-runner`,

@@ -54,23 +54,27 @@ export interface RunnerJob {
 
 export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
     const { name, prefix, env, parent, region, bucket, repository, image } = input;
+    // A deleted secret keeps its name for the recovery window, so a destroy and up within it fails ("a secret with
+    // this name is already scheduled for deletion"). Outside prd the secrets go at once (0 = delete without recovery,
+    // the only alternative to 7-30 days: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html).
+    const recoveryWindowInDays = env === "prd" ? 7 : 0;
     const supabaseUrl = new aws.secretsmanager.Secret(
         `${name}-supabase-url`,
         {
             name: `/fs-runner/${env}/supabase/url`,
             description: "Supabase project URL for the form-sender runner and functions",
-            recoveryWindowInDays: 7,
+            recoveryWindowInDays,
         },
-        { parent },
+        { parent, protect: input.protectStateful },
     );
     const supabaseKey = new aws.secretsmanager.Secret(
         `${name}-supabase-key`,
         {
             name: `/fs-runner/${env}/supabase/key`,
             description: "Supabase service-role key for the form-sender runner and functions",
-            recoveryWindowInDays: 7,
+            recoveryWindowInDays,
         },
-        { parent },
+        { parent, protect: input.protectStateful },
     );
     if (input.supabaseUrl !== undefined)
         new aws.secretsmanager.SecretVersion(

@@ -20,7 +20,7 @@ export function buildStorage(input: StorageInput): Storage {
     const bucket = new aws.s3.Bucket(
         `${name}-configs`,
         { bucketPrefix: `${prefix}-client-config-`, forceDestroy: env !== "prd" },
-        { parent },
+        { parent, protect: input.protectStateful },
     );
     new aws.s3.BucketPublicAccessBlock(
         `${name}-configs`,

@@ -232,7 +232,7 @@ describe("FormSenderBatch", function () {
             });
 
             it("exports the GAS Script Properties with the secret key kept secret", () => {
-                const g = p().outputs.gasScriptProperties;
+                const g = p().outputs.gasScriptProperties as Record<string, string>;
                 assert.deepEqual(Object.keys(g).sort(), [
                     "FORM_SENDER_AWS_ACCESS_KEY_ID",
                     "FORM_SENDER_AWS_API_BASE_URL",

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     }
     for (const name of wanted.length > 0 ? wanted : available) {
         console.log(`\n=== bench: ${name} ===`);
-        const mod = require(path.join(dir, name)) as { bench: () => Promise<void> };
+        const mod = (await import(path.join(dir, name))) as { bench: () => Promise<void> };
         await mod.bench();
     }
 }

@@ -77,7 +77,9 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
 
     const cmp = runnerComparison(usage.formSenderInstanceHours);
     tables.push({
-        title: `Runner workload: ${qty(cmp.instanceHours)} c6a.xlarge instance-hours (${qty(cmp.vcpuHours)} vCPU-hours) per month`,
+        title:
+            `Runner workload: ${qty(cmp.instanceHours)} c6a.xlarge instance-hours ` +
+            `(${qty(cmp.vcpuHours)} vCPU-hours) per month`,
         head: ["platform", "monthly", "vs Spot"],
         rows: [
             ["AWS Batch on Spot", usd(cmp.spot), "1.00×"],
@@ -118,9 +120,10 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
             ],
         });
     }
-    const asOf = [...new Set(Object.values(PRICES).flatMap((t) => Object.values(t).map((p) => p!.asOf)))].join(", ");
+    const asOf = [...new Set(Object.values(PRICES).flatMap((t) => Object.values(t).map((p) => p.asOf)))].join(", ");
     const notes = [
-        `List prices in USD as of ${asOf} (sources per price in scripts/cost/prices.ts), ${HOURS_PER_MONTH} hours per month, no free tier or savings plans.`,
+        `List prices in USD as of ${asOf} (sources per price in scripts/cost/prices.ts), ` +
+            `${HOURS_PER_MONTH} hours per month, no free tier or savings plans.`,
         `Usage assumptions come from the stack's cost* config keys (${Object.entries(usage)
             .map(([k, v]) => `${k}=${v}`)
             .join(", ")}).`,
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
 if (require.main === module) {
     main().catch((err: unknown) => {
         const known = err instanceof UnknownStackError || (err instanceof Error && err.name === "ConfigError");
-        console.error(known ? (err as Error).message : err);
+        console.error(known ? err.message : err);
         process.exit(1);
     });
 }

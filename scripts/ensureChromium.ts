@@ -56,7 +56,8 @@ if (plan.action === "install") {
 const version = versionOf(browser);
 if (version === undefined) {
     fail(
-        `${browser} is there but does not start ("${browser} --version" failed). Reinstall it:\n\n    ${installCommand(isRoot)}`,
+        `${browser} is there but does not start ("${browser} --version" failed). ` +
+            `Reinstall it:\n\n    ${installCommand(isRoot)}`,
     );
 }
 process.stderr.write(`Browser tests use ${browser} (${version}).\n`);

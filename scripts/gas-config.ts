@@ -17,7 +17,8 @@ export function gasPropertiesFromOutputs(outputsJson: string, stack: string): Re
     for (const [k, v] of Object.entries(props)) {
         if (typeof v !== "string" || v === "" || v === "[secret]") {
             throw new Error(
-                `gasScriptProperties.${k} of stack '${stack}' is ${JSON.stringify(v)}; secrets must be shown (--show-secrets) and every value set`,
+                `gasScriptProperties.${k} of stack '${stack}' is ${JSON.stringify(v)}; ` +
+                    "secrets must be shown (--show-secrets) and every value set",
             );
         }
         out[k] = v;
@@ -41,7 +42,8 @@ function main(): void {
         });
     } catch (e) {
         console.error(
-            `could not read the outputs of stack '${stack}' (${(e as Error).message.split("\n")[0]}); install the Pulumi CLI and run pulumi login`,
+            `could not read the outputs of stack '${stack}' (${(e as Error).message.split("\n")[0]}); ` +
+                "install the Pulumi CLI and run pulumi login",
         );
         process.exit(1);
     }

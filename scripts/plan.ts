@@ -34,6 +34,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
     const known = err instanceof UnknownStackError || (err instanceof Error && err.name === "ConfigError");
-    console.error(known ? (err as Error).message : err);
+    console.error(known ? err.message : err);
     process.exit(1);
 });

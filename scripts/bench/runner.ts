@@ -122,15 +122,16 @@ export async function bench(): Promise<void> {
                     workers: WORKERS,
                     recycleEvery: 20,
                     formTimeoutMs: 60_000,
-                    browser: async () => browser,
+                    browser: () => Promise.resolve(browser),
                     log: silent,
                     mayClickSubmit: () => true,
-                    next: async () => queue.shift() ?? null,
+                    next: () => Promise.resolve(queue.shift() ?? null),
                     process: (page: Page, item: WorkItem) =>
                         fillContactForm(page, item.url as string, profile, { dryRun: false }),
-                    settle: async (_item, s) => {
+                    settle: (_item, s) => {
                         const key = s.kind === "result" ? s.result.status : "abandoned";
                         statusOf.set(key, (statusOf.get(key) ?? 0) + 1);
+                        return Promise.resolve();
                     },
                 });
                 return await p.run();
@@ -169,19 +170,28 @@ export async function bench(): Promise<void> {
         const ratio = poolRate / baseRate;
         const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
         const fmt = (n: number) => n.toFixed(1);
+        const met = (ok: boolean) => (ok ? "met" : "NOT met");
         console.log(
-            `corpus: ${urls.length} fixture pages, each its own site; ${WORKERS} workers in both modes; outcomes ${JSON.stringify(Object.fromEntries(statusOf))}`,
+            `corpus: ${urls.length} fixture pages, each its own site; ${WORKERS} workers in both modes; ` +
+                `outcomes ${JSON.stringify(Object.fromEntries(statusOf))}`,
         );
         console.log(
-            `pool (1 Chromium, context+page per worker, ${POOL_ROUNDS} rounds): ${poolForms} forms in ${fmt(pool.ms / 1000)} s = ${fmt(poolRate)} forms/min; peak PSS ${mib(poolMemory.peakPss)}, peak RSS sum ${mib(pool.peakRss)} over ≤ ${pool.peakProcesses} processes; contexts opened ${pool.value.contexts}`,
+            `pool (1 Chromium, context+page per worker, ${POOL_ROUNDS} rounds): ` +
+                `${poolForms} forms in ${fmt(pool.ms / 1000)} s = ${fmt(poolRate)} forms/min; ` +
+                `peak PSS ${mib(poolMemory.peakPss)}, peak RSS sum ${mib(pool.peakRss)} ` +
+                `over ≤ ${pool.peakProcesses} processes; contexts opened ${pool.value.contexts}`,
         );
         console.log(
-            `baseline (browser per form):                    ${baseline.value} forms in ${fmt(baseline.ms / 1000)} s = ${fmt(baseRate)} forms/min; peak RSS sum ${mib(baseline.peakRss)} over ≤ ${baseline.peakProcesses} processes`,
+            `baseline (browser per form):                    ` +
+                `${baseline.value} forms in ${fmt(baseline.ms / 1000)} s = ${fmt(baseRate)} forms/min; ` +
+                `peak RSS sum ${mib(baseline.peakRss)} over ≤ ${baseline.peakProcesses} processes`,
         );
-        console.log(`throughput pool/baseline: ${ratio.toFixed(2)}× (target ≥ 3×: ${ratio >= 3 ? "met" : "NOT met"})`);
+        console.log(`throughput pool/baseline: ${ratio.toFixed(2)}× (target ≥ 3×: ${met(ratio >= 3)})`);
         console.log(
-            `pool peak memory: ${(poolMemory.peakPss / GIB).toFixed(2)} GiB PSS (target ≤ 1.5 GiB: ${poolMemory.peakPss <= 1.5 * GIB ? "met" : "NOT met"}); ` +
-                `the per-process RSS sum, ${(pool.peakRss / GIB).toFixed(2)} GiB, counts Chromium's shared binary and memory once per process`,
+            `pool peak memory: ${(poolMemory.peakPss / GIB).toFixed(2)} GiB PSS ` +
+                `(target ≤ 1.5 GiB: ${met(poolMemory.peakPss <= 1.5 * GIB)}); ` +
+                `the per-process RSS sum, ${(pool.peakRss / GIB).toFixed(2)} GiB, ` +
+                "counts Chromium's shared binary and memory once per process",
         );
     } finally {
         await server.close();

@@ -91,18 +91,23 @@ async function loadRowByRow(
     const ph = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
     const vc = [...VIDEO_COLUMNS];
     const cc = [...CHANNEL_COLUMNS];
-    const channelSql = `INSERT INTO youtube_channels (${cc.join(", ")}, last_seen_on) VALUES (${ph(cc.length)}, $${cc.length + 1}::date)
+    const channelSql = `INSERT INTO youtube_channels (${cc.join(", ")}, last_seen_on)
+        VALUES (${ph(cc.length)}, $${cc.length + 1}::date)
         ON CONFLICT (channel_id) DO UPDATE SET ${cc
             .slice(1)
             .map((c) => `${c} = EXCLUDED.${c}`)
             .join(", ")}, last_seen_on = EXCLUDED.last_seen_on`;
-    const videoSql = `INSERT INTO youtube_videos (${vc.join(", ")}, last_seen_on) VALUES (${ph(vc.length)}, $${vc.length + 1}::date)
+    const videoSql = `INSERT INTO youtube_videos (${vc.join(", ")}, last_seen_on)
+        VALUES (${ph(vc.length)}, $${vc.length + 1}::date)
         ON CONFLICT (video_id) DO UPDATE SET ${vc
             .slice(1)
             .map((c) => `${c} = EXCLUDED.${c}`)
             .join(", ")}, last_seen_on = EXCLUDED.last_seen_on`;
-    const statSql = `INSERT INTO youtube_video_stats (video_id, snapshot_date, view_count, like_count, comment_count, captured_at) VALUES ($1, $2::date, $3, $4, $5, now())
-        ON CONFLICT (video_id, snapshot_date) DO UPDATE SET view_count = EXCLUDED.view_count, like_count = EXCLUDED.like_count, comment_count = EXCLUDED.comment_count`;
+    const statSql = `INSERT INTO youtube_video_stats
+            (video_id, snapshot_date, view_count, like_count, comment_count, captured_at)
+        VALUES ($1, $2::date, $3, $4, $5, now())
+        ON CONFLICT (video_id, snapshot_date) DO UPDATE SET view_count = EXCLUDED.view_count,
+            like_count = EXCLUDED.like_count, comment_count = EXCLUDED.comment_count`;
     const vi = (c: string) => vc.indexOf(c as (typeof VIDEO_COLUMNS)[number]);
     const q = (name: string, text: string, values: unknown[]) =>
         client.query(prepared ? { name, text, values } : { text, values });
@@ -119,7 +124,7 @@ async function loadRowByRow(
         ]);
     }
     await client.query("COMMIT");
-    const n = (await client.query("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n;
+    const n = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n;
     if (n !== rows.length) throw new Error(`row-by-row path stored ${n} videos, expected ${rows.length}`);
     return performance.now() - t0;
 }
@@ -161,17 +166,16 @@ export async function bench(): Promise<void> {
         const plainRate = rate(BASELINE_ROWS, plainMs);
         const preparedRate = rate(BASELINE_ROWS, preparedMs);
         console.log(`load videos (+ one stats snapshot row each), rows/s:`);
+        /** One aligned line of the load table: rows, seconds, rows per second. */
+        const loadLine = (label: string, rows: number, ms: number, perSecond: number) =>
+            `  ${label.padEnd(30)} ${fmt(rows).padStart(7)} rows ${(ms / 1000).toFixed(2).padStart(6)} s ` +
+            `${fmt(perSecond).padStart(8)} rows/s`;
+        console.log(loadLine("CSV → COPY + upsert", VIDEOS, copyMs, copyRate));
+        console.log(`${loadLine("row-by-row INSERT (plain)", BASELINE_ROWS, plainMs, plainRate)}  baseline`);
+        console.log(loadLine("row-by-row INSERT (prepared)", BASELINE_ROWS, preparedMs, preparedRate));
         console.log(
-            `  CSV → COPY + upsert            ${fmt(VIDEOS).padStart(7)} rows ${(copyMs / 1000).toFixed(2).padStart(6)} s ${fmt(copyRate).padStart(8)} rows/s`,
-        );
-        console.log(
-            `  row-by-row INSERT (plain)      ${fmt(BASELINE_ROWS).padStart(7)} rows ${(plainMs / 1000).toFixed(2).padStart(6)} s ${fmt(plainRate).padStart(8)} rows/s  baseline`,
-        );
-        console.log(
-            `  row-by-row INSERT (prepared)   ${fmt(BASELINE_ROWS).padStart(7)} rows ${(preparedMs / 1000).toFixed(2).padStart(6)} s ${fmt(preparedRate).padStart(8)} rows/s`,
-        );
-        console.log(
-            `  speed-up: ${(copyRate / plainRate).toFixed(1)}× over plain row-by-row (target ≥ 20×), ${(copyRate / preparedRate).toFixed(1)}× over prepared row-by-row`,
+            `  speed-up: ${(copyRate / plainRate).toFixed(1)}× over plain row-by-row (target ≥ 20×), ` +
+                `${(copyRate / preparedRate).toFixed(1)}× over prepared row-by-row`,
         );
         console.log(
             `  (loopback: each row-by-row statement costs one round trip; Lambda → RDS round trips are ~10× longer)`,
@@ -191,12 +195,12 @@ export async function bench(): Promise<void> {
                 await c.connect();
                 return c;
             },
-            getSecret: async (id) => (id === "db" ? decodeURIComponent(url.password) : KEY),
+            getSecret: (id) => Promise.resolve(id === "db" ? decodeURIComponent(url.password) : KEY),
             dbPasswordSecretId: "db",
             youtubeApiKeySecretId: "yt",
             youtubeBaseUrl: yt.baseUrl,
             logger: { info: () => undefined, warn: () => undefined, error: (m, f) => console.error(m, f) },
-            channelIds: channels.map((c) => c.id),
+            channelIds: channels.map((_, c) => channelIdOf(c)),
             quotaBudget: 10_000,
         });
         const t0 = performance.now();
@@ -207,10 +211,13 @@ export async function bench(): Promise<void> {
         const perThousand = (r.quotaUnits / r.videos) * 1000;
         console.log(`quota through the handler (loopback API, ${CHANNELS} channels):`);
         console.log(
-            `  ${fmt(r.quotaUnits)} units for ${fmt(r.videos)} videos = ${perThousand.toFixed(2)} units / 1,000 videos (target ≤ 42)`,
+            `  ${fmt(r.quotaUnits)} units for ${fmt(r.videos)} videos = ` +
+                `${perThousand.toFixed(2)} units / 1,000 videos (target ≤ 42)`,
         );
+        const searches = yt.requests.filter((q) => q.endpoint === "search").length;
         console.log(
-            `  calls: channels.list ${r.quotaCalls.channels}, playlistItems.list ${fmt(r.quotaCalls.playlistItems)}, videos.list ${fmt(r.quotaCalls.videos)}; search.list ${yt.requests.filter((q) => q.endpoint === "search").length}`,
+            `  calls: channels.list ${r.quotaCalls.channels}, playlistItems.list ${fmt(r.quotaCalls.playlistItems)}, ` +
+                `videos.list ${fmt(r.quotaCalls.videos)}; search.list ${searches}`,
         );
         console.log(
             `  end to end (API + COPY + upsert): ${(e2eMs / 1000).toFixed(2)} s, ${fmt(rate(VIDEOS, e2eMs))} videos/s`,

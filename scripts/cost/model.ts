@@ -117,7 +117,7 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
         for (const svc of of("aws:ecs/service:Service").filter((s) => s.inputs.launchType === "FARGATE")) {
             const td =
                 taskDefs.find((t) =>
-                    String(svc.inputs.taskDefinition).includes(`task-definition/${t.inputs.family}:`),
+                    String(svc.inputs.taskDefinition).includes(`task-definition/${String(t.inputs.family)}:`),
                 ) ?? taskDefs[0];
             if (!td) continue;
             const vcpu = Number(td.inputs.cpu) / 1024;

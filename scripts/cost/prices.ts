@@ -126,7 +126,8 @@ export function price(region: string, key: PriceKey): Price {
     const table = PRICES[region as keyof typeof PRICES];
     if (!table)
         throw new Error(
-            `cost report: no prices for region ${region}; add it to scripts/cost/prices.ts (supported: ${Object.keys(PRICES).join(", ")})`,
+            `cost report: no prices for region ${region}; ` +
+                `add it to scripts/cost/prices.ts (supported: ${Object.keys(PRICES).join(", ")})`,
         );
     const found = table[key];
     if (!found) throw new Error(`cost report: no price ${key} for ${region} in scripts/cost/prices.ts`);

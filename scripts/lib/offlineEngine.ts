@@ -18,19 +18,25 @@ export const ROOT = path.resolve(__dirname, "..", "..");
  */
 const fsPromises = fs.promises as unknown as { glob?: (pattern: string) => AsyncIterable<string> };
 if (typeof fsPromises.glob !== "function") {
+    /** `fs.existsSync` without blocking: true when the path can be accessed at all. */
+    const exists = (p: string) =>
+        fs.promises.access(p).then(
+            () => true,
+            () => false,
+        );
     fsPromises.glob = async function* (pattern: string) {
         const parts = pattern.split("/");
         const star = parts.indexOf("*");
         if (star < 0) {
-            if (fs.existsSync(pattern)) yield pattern;
+            if (await exists(pattern)) yield pattern;
             return;
         }
         const dir = parts.slice(0, star).join("/") || "/";
         const rest = parts.slice(star + 1).join("/");
-        if (!fs.existsSync(dir)) return;
-        for (const entry of fs.readdirSync(dir)) {
+        if (!(await exists(dir))) return;
+        for (const entry of await fs.promises.readdir(dir)) {
             const candidate = path.join(dir, entry, rest);
-            if (fs.existsSync(candidate)) yield candidate;
+            if (await exists(candidate)) yield candidate;
         }
     };
 }
@@ -60,7 +66,10 @@ export interface OfflineRun {
     stack: string;
     resources: PlannedResource[];
     outputs: Record<string, unknown>;
-    /** URN → URNs it explicitly depends on (`dependsOn` and inputs' resources), for ordering tests; not part of the JSON plan. */
+    /**
+     * URN → URNs it explicitly depends on (`dependsOn` and inputs' resources), for ordering tests;
+     * not part of the JSON plan.
+     */
     dependencies?: Record<string, string[]>;
 }
 
@@ -87,8 +96,9 @@ export interface StackFileConfig {
 export function readStackFile(stack: string): StackFileConfig {
     const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
+        const shown = path.relative(process.cwd(), file) || file;
         throw new UnknownStackError(
-            `unknown stack '${stack}': ${path.relative(process.cwd(), file) || file} does not exist (stacks: ${listStacks().join(", ")})`,
+            `unknown stack '${stack}': ${shown} does not exist (stacks: ${listStacks().join(", ")})`,
         );
     }
     const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
@@ -113,13 +123,36 @@ export interface RunOptions {
     secretKeys?: string[];
 }
 
+/** What the recorder reads from a RegisterResourceRequest (a protobuf message of @pulumi/pulumi/proto). */
+interface RegisterResourceRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getProvider(): string;
+    getCustom(): boolean;
+    getDependenciesList(): string[];
+    getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+}
+
+/** What the recorder reads from the mock monitor's answer. */
+interface RegisterResourceResponse {
+    getUrn(): string;
+}
+
+type RegisterResourceCallback = (err: unknown, resp: RegisterResourceResponse | undefined) => void;
+
+/**
+ * The resource monitor `setMocks` installs (runtime/mocks.js MockMonitor), through the one
+ * method the recorder wraps; `getMonitor()` is typed as the gRPC client it stands in for.
+ */
+interface MockResourceMonitor {
+    registerResource(req: RegisterResourceRequest, callback: RegisterResourceCallback): unknown;
+}
+
 /** Runs `program` (a Pulumi program function returning the stack outputs) under mocks. */
 export async function runOffline(program: () => unknown, opts: RunOptions): Promise<OfflineRun> {
-    const runtime = pulumi.runtime as unknown as {
-        setAllConfig(c: Record<string, string>, secretKeys?: string[]): void;
-    };
-    const settings = require("@pulumi/pulumi/runtime/settings");
-    const stackModule = require("@pulumi/pulumi/runtime/stack");
+    // Exported by @pulumi/pulumi's runtime/settings.js but left out of its typings.
+    const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
 
     const resources: PlannedResource[] = [];
     const dependencies: Record<string, string[]> = {};
@@ -127,21 +160,21 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
     const regions = new Map<string, string>(); // provider URN → region
 
     await pulumi.runtime.setMocks(new PlanMocks(regions), PROJECT, opts.stack, false);
-    runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+    pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
 
-    const monitor = settings.getMonitor();
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockResourceMonitor;
     const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
-        const type: string = req.getType();
-        const name: string = req.getName();
-        const parent: string = req.getParent();
-        const providerRef: string = req.getProvider();
-        const custom: boolean = req.getCustom();
-        const dependsOn: string[] = req.getDependenciesList();
-        const rawInputs = pulumi.runtime.deserializeProperties(req.getObject(), true);
-        original(req, (err: any, resp: any) => {
+    monitor.registerResource = (req, callback) => {
+        const type = req.getType();
+        const name = req.getName();
+        const parent = req.getParent();
+        const providerRef = req.getProvider();
+        const custom = req.getCustom();
+        const dependsOn = req.getDependenciesList();
+        const rawInputs = pulumi.runtime.deserializeProperties(req.getObject(), true) as Record<string, unknown>;
+        original(req, (err, resp) => {
             if (!err && resp) {
-                const urn: string = resp.getUrn();
+                const urn = resp.getUrn();
                 if (type === "pulumi:providers:aws" && typeof rawInputs.region === "string")
                     regions.set(urn, rawInputs.region);
                 const entry: PlannedResource = {
@@ -167,7 +200,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
     const onRejection = (e: unknown) => (failure ??= e);
     process.on("unhandledRejection", onRejection);
     try {
-        await stackModule.runInPulumiStack(async () => {
+        await pulumi.runtime.runInPulumiStack(async () => {
             try {
                 raw = await program();
             } catch (e) {
@@ -176,13 +209,14 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
             }
             return raw;
         });
-        await settings.waitForRPCs();
+        await runtime.waitForRPCs();
     } catch (e) {
         failure ??= e;
     } finally {
         process.off("unhandledRejection", onRejection);
         restoreStacks();
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows exactly what the program threw
     if (failure !== undefined) throw failure;
     await Promise.all(pending);
     const outputs = (await normalize(raw ?? {})) as Record<string, unknown>;
@@ -206,6 +240,8 @@ const PULUMI_OWN_TRACES = [
  * mapped stack. Returns the function that restores the previous formatter.
  */
 function plainPulumiTraces(): () => void {
+    // Saved to be put back as it was; source-map-support's formatter does not use `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a hook held, not a method called
     const mapped = Error.prepareStackTrace;
     if (!mapped) return () => undefined;
     Error.prepareStackTrace = (err, frames) => {
@@ -213,10 +249,15 @@ function plainPulumiTraces(): () => void {
         const own =
             top !== undefined &&
             PULUMI_OWN_TRACES.some((t) => top.getFunctionName() === t.fn && (top.getFileName() ?? "").endsWith(t.file));
-        return own ? `${err}${frames.map((f) => `\n    at ${f}`).join("")}` : mapped(err, frames);
+        return own
+            ? `${String(err)}${frames.map((f) => `\n    at ${callSiteText(f)}`).join("")}`
+            : (mapped(err, frames) as unknown);
     };
     return () => void (Error.prepareStackTrace = mapped);
 }
+
+/** A stack line as V8 writes it: V8's CallSite has a toString that Node's typings leave out. */
+const callSiteText = (site: NodeJS.CallSite): string => (site as NodeJS.CallSite & { toString(): string }).toString();
 
 /**
  * Turns deserialized engine values and program outputs into plain JSON: secrets become
@@ -227,15 +268,14 @@ async function normalize(value: unknown): Promise<unknown> {
     if (value === null || value === undefined) return value ?? null;
     if (typeof value !== "object") return value;
     if (pulumi.Output.isInstance(value)) {
-        const out = value as pulumi.Output<unknown>;
-        const internal = out as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
+        const internal = value as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
         const [v, secret] = await Promise.all([internal.promise(), internal.isSecret]);
         return secret ? SECRET_PLACEHOLDER : normalize(v);
     }
     if (Array.isArray(value)) return Promise.all(value.map(normalize));
     const rec = value as Record<string, unknown>;
     if (rec[SIG] === SECRET_SIG) return SECRET_PLACEHOLDER;
-    if (pulumi.Resource.isInstance(value)) return normalize((value as pulumi.Resource).urn);
+    if (pulumi.Resource.isInstance(value)) return normalize(value.urn);
     if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) {
         const a = value as unknown as {
             text?: Promise<string>;
@@ -261,6 +301,21 @@ async function normalize(value: unknown): Promise<unknown> {
     return out;
 }
 
+/**
+ * The inputs the mocks name resources and build URLs from. The mock engine hands over resolved
+ * plain values; these are strings whenever a program sets them.
+ */
+interface MockedInputs extends Record<string, unknown> {
+    name?: string;
+    bucket?: string;
+    functionName?: string;
+    family?: string;
+    stateMachineName?: string;
+    stageName?: string;
+    repositoryUrl?: string;
+    computeEnvironmentName?: string;
+}
+
 /** Deterministic stand-ins for what AWS would return, so ARNs and URLs in the plan look real. */
 class PlanMocks implements pulumi.runtime.Mocks {
     constructor(private readonly regions: Map<string, string>) {}
@@ -272,8 +327,8 @@ class PlanMocks implements pulumi.runtime.Mocks {
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const region = this.region(args.provider);
-        const inputs = args.inputs as Record<string, any>;
-        const name: string =
+        const inputs = args.inputs as MockedInputs;
+        const name =
             inputs.name ??
             inputs.bucket ??
             inputs.functionName ??
@@ -352,7 +407,9 @@ class PlanMocks implements pulumi.runtime.Mocks {
             case "aws:lambda/function:Function":
                 Object.assign(state, {
                     arn: arn(`function:${name}`),
-                    invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn(`function:${name}`)}/invocations`,
+                    invokeArn:
+                        `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/` +
+                        `${arn(`function:${name}`)}/invocations`,
                     name,
                 });
                 break;
@@ -380,7 +437,9 @@ class PlanMocks implements pulumi.runtime.Mocks {
                 break;
             case "awsx:ecr:Image":
                 Object.assign(state, {
-                    imageUri: `${inputs.repositoryUrl ?? `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}`}@sha256:${"0".repeat(64)}`,
+                    imageUri:
+                        `${inputs.repositoryUrl ?? `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}`}` +
+                        `@sha256:${"0".repeat(64)}`,
                 });
                 break;
             case "aws:efs/fileSystem:FileSystem":
@@ -427,7 +486,8 @@ class PlanMocks implements pulumi.runtime.Mocks {
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
             default:
                 throw new Error(
-                    `offline plan: no mock for data source ${args.token}; derive the value from resources or config instead`,
+                    `offline plan: no mock for data source ${args.token}; ` +
+                        "derive the value from resources or config instead",
                 );
         }
     }

@@ -7,7 +7,8 @@ export async function planStack(
     overrides: { config?: Record<string, string>; secretKeys?: string[] } = {},
 ): Promise<OfflineRun> {
     const file = readStackFile(stack);
-    const program = require(path.join(ROOT, "index.ts")) as () => unknown;
+    // Loaded on first use: the program pulls in every component and provider SDK.
+    const { default: program } = (await import(path.join(ROOT, "index.ts"))) as { default: () => unknown };
     return runOffline(program, {
         stack,
         config: { ...file.config, ...overrides.config },
@@ -94,13 +95,13 @@ export function formatPlanText(plan: OfflineRun): string {
         const kids = children.get(r.urn) ?? [];
         const region = r.provider ? regionOf.get(r.provider) : undefined;
         if (top) {
-            lines.push(
-                `${r.type}  ${r.name}${region ? `  [${region}]` : ""}${kids.length ? `  (${count(r.urn)} resources)` : ""}  ${keyProps(r)}`.trimEnd(),
-            );
+            const where = region ? `  [${region}]` : "";
+            const size = kids.length ? `  (${count(r.urn)} resources)` : "";
+            lines.push(`${r.type}  ${r.name}${where}${size}  ${keyProps(r)}`.trimEnd());
         } else {
-            lines.push(
-                `${indent}${last ? "└─ " : "├─ "}${r.type}  ${r.name}  ${r.custom ? keyProps(r) : `(${count(r.urn)} resources)`}`.trimEnd(),
-            );
+            const branch = last ? "└─ " : "├─ ";
+            const detail = r.custom ? keyProps(r) : `(${count(r.urn)} resources)`;
+            lines.push(`${indent}${branch}${r.type}  ${r.name}  ${detail}`.trimEnd());
         }
         kids.forEach((k, i) => walk(k, top ? "  " : indent + (last ? "   " : "│  "), i === kids.length - 1, false));
     };
@@ -109,7 +110,7 @@ export function formatPlanText(plan: OfflineRun): string {
         walk(r, "", true, true);
         lines.push("");
     }
-    const { gasScriptProperties, ...outputs } = plan.outputs as Record<string, unknown>;
+    const { gasScriptProperties, ...outputs } = plan.outputs;
     lines.push("Outputs:");
     for (const [k, v] of Object.entries(outputs))
         lines.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);

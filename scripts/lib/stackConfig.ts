@@ -152,7 +152,8 @@ export function validateProject(project: ProjectFile): Map<string, ProjectConfig
             if (d.type === "array" && d.items === undefined) {
                 throw new StackConfigError(
                     `The configuration key '${key}' declares an array but does not specify the underlying type ` +
-                        `via the 'items' attribute. Fix: add items: { type: string } (or the element type) to ${where}.`,
+                        "via the 'items' attribute. " +
+                        `Fix: add items: { type: string } (or the element type) to ${where}.`,
                 );
             }
             if (d.type !== undefined && d.default !== undefined && !validateConfigValue(d.type, d.items, d.default)) {

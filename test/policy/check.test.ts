@@ -19,8 +19,10 @@ async function policyCli(args: string[]): Promise<{ code: number; stdout: string
             { cwd: ROOT, maxBuffer: 32 * 1024 * 1024 },
         );
         return { code: 0, stdout, stderr };
-    } catch (e: any) {
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    } catch (e) {
+        // execFile's error for a non-zero exit carries the exit code and both streams.
+        const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string };
+        return { code, stdout, stderr };
     }
 }
 
@@ -66,9 +68,9 @@ describe("offline policy check CLI (npm run policy)", function () {
         fs.writeFileSync(file, JSON.stringify({ stack: "stg", resources: weatherWith({ privileged: true }) }));
         const { code, stdout } = await policyCli(["--plan", file, "--json"]);
         assert.equal(code, 1);
-        const doc = JSON.parse(stdout);
+        const doc = JSON.parse(stdout) as { violations: { rule: string; enforcementLevel: string }[] };
         assert.deepEqual(
-            doc.violations.map((v: any) => [v.rule, v.enforcementLevel]),
+            doc.violations.map((v) => [v.rule, v.enforcementLevel]),
             [["containers-non-privileged", "mandatory"]],
         );
     });

@@ -6,21 +6,24 @@
  * the engine: it calls Analyze (per resource, with inputs) and AnalyzeStack (all resources, with
  * property dependencies), encoding unknown values with the engine's sentinel.
  */
+import type * as GrpcJs from "@grpc/grpc-js";
 import { ChildProcess, spawn } from "child_process";
+import type * as EmptyPb from "google-protobuf/google/protobuf/empty_pb";
+import type * as StructPb from "google-protobuf/google/protobuf/struct_pb";
+import { createRequire } from "module";
 import * as path from "path";
+import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { PlanResource, UNKNOWN } from "../../policy/lib/resource";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const POLICY_DIR = path.join(ROOT, "policy");
 
 // The generated gRPC code and its runtime must be the copies @pulumi/pulumi itself loads.
-const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-const fromPulumi = (m: string) => require(require.resolve(m, { paths: [pulumiDir] }));
-const grpc = fromPulumi("@grpc/grpc-js");
-const structPb = fromPulumi("google-protobuf/google/protobuf/struct_pb");
-const emptyPb = fromPulumi("google-protobuf/google/protobuf/empty_pb");
-const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
-const analyzerRpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
+const requireFromPulumi = createRequire(require.resolve("@pulumi/pulumi/package.json"));
+const grpc = requireFromPulumi("@grpc/grpc-js") as typeof GrpcJs;
+const structPb = requireFromPulumi("google-protobuf/google/protobuf/struct_pb") as typeof StructPb;
+const emptyPb = requireFromPulumi("google-protobuf/google/protobuf/empty_pb") as typeof EmptyPb;
 
 /** What the engine sends for a value it cannot know during preview. */
 export const ENGINE_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -34,12 +37,12 @@ export interface PackDiagnostic {
 
 const LEVELS = ["advisory", "mandatory", "disabled", "remediate"] as const;
 
-function toStruct(inputs: Readonly<Record<string, unknown>>): any {
-    const wire = JSON.parse(JSON.stringify(inputs, (_k, v) => (v === UNKNOWN ? ENGINE_UNKNOWN : v)));
-    return structPb.Struct.fromJavaScript(wire);
+function toStruct(inputs: Readonly<Record<string, unknown>>): StructPb.Struct {
+    const wire = JSON.stringify(inputs, (_k, v: unknown) => (v === UNKNOWN ? ENGINE_UNKNOWN : v));
+    return structPb.Struct.fromJavaScript(JSON.parse(wire) as Record<string, StructPb.JavaScriptValue>);
 }
 
-function options(r: PlanResource): any {
+function options(r: PlanResource): analyzerPb.AnalyzerResourceOptions {
     const o = new analyzerPb.AnalyzerResourceOptions();
     if (r.parent) o.setParent(r.parent);
     return o;
@@ -48,7 +51,7 @@ function options(r: PlanResource): any {
 export class PackProcess {
     private constructor(
         private readonly child: ChildProcess,
-        private readonly client: any,
+        private readonly client: analyzerRpc.AnalyzerClient,
         readonly stderr: () => string,
     ) {}
 
@@ -61,14 +64,14 @@ export class PackProcess {
         });
         let stdout = "";
         let stderr = "";
-        child.stderr!.on("data", (d) => (stderr += d));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         const port = await new Promise<number>((resolve, reject) => {
-            child.stdout!.on("data", (d) => {
-                stdout += d;
+            child.stdout.on("data", (d: Buffer) => {
+                stdout += d.toString();
                 const m = /^(\d+)\s*$/m.exec(stdout);
                 if (m) resolve(Number(m[1]));
             });
-            child.on("exit", (code) =>
+            child.on("exit", (code: number | null) =>
                 reject(new Error(`policy pack exited with ${code} before serving:\n${stdout}\n${stderr}`)),
             );
         });
@@ -76,15 +79,16 @@ export class PackProcess {
         return new PackProcess(child, client, () => stderr);
     }
 
-    private call<T>(method: string, req: unknown): Promise<T> {
-        return new Promise((resolve, reject) =>
-            this.client[method](req, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))),
-        );
+    /** One unary call as a promise: `start` issues it with the callback it is given. */
+    private static unary<Resp>(
+        start: (callback: (err: GrpcJs.ServiceError | null, resp: Resp) => void) => unknown,
+    ): Promise<Resp> {
+        return new Promise((resolve, reject) => start((err, resp) => (err ? reject(err) : resolve(resp))));
     }
 
-    private static diagnostics(resp: any): PackDiagnostic[] {
+    private static diagnostics(resp: analyzerPb.AnalyzeResponse): PackDiagnostic[] {
         // CrossGuard prefixes each message with the policy description and a newline.
-        return resp.getDiagnosticsList().map((d: any) => ({
+        return resp.getDiagnosticsList().map((d) => ({
             policy: d.getPolicyname(),
             message: d.getMessage().startsWith(`${d.getDescription()}\n`)
                 ? d.getMessage().slice(d.getDescription().length + 1)
@@ -100,17 +104,17 @@ export class PackProcess {
         version: string;
         policies: { name: string; level: string; description: string }[];
     }> {
-        const info: any = await this.call("getAnalyzerInfo", new emptyPb.Empty());
+        const info = await PackProcess.unary<analyzerPb.AnalyzerInfo>((cb) =>
+            this.client.getAnalyzerInfo(new emptyPb.Empty(), cb),
+        );
         return {
             name: info.getName(),
             version: info.getVersion(),
-            policies: info
-                .getPoliciesList()
-                .map((p: any) => ({
-                    name: p.getName(),
-                    level: LEVELS[p.getEnforcementlevel()],
-                    description: p.getDescription(),
-                })),
+            policies: info.getPoliciesList().map((p) => ({
+                name: p.getName(),
+                level: LEVELS[p.getEnforcementlevel()],
+                description: p.getDescription(),
+            })),
         };
     }
 
@@ -122,7 +126,8 @@ export class PackProcess {
         req.setName(r.name);
         req.setProperties(toStruct(r.inputs));
         req.setOptions(options(r));
-        return PackProcess.diagnostics(await this.call("analyze", req)).map((d) => ({ ...d, urn: d.urn || r.urn }));
+        const resp = await PackProcess.unary<analyzerPb.AnalyzeResponse>((cb) => this.client.analyze(req, cb));
+        return PackProcess.diagnostics(resp).map((d) => ({ ...d, urn: d.urn || r.urn }));
     }
 
     /** AnalyzeStack: every resource with parents and property dependencies, as at the end of a preview. */
@@ -143,7 +148,8 @@ export class PackProcess {
             }
             req.addResources(ar);
         }
-        return PackProcess.diagnostics(await this.call("analyzeStack", req));
+        const resp = await PackProcess.unary<analyzerPb.AnalyzeResponse>((cb) => this.client.analyzeStack(req, cb));
+        return PackProcess.diagnostics(resp);
     }
 
     /** Both phases over a resource list, as one preview would run them. */

@@ -92,8 +92,8 @@ export async function captureOutput<T>(f: () => Promise<T>): Promise<{ result: T
         output += typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
         return true;
     };
-    process.stdout.write = tap as typeof process.stdout.write;
-    process.stderr.write = tap as typeof process.stderr.write;
+    process.stdout.write = tap;
+    process.stderr.write = tap;
     try {
         return { result: await f(), output };
     } finally {

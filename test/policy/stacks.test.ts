@@ -61,7 +61,10 @@ const REGRESSIONS: {
         edit: (r, all) =>
             swap(all, r, {
                 containerDefinitions: JSON.stringify(
-                    JSON.parse(String(r.inputs.containerDefinitions)).map((c: object) => ({ ...c, privileged: true })),
+                    (JSON.parse(String(r.inputs.containerDefinitions)) as object[]).map((c) => ({
+                        ...c,
+                        privileged: true,
+                    })),
                 ),
             }),
     },
@@ -70,7 +73,7 @@ const REGRESSIONS: {
         type: "aws:iam/rolePolicy:RolePolicy",
         what: "Action * added",
         edit: (r, all) => {
-            const doc = JSON.parse(String(r.inputs.policy));
+            const doc = JSON.parse(String(r.inputs.policy)) as { Statement: unknown[] };
             return swap(all, r, {
                 policy: JSON.stringify({
                     ...doc,

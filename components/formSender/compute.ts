@@ -1,15 +1,35 @@
 /**
- * Batch compute: the service and instance roles, the IMDSv2-only launch template, a Spot and an
- * on-demand compute environment, and the three queues (Spot, Spot then on-demand, on-demand).
- * The job definition is submitted to these queues; spot-watch adjusts the Spot environment.
+ * Batch compute: the instance role, the IMDSv2-only launch template, a Spot and an on-demand compute
+ * environment, and the three queues (Spot, Spot then on-demand, on-demand). The job definition is
+ * submitted to these queues; spot-watch adjusts the Spot environment.
+ *
+ * Both compute environments are built so that every later change to them is an in-place
+ * infrastructure update, never a replacement (a replaced environment is disabled and then cannot be
+ * deleted while its queues refer to it, so `pulumi up` fails and leaves it DISABLED). The provider
+ * (hashicorp/terraform-provider-aws internal/service/batch/compute_environment.go,
+ * `resourceComputeEnvironmentCustomizeDiff`) forces replacement on changes to subnets, security
+ * groups, instance types, instance role, launch template, compute-resource tags and more unless
+ * `isUpdatableComputeEnvironment`: the service role is empty or Batch's service-linked role AND
+ * `isUpdatableAllocationStrategy`, which accepts only BEST_FIT_PROGRESSIVE and
+ * SPOT_CAPACITY_OPTIMIZED, not SPOT_PRICE_CAPACITY_OPTIMIZED (hashicorp/terraform-provider-aws#38695;
+ * fix proposed in #40148), whatever AWS Batch itself accepts for infrastructure updates
+ * (https://docs.aws.amazon.com/batch/latest/userguide/infrastructure-updates.html). Hence: no custom service
+ * role (Batch uses AWSServiceRoleForBatch), auto-named environments, SPOT_CAPACITY_OPTIMIZED for Spot
+ * (spot-watch already guards against expensive Spot) and BEST_FIT_PROGRESSIVE on demand.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
+import { STATE_TAG } from "../../functions/formSender/spotWatch";
 import { assumeRolePolicy } from "../iam";
 import type { PartContext } from "./context";
 
-/** Throws unless c6a.xlarge comes first: the runner is sized for it and on-demand uses only it. */
+/** Spot allocation: capacity-optimized, the Spot strategy the provider can update in place (see above). */
+export const SPOT_ALLOCATION_STRATEGY = "SPOT_CAPACITY_OPTIMIZED";
+/** On-demand allocation: best fit progressive, updatable in place and able to fall back to the next type. */
+export const ON_DEMAND_ALLOCATION_STRATEGY = "BEST_FIT_PROGRESSIVE";
+
+/** Throws unless c6a.xlarge comes first: the runner is sized and priced for it. */
 export function validateInstanceTypes(name: string, instanceTypes: readonly string[]): void {
     if (instanceTypes[0] !== "c6a.xlarge")
         throw new Error(
@@ -37,16 +57,6 @@ export interface Compute {
 
 export function buildCompute(input: ComputeInput): Compute {
     const { name, prefix, parent } = input;
-    const serviceRoleRes = new aws.iam.Role(
-        `${name}-batch-service`,
-        { assumeRolePolicy: assumeRolePolicy("batch.amazonaws.com"), description: "AWS Batch service role" },
-        { parent },
-    );
-    const serviceAttach = new aws.iam.RolePolicyAttachment(
-        `${name}-batch-service`,
-        { role: serviceRoleRes.name, policyArn: "arn:aws:iam::aws:policy/service-role/AWSBatchServiceRole" },
-        { parent },
-    );
     const instanceRole = new aws.iam.Role(
         `${name}-instance`,
         {
@@ -77,10 +87,12 @@ export function buildCompute(input: ComputeInput): Compute {
         },
         { parent },
     );
+    // Both environments get the diversified list (c6a.xlarge first): an insufficient-capacity error on one type in
+    // the chosen AZs must not block the on-demand fallback too.
     const computeResources = (type: "SPOT" | "EC2", maxVcpus: number) => ({
         type,
-        allocationStrategy: type === "SPOT" ? "SPOT_PRICE_CAPACITY_OPTIMIZED" : "BEST_FIT_PROGRESSIVE",
-        instanceTypes: type === "SPOT" ? input.instanceTypes : [input.instanceTypes[0]],
+        allocationStrategy: type === "SPOT" ? SPOT_ALLOCATION_STRATEGY : ON_DEMAND_ALLOCATION_STRATEGY,
+        instanceTypes: input.instanceTypes,
         minVcpus: 0,
         maxVcpus,
         subnets: input.subnetIds,
@@ -93,29 +105,24 @@ export function buildCompute(input: ComputeInput): Compute {
         },
         tags: { Name: `${prefix}-runner-${type === "SPOT" ? "spot" : "ondemand"}` },
     });
+    // Batch scales desiredvCpus itself. spot-watch lowers the Spot environment's maxvCpus and marks that with the
+    // STATE_TAG tag out of band: the tag is ignored here (a refresh would otherwise make `up` strip it), while
+    // maxvCpus is not: an update sends the configured value again and spot-watch lowers it again on its next run
+    // while Spot stays expensive (it derives its state from maxvCpus, not from the tag).
     const ceOpts = {
         parent,
-        dependsOn: [serviceAttach, instanceAttach],
-        ignoreChanges: ["computeResources.desiredVcpus"],
+        dependsOn: [instanceAttach],
+        ignoreChanges: ["computeResources.desiredVcpus", `tags["${STATE_TAG}"]`],
     };
+    // No `name` (auto-named) and no `serviceRole` (AWSServiceRoleForBatch): see the file comment.
     const spotCe = new aws.batch.ComputeEnvironment(
         `${name}-spot-ce`,
-        {
-            name: `${prefix}-spot`,
-            type: "MANAGED",
-            serviceRole: serviceRoleRes.arn,
-            computeResources: computeResources("SPOT", input.maxVcpus),
-        },
+        { type: "MANAGED", computeResources: computeResources("SPOT", input.maxVcpus) },
         ceOpts,
     );
     const onDemandCe = new aws.batch.ComputeEnvironment(
         `${name}-ondemand-ce`,
-        {
-            name: `${prefix}-ondemand`,
-            type: "MANAGED",
-            serviceRole: serviceRoleRes.arn,
-            computeResources: computeResources("EC2", input.onDemandMaxVcpus),
-        },
+        { type: "MANAGED", computeResources: computeResources("EC2", input.onDemandMaxVcpus) },
         ceOpts,
     );
     // A queue never fails over on Spot shortage by itself: jobs stuck RUNNABLE for capacity

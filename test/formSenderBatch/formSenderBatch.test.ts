@@ -44,22 +44,28 @@ describe("FormSenderBatch", function () {
                     assert.ok(east.has(r.urn), r.urn);
             });
 
-            it("builds a Spot CE (price-capacity-optimized, c6a.xlarge first) and an on-demand CE", () => {
+            it("builds a Spot CE (capacity-optimized, c6a.xlarge first) and an on-demand CE with the same types", () => {
                 const spot = p().inputs(T.ce, "form-sender-spot-ce").computeResources;
                 assert.equal(spot.type, "SPOT");
-                assert.equal(spot.allocationStrategy, "SPOT_PRICE_CAPACITY_OPTIMIZED");
+                // The Spot strategy the provider updates in place (see computeUpdates.test.ts).
+                assert.equal(spot.allocationStrategy, "SPOT_CAPACITY_OPTIMIZED");
                 assert.equal(spot.instanceTypes[0], "c6a.xlarge");
                 assert.ok(spot.instanceTypes.length >= 3);
                 assert.deepEqual([spot.minVcpus, spot.maxVcpus], [0, stack === "prd" ? 400 : 16]);
                 assert.deepEqual(spot.ec2Configurations, [{ imageType: "ECS_AL2023" }]);
                 const od = p().inputs(T.ce, "form-sender-ondemand-ce").computeResources;
-                assert.deepEqual([od.type, od.instanceTypes, od.minVcpus], ["EC2", ["c6a.xlarge"], 0]);
+                assert.deepEqual(
+                    [od.type, od.allocationStrategy, od.instanceTypes, od.minVcpus],
+                    ["EC2", "BEST_FIT_PROGRESSIVE", spot.instanceTypes, 0],
+                );
+                assert.deepEqual(od.maxVcpus, stack === "prd" ? 200 : 8);
             });
 
             it("has three queues in the documented order, cancelling capacity-starved jobs", () => {
                 const q = (n: string) => p().inputs(T.queue, `form-sender-queue-${n}`);
-                const spotCe = `arn:aws:batch:us-east-1:${ACCOUNT}:compute-environment/fs-${stack}-spot`;
-                const odCe = `arn:aws:batch:us-east-1:${ACCOUNT}:compute-environment/fs-${stack}-ondemand`;
+                // Auto-named compute environments: the mock names them after the logical name.
+                const spotCe = `arn:aws:batch:us-east-1:${ACCOUNT}:compute-environment/form-sender-spot-ce`;
+                const odCe = `arn:aws:batch:us-east-1:${ACCOUNT}:compute-environment/form-sender-ondemand-ce`;
                 assert.deepEqual(q("spot").computeEnvironmentOrders, [{ order: 1, computeEnvironment: spotCe }]);
                 assert.deepEqual(q("spot-then-ondemand").computeEnvironmentOrders, [
                     { order: 1, computeEnvironment: spotCe },

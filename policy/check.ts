@@ -25,12 +25,13 @@ async function resourcesFor(
         const doc = JSON.parse(fs.readFileSync(planFile, "utf8")) as { stack?: string; resources?: PlanResource[] };
         if (!Array.isArray(doc.resources))
             usage(
-                `${planFile}: not an offline plan (no "resources" array); create one with npm run plan -- --stack <stack> --json`,
+                `${planFile}: not an offline plan (no "resources" array); ` +
+                    "create one with npm run plan -- --stack <stack> --json",
             );
         return { label: `plan file ${planFile} (stack ${doc.stack ?? "?"})`, resources: doc.resources };
     }
     // Loaded lazily: checking a saved plan needs neither the program nor the mock engine.
-    const { planStack } = require("../scripts/lib/plan") as typeof import("../scripts/lib/plan");
+    const { planStack } = await import("../scripts/lib/plan");
     const run = await planStack(stack!);
     return { label: `stack ${stack} (offline plan)`, resources: run.resources };
 }

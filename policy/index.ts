@@ -10,7 +10,9 @@ import { DEFAULT_CONFIG, RULES } from "./rules";
 
 new PolicyPack("ops-platform", {
     description:
-        "Security guarantees of ops-platform: private encrypted S3, least-privilege IAM, traced Lambdas, IAM-authorised throttled WAF-protected APIs, TLS 1.3 ALBs, encrypted EFS, unprivileged containers, bounded logs, and secrets only in Secrets Manager.",
+        "Security guarantees of ops-platform: private encrypted S3, least-privilege IAM, traced Lambdas, " +
+        "IAM-authorised throttled WAF-protected APIs, TLS 1.3 ALBs, encrypted EFS, unprivileged containers, " +
+        "bounded logs, and secrets only in Secrets Manager.",
     enforcementLevel: "mandatory",
     policies: toPolicies(RULES, DEFAULT_CONFIG),
 });

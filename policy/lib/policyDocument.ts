@@ -2,7 +2,7 @@
  * IAM policy documents as the rules read them: every statement with Action/Resource lists
  * normalised, whichever of the accepted spellings a program used.
  */
-import { asArray, isUnknown, parseJsonProperty, PlanResource } from "./resource";
+import { asArray, isUnknown, parseJsonProperty, PlanResource, prop } from "./resource";
 
 export interface Statement {
     readonly sid?: string;
@@ -26,18 +26,24 @@ export interface DocumentSource {
 
 const strings = (v: unknown): string[] => asArray(v).filter((x): x is string => typeof x === "string");
 
-export function statementsOf(doc: any): Statement[] {
-    return asArray(doc?.Statement).map((s: any, index) => ({
-        sid: typeof s?.Sid === "string" ? s.Sid : undefined,
-        effect: s?.Effect === "Deny" ? "Deny" : "Allow",
-        actions: strings(s?.Action),
-        notActions: strings(s?.NotAction),
-        resources: strings(s?.Resource),
-        notResources: strings(s?.NotResource),
-        principal: s?.Principal,
-        condition: s?.Condition && typeof s.Condition === "object" ? s.Condition : {},
-        index,
-    }));
+/** The statements of a parsed policy document (anything else has none). */
+export function statementsOf(doc: unknown): Statement[] {
+    return asArray(prop(doc, "Statement")).map((s, index): Statement => {
+        const sid = prop(s, "Sid");
+        const condition = prop(s, "Condition");
+        return {
+            sid: typeof sid === "string" ? sid : undefined,
+            effect: prop(s, "Effect") === "Deny" ? "Deny" : "Allow",
+            actions: strings(prop(s, "Action")),
+            notActions: strings(prop(s, "NotAction")),
+            resources: strings(prop(s, "Resource")),
+            notResources: strings(prop(s, "NotResource")),
+            principal: prop(s, "Principal"),
+            // Operator → condition key → value(s), as IAM documents nest them.
+            condition: condition && typeof condition === "object" ? (condition as Statement["condition"]) : {},
+            index,
+        };
+    });
 }
 
 /** Identity-based policy documents carried by IAM resources, keyed by type. */
@@ -67,18 +73,19 @@ function read(label: string, value: unknown): DocumentSource | undefined {
 
 /** The identity-based documents of `r` (not its trust policy). */
 export function documentsOf(r: PlanResource): DocumentSource[] {
-    const prop = DOCUMENT_PROPERTIES[r.type];
-    if (prop) {
-        const d = read(`\`${prop}\``, r.inputs[prop]);
+    const property = DOCUMENT_PROPERTIES[r.type];
+    if (property) {
+        const d = read(`\`${property}\``, r.inputs[property]);
         return d ? [d] : [];
     }
     if (r.type === "aws:iam/role:Role") {
         const inline = r.inputs.inlinePolicies;
         if (isUnknown(inline)) return [{ label: "`inlinePolicies`", statements: "unknown" }];
-        return asArray(inline).flatMap((p: any, i) => {
+        return asArray(inline).flatMap((p, i) => {
+            const name = prop(p, "name");
             const d = read(
-                `\`inlinePolicies[${i}]\`${typeof p?.name === "string" ? ` (${p.name})` : ""}`,
-                isUnknown(p) ? p : p?.policy,
+                `\`inlinePolicies[${i}]\`${typeof name === "string" ? ` (${name})` : ""}`,
+                isUnknown(p) ? p : prop(p, "policy"),
             );
             return d ? [d] : [];
         });

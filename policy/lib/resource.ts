@@ -63,15 +63,28 @@ export function get(obj: unknown, ...path: (string | number)[]): unknown {
     return cur;
 }
 
+/**
+ * `obj[key]` when `obj` is an object, else undefined: optional chaining over parsed JSON. Unlike
+ * {@link get} it gives {@link UNKNOWN} no special meaning.
+ */
+export function prop(obj: unknown, key: string | number): unknown {
+    return typeof obj === "object" && obj !== null ? (obj as Record<string | number, unknown>)[key] : undefined;
+}
+
+/** A property value as messages show it: strings as they are, anything else as JSON. */
+export function display(v: unknown): string {
+    return typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
+}
+
 /** `v` as an array: a single value becomes `[v]`, absent becomes `[]`. */
 export function asArray(v: unknown): unknown[] {
     if (v === undefined || v === null) return [];
     return Array.isArray(v) ? v : [v];
 }
 
-/** Result of reading a JSON-document property. */
+/** Result of reading a JSON-document property; an `ok` value is parsed JSON, to be narrowed before use. */
 export type Parsed =
-    { kind: "absent" } | { kind: "unknown" } | { kind: "invalid"; error: string } | { kind: "ok"; value: any };
+    { kind: "absent" } | { kind: "unknown" } | { kind: "invalid"; error: string } | { kind: "ok"; value: unknown };
 
 /**
  * Reads a property that holds a JSON document: a string in the plan and in preview, or an
@@ -83,7 +96,7 @@ export function parseJsonProperty(v: unknown): Parsed {
     if (typeof v === "object") return { kind: "ok", value: v };
     if (typeof v !== "string") return { kind: "invalid", error: `expected a JSON string, got ${typeof v}` };
     try {
-        return { kind: "ok", value: JSON.parse(v) };
+        return { kind: "ok", value: JSON.parse(v) as unknown };
     } catch (e) {
         return { kind: "invalid", error: (e as Error).message };
     }

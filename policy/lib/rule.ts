@@ -83,9 +83,10 @@ export function evaluate(resources: readonly PlanResource[], rules: readonly Rul
 /** One line per violation, for test failures and CLI output. */
 export function formatViolations(violations: readonly Violation[]): string {
     return violations
-        .map(
-            (v) =>
-                `  [${v.enforcementLevel}] ${v.rule}${v.checkov.length ? ` (${v.checkov.join(", ")})` : ""}: ${v.message}${v.urn ? `\n      at ${v.urn}` : ""}`,
-        )
+        .map((v) => {
+            const checkov = v.checkov.length ? ` (${v.checkov.join(", ")})` : "";
+            const at = v.urn ? `\n      at ${v.urn}` : "";
+            return `  [${v.enforcementLevel}] ${v.rule}${checkov}: ${v.message}${at}`;
+        })
         .join("\n");
 }

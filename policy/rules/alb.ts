@@ -4,7 +4,7 @@
  * dropped before they reach the app (request-smuggling defence).
  */
 import { refersTo } from "../lib/references";
-import { asArray, describe, get, isUnknown, ofType, PlanResource } from "../lib/resource";
+import { asArray, describe, display, get, isUnknown, ofType, PlanResource } from "../lib/resource";
 import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
@@ -34,11 +34,14 @@ export const albListenerSecure: ResourceRule = {
     scope: "resource",
     name: "alb-listener-secure",
     description:
-        "HTTPS/TLS listeners use a TLS 1.3 security policy (ELBSecurityPolicy-TLS13-1-2-* or -1-3-*) and a certificate; HTTP listeners only redirect to HTTPS.",
+        "HTTPS/TLS listeners use a TLS 1.3 security policy " +
+        "(ELBSecurityPolicy-TLS13-1-2-* or -1-3-*) and a certificate; HTTP listeners only redirect to HTTPS.",
     checkov: ["CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_74"],
     enforcementLevel: "mandatory",
     remediation:
-        'HTTPS listener: sslPolicy "ELBSecurityPolicy-TLS13-1-2-2021-06" and certificateArn; HTTP listener: defaultActions [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }].',
+        'HTTPS listener: sslPolicy "ELBSecurityPolicy-TLS13-1-2-2021-06" and certificateArn; ' +
+        'HTTP listener: defaultActions [{ type: "redirect", ' +
+        'redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }].',
     types: [LISTENER],
     check(r) {
         const proto = listenerProtocol(r);
@@ -47,8 +50,9 @@ export const albListenerSecure: ResourceRule = {
             const out: string[] = [];
             const policy = r.inputs.sslPolicy;
             if (!isUnknown(policy) && !(typeof policy === "string" && TLS13_POLICY.test(policy))) {
+                const shown = policy === undefined ? "unset (the ELB default allows TLS 1.0)" : `"${display(policy)}"`;
                 out.push(
-                    `${describe(r)} (${proto}) uses ssl policy ${policy === undefined ? "unset (the ELB default allows TLS 1.0)" : `"${String(policy)}"`}, not a TLS 1.3 policy with a TLS 1.2 minimum`,
+                    `${describe(r)} (${proto}) uses ssl policy ${shown}, not a TLS 1.3 policy with a TLS 1.2 minimum`,
                 );
             }
             if (r.inputs.certificateArn === undefined) out.push(`${describe(r)} (${proto}) has no certificateArn`);
@@ -90,7 +94,9 @@ export const albHttpRedirect: StackRule = {
             if (!unknown && !redirect)
                 out.push({
                     urn: lb.urn,
-                    message: `${describe(lb)} has no HTTP listener redirecting to HTTPS, so http:// visitors get no answer`,
+                    message:
+                        `${describe(lb)} has no HTTP listener redirecting to HTTPS, ` +
+                        "so http:// visitors get no answer",
                 });
         }
         return out;

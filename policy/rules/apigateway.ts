@@ -4,7 +4,7 @@
  * request/response bodies are never written to execution logs.
  */
 import { matchAny, refersTo } from "../lib/references";
-import { describe, get, isUnknown, ofType, PlanResource } from "../lib/resource";
+import { describe, display, get, isUnknown, ofType, PlanResource } from "../lib/resource";
 import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
 
 const METHOD = "aws:apigateway/method:Method";
@@ -24,9 +24,8 @@ export const apiMethodsIamAuth: ResourceRule = {
     check(r) {
         const auth = r.inputs.authorization;
         if (auth === "AWS_IAM" || isUnknown(auth)) return [];
-        return [
-            `${describe(r)} (${String(r.inputs.httpMethod ?? "?")}) has authorization ${auth === undefined ? "unset" : `"${String(auth)}"`}, not "AWS_IAM"`,
-        ];
+        const shown = auth === undefined ? "unset" : `"${display(auth)}"`;
+        return [`${describe(r)} (${display(r.inputs.httpMethod ?? "?")}) has authorization ${shown}, not "AWS_IAM"`];
     },
 };
 
@@ -37,7 +36,8 @@ export const apiStageAccessLogging: ResourceRule = {
     checkov: ["CKV_AWS_76"],
     enforcementLevel: "mandatory",
     remediation:
-        'Set accessLogSettings: { destinationArn: logGroup.arn, format: JSON.stringify({ requestId: "$context.requestId", ... }) }.',
+        "Set accessLogSettings: { destinationArn: logGroup.arn, " +
+        'format: JSON.stringify({ requestId: "$context.requestId", ... }) }.',
     types: [STAGE],
     check(r) {
         const settings = r.inputs.accessLogSettings;
@@ -77,11 +77,13 @@ export const apiStageThrottling: StackRule = {
     scope: "stack",
     name: "apigateway-stage-throttling",
     description:
-        "Every API Gateway stage has positive burst and rate limits for all methods (MethodSettings `*/*` or a usage plan).",
+        "Every API Gateway stage has positive burst and rate limits for all methods " +
+        "(MethodSettings `*/*` or a usage plan).",
     checkov: [],
     enforcementLevel: "mandatory",
     remediation:
-        'Create aws.apigateway.MethodSettings({ restApi, stageName, methodPath: "*/*", settings: { throttlingBurstLimit: 50, throttlingRateLimit: 10 } }).',
+        'Create aws.apigateway.MethodSettings({ restApi, stageName, methodPath: "*/*", ' +
+        "settings: { throttlingBurstLimit: 50, throttlingRateLimit: 10 } }).",
     check(resources) {
         const out: StackFinding[] = [];
         const settings = ofType(resources, METHOD_SETTINGS);
@@ -105,7 +107,9 @@ export const apiStageThrottling: StackRule = {
             if (!viaSettings && !viaPlan)
                 out.push({
                     urn: stage.urn,
-                    message: `${describe(stage)} has no throttling (no MethodSettings "*/*" with positive burst and rate limits)`,
+                    message:
+                        `${describe(stage)} has no throttling ` +
+                        '(no MethodSettings "*/*" with positive burst and rate limits)',
                 });
         }
         return out;
@@ -119,7 +123,8 @@ export const apiStageExecutionLogging: StackRule = {
     checkov: ["CKV2_AWS_4"],
     enforcementLevel: "advisory",
     remediation:
-        'MethodSettings { methodPath: "*/*", settings: { loggingLevel: "ERROR", metricsEnabled: true } } (needs the account\'s API Gateway CloudWatch role).',
+        'MethodSettings { methodPath: "*/*", settings: { loggingLevel: "ERROR", metricsEnabled: true } } ' +
+        "(needs the account's API Gateway CloudWatch role).",
     check(resources) {
         const settings = ofType(resources, METHOD_SETTINGS);
         return ofType(resources, STAGE)
@@ -142,7 +147,8 @@ export const apiNoDataTrace: ResourceRule = {
     scope: "resource",
     name: "apigateway-no-data-trace",
     description:
-        "No API Gateway method settings enable data trace (full request/response bodies in logs would expose client configs and contact data).",
+        "No API Gateway method settings enable data trace " +
+        "(full request/response bodies in logs would expose client configs and contact data).",
     checkov: ["CKV_AWS_276"],
     enforcementLevel: "mandatory",
     remediation: "Leave settings.dataTraceEnabled unset or false; use loggingLevel ERROR/INFO for diagnostics.",
@@ -161,7 +167,8 @@ export const apiWafAttached: StackRule = {
     checkov: ["CKV2_AWS_29"],
     enforcementLevel: "mandatory",
     remediation:
-        "Create aws.wafv2.WebAclAssociation({ resourceArn: stage.arn, webAclArn: webAcl.arn }) with a rate-based rule in the web ACL.",
+        "Create aws.wafv2.WebAclAssociation({ resourceArn: stage.arn, webAclArn: webAcl.arn }) " +
+        "with a rate-based rule in the web ACL.",
     check(resources) {
         const associations = ofType(resources, WAF_ASSOCIATION);
         return ofType(resources, STAGE)

@@ -6,7 +6,17 @@
 import { containerDocs, JOB_DEFINITION, TASK_DEFINITION } from "../lib/containers";
 import { statementsOf } from "../lib/policyDocument";
 import { refersTo } from "../lib/references";
-import { asArray, describe, get, isUnknown, ofType, parseJsonProperty, PlanResource } from "../lib/resource";
+import {
+    asArray,
+    describe,
+    display,
+    get,
+    isUnknown,
+    ofType,
+    parseJsonProperty,
+    PlanResource,
+    prop,
+} from "../lib/resource";
 import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
 
 const FILE_SYSTEM = "aws:efs/fileSystem:FileSystem";
@@ -19,14 +29,15 @@ export const containersNonPrivileged: ResourceRule = {
     checkov: ["CKV_AWS_334", "CKV_AWS_210"],
     enforcementLevel: "mandatory",
     remediation:
-        "Remove `privileged: true`; Chromium needs shared memory (sharedMemorySize / --shm-size) and an init process, not privileges.",
+        "Remove `privileged: true`; Chromium needs shared memory " +
+        "(sharedMemorySize / --shm-size) and an init process, not privileges.",
     types: [TASK_DEFINITION, JOB_DEFINITION],
     check(r) {
         const docs = containerDocs(r);
         return [
             ...docs.errors.map((e) => `${describe(r)} ${e}`),
             ...docs.containers
-                .filter((c) => c.def?.privileged === true)
+                .filter((c) => prop(c.def, "privileged") === true)
                 .map((c) => `${describe(r)} ${c.label} runs privileged`),
         ];
     },
@@ -63,11 +74,14 @@ export const efsEncryptedInTransit: StackRule = {
     scope: "stack",
     name: "efs-encrypted-in-transit",
     description:
-        "Every EFS volume of a task or job definition enables transit encryption, and every file system's policy denies non-TLS clients.",
+        "Every EFS volume of a task or job definition enables transit encryption, " +
+        "and every file system's policy denies non-TLS clients.",
     checkov: ["CKV_AWS_97"],
     enforcementLevel: "mandatory",
     remediation:
-        'efsVolumeConfiguration: { transitEncryption: "ENABLED", authorizationConfig: { accessPointId, iam: "ENABLED" } }, and an aws.efs.FileSystemPolicy with a Deny on aws:SecureTransport = false.',
+        'efsVolumeConfiguration: { transitEncryption: "ENABLED", ' +
+        'authorizationConfig: { accessPointId, iam: "ENABLED" } }, ' +
+        "and an aws.efs.FileSystemPolicy with a Deny on aws:SecureTransport = false.",
     check(resources) {
         const out: StackFinding[] = [];
         for (const r of ofType(resources, TASK_DEFINITION, JOB_DEFINITION)) {
@@ -78,7 +92,9 @@ export const efsEncryptedInTransit: StackRule = {
                 if (transit !== "ENABLED" && !isUnknown(transit)) {
                     out.push({
                         urn: r.urn,
-                        message: `${describe(r)} volume '${String(get(v, "name") ?? "?")}' mounts EFS without transitEncryption "ENABLED"`,
+                        message:
+                            `${describe(r)} volume '${display(get(v, "name") ?? "?")}' ` +
+                            'mounts EFS without transitEncryption "ENABLED"',
                     });
                 }
             }
@@ -98,7 +114,8 @@ export const efsEncryptedInTransit: StackRule = {
                 out.push({
                     urn: fs.urn,
                     message: mine.length
-                        ? `${describe(fs)}: its file-system policy does not deny access when aws:SecureTransport is false`
+                        ? `${describe(fs)}: its file-system policy does not deny access ` +
+                          "when aws:SecureTransport is false"
                         : `${describe(fs)} has no file-system policy denying clients without TLS`,
                 });
             }

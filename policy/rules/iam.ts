@@ -98,11 +98,13 @@ export const iamNoWildcardResource: ResourceRule = {
     scope: "resource",
     name: "iam-no-wildcard-resource",
     description:
-        'No Allow statement uses `Resource: "*"` (or NotResource) except for actions on an explicit allow-list of actions AWS cannot scope.',
+        'No Allow statement uses `Resource: "*"` (or NotResource) except for actions on an explicit allow-list ' +
+        "of actions AWS cannot scope.",
     checkov: ["CKV_AWS_355", "CKV_AWS_290"],
     enforcementLevel: "mandatory",
     remediation:
-        "Scope the statement to ARNs (pulumi.interpolate`${bucket.arn}/client-config/*`); if AWS offers no resource-level permission for the action, add it to the allow-list with a reason.",
+        "Scope the statement to ARNs (pulumi.interpolate`${bucket.arn}/client-config/*`); " +
+        "if AWS offers no resource-level permission for the action, add it to the allow-list with a reason.",
     types: IAM_DOCUMENT_TYPES,
     check(r, config: RuleConfig) {
         const allowed = new Set(config.wildcardResourceActions.map((a) => a.toLowerCase()));
@@ -116,7 +118,8 @@ export const iamNoWildcardResource: ResourceRule = {
             );
             if (offending.length) {
                 out.push(
-                    `${where(r, doc, s)} allows ${offending.map((a) => `"${a}"`).join(", ")} on Resource "*" (not on the allow-list of actions AWS cannot scope)`,
+                    `${where(r, doc, s)} allows ${offending.map((a) => `"${a}"`).join(", ")} on Resource "*" ` +
+                        "(not on the allow-list of actions AWS cannot scope)",
                 );
             }
         }
@@ -128,11 +131,13 @@ export const iamPassRoleConditioned: ResourceRule = {
     scope: "resource",
     name: "iam-passrole-conditioned",
     description: "Every Allow of iam:PassRole names specific role ARNs and carries an iam:PassedToService condition.",
-    // Checkov has no such check; CKV_AWS_286 (privilege escalation) only flags PassRole combined with compute-creating actions.
+    // Checkov has no such check; CKV_AWS_286 (privilege escalation) only flags PassRole combined
+    // with compute-creating actions.
     checkov: [],
     enforcementLevel: "mandatory",
     remediation:
-        'Resource: [taskRole.arn, executionRole.arn], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }.',
+        "Resource: [taskRole.arn, executionRole.arn], " +
+        'Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }.',
     types: IAM_DOCUMENT_TYPES,
     check(r) {
         const out: string[] = [];
@@ -156,9 +161,15 @@ export const iamPassRoleConditioned: ResourceRule = {
     },
 };
 
+/** The ARN prefix of every AWS-managed policy, in any partition. */
+const AWS_MANAGED_POLICY_PREFIX = String.raw`arn:[\w-]+:iam::aws:policy\/`;
+/** The optional path between `policy/` and the name: `service-role/`, `job-function/`, … */
+const POLICY_PATH = String.raw`(?:[\w+=,.@-]+\/)*`;
+/** Names that grant administrator, power-user or whole-service access (captured). */
+const BROAD_POLICY_NAME = String.raw`(AdministratorAccess[\w-]*|PowerUserAccess|[\w-]*FullAccess[\w-]*)`;
+
 /** AWS-managed policies that grant administrator, power-user or full-service access. */
-export const BROAD_MANAGED_POLICY =
-    /^arn:[\w-]+:iam::aws:policy\/(?:[\w+=,.@-]+\/)*(AdministratorAccess[\w-]*|PowerUserAccess|[\w-]*FullAccess[\w-]*)$/;
+export const BROAD_MANAGED_POLICY = new RegExp(`^${AWS_MANAGED_POLICY_PREFIX}${POLICY_PATH}${BROAD_POLICY_NAME}$`);
 
 /** Where each attachment type keeps its managed-policy ARNs. */
 const MANAGED_POLICY_PROPERTIES: Record<string, string> = {
@@ -180,7 +191,8 @@ export const iamNoBroadManagedPolicies: ResourceRule = {
     checkov: ["CKV_AWS_274", "CKV2_AWS_56"],
     enforcementLevel: "mandatory",
     remediation:
-        "Replace the managed policy with an inline policy listing the needed actions on the component's own ARNs (CallbackFunction: pass `role`, never rely on its default policies).",
+        "Replace the managed policy with an inline policy listing the needed actions on the component's own ARNs " +
+        "(CallbackFunction: pass `role`, never rely on its default policies).",
     types: Object.keys(MANAGED_POLICY_PROPERTIES),
     check(r) {
         const prop = MANAGED_POLICY_PROPERTIES[r.type];

@@ -4,7 +4,7 @@
  * `aws.lambda.CallbackFunction` registers as `aws:lambda/function:Function`, so it is covered.
  */
 import { secretReason } from "../lib/secretPatterns";
-import { describe, get, isSet, isUnknown } from "../lib/resource";
+import { describe, display, get, isSet, isUnknown } from "../lib/resource";
 import { ResourceRule } from "../lib/rule";
 
 const FUNCTION = "aws:lambda/function:Function";
@@ -81,7 +81,8 @@ export const lambdaTracing: ResourceRule = {
         const mode = get(r.inputs, "tracingConfig", "mode");
         if (mode === "Active" || isUnknown(mode)) return [];
         return [
-            `${describe(r)} has tracingConfig.mode ${mode === undefined ? "unset" : `"${String(mode)}"`}, not "Active"`,
+            `${describe(r)} has tracingConfig.mode ${mode === undefined ? "unset" : `"${display(mode)}"`}, ` +
+                'not "Active"',
         ];
     },
 };
@@ -90,11 +91,13 @@ export const lambdaNoSecretsInEnvironment: ResourceRule = {
     scope: "resource",
     name: "lambda-no-secrets-in-environment",
     description:
-        "No Lambda environment variable holds a secret (credential-shaped values, Pulumi secrets, or secret-named variables with literal values).",
+        "No Lambda environment variable holds a secret (credential-shaped values, Pulumi secrets, " +
+        "or secret-named variables with literal values).",
     checkov: ["CKV_AWS_45"],
     enforcementLevel: "mandatory",
     remediation:
-        "Put the secret in Secrets Manager, pass its ARN (e.g. SUPABASE_KEY_SECRET_ARN) and read it at runtime with GetSecretValue.",
+        "Put the secret in Secrets Manager, pass its ARN (e.g. SUPABASE_KEY_SECRET_ARN) " +
+        "and read it at runtime with GetSecretValue.",
     types: [FUNCTION],
     check(r) {
         const vars = get(r.inputs, "environment", "variables");

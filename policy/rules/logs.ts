@@ -5,7 +5,7 @@
  */
 import { containerDocs, JOB_DEFINITION, TASK_DEFINITION } from "../lib/containers";
 import { matchAny, refersTo } from "../lib/references";
-import { describe, get, isUnknown, ofType, PlanResource } from "../lib/resource";
+import { describe, display, get, isUnknown, ofType, PlanResource, prop } from "../lib/resource";
 import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
 
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
@@ -45,11 +45,13 @@ export const logDestinationsManaged: StackRule = {
     scope: "stack",
     name: "log-destinations-managed",
     description:
-        "Lambda, ECS, Batch, Step Functions and API Gateway logs go to log groups this stack manages (so their retention applies), never to groups AWS creates without retention.",
+        "Lambda, ECS, Batch, Step Functions and API Gateway logs go to log groups this stack manages " +
+        "(so their retention applies), never to groups AWS creates without retention.",
     checkov: [],
     enforcementLevel: "mandatory",
     remediation:
-        "Create the aws.cloudwatch.LogGroup first and point the service at it (Lambda loggingConfig.logGroup, awslogs-group, logDestination, destinationArn).",
+        "Create the aws.cloudwatch.LogGroup first and point the service at it (Lambda loggingConfig.logGroup, " +
+        "awslogs-group, logDestination, destinationArn).",
     check(resources) {
         const out: StackFinding[] = [];
         const groups = ofType(resources, LOG_GROUP);
@@ -64,26 +66,30 @@ export const logDestinationsManaged: StackRule = {
                     });
                 continue;
             }
-            // Without loggingConfig Lambda writes to /aws/lambda/<function name>, created on first invoke with no retention.
-            const fnName = fn.inputs.name ?? fn.name;
+            // Without loggingConfig Lambda writes to /aws/lambda/<function name>, created on first
+            // invoke with no retention.
+            const fnName = display(fn.inputs.name ?? fn.name);
             if (isUnknown(fnName)) continue;
-            if (groupsNamed(groups, `/aws/lambda/${String(fnName)}`, fn).length === 0) {
+            if (groupsNamed(groups, `/aws/lambda/${fnName}`, fn).length === 0) {
                 out.push({
                     urn: fn.urn,
-                    message: `${describe(fn)} has no managed log group: set loggingConfig.logGroup or create /aws/lambda/${String(fnName)}`,
+                    message:
+                        `${describe(fn)} has no managed log group: ` +
+                        `set loggingConfig.logGroup or create /aws/lambda/${fnName}`,
                 });
             }
         }
 
         for (const r of ofType(resources, TASK_DEFINITION, JOB_DEFINITION)) {
             for (const c of containerDocs(r).containers) {
-                const lc = c.def?.logConfiguration;
-                const driver = lc?.logDriver;
+                const lc = prop(c.def, "logConfiguration");
+                const driver = prop(lc, "logDriver");
                 // ECS without logConfiguration drops logs; Batch defaults to awslogs.
                 const awslogs = driver === "awslogs" || (r.type === JOB_DEFINITION && driver === undefined);
                 if (!awslogs) continue;
                 const group =
-                    lc?.options?.["awslogs-group"] ?? (r.type === JOB_DEFINITION ? BATCH_DEFAULT_GROUP : undefined);
+                    prop(prop(lc, "options"), "awslogs-group") ??
+                    (r.type === JOB_DEFINITION ? BATCH_DEFAULT_GROUP : undefined);
                 if (group === undefined) {
                     out.push({ urn: r.urn, message: `${describe(r)} ${c.label} uses awslogs without awslogs-group` });
                 } else if (

@@ -40,7 +40,8 @@ export const s3PublicAccessBlocked: StackRule = {
     checkov: ["CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_20", "CKV_AWS_57"],
     enforcementLevel: "mandatory",
     remediation:
-        "Create aws.s3.BucketPublicAccessBlock({ bucket: bucket.id, blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets: true }) and drop public ACLs.",
+        "Create aws.s3.BucketPublicAccessBlock({ bucket: bucket.id, blockPublicAcls, blockPublicPolicy, " +
+        "ignorePublicAcls, restrictPublicBuckets: true }) and drop public ACLs.",
     check(resources) {
         const out: StackFinding[] = [];
         const pabs = ofType(resources, PAB);
@@ -82,7 +83,8 @@ export const s3Encrypted: StackRule = {
     checkov: ["CKV_AWS_19"],
     enforcementLevel: "mandatory",
     remediation:
-        'Create aws.s3.BucketServerSideEncryptionConfiguration({ bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }).',
+        "Create aws.s3.BucketServerSideEncryptionConfiguration({ bucket: bucket.id, " +
+        'rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }).',
     check(resources) {
         const out: StackFinding[] = [];
         const configs = ofType(resources, ...SSE);
@@ -107,7 +109,8 @@ export const s3Encrypted: StackRule = {
                 out.push({
                     urn: bucket.urn,
                     message: mine.length
-                        ? `${describe(bucket)}: its encryption configuration sets no default algorithm among ${SSE_ALGORITHMS.join(", ")}`
+                        ? `${describe(bucket)}: its encryption configuration sets no default algorithm ` +
+                          `among ${SSE_ALGORITHMS.join(", ")}`
                         : `${describe(bucket)} has no server-side encryption configuration`,
                 });
             }
@@ -140,7 +143,9 @@ export const s3TlsOnly: StackRule = {
     checkov: ["CKV_AWS_379"],
     enforcementLevel: "mandatory",
     remediation:
-        'Attach aws.s3.BucketPolicy with { Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }.',
+        'Attach aws.s3.BucketPolicy with { Effect: "Deny", Principal: "*", Action: "s3:*", ' +
+        "Resource: [bucketArn, `${bucketArn}/*`], " +
+        'Condition: { Bool: { "aws:SecureTransport": "false" } } }.',
     check(resources) {
         const out: StackFinding[] = [];
         const policies = ofType(resources, POLICY);
@@ -153,7 +158,8 @@ export const s3TlsOnly: StackRule = {
             out.push({
                 urn: bucket.urn,
                 message: docs.length
-                    ? `${describe(bucket)}: its bucket policy does not deny s3:* to "*" when aws:SecureTransport is false`
+                    ? `${describe(bucket)}: its bucket policy does not deny s3:* to "*" ` +
+                      "when aws:SecureTransport is false"
                     : `${describe(bucket)} has no bucket policy, so requests over plain HTTP are not refused`,
             });
         }
@@ -182,7 +188,8 @@ export const s3Lifecycle: StackRule = {
     checkov: ["CKV2_AWS_61"],
     enforcementLevel: "mandatory",
     remediation:
-        'Create aws.s3.BucketLifecycleConfiguration({ bucket: bucket.id, rules: [{ id, status: "Enabled", expiration: { days } }] }).',
+        "Create aws.s3.BucketLifecycleConfiguration({ bucket: bucket.id, " +
+        'rules: [{ id, status: "Enabled", expiration: { days } }] }).',
     check(resources) {
         const out: StackFinding[] = [];
         const configs = ofType(resources, ...LIFECYCLE);

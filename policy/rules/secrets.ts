@@ -5,7 +5,7 @@
  */
 import { containerDocs, JOB_DEFINITION, TASK_DEFINITION } from "../lib/containers";
 import { secretReason } from "../lib/secretPatterns";
-import { asArray, describe, isUnknown } from "../lib/resource";
+import { asArray, describe, display, isUnknown, prop } from "../lib/resource";
 import { ResourceRule } from "../lib/rule";
 
 const PARAMETER = "aws:ssm/parameter:Parameter";
@@ -15,11 +15,14 @@ export const secretsInSecretsManager: ResourceRule = {
     scope: "resource",
     name: "secrets-in-secrets-manager-only",
     description:
-        "Container secrets come from Secrets Manager ARNs; no container environment value or SSM parameter holds a secret.",
+        "Container secrets come from Secrets Manager ARNs; " +
+        "no container environment value or SSM parameter holds a secret.",
     checkov: [],
     enforcementLevel: "mandatory",
     remediation:
-        'Store the value in aws.secretsmanager.Secret and reference it: secrets: [{ name: "SUPABASE_KEY", valueFrom: secret.arn }]. SSM parameters carry only non-secret settings (e.g. the job definition ARN).',
+        "Store the value in aws.secretsmanager.Secret and reference it: " +
+        'secrets: [{ name: "SUPABASE_KEY", valueFrom: secret.arn }]. ' +
+        "SSM parameters carry only non-secret settings (e.g. the job definition ARN).",
     types: [TASK_DEFINITION, JOB_DEFINITION, PARAMETER],
     check(r) {
         if (r.type === PARAMETER) {
@@ -36,17 +39,19 @@ export const secretsInSecretsManager: ResourceRule = {
         const docs = containerDocs(r);
         const out = docs.errors.map((e) => `${describe(r)} ${e}`);
         for (const c of docs.containers) {
-            for (const s of asArray(c.def?.secrets)) {
-                const from = (s as any)?.valueFrom;
+            for (const s of asArray(prop(c.def, "secrets"))) {
+                const from = prop(s, "valueFrom");
                 if (typeof from === "string" && !isUnknown(from) && !SECRETS_MANAGER_ARN.test(from)) {
+                    const store = from.startsWith("arn:") ? from.split(":")[2] : "an SSM parameter";
                     out.push(
-                        `${describe(r)} ${c.label} secret ${String((s as any)?.name)} is read from ${from.startsWith("arn:") ? from.split(":")[2] : "an SSM parameter"}, not a Secrets Manager ARN`,
+                        `${describe(r)} ${c.label} secret ${display(prop(s, "name"))} is read from ${store}, ` +
+                            "not a Secrets Manager ARN",
                     );
                 }
             }
-            for (const e of asArray(c.def?.environment)) {
-                const name = String((e as any)?.name);
-                const why = secretReason(name, (e as any)?.value);
+            for (const e of asArray(prop(c.def, "environment"))) {
+                const name = display(prop(e, "name"));
+                const why = secretReason(name, prop(e, "value"));
                 if (why) out.push(`${describe(r)} ${c.label} environment variable ${name}: ${why}`);
             }
         }

@@ -5,7 +5,7 @@
  */
 import { JOB_DEFINITION } from "../lib/containers";
 import { matchAny } from "../lib/references";
-import { asArray, describe, get, isUnknown, ofType } from "../lib/resource";
+import { asArray, describe, display, get, isUnknown, ofType } from "../lib/resource";
 import { ResourceRule, StackFinding, StackRule } from "../lib/rule";
 
 const STATE_MACHINE = "aws:sfn/stateMachine:StateMachine";
@@ -14,11 +14,13 @@ export const sfnLoggingAndTracing: ResourceRule = {
     scope: "resource",
     name: "sfn-logging-and-tracing",
     description:
-        "Every state machine logs executions (level ALL, ERROR or FATAL, with a destination) and has X-Ray tracing enabled.",
+        "Every state machine logs executions (level ALL, ERROR or FATAL, " +
+        "with a destination) and has X-Ray tracing enabled.",
     checkov: ["CKV_AWS_285", "CKV_AWS_284"],
     enforcementLevel: "mandatory",
     remediation:
-        'loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: `${logGroup.arn}:*` }, tracingConfiguration: { enabled: true }.',
+        'loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: `${logGroup.arn}:*` }, ' +
+        "tracingConfiguration: { enabled: true }.",
     types: [STATE_MACHINE],
     check(r) {
         const out: string[] = [];
@@ -27,7 +29,7 @@ export const sfnLoggingAndTracing: ResourceRule = {
             const level = get(lc, "level");
             if (!isUnknown(level) && !["ALL", "ERROR", "FATAL"].includes(String(level)))
                 out.push(
-                    `${describe(r)} has logging level ${level === undefined ? "unset (OFF)" : `"${String(level)}"`}`,
+                    `${describe(r)} has logging level ${level === undefined ? "unset (OFF)" : `"${display(level)}"`}`,
                 );
             if (get(lc, "logDestination") === undefined) out.push(`${describe(r)} has no logging destination`);
         }
@@ -50,18 +52,23 @@ export const batchRetryAndTimeout: ResourceRule = {
     scope: "resource",
     name: "batch-retry-and-timeout",
     description:
-        "Every Batch job definition has a timeout (attemptDurationSeconds ≥ 60) and a retry strategy whose evaluateOnExit list ends with a catch-all EXIT.",
+        "Every Batch job definition has a timeout (attemptDurationSeconds ≥ 60) and a retry strategy whose " +
+        "evaluateOnExit list ends with a catch-all EXIT.",
     checkov: [],
     enforcementLevel: "mandatory",
     remediation:
-        'retryStrategy: { attempts: 3, evaluateOnExits: [{ onStatusReason: "Host EC2*", action: "RETRY" }, { onReason: "CannotPullContainerError:*", action: "RETRY" }, { onReason: "*", action: "EXIT" }] }, timeout: { attemptDurationSeconds }.',
+        "retryStrategy: { attempts: 3, evaluateOnExits: [" +
+        '{ onStatusReason: "Host EC2*", action: "RETRY" }, ' +
+        '{ onReason: "CannotPullContainerError:*", action: "RETRY" }, ' +
+        '{ onReason: "*", action: "EXIT" }] }, timeout: { attemptDurationSeconds }.',
     types: [JOB_DEFINITION],
     check(r) {
         const out: string[] = [];
         const timeout = get(r.inputs, "timeout", "attemptDurationSeconds");
         if (!isUnknown(timeout) && !(typeof timeout === "number" && timeout >= MIN_ATTEMPT_SECONDS)) {
             out.push(
-                `${describe(r)} has no timeout.attemptDurationSeconds ≥ ${MIN_ATTEMPT_SECONDS}, so a hung browser runs (and bills) forever`,
+                `${describe(r)} has no timeout.attemptDurationSeconds ≥ ${MIN_ATTEMPT_SECONDS}, ` +
+                    "so a hung browser runs (and bills) forever",
             );
         }
         const rs = r.inputs.retryStrategy;
@@ -81,7 +88,8 @@ export const batchRetryAndTimeout: ResourceRule = {
             !catchAll(last)
         ) {
             out.push(
-                `${describe(r)} retryStrategy.evaluateOnExits does not end with a catch-all { onReason: "*", action: "EXIT" }`,
+                `${describe(r)} retryStrategy.evaluateOnExits does not end with ` +
+                    'a catch-all { onReason: "*", action: "EXIT" }',
             );
         }
         return out;
@@ -109,11 +117,14 @@ export const batchInstancesImdsProtected: StackRule = {
     scope: "stack",
     name: "batch-instances-imds-protected",
     description:
-        "Every EC2/Spot Batch compute environment launches from a launch template that requires IMDSv2 with a hop limit of 1, so a browser exploited by a visited site cannot take the instance role.",
+        "Every EC2/Spot Batch compute environment launches from a launch template that requires IMDSv2 with a " +
+        "hop limit of 1, so a browser exploited by a visited site cannot take the instance role.",
     checkov: ["CKV_AWS_79", "CKV_AWS_341"],
     enforcementLevel: "advisory",
     remediation:
-        'computeResources.launchTemplate: { launchTemplateId: lt.id, version: "$Latest" } with lt.metadataOptions { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" }; jobs get credentials from their job role, not the instance.',
+        'computeResources.launchTemplate: { launchTemplateId: lt.id, version: "$Latest" } ' +
+        'with lt.metadataOptions { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" }; ' +
+        "jobs get credentials from their job role, not the instance.",
     check(resources) {
         const out: StackFinding[] = [];
         const templates = ofType(resources, LAUNCH_TEMPLATE);
@@ -126,7 +137,9 @@ export const batchInstancesImdsProtected: StackRule = {
             if (id === undefined) {
                 out.push({
                     urn: ce.urn,
-                    message: `${describe(ce)} (${kind}) has no launch template, so its instances keep the AMI's metadata defaults`,
+                    message:
+                        `${describe(ce)} (${kind}) has no launch template, ` +
+                        "so its instances keep the AMI's metadata defaults",
                 });
                 continue;
             }

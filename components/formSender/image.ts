@@ -3,14 +3,33 @@
  * containers/runner/Dockerfile with the repository root as context. Kept apart because it is the
  * only part that builds something locally.
  */
+import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { contentTag, dockerfileContextSources } from "../imageTag";
 import type { PartContext } from "./context";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
 const RUNNER_DOCKERFILE = path.join(REPO_ROOT, "containers", "runner", "Dockerfile");
+/** The runner is built for the x86_64 instance types its compute environments use. */
+export const RUNNER_PLATFORM = "linux/amd64";
+
+/**
+ * The runner image's tag: a hash of the files its Dockerfile copies from the context, the Dockerfile and the
+ * platform. Without `imageTag` awsx tags `<sha1(context, dockerfile, args, stack)>-container`
+ * (pulumi/pulumi-awsx awsx/ecr/image.ts `createUniqueImageName`), the same tag for new content, which the IMMUTABLE
+ * repository refuses to overwrite; this tag changes exactly when the image's inputs do.
+ */
+export function runnerImageTag(): string {
+    const dockerfile = fs.readFileSync(RUNNER_DOCKERFILE, "utf8");
+    return contentTag({
+        root: REPO_ROOT,
+        paths: dockerfileContextSources(dockerfile),
+        extra: { dockerfile, platform: RUNNER_PLATFORM },
+    });
+}
 
 export type ImageInput = PartContext;
 
@@ -60,7 +79,8 @@ export function buildImage(input: ImageInput): RunnerImage {
             repositoryUrl: repository.repositoryUrl,
             context: REPO_ROOT,
             dockerfile: RUNNER_DOCKERFILE,
-            platform: "linux/amd64",
+            platform: RUNNER_PLATFORM,
+            imageTag: runnerImageTag(),
         },
         { parent },
     );

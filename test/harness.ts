@@ -8,6 +8,12 @@ import { OfflineRun, PlannedResource, PROJECT, runOffline } from "../scripts/lib
 
 export { PlannedResource, OfflineRun };
 
+/**
+ * A resource's inputs as the offline plan holds them: camelCase JSON, JSON documents (IAM
+ * policies, container definitions) still strings, secrets as "[secret]".
+ */
+export type Inputs = Record<string, unknown>;
+
 export interface PlanOverrides {
     /** Unqualified config keys (`weatherMaxTasks`) → raw string values; replace the stack file's. */
     config?: Record<string, string>;
@@ -56,7 +62,7 @@ export async function runComponent(
     return new Plan(
         await serialized(() =>
             runOffline(
-                async () => {
+                () => {
                     build();
                     return {};
                 },
@@ -74,7 +80,7 @@ export class Plan {
         return this.run.resources;
     }
 
-    get outputs(): Record<string, any> {
+    get outputs(): Record<string, unknown> {
         return this.run.outputs;
     }
 
@@ -95,9 +101,13 @@ export class Plan {
         return found[0];
     }
 
-    /** Inputs of the named resource. */
-    inputs(type: string, name: string): Record<string, any> {
-        return this.get(type, name).inputs;
+    /**
+     * Inputs of the named resource, read as `T`: an interface the test declares with the fields
+     * it reads. Nothing checks the plan against `T`; the test's assertions do.
+     */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- transitional default while tests move to declared shapes
+    inputs<T extends object = Record<string, any>>(type: string, name: string): T {
+        return inputsOf<T>(this.get(type, name));
     }
 
     /** Every resource below `urn` (children, grandchildren, ...). */
@@ -117,8 +127,17 @@ export class Plan {
     }
 }
 
-/** Parses a JSON-string input (IAM policies, container definitions, state machine definitions). */
-export function json(value: unknown): any {
+/** A resource's inputs read as `T`, the shape the test declares (see {@link Plan.inputs}). */
+export function inputsOf<T extends object = Inputs>(resource: PlannedResource): T {
+    return resource.inputs as T;
+}
+
+/**
+ * Parses a JSON-string input (IAM policies, container definitions, state machine definitions)
+ * as `T`, the document shape the test declares; nothing checks it against `T`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- transitional default while tests move to declared shapes
+export function json<T = any>(value: unknown): T {
     if (typeof value !== "string") throw new Error(`expected a JSON string, got ${JSON.stringify(value)}`);
-    return JSON.parse(value);
+    return JSON.parse(value) as T;
 }

@@ -17,10 +17,11 @@ export async function lintDockerfile(file: string): Promise<DockerfileIssue[]> {
     let stdout: string;
     try {
         ({ stdout } = await promisify(execFile)(process.execPath, [bin, "-o", "json", file], { cwd: ROOT }));
-    } catch (e: any) {
+    } catch (e) {
         // The CLI exits 1 when it found issues; its JSON report is still on stdout.
-        if (typeof e.stdout !== "string" || e.stdout === "") throw e;
-        stdout = e.stdout;
+        const out = (e as { stdout?: unknown }).stdout;
+        if (typeof out !== "string" || out === "") throw e;
+        stdout = out;
     }
     const report = JSON.parse(stdout) as {
         files: { issues: { line: string; category: string; title: string; description: string }[] }[];

@@ -95,7 +95,7 @@ export interface Invocation<T> {
  * SDK's NODE_PATH), invokes `handler(event, context)` and returns its result. A rejected
  * handler rejects with the process's output.
  */
-export async function invokeLambda<T = any>(
+export async function invokeLambda<T = unknown>(
     dir: string,
     event: unknown,
     env: Record<string, string> = {},
@@ -124,11 +124,12 @@ export async function invokeLambda<T = any>(
     let last = lines.length - 1;
     while (last >= 0 && !lines[last].startsWith("RESULT ")) last--;
     if (last < 0) throw new Error(`the handler printed no result; stdout: ${stdout}\nstderr: ${stderr}`);
-    const { result, foreign } = JSON.parse(lines[last].slice("RESULT ".length));
+    // The handler's result crossed the process boundary as JSON; `T` is the shape the caller expects.
+    const { result, foreign } = JSON.parse(lines[last].slice("RESULT ".length)) as { result: T; foreign: string[] };
     const logs = lines
         .slice(0, last)
         .filter((l) => l.trim() !== "")
-        .map((l) => {
+        .map((l): unknown => {
             try {
                 return JSON.parse(l);
             } catch {

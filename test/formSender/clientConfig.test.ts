@@ -26,7 +26,9 @@ const VALID = {
     message: { subject: "ご提案", body: "お世話になっております。" },
     targeting: { send_start_time: "09:00", send_end_time: "18:00" },
 };
-const clone = () => JSON.parse(JSON.stringify(VALID));
+/** A client_config as loose JSON sections, so cases can drop required fields and add unknown ones. */
+type LooseConfig = Record<string, Record<string, unknown>>;
+const clone = () => JSON.parse(JSON.stringify(VALID)) as LooseConfig;
 
 describe("client_config schema", () => {
     it("accepts the DESIGN.md example", () => assert.deepEqual(validateClientConfig(VALID), []));
@@ -45,7 +47,7 @@ describe("client_config schema", () => {
         assert.deepEqual(validateClientConfig(c), []);
     });
 
-    const cases: [string, (c: any) => void, { path: string; message: string }[]][] = [
+    const cases: [string, (c: LooseConfig) => void, { path: string; message: string }[]][] = [
         ["requires the e-mail", (c) => delete c.client.email, [{ path: "/client/email", message: "is required" }]],
         [
             "requires the message body",

@@ -1,10 +1,18 @@
 import { strict as assert } from "assert";
+import { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { S3Client } from "@aws-sdk/client-s3";
-import { ApiEvent, makeDispatcher, SendClient } from "../../functions/formSender/dispatcher";
+import {
+    ApiEvent,
+    ApiResult,
+    JobExecutionRow,
+    makeDispatcher,
+    SendClient,
+} from "../../functions/formSender/dispatcher";
 import { makeLogger } from "../../functions/formSender/log";
 import { S3Server, startS3Server } from "../support/s3Server";
 import { LocalSupabase, startSupabase } from "../support/supabase";
 import { supabaseRpc } from "../../functions/formSender/runtime";
+import { describeCommand, SentCommand } from "../support/sdkStub";
 
 const CONFIG = {
     client: {
@@ -20,17 +28,49 @@ const QUEUES = { spot: "stg-fs-spot", spotThenOnDemand: "stg-fs-spot-then-ondema
 
 /** The Batch client stubbed at the SDK boundary: records each command's name and input. */
 class BatchStub implements SendClient {
-    sent: { command: string; input: any }[] = [];
-    failures: any[] = [];
-    async send(command: any) {
-        this.sent.push({ command: command.constructor.name, input: command.input });
+    sent: SentCommand[] = [];
+    failures: Error[] = [];
+    send(command: unknown): Promise<unknown> {
+        const sent = describeCommand(command);
+        this.sent.push(sent);
         const failure = this.failures.shift();
-        if (failure) throw failure;
-        if (command.constructor.name === "SubmitJobCommand")
-            return { jobId: `job-${this.sent.length}`, jobName: command.input.jobName };
-        return {};
+        if (failure) return Promise.reject(failure);
+        if (sent.command === "SubmitJobCommand")
+            return Promise.resolve({
+                jobId: `job-${this.sent.length}`,
+                jobName: (sent.input as SubmitJobCommandInput).jobName,
+            });
+        return Promise.resolve({});
     }
 }
+
+/** The dispatcher's answer to a submit. */
+interface SubmitAnswer {
+    execution_id: string;
+    job_id: string;
+    job_name: string;
+    job_queue: string;
+    array_size: number | null;
+    duplicate: boolean;
+}
+
+/** The dispatcher's error answer; `details` depends on the error. */
+interface ErrorAnswer<Details = unknown> {
+    error: { code: string; message: string; details: Details };
+}
+
+/** Details of an error that happened after the execution was recorded. */
+interface ExecutionDetails {
+    execution_id: string;
+    client_config_object: string;
+}
+
+/** The JSON body of an answer, as the shape the test expects. */
+const answer = <T>(res: ApiResult): T => JSON.parse(res.body) as T;
+
+/** A value as an object whose fields can be read and changed, or undefined when it is no object. */
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+    typeof v === "object" && v !== null ? (v as Record<string, unknown>) : undefined;
 
 const post = (path: string, body: unknown, resource = path): ApiEvent => ({
     httpMethod: "POST",
@@ -74,19 +114,19 @@ describe("dispatcher", function () {
                 forcePathStyle: true,
                 credentials: { accessKeyId: "t", secretAccessKey: "t" },
             }),
-            db: async () => supabaseRpc(sb.url, sb.serviceRoleKey),
-            presignPut: async (key) => `${s3.endpoint}/fs-configs/${key}?X-Amz-Signature=test`,
+            db: () => Promise.resolve(supabaseRpc(sb.url, sb.serviceRoleKey)),
+            presignPut: (key) => Promise.resolve(`${s3.endpoint}/fs-configs/${key}?X-Amz-Signature=test`),
             log: makeLogger({
                 component: "dispatcher",
                 companyNames: ["株式会社テストコネクト"],
                 write: (l) => logs.push(l),
             }),
             now: () => new Date("2026-11-23T01:02:03Z"),
-            sleep: async () => undefined,
+            sleep: () => Promise.resolve(),
         });
     });
     const executionRow = async (id: string) =>
-        (await sb.db.query("select * from job_executions where id = $1", [id])).rows[0];
+        (await sb.db.query<JobExecutionRow>("select * from job_executions where id = $1", [id])).rows[0];
 
     it("submits an array job with the exact request and records it", async () => {
         const res = await handler(
@@ -100,7 +140,7 @@ describe("dispatcher", function () {
             }),
         );
         assert.equal(res.statusCode, 200, res.body);
-        const out = JSON.parse(res.body);
+        const out = answer<SubmitAnswer>(res);
         assert.equal(out.duplicate, false);
         assert.deepEqual(
             [out.job_id, out.job_name, out.job_queue, out.array_size],
@@ -120,7 +160,7 @@ describe("dispatcher", function () {
                 attempts: 5,
                 evaluateOnExit: [
                     { onStatusReason: "Host EC2*", action: "RETRY" },
-                    { onStatusReason: "CannotPullContainerError:*", action: "RETRY" },
+                    { onReason: "CannotPullContainerError:*", action: "RETRY" },
                     { onReason: "*", action: "EXIT" },
                 ],
             },
@@ -162,7 +202,7 @@ describe("dispatcher", function () {
                 }),
             );
             assert.equal(res.statusCode, 200, res.body);
-            return batch.sent[batch.sent.length - 1].input;
+            return batch.sent[batch.sent.length - 1].input as SubmitJobCommandInput;
         };
         const plain = await queueFor({});
         assert.equal(plain.arrayProperties, undefined);
@@ -180,9 +220,9 @@ describe("dispatcher", function () {
             }),
         );
         assert.equal(res.statusCode, 400);
-        const err = JSON.parse(res.body).error;
+        const err = answer<ErrorAnswer<{ path: string }[]>>(res).error;
         assert.equal(err.code, "invalid_request");
-        assert.deepEqual(err.details.map((d: any) => d.path).sort(), [
+        assert.deepEqual(err.details.map((d) => d.path).sort(), [
             "/batch/turbo",
             "/batch/workers_per_workflow",
             "/client_config/client/email",
@@ -226,9 +266,12 @@ describe("dispatcher", function () {
             "extra",
         ];
         const objectsBefore = s3.objects.size;
-        const rowsBefore = (await sb.db.query("select count(*)::int n from job_executions")).rows[0].n;
+        const count = async () =>
+            (await sb.db.query<{ n: number }>("select count(*)::int n from job_executions")).rows[0].n;
+        const rowsBefore = await count();
         for (let i = 0; i < 1000; i++) {
-            const body: any = {
+            // Deliberately loose: the fuzzer may put any JSON value anywhere.
+            const body: Record<string, unknown> = {
                 targeting_id: "T1",
                 client_config: JSON.parse(JSON.stringify(CONFIG)),
                 execution: { run_total: 2 },
@@ -237,15 +280,15 @@ describe("dispatcher", function () {
             for (let m = 0; m < mutations; m++) {
                 const f = pick(fields);
                 const r = rnd();
+                const client = f === "client_config" ? asRecord(asRecord(body.client_config)?.client) : undefined;
                 if (r < 0.3) delete body[f];
                 else if (r < 0.6) body[f] = pick(junk);
-                else if (f === "client_config" && body.client_config?.client)
-                    body.client_config.client[pick(["email", "phone", "company_name", "nope"])] = pick(junk);
+                else if (client) client[pick(["email", "phone", "company_name", "nope"])] = pick(junk);
                 else if (f === "execution") body.execution = { run_total: pick(junk), shards: pick(junk) };
                 else body[f] = pick(junk);
             }
             // Random noise may leave a valid body, so every body also gets one certain defect.
-            const defects: ((b: any) => void)[] = [
+            const defects: ((b: Record<string, unknown>) => void)[] = [
                 (b) => (b.execution = { run_total: pick([0, 10001, -3, 2.5, "3"]) }),
                 (b) => (b[`unknown_${i}`] = 1),
                 (b) => delete b.targeting_id,
@@ -262,7 +305,7 @@ describe("dispatcher", function () {
         }
         assert.equal(batch.sent.length, 0);
         assert.equal(s3.objects.size, objectsBefore);
-        assert.equal((await sb.db.query("select count(*)::int n from job_executions")).rows[0].n, rowsBefore);
+        assert.equal(await count(), rowsBefore);
     });
 
     it("submits one job for 50 concurrent submits with one idempotency key", async () => {
@@ -277,10 +320,10 @@ describe("dispatcher", function () {
             results.every((r) => r.statusCode === 200),
             results.map((r) => r.body).join("\n"),
         );
-        const ids = new Set(results.map((r) => JSON.parse(r.body).execution_id));
+        const ids = new Set(results.map((r) => answer<SubmitAnswer>(r).execution_id));
         assert.equal(ids.size, 1);
         assert.equal(batch.sent.filter((s) => s.command === "SubmitJobCommand").length, 1);
-        assert.equal(results.filter((r) => JSON.parse(r.body).duplicate === false).length, 1);
+        assert.equal(results.filter((r) => answer<SubmitAnswer>(r).duplicate === false).length, 1);
     });
 
     it("answers 503 and submits nothing when the database is unavailable", async () => {
@@ -290,7 +333,7 @@ describe("dispatcher", function () {
             post("/form-sender/submit", { targeting_id: "T103", client_config: CONFIG, execution: { run_total: 1 } }),
         );
         assert.equal(res.statusCode, 503);
-        assert.equal(JSON.parse(res.body).error.code, "database_unavailable");
+        assert.equal(answer<ErrorAnswer>(res).error.code, "database_unavailable");
         assert.equal(batch.sent.length, 0);
         assert.equal(s3.objects.size, before);
     });
@@ -307,10 +350,10 @@ describe("dispatcher", function () {
         );
         assert.equal(res.statusCode, 502);
         assert.equal(batch.sent.length, 4);
-        const details = JSON.parse(res.body).error.details;
+        const details = answer<ErrorAnswer<ExecutionDetails>>(res).error.details;
         const row = await executionRow(details.execution_id);
         assert.equal(row.status, "failed");
-        assert.match(row.error, /TooManyRequestsException/);
+        assert.match(row.error ?? "", /TooManyRequestsException/);
         assert.ok(s3.objects.has(`fs-configs/${details.client_config_object}`));
     });
 
@@ -331,12 +374,15 @@ describe("dispatcher", function () {
         );
         assert.equal(res.statusCode, 502);
         assert.equal(batch.sent.length, 0);
-        assert.equal((await executionRow(JSON.parse(res.body).error.details.execution_id)).status, "failed");
+        assert.equal(
+            (await executionRow(answer<ErrorAnswer<ExecutionDetails>>(res).error.details.execution_id)).status,
+            "failed",
+        );
     });
 
     it("answers 200 when marking submitted fails after SubmitJob, leaving the repair to batch-events", async () => {
         const realSend = batch.send.bind(batch);
-        batch.send = async (cmd: any) => {
+        batch.send = async (cmd: unknown) => {
             const out = await realSend(cmd);
             sb.rpc.unavailable = true; // the database goes away right after Batch accepted the job
             return out;
@@ -346,7 +392,7 @@ describe("dispatcher", function () {
         );
         sb.rpc.unavailable = false;
         assert.equal(res.statusCode, 200, res.body);
-        const row = await executionRow(JSON.parse(res.body).execution_id);
+        const row = await executionRow(answer<SubmitAnswer>(res).execution_id);
         assert.equal(row.status, "pending");
         assert.ok(logs.some((l) => l.includes("batch-events will repair it")));
     });
@@ -354,7 +400,7 @@ describe("dispatcher", function () {
     it("accepts an uploaded client config only when it exists and is valid", async () => {
         const up = await handler(post("/form-sender/client-config-upload", { targeting_id: "T108" }));
         assert.equal(up.statusCode, 200);
-        const { key, url } = JSON.parse(up.body);
+        const { key, url } = answer<{ key: string; url: string }>(up);
         assert.match(key, /^client-config\/stg\/uploads\/T108\/[0-9a-f-]{36}\.json$/);
         const missing = await handler(
             post("/form-sender/submit", {
@@ -374,20 +420,21 @@ describe("dispatcher", function () {
             }),
         );
         assert.equal(ok.statusCode, 200, ok.body);
-        assert.equal(batch.sent[0].input.containerOverrides.environment[0].value, `s3://fs-configs/${key}`);
+        assert.equal(
+            (batch.sent[0].input as SubmitJobCommandInput).containerOverrides?.environment?.[0].value,
+            `s3://fs-configs/${key}`,
+        );
     });
 
     it("lists executions and cancels: 200 with TerminateJob, 409 when finished, 404 when unknown", async () => {
-        const sub = JSON.parse(
-            (
-                await handler(
-                    post("/form-sender/submit", {
-                        targeting_id: "T109",
-                        client_config: CONFIG,
-                        execution: { run_total: 2 },
-                    }),
-                )
-            ).body,
+        const sub = answer<SubmitAnswer>(
+            await handler(
+                post("/form-sender/submit", {
+                    targeting_id: "T109",
+                    client_config: CONFIG,
+                    execution: { run_total: 2 },
+                }),
+            ),
         );
         const listed = await handler({
             httpMethod: "GET",
@@ -397,7 +444,9 @@ describe("dispatcher", function () {
             body: null,
         });
         assert.deepEqual(
-            JSON.parse(listed.body).executions.map((e: any) => [e.execution_id, e.status, e.job_name]),
+            answer<{ executions: { execution_id: string; status: string; job_name: string }[] }>(listed).executions.map(
+                (e) => [e.execution_id, e.status, e.job_name],
+            ),
             [[sub.execution_id, "submitted", sub.job_name]],
         );
         const cancel = (id: string) =>
@@ -410,7 +459,7 @@ describe("dispatcher", function () {
             });
         const res = await cancel(sub.execution_id);
         assert.equal(res.statusCode, 200, res.body);
-        assert.equal(JSON.parse(res.body).status, "cancelled");
+        assert.equal(answer<{ status: string }>(res).status, "cancelled");
         assert.deepEqual(batch.sent[1], {
             command: "TerminateJobCommand",
             input: { jobId: sub.job_id, reason: "cancelled through the form-sender API (no request id)" },

@@ -24,7 +24,7 @@ async function reference(o: PresignPutOptions, host: string, path: string): Prom
             path,
             headers: { host, "content-type": o.contentType, "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD" },
             query: {},
-        } as never,
+        },
         { signingDate: o.now, expiresIn: o.expiresInSeconds },
     );
     return new URLSearchParams(Object.entries(signed.query as Record<string, string>));

@@ -41,7 +41,7 @@ describe("local S3 server", () => {
         await client.send(new DeleteObjectCommand({ Bucket: "b", Key: "client-config/x.json" }));
         await assert.rejects(
             client.send(new GetObjectCommand({ Bucket: "b", Key: "client-config/x.json" })),
-            (e: any) => e.name === "NoSuchKey",
+            (e: Error) => e.name === "NoSuchKey",
         );
     });
 

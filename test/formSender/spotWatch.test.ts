@@ -1,5 +1,11 @@
 import { strict as assert } from "assert";
+import {
+    TagResourceCommandInput,
+    UntagResourceCommandInput,
+    UpdateComputeEnvironmentCommandInput,
+} from "@aws-sdk/client-batch";
 import { makeSpotWatchHandler, spotRatioPercent, STATE_TAG } from "../../functions/formSender/spotWatch";
+import { describeCommand, SentCommand } from "../support/sdkStub";
 
 const CE = "arn:aws:batch:us-east-1:123456789012:compute-environment/stg-fs-spot";
 const ON_DEMAND = { "c6a.xlarge": 0.153, "c5a.xlarge": 0.154 };
@@ -7,50 +13,53 @@ const ON_DEMAND = { "c6a.xlarge": 0.153, "c5a.xlarge": 0.154 };
 /** EC2, Batch and SNS stubbed at the SDK boundary; the compute environment's tags persist across calls. */
 function world(prices: Record<string, string>) {
     const tags: Record<string, string> = {};
-    const sent: { command: string; input: any }[] = [];
+    const sent: SentCommand[] = [];
+    const answer = (cmd: SentCommand): unknown => {
+        switch (cmd.command) {
+            case "DescribeSpotPriceHistoryCommand":
+                return {
+                    SpotPriceHistory: Object.entries(prices).flatMap(([type, price]) => [
+                        {
+                            InstanceType: type,
+                            AvailabilityZone: "us-east-1a",
+                            SpotPrice: price,
+                            Timestamp: new Date("2026-11-23T01:50:00Z"),
+                        },
+                        {
+                            InstanceType: type,
+                            AvailabilityZone: "us-east-1b",
+                            SpotPrice: String(Number(price) * 1.5),
+                            Timestamp: new Date("2026-11-23T01:50:00Z"),
+                        },
+                        {
+                            InstanceType: type,
+                            AvailabilityZone: "us-east-1a",
+                            SpotPrice: "9.99",
+                            Timestamp: new Date("2026-11-23T01:00:00Z"),
+                        },
+                    ]),
+                };
+            case "DescribeComputeEnvironmentsCommand":
+                return {
+                    computeEnvironments: [
+                        { computeEnvironmentArn: CE, computeResources: { maxvCpus: 400 }, tags: { ...tags } },
+                    ],
+                };
+            case "TagResourceCommand":
+                Object.assign(tags, (cmd.input as TagResourceCommandInput).tags);
+                return {};
+            case "UntagResourceCommand":
+                for (const k of (cmd.input as UntagResourceCommandInput).tagKeys!) delete tags[k];
+                return {};
+            default:
+                return {};
+        }
+    };
     const client = {
-        async send(cmd: any) {
-            const name = cmd.constructor.name;
-            sent.push({ command: name, input: cmd.input });
-            switch (name) {
-                case "DescribeSpotPriceHistoryCommand":
-                    return {
-                        SpotPriceHistory: Object.entries(prices).flatMap(([type, price]) => [
-                            {
-                                InstanceType: type,
-                                AvailabilityZone: "us-east-1a",
-                                SpotPrice: price,
-                                Timestamp: new Date("2026-11-23T01:50:00Z"),
-                            },
-                            {
-                                InstanceType: type,
-                                AvailabilityZone: "us-east-1b",
-                                SpotPrice: String(Number(price) * 1.5),
-                                Timestamp: new Date("2026-11-23T01:50:00Z"),
-                            },
-                            {
-                                InstanceType: type,
-                                AvailabilityZone: "us-east-1a",
-                                SpotPrice: "9.99",
-                                Timestamp: new Date("2026-11-23T01:00:00Z"),
-                            },
-                        ]),
-                    };
-                case "DescribeComputeEnvironmentsCommand":
-                    return {
-                        computeEnvironments: [
-                            { computeEnvironmentArn: CE, computeResources: { maxvCpus: 400 }, tags: { ...tags } },
-                        ],
-                    };
-                case "TagResourceCommand":
-                    Object.assign(tags, cmd.input.tags);
-                    return {};
-                case "UntagResourceCommand":
-                    for (const k of cmd.input.tagKeys) delete tags[k];
-                    return {};
-                default:
-                    return {};
-            }
+        send(command: unknown): Promise<unknown> {
+            const cmd = describeCommand(command);
+            sent.push(cmd);
+            return Promise.resolve(answer(cmd));
         },
     };
     const handler = makeSpotWatchHandler({
@@ -129,7 +138,9 @@ describe("spot-watch", () => {
         assert.equal(out.action, "restored");
         assert.deepEqual(
             w.sent.find(
-                (s) => s.command === "UpdateComputeEnvironmentCommand" && s.input.computeResources.maxvCpus === 400,
+                (s) =>
+                    s.command === "UpdateComputeEnvironmentCommand" &&
+                    (s.input as UpdateComputeEnvironmentCommandInput).computeResources?.maxvCpus === 400,
             )?.input,
             { computeEnvironment: CE, computeResources: { maxvCpus: 400 } },
         );

@@ -1,15 +1,30 @@
 import { strict as assert } from "assert";
-import { createClient, SupabaseClient } from "@supabase/supabase-js";
+import { createClient } from "@supabase/supabase-js";
+import { JobExecutionRow, RpcClient } from "../../functions/formSender/dispatcher";
 import { applyMigrations, LocalSupabase, startSupabase } from "../support/supabase";
+
+/** A `job_execution_attempts` row as start_job_attempt / finish_job_attempt return it. */
+interface AttemptRow {
+    status: string;
+    exit_code: number | null;
+}
+
+/** A row of claim_send_queue_items (`returns table (id bigint, ..., attempts integer, ...)`). */
+interface ClaimedItem {
+    id: number;
+    form_url: string;
+    attempts: number;
+}
 
 describe("Supabase schema and RPCs", function () {
     this.timeout(120000);
     let sb: LocalSupabase;
-    let client: SupabaseClient;
-    const rpc = async (fn: string, args: Record<string, unknown>) => {
-        const { data, error } = await client.rpc(fn, args);
-        if (error) throw Object.assign(new Error(error.message), { code: error.code });
-        return data as any;
+    let client: RpcClient;
+    /** Calls `fn` through PostgREST; `T` is the function's declared return shape. */
+    const rpc = async <T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> => {
+        const result = await client.rpc(fn, args);
+        if (result.error) throw Object.assign(new Error(result.error.message), { code: result.error.code });
+        return result.data as T;
     };
 
     before(async () => {
@@ -21,11 +36,11 @@ describe("Supabase schema and RPCs", function () {
     async function seedQueue(targeting: string, n: number): Promise<number[]> {
         const ids: number[] = [];
         for (let i = 0; i < n; i++) {
-            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [
-                `会社${targeting}-${i}`,
-                `https://example.com/${i}/contact`,
-            ]);
-            const q = await sb.db.query(
+            const c = await sb.db.query<{ id: string }>(
+                "insert into companies (name, form_url) values ($1, $2) returning id",
+                [`会社${targeting}-${i}`, `https://example.com/${i}/contact`],
+            );
+            const q = await sb.db.query<{ id: string }>(
                 "insert into send_queue (targeting_id, company_id) values ($1, $2) returning id",
                 [targeting, c.rows[0].id],
             );
@@ -39,7 +54,7 @@ describe("Supabase schema and RPCs", function () {
     });
 
     it("turns row-level security on and grants anon/authenticated nothing", async () => {
-        const rls = await sb.db.query(
+        const rls = await sb.db.query<{ relname: string; relrowsecurity: boolean }>(
             "select relname, relrowsecurity from pg_class where relname in ('companies','job_executions','job_execution_attempts','send_queue','submissions') order by relname",
         );
         assert.equal(rls.rowCount, 5);
@@ -56,7 +71,7 @@ describe("Supabase schema and RPCs", function () {
     it("creates an execution once per idempotency key, even under 20 concurrent calls", async () => {
         const results = await Promise.all(
             Array.from({ length: 20 }, () =>
-                rpc("create_job_execution", {
+                rpc<JobExecutionRow>("create_job_execution", {
                     p_targeting_id: "T1",
                     p_run_total: 4,
                     p_shards: 2,
@@ -70,8 +85,8 @@ describe("Supabase schema and RPCs", function () {
     });
 
     it("allows only legal status transitions", async () => {
-        const e = await rpc("create_job_execution", { p_targeting_id: "T2", p_run_total: 1 });
-        const submitted = await rpc("mark_job_submitted", {
+        const e = await rpc<JobExecutionRow>("create_job_execution", { p_targeting_id: "T2", p_run_total: 1 });
+        const submitted = await rpc<JobExecutionRow>("mark_job_submitted", {
             p_execution_id: e.id,
             p_job_id: "job-1",
             p_job_name: "stg-fs-T2",
@@ -82,7 +97,7 @@ describe("Supabase schema and RPCs", function () {
         // Repeating the same submission is harmless.
         assert.equal(
             (
-                await rpc("mark_job_submitted", {
+                await rpc<JobExecutionRow>("mark_job_submitted", {
                     p_execution_id: e.id,
                     p_job_id: "job-1",
                     p_job_name: "stg-fs-T2",
@@ -93,10 +108,14 @@ describe("Supabase schema and RPCs", function () {
             "submitted",
         );
         assert.equal(
-            (await rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "running" })).status,
+            (await rpc<JobExecutionRow>("update_job_execution_status", { p_execution_id: e.id, p_status: "running" }))
+                .status,
             "running",
         );
-        const done = await rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "succeeded" });
+        const done = await rpc<JobExecutionRow>("update_job_execution_status", {
+            p_execution_id: e.id,
+            p_status: "succeeded",
+        });
         assert.ok(done.finished_at);
         await assert.rejects(
             rpc("update_job_execution_status", { p_execution_id: e.id, p_status: "running" }),
@@ -112,14 +131,17 @@ describe("Supabase schema and RPCs", function () {
     });
 
     it("lists executions by targeting and status", async () => {
-        const rows = await rpc("list_job_executions", { p_targeting_id: "T2", p_status: "succeeded" });
+        const rows = await rpc<JobExecutionRow[]>("list_job_executions", {
+            p_targeting_id: "T2",
+            p_status: "succeeded",
+        });
         assert.equal(rows.length, 1);
         assert.equal(rows[0].job_id, "job-1");
         assert.deepEqual(await rpc("list_job_executions", { p_targeting_id: "nobody" }), []);
     });
 
     it("records attempts and marks a failed attempt exactly once", async () => {
-        const e = await rpc("create_job_execution", { p_targeting_id: "T3", p_run_total: 2 });
+        const e = await rpc<JobExecutionRow>("create_job_execution", { p_targeting_id: "T3", p_run_total: 2 });
         await rpc("mark_job_submitted", {
             p_execution_id: e.id,
             p_job_id: "job-3",
@@ -127,7 +149,7 @@ describe("Supabase schema and RPCs", function () {
             p_job_queue: "spot",
             p_array_size: 2,
         });
-        const a = await rpc("start_job_attempt", {
+        const a = await rpc<AttemptRow>("start_job_attempt", {
             p_execution_id: e.id,
             p_run_index: 2,
             p_attempt: 1,
@@ -135,10 +157,10 @@ describe("Supabase schema and RPCs", function () {
             p_metadata: { shard: 2 },
         });
         assert.equal(a.status, "running");
-        assert.equal((await rpc("get_job_execution", { p_execution_id: e.id })).status, "running");
+        assert.equal((await rpc<JobExecutionRow>("get_job_execution", { p_execution_id: e.id })).status, "running");
         const marks = await Promise.all(
             Array.from({ length: 5 }, () =>
-                rpc("mark_job_failed_once", {
+                rpc<boolean>("mark_job_failed_once", {
                     p_execution_id: e.id,
                     p_run_index: 2,
                     p_attempt: 1,
@@ -156,7 +178,7 @@ describe("Supabase schema and RPCs", function () {
             }),
             true,
         );
-        const fin = await rpc("finish_job_attempt", {
+        const fin = await rpc<AttemptRow>("finish_job_attempt", {
             p_execution_id: e.id,
             p_run_index: 1,
             p_attempt: 1,
@@ -173,7 +195,7 @@ describe("Supabase schema and RPCs", function () {
         await Promise.all(
             Array.from({ length: 8 }, async (_, w) => {
                 for (;;) {
-                    const items = await rpc("claim_send_queue_items", {
+                    const items = await rpc<ClaimedItem[]>("claim_send_queue_items", {
                         p_targeting_id: "T4",
                         p_shard_id: 1,
                         p_total_shards: 1,
@@ -203,7 +225,7 @@ describe("Supabase schema and RPCs", function () {
             [...new Set(claimed)].sort((a, b) => a - b),
             ids,
         );
-        const subs = await sb.db.query(
+        const subs = await sb.db.query<{ n: number }>(
             "select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = 'T4'",
         );
         assert.equal(subs.rows[0].n, 60);
@@ -211,7 +233,7 @@ describe("Supabase schema and RPCs", function () {
 
     it("splits the queue by shard, and only the lease holder records a result, once", async () => {
         const ids = await seedQueue("T5", 10);
-        const s1 = await rpc("claim_send_queue_items", {
+        const s1 = await rpc<ClaimedItem[]>("claim_send_queue_items", {
             p_targeting_id: "T5",
             p_shard_id: 1,
             p_total_shards: 2,
@@ -219,7 +241,7 @@ describe("Supabase schema and RPCs", function () {
             p_limit: 100,
             p_lease_seconds: 60,
         });
-        const s2 = await rpc("claim_send_queue_items", {
+        const s2 = await rpc<ClaimedItem[]>("claim_send_queue_items", {
             p_targeting_id: "T5",
             p_shard_id: 2,
             p_total_shards: 2,
@@ -228,10 +250,10 @@ describe("Supabase schema and RPCs", function () {
             p_lease_seconds: 60,
         });
         assert.deepEqual(
-            [...s1, ...s2].map((i: any) => Number(i.id)).sort((a, b) => a - b),
+            [...s1, ...s2].map((i) => Number(i.id)).sort((a, b) => a - b),
             ids,
         );
-        assert.ok(s1.every((i: any) => Number(i.id) % 2 === 0) && s2.every((i: any) => Number(i.id) % 2 === 1));
+        assert.ok(s1.every((i) => Number(i.id) % 2 === 0) && s2.every((i) => Number(i.id) % 2 === 1));
         await assert.rejects(
             rpc("record_send_result", { p_item_id: s1[0].id, p_worker_id: "b", p_status: "sent" }),
             /is not leased by b/,
@@ -252,7 +274,7 @@ describe("Supabase schema and RPCs", function () {
 
     it("releases leases back to pending and reclaims expired ones", async () => {
         await seedQueue("T6", 4);
-        const got = await rpc("claim_send_queue_items", {
+        const got = await rpc<ClaimedItem[]>("claim_send_queue_items", {
             p_targeting_id: "T6",
             p_shard_id: 1,
             p_total_shards: 1,
@@ -266,7 +288,7 @@ describe("Supabase schema and RPCs", function () {
             2,
         );
         assert.equal(await rpc("release_send_queue_leases", { p_worker_id: "x" }), 2);
-        const again = await rpc("claim_send_queue_items", {
+        const again = await rpc<ClaimedItem[]>("claim_send_queue_items", {
             p_targeting_id: "T6",
             p_shard_id: 1,
             p_total_shards: 1,
@@ -275,9 +297,9 @@ describe("Supabase schema and RPCs", function () {
             p_lease_seconds: 0,
         });
         assert.equal(again.length, 4);
-        assert.ok(again.every((i: any) => i.attempts === 2));
+        assert.ok(again.every((i) => i.attempts === 2));
         // A zero-second lease has expired: another worker may take the items over.
-        const stolen = await rpc("claim_send_queue_items", {
+        const stolen = await rpc<ClaimedItem[]>("claim_send_queue_items", {
             p_targeting_id: "T6",
             p_shard_id: 1,
             p_total_shards: 1,

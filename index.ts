@@ -6,7 +6,8 @@ import * as aws from "@pulumi/aws";
 import { Alerts, FormSenderBatch, Orchestration, SyncScheduler, WeatherService } from "./components";
 import { loadStackConfig } from "./components/config";
 
-export = async () => {
+// Pulumi runs the exported function and exports what it returns: a plain object here, since nothing needs awaiting.
+export = () => {
     const { config, secrets } = loadStackConfig();
     const env = config.environment;
 

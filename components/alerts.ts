@@ -24,7 +24,10 @@ export interface AlertsArgs {
 /** Sizing of the Slack notifier: it only formats JSON and makes one HTTPS call per alert. */
 export const SLACK_NOTIFIER = {
     memoryMb: 128,
-    /** Above the handler's 22 s retry budget (functions/alerts/slack.ts DELIVERY_DEFAULTS), so it fails with its own error first. */
+    /**
+     * Above the handler's 22 s retry budget (functions/alerts/slack.ts DELIVERY_DEFAULTS), so it
+     * fails with its own error first.
+     */
     timeoutSeconds: 30,
     logRetentionDays: 14,
     /** Lambda's asynchronous retries of a failed event before it goes to the dead-letter queue. */
@@ -76,7 +79,8 @@ export class Alerts extends pulumi.ComponentResource {
                 name: `ops-platform-${args.environment}-alerts-${args.region}`,
                 displayName: `ops-platform ${args.environment} alerts (${args.region})`,
                 // No SSE-KMS with the AWS-managed key: CloudWatch alarms cannot publish to a topic
-                // encrypted with alias/aws/sns (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
+                // encrypted with alias/aws/sns
+                // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
             },
             { parent: this },
         );
@@ -160,7 +164,9 @@ export class Alerts extends pulumi.ComponentResource {
             `${name}-slack`,
             {
                 service: "lambda.amazonaws.com",
-                description: `Slack notifier of the ${args.region} alerts topic: reads its webhook secret, writes its logs and dead letters`,
+                description:
+                    `Slack notifier of the ${args.region} alerts topic: ` +
+                    "reads its webhook secret, writes its logs and dead letters",
                 statements: [
                     {
                         Sid: "Logs",
@@ -239,7 +245,9 @@ export class Alerts extends pulumi.ComponentResource {
             `${name}-slack-dlq`,
             {
                 name: names.deadLetterAlarm,
-                alarmDescription: `Alerts that could not be posted to Slack are waiting in ${names.deadLetterQueue} (webhook revoked or Slack down); the e-mail copy was sent`,
+                alarmDescription:
+                    `Alerts that could not be posted to Slack are waiting in ${names.deadLetterQueue} ` +
+                    "(webhook revoked or Slack down); the e-mail copy was sent",
                 namespace: "AWS/SQS",
                 metricName: "ApproximateNumberOfMessagesVisible",
                 dimensions: { QueueName: dlq.name },

@@ -58,14 +58,16 @@ export function lambdaCodePaths(
     const missing = keep.filter((p) => !deps.includes(p));
     if (missing.length > 0) {
         throw new Error(
-            `${fn}: package.json has no dependency ${missing.join(", ")}, which the function needs; npm install --save-exact it`,
+            `${fn}: package.json has no dependency ${missing.join(", ")}, which the function needs; ` +
+                "npm install --save-exact it",
         );
     }
     const provided = runtimeProvidedPackages(deps, nodeModules);
     const refused = keep.filter((p) => provided.has(p));
     if (refused.length > 0) {
         throw new Error(
-            `${fn}: ${refused.join(", ")} come${refused.length === 1 ? "s" : ""} with the Lambda runtime; remove ${refused.length === 1 ? "it" : "them"} from the packaged list`,
+            `${fn}: ${refused.join(", ")} come${refused.length === 1 ? "s" : ""} with the Lambda runtime; ` +
+                `remove ${refused.length === 1 ? "it" : "them"} from the packaged list`,
         );
     }
     // What the bundle needs: the kept packages and their dependencies, except that an SDK

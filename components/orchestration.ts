@@ -97,6 +97,9 @@ export function batchWorkflowDefinition(p: BatchWorkflowParams) {
     };
 }
 
+/** The rule Step Functions manages in the account for `.sync` ECS tasks. */
+const SFN_ECS_EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule";
+
 /** `…:task-definition/family:12` → `…:task-definition/family:*`: ECS authorizes RunTask on revision ARNs. */
 export function taskDefinitionFamilyArn(taskDefinitionArn: string): string {
     return taskDefinitionArn.replace(/:\d+$/, ":*");
@@ -131,6 +134,7 @@ export class Orchestration extends pulumi.ComponentResource {
             const [, , , region, account, resource] = arn.split(":");
             return { region, account, clusterName: resource.replace(/^cluster\//, "") };
         });
+        const regionAccount = pulumi.interpolate`${arnParts.region}:${arnParts.account}`;
         const machine = serviceRole(
             `${name}-sfn`,
             {
@@ -148,7 +152,7 @@ export class Orchestration extends pulumi.ComponentResource {
                         Sid: "TrackBatchTask",
                         Effect: "Allow",
                         Action: ["ecs:StopTask", "ecs:DescribeTasks"],
-                        Resource: pulumi.interpolate`arn:aws:ecs:${arnParts.region}:${arnParts.account}:task/${arnParts.clusterName}/*`,
+                        Resource: pulumi.interpolate`arn:aws:ecs:${regionAccount}:task/${arnParts.clusterName}/*`,
                     },
                     {
                         Sid: "PassTaskRoles",
@@ -162,7 +166,7 @@ export class Orchestration extends pulumi.ComponentResource {
                         Sid: "SyncIntegrationRule",
                         Effect: "Allow",
                         Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                        Resource: pulumi.interpolate`arn:aws:events:${arnParts.region}:${arnParts.account}:rule/StepFunctionsGetEventsForECSTaskRule`,
+                        Resource: pulumi.interpolate`arn:aws:events:${regionAccount}:rule/${SFN_ECS_EVENTS_RULE}`,
                     },
                     { Sid: "NotifyFailure", Effect: "Allow", Action: ["sns:Publish"], Resource: args.alertsTopicArn },
                     {

@@ -11,7 +11,10 @@ import { lambdaCodePaths } from "./lambdaPackages";
 
 const LAMBDA_RUNTIME = "nodejs22.x";
 
-/** What the manual-trigger rule matches: `aws events put-events --entries Source=batch-scheduler,DetailType=manual-trigger,…`. */
+/**
+ * What the manual-trigger rule matches:
+ * `aws events put-events --entries Source=batch-scheduler,DetailType=manual-trigger,…`.
+ */
 export const MANUAL_TRIGGER = { source: "batch-scheduler", detailType: "manual-trigger" } as const;
 
 /**
@@ -69,7 +72,8 @@ export function validateSyncSchedulerArgs(name: string, args: SyncSchedulerArgs)
         problems.push("`securityGroupIds` must list the RDS client security group, got none");
     if (args.timeoutSeconds <= SYNC_DURATION_ALARM_SECONDS) {
         problems.push(
-            `\`timeoutSeconds\` must be above the ${SYNC_DURATION_ALARM_SECONDS} s Duration alarm so slow runs alarm before Lambda kills them, got ${args.timeoutSeconds}`,
+            `\`timeoutSeconds\` must be above the ${SYNC_DURATION_ALARM_SECONDS} s Duration alarm ` +
+                `so slow runs alarm before Lambda kills them, got ${args.timeoutSeconds}`,
         );
     }
     if (problems.length > 0) throw new Error(`SyncScheduler '${name}': ${problems.join("; ")}`);
@@ -107,7 +111,9 @@ export class SyncScheduler extends pulumi.ComponentResource {
             `${name}-function`,
             {
                 service: "lambda.amazonaws.com",
-                description: `sync-batch (${args.environment}): reads its two secrets, writes its logs, runs in the RDS VPC`,
+                description:
+                    `sync-batch (${args.environment}): ` +
+                    "reads its two secrets, writes its logs, runs in the RDS VPC",
                 statements: [
                     {
                         Sid: "Logs",
@@ -223,7 +229,9 @@ export class SyncScheduler extends pulumi.ComponentResource {
             `${name}-manual`,
             {
                 name: names.manualRule,
-                description: `sync-batch ${args.environment}: manual runs (source ${MANUAL_TRIGGER.source}, detail-type ${MANUAL_TRIGGER.detailType})`,
+                description:
+                    `sync-batch ${args.environment}: manual runs ` +
+                    `(source ${MANUAL_TRIGGER.source}, detail-type ${MANUAL_TRIGGER.detailType})`,
                 eventPattern: pulumi.jsonStringify({
                     source: [MANUAL_TRIGGER.source],
                     "detail-type": [MANUAL_TRIGGER.detailType],
@@ -262,14 +270,18 @@ export class SyncScheduler extends pulumi.ComponentResource {
             statistic: "Sum",
             threshold: 1,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
-            alarmDescription: `sync-batch ${args.environment} failed; published data is unchanged. Logs: aws logs tail ${names.logGroup} --since 1h`,
+            alarmDescription:
+                `sync-batch ${args.environment} failed; published data is unchanged. ` +
+                `Logs: aws logs tail ${names.logGroup} --since 1h`,
         });
         const duration = alarm(`${name}-duration`, names.durationAlarm, {
             metricName: "Duration",
             statistic: "Maximum",
             threshold: SYNC_DURATION_ALARM_SECONDS * 1000,
             comparisonOperator: "GreaterThanThreshold",
-            alarmDescription: `sync-batch ${args.environment} ran longer than ${SYNC_DURATION_ALARM_SECONDS} s (timeout ${args.timeoutSeconds} s)`,
+            alarmDescription:
+                `sync-batch ${args.environment} ran longer than ${SYNC_DURATION_ALARM_SECONDS} s ` +
+                `(timeout ${args.timeoutSeconds} s)`,
         });
 
         this.functionName = fn.name;

@@ -28,7 +28,10 @@ const WEB_ENTRYPOINT = path.join(__dirname, "..", "containers", "web", "entrypoi
 export interface WeatherServiceArgs extends Omit<WeatherConfig, "region"> {
     /** Stack environment (`stg`, `prd`); part of every physical name. */
     readonly environment: string;
-    /** JSON object of API keys (secret) written as the secret's value; when absent the operator sets the value in Secrets Manager. */
+    /**
+     * JSON object of API keys (secret) written as the secret's value; when absent the operator
+     * sets the value in Secrets Manager.
+     */
     readonly apiKeys?: pulumi.Input<string>;
     /** Alerts topic in this component's region. */
     readonly alertsTopicArn: pulumi.Input<string>;
@@ -64,7 +67,8 @@ export class WeatherService extends pulumi.ComponentResource {
         const prefix = `weather-${env}`;
         if (args.availabilityZones.length < 2) {
             throw new Error(
-                `WeatherService '${name}': an ALB needs subnets in at least 2 availability zones, got ${args.availabilityZones.length}`,
+                `WeatherService '${name}': an ALB needs subnets in at least 2 availability zones, ` +
+                    `got ${args.availabilityZones.length}`,
             );
         }
         if (!args.imageUri && !args.appPath) {

@@ -3,7 +3,10 @@ import { AWS_REGIONS, AwsRegion, CIDR16_TO_24, ConfigReader, SUBNET_ID } from ".
 /** FormSenderBatch settings (keys `formSender*`). */
 export interface FormSenderConfig {
     readonly region: AwsRegion;
-    /** `public`: runners in public subnets with public IPv4 (no NAT per-GB charge); `private`: private subnets behind one NAT gateway. */
+    /**
+     * `public`: runners in public subnets with public IPv4 (no NAT per-GB charge);
+     * `private`: private subnets behind one NAT gateway.
+     */
     readonly networkMode: "public" | "private";
     readonly vpcCidr: string;
     readonly availabilityZones: string[];
@@ -25,6 +28,14 @@ export interface FormSenderConfig {
     /** Requests per 5 minutes per client IP before WAF blocks. */
     readonly wafRateLimit: number;
     /**
+     * Whether this stack sets the region's API Gateway account setting: the IAM role API Gateway writes CloudWatch
+     * logs with (aws.apigateway.Account `cloudwatchRoleArn`). Without it the stage's access logs and execution
+     * logging are refused ("CloudWatch Logs role ARN must be set in account settings to enable logging",
+     * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html). It is one setting per
+     * account and region: when stacks share an account exactly one of them manages it.
+     */
+    readonly manageApiGatewayAccount: boolean;
+    /**
      * Reserved concurrency of the dispatcher Lambda; 0 reserves none (the function shares the account's unreserved
      * pool). Lambda refuses a reservation that leaves less than 100 unreserved, and new accounts start with low
      * concurrency quotas (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
@@ -35,7 +46,10 @@ export interface FormSenderConfig {
     readonly onDemandPrices: Record<string, number>;
 }
 
-/** us-east-1 Linux on-demand list prices (USD/hour), recorded 2025-10-07 (https://aws.amazon.com/ec2/pricing/on-demand/). */
+/**
+ * us-east-1 Linux on-demand list prices (USD/hour), recorded 2025-10-07
+ * (https://aws.amazon.com/ec2/pricing/on-demand/).
+ */
 export const ON_DEMAND_PRICES_US_EAST_1: Record<string, number> = {
     "c6a.xlarge": 0.153,
     "c5a.xlarge": 0.154,
@@ -61,6 +75,7 @@ export const FORM_SENDER_DEFAULTS = {
     apiBurstLimit: 50,
     apiRateLimit: 10,
     wafRateLimit: 1000,
+    manageApiGatewayAccount: false,
     dispatcherReservedConcurrency: 0,
     spotPriceThresholdPercent: 80,
 };
@@ -100,7 +115,8 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         if (p === undefined && region === "us-east-1") {
             r.fail(
                 "formSenderInstanceTypes",
-                `instance types with a known on-demand price (${Object.keys(ON_DEMAND_PRICES_US_EAST_1).join(", ")}) so spot-watch can compare`,
+                `instance types with a known on-demand price (${Object.keys(ON_DEMAND_PRICES_US_EAST_1).join(", ")}) ` +
+                    "so spot-watch can compare",
                 t,
                 "add its price to ON_DEMAND_PRICES_US_EAST_1 in components/config/formSender.ts or remove it",
             );
@@ -153,6 +169,9 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         apiBurstLimit: r.integer("formSenderApiBurstLimit", { default: d.apiBurstLimit, min: 1, max: 5000 }),
         apiRateLimit: r.integer("formSenderApiRateLimit", { default: d.apiRateLimit, min: 1, max: 10000 }),
         wafRateLimit: r.integer("formSenderWafRateLimit", { default: d.wafRateLimit, min: 100, max: 2_000_000_000 }),
+        manageApiGatewayAccount: r.boolean("formSenderManageApiGatewayAccount", {
+            default: d.manageApiGatewayAccount,
+        }),
         dispatcherReservedConcurrency: r.integer("formSenderDispatcherReservedConcurrency", {
             default: d.dispatcherReservedConcurrency,
             min: 0,

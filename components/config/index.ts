@@ -102,7 +102,8 @@ function readSecrets(r: ConfigReader, raw: RawConfig): void {
                 "weatherApiKeys",
                 `a JSON object whose keys are among ${WEATHER_API_KEY_NAMES.join(", ")} with string values`,
                 "[secret]",
-                `pulumi config set --secret weatherApiKeys '{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}' --stack ${r.stack}`,
+                "pulumi config set --secret weatherApiKeys " +
+                    `'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}' --stack ${r.stack}`,
             );
         }
     }
@@ -112,7 +113,8 @@ function readSecrets(r: ConfigReader, raw: RawConfig): void {
             "alertSlackWebhookUrl",
             "a Slack Incoming Webhook URL (https://hooks.slack.com/services/T…/B…/…)",
             "[secret]",
-            `copy the URL from the Slack app's Incoming Webhooks page, then pulumi config set --secret alertSlackWebhookUrl <url> --stack ${r.stack}`,
+            "copy the URL from the Slack app's Incoming Webhooks page, " +
+                `then pulumi config set --secret alertSlackWebhookUrl <url> --stack ${r.stack}`,
         );
     }
 }

@@ -105,7 +105,10 @@ export function readSyncConfig(r: ConfigReader, env: string): SyncConfig {
     const secretArn = (key: string, what: string, example: string) =>
         r.string(key, {
             pattern: secretArnPattern(region),
-            expected: `the full ARN of the Secrets Manager secret holding ${what}, in ${region} (arn:aws:secretsmanager:${region}:<account>:secret:<name>-<6 characters>; aws secretsmanager describe-secret --secret-id <name> --query ARN)`,
+            expected:
+                `the full ARN of the Secrets Manager secret holding ${what}, in ${region} ` +
+                `(arn:aws:secretsmanager:${region}:<account>:secret:<name>-<6 characters>; ` +
+                "aws secretsmanager describe-secret --secret-id <name> --query ARN)",
             example: `arn:aws:secretsmanager:${region}:123456789012:secret:${example}-AbCdEf`,
         });
     const timeoutSeconds = r.integer("syncTimeoutSeconds", {

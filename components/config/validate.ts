@@ -20,7 +20,8 @@ export class ConfigError extends Error {
         readonly problems: ConfigProblem[],
     ) {
         super(
-            `Invalid configuration for stack '${stack}' (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            `Invalid configuration for stack '${stack}' ` +
+                `(${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
                 problems.map((p) => `  - ${p.message}`).join("\n"),
         );
         this.name = "ConfigError";
@@ -163,14 +164,14 @@ export class ConfigReader {
             return opts.default;
         }
         let ok = true;
-        for (const item of parsed as string[]) {
+        for (const item of parsed) {
             const err = opts.item?.(item);
             if (err !== undefined) {
                 ok = false;
                 this.fail(key, `every item to be ${opts.itemExpected ?? "valid"} (${err})`, v, fix);
             }
         }
-        return ok ? (parsed as string[]) : opts.default;
+        return ok ? parsed : opts.default;
     }
 
     logRetention(key: string, def: number): number {
@@ -195,9 +196,13 @@ export class ConfigReader {
         for (const key of Object.keys(this.raw)) {
             if (this.seen.has(key)) continue;
             const hint = closest(key, known);
+            const suggestion = hint ? `did you mean '${hint}'? ` : "";
             this.problems.push({
                 key,
-                message: `${PROJECT}:${key}: unknown configuration key. Fix: ${hint ? `did you mean '${hint}'? ` : ""}run pulumi config rm ${key} --stack ${this.stack} (keys are declared in Pulumi.yaml)`,
+                message:
+                    `${PROJECT}:${key}: unknown configuration key. ` +
+                    `Fix: ${suggestion}run pulumi config rm ${key} --stack ${this.stack} ` +
+                    "(keys are declared in Pulumi.yaml)",
             });
         }
     }
@@ -272,6 +277,15 @@ export function arnRegion(arn: string): string {
     return arn.split(":")[3] ?? "";
 }
 
+const MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC";
+const WEEKDAYS = "SUN|MON|TUE|WED|THU|FRI|SAT";
+/** Cron month names: one, or a range (`JAN-MAR`). */
+const CRON_MONTH_NAMES = new RegExp(`^(${MONTHS})(-(${MONTHS}))?$`);
+/** Cron day-of-week specials: `?`, `L`, `<n>L`, `<n>#<week>`, or names as a range and/or list. */
+const CRON_WEEKDAY_SPECIALS = new RegExp(
+    String.raw`^(\?|L|\dL|\d#[1-5]|(${WEEKDAYS})(-(${WEEKDAYS}))?(,(${WEEKDAYS}))*)$`,
+);
+
 /**
  * Validates an EventBridge schedule expression: `rate(<n> minute|minutes|hour|hours|day|days)`
  * or `cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)`, where exactly one of
@@ -297,20 +311,8 @@ export function scheduleExpressionError(expr: string): string | undefined {
         ["minutes", min, 0, 59],
         ["hours", hour, 0, 23],
         ["day-of-month", dom, 1, 31, /^(\?|L|LW|\d{1,2}W)$/],
-        [
-            "month",
-            month,
-            1,
-            12,
-            /^(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?$/,
-        ],
-        [
-            "day-of-week",
-            dow,
-            1,
-            7,
-            /^(\?|L|\dL|\d#[1-5]|(SUN|MON|TUE|WED|THU|FRI|SAT)(-(SUN|MON|TUE|WED|THU|FRI|SAT))?(,(SUN|MON|TUE|WED|THU|FRI|SAT))*)$/,
-        ],
+        ["month", month, 1, 12, CRON_MONTH_NAMES],
+        ["day-of-week", dow, 1, 7, CRON_WEEKDAY_SPECIALS],
         ["year", year, 1970, 2199],
     ];
     for (const [name, field, lo, hi, special] of checks) {

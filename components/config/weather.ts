@@ -74,7 +74,8 @@ export function readWeatherConfig(r: ConfigReader): WeatherConfig {
             "weatherAppPath",
             "the app source directory to build the image from (or weatherImageUri for a prebuilt image)",
             undefined,
-            `${r.setCommand("weatherAppPath", "../weather-comment-generator")} or ${r.setCommand("weatherImageUri", "<registry>/<repo>:<tag>")}`,
+            `${r.setCommand("weatherAppPath", "../weather-comment-generator")} or ` +
+                r.setCommand("weatherImageUri", "<registry>/<repo>:<tag>"),
         );
     }
     const minTasks = r.integer("weatherMinTasks", { default: d.minTasks, min: 1, max: 20 });

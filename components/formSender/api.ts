@@ -1,11 +1,14 @@
 /**
  * The REST API that Google Apps Script calls with SigV4: one resource tree for ROUTES, every
- * method IAM-authorized and proxied to the dispatcher, a stage with access logs and throttling,
- * and a WAF rate limit per client IP. The GAS principal is granted exactly these routes.
+ * method IAM-authorized and proxied to the dispatcher, a stage with access logs, execution logs
+ * and throttling, and a WAF rate limit per client IP. The GAS principal is granted exactly these
+ * routes. When the stack manages it, also the region's API Gateway account setting that lets API
+ * Gateway write those logs.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
+import { assumeRolePolicy } from "../iam";
 import type { PartContext } from "./context";
 import type { LambdaFunctions } from "./functions";
 
@@ -17,10 +20,13 @@ export const ROUTES = [
     { method: "POST", path: ["form-sender", "executions", "{id}", "cancel"] },
 ] as const;
 
+/** Days API Gateway's execution logs are kept (API Gateway itself would create their group with no expiry). */
+export const EXECUTION_LOG_RETENTION_DAYS = 30;
+
 export interface ApiInput
     extends
         PartContext,
-        Pick<FormSenderConfig, "apiBurstLimit" | "apiRateLimit" | "wafRateLimit">,
+        Pick<FormSenderConfig, "apiBurstLimit" | "apiRateLimit" | "wafRateLimit" | "manageApiGatewayAccount">,
         Pick<LambdaFunctions, "dispatcher"> {}
 
 export interface Api {
@@ -46,39 +52,35 @@ export function buildApi(input: ApiInput): Api {
         const key = parts.join("/");
         let res = resources.get(key);
         if (!res) {
-            res = new aws.apigateway.Resource(
-                `${name}-api-${key.replace(/[{}]/g, "")}`.replace(/\//g, "-"),
-                { restApi: api.id, parentId: resourceFor(parts.slice(0, -1)), pathPart: parts[parts.length - 1] },
-                { parent },
-            );
+            const resName = `${name}-api-${key.replace(/[{}]/g, "")}`.replace(/\//g, "-");
+            const args: aws.apigateway.ResourceArgs = {
+                restApi: api.id,
+                parentId: resourceFor(parts.slice(0, -1)),
+                pathPart: parts[parts.length - 1],
+            };
+            res = new aws.apigateway.Resource(resName, args, { parent });
             resources.set(key, res);
         }
         return res.id;
     };
     const integrations = ROUTES.map((route) => {
         const label = `${route.method.toLowerCase()}-${route.path.join("-").replace(/[{}]/g, "")}`;
-        const method = new aws.apigateway.Method(
-            `${name}-api-${label}`,
-            {
-                restApi: api.id,
-                resourceId: resourceFor(route.path),
-                httpMethod: route.method,
-                authorization: "AWS_IAM",
-            },
-            { parent },
-        );
-        return new aws.apigateway.Integration(
-            `${name}-api-${label}`,
-            {
-                restApi: api.id,
-                resourceId: method.resourceId,
-                httpMethod: method.httpMethod,
-                type: "AWS_PROXY",
-                integrationHttpMethod: "POST",
-                uri: dispatcher.invokeArn,
-            },
-            { parent },
-        );
+        const methodArgs: aws.apigateway.MethodArgs = {
+            restApi: api.id,
+            resourceId: resourceFor(route.path),
+            httpMethod: route.method,
+            authorization: "AWS_IAM",
+        };
+        const method = new aws.apigateway.Method(`${name}-api-${label}`, methodArgs, { parent });
+        const integrationArgs: aws.apigateway.IntegrationArgs = {
+            restApi: api.id,
+            resourceId: method.resourceId,
+            httpMethod: method.httpMethod,
+            type: "AWS_PROXY",
+            integrationHttpMethod: "POST",
+            uri: dispatcher.invokeArn,
+        };
+        return new aws.apigateway.Integration(`${name}-api-${label}`, integrationArgs, { parent });
     });
     new aws.lambda.Permission(
         `${name}-api`,
@@ -103,6 +105,52 @@ export function buildApi(input: ApiInput): Api {
         { name: `/aws/apigateway/${prefix}-api`, retentionInDays: 30 },
         { parent },
     );
+    // API Gateway writes both access and execution logs with the IAM role of the region's account setting, and
+    // refuses a stage or method settings that log without one ("CloudWatch Logs role ARN must be set in account
+    // settings to enable logging"; https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html:
+    // a role trusted by apigateway.amazonaws.com with AmazonAPIGatewayPushToCloudWatchLogs, set as the account's
+    // cloudWatchRoleArn in each Region). One setting per account and region, so one stack manages it
+    // (formSenderManageApiGatewayAccount). Destroying that stack resets the setting: since provider v6
+    // (@pulumi/aws 7) deleting aws.apigateway.Account always resets it (hashicorp/terraform-provider-aws#42226).
+    const logPrerequisites: pulumi.Resource[] = [];
+    if (input.manageApiGatewayAccount) {
+        const cloudwatchRole = new aws.iam.Role(
+            `${name}-apigw-cloudwatch`,
+            {
+                assumeRolePolicy: assumeRolePolicy("apigateway.amazonaws.com"),
+                description: "API Gateway account setting: write API logs to CloudWatch Logs in this region",
+            },
+            { parent },
+        );
+        const cloudwatchPolicy = new aws.iam.RolePolicyAttachment(
+            `${name}-apigw-cloudwatch`,
+            {
+                role: cloudwatchRole.name,
+                policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            },
+            { parent },
+        );
+        logPrerequisites.push(
+            new aws.apigateway.Account(
+                `${name}-apigw-account`,
+                { cloudwatchRoleArn: cloudwatchRole.arn },
+                { parent, dependsOn: [cloudwatchPolicy] },
+            ),
+        );
+    }
+    // Execution logging makes API Gateway create API-Gateway-Execution-Logs_<api id>/<stage> itself, with no
+    // expiry (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html): the
+    // group is created first, with a retention, so API Gateway finds it.
+    logPrerequisites.push(
+        new aws.cloudwatch.LogGroup(
+            `${name}-api-execution`,
+            {
+                name: pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${env}`,
+                retentionInDays: EXECUTION_LOG_RETENTION_DAYS,
+            },
+            { parent },
+        ),
+    );
     const stage = new aws.apigateway.Stage(
         `${name}-api`,
         {
@@ -125,7 +173,7 @@ export function buildApi(input: ApiInput): Api {
                 }),
             },
         },
-        { parent },
+        { parent, dependsOn: logPrerequisites },
     );
     new aws.apigateway.MethodSettings(
         `${name}-api`,
@@ -141,7 +189,7 @@ export function buildApi(input: ApiInput): Api {
                 dataTraceEnabled: false,
             },
         },
-        { parent },
+        { parent, dependsOn: logPrerequisites },
     );
     const waf = new aws.wafv2.WebAcl(
         `${name}-api-waf`,

@@ -125,6 +125,7 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             apiBurstLimit: args.apiBurstLimit,
             apiRateLimit: args.apiRateLimit,
             wafRateLimit: args.wafRateLimit,
+            manageApiGatewayAccount: args.manageApiGatewayAccount,
         });
 
         const { accessKey } = buildGasPrincipal({ ...ctx, api });

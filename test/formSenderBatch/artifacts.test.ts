@@ -5,12 +5,16 @@
  * Batch, EC2 and SNS. The submit → state change path runs end to end through both functions.
  */
 import { strict as assert } from "assert";
+import { SubmitJobCommandInput } from "@aws-sdk/client-batch";
+import { ApiResult } from "../../functions/formSender/dispatcher";
+import { BatchEventOutcome } from "../../functions/formSender/batchEvents";
 import { planFor, Plan } from "../harness";
 import { AwsApiServer, startAwsApiServer } from "../support/awsApiServer";
 import { invokeLambda, LambdaArtifact, writeLambdaPackage } from "../support/lambdaArtifact";
 import { S3Server, startS3Server } from "../support/s3Server";
 import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
 import { LocalSupabase, startSupabase } from "../support/supabase";
+import { LambdaFunctionInputs } from "../support/planShapes";
 
 const FN = "aws:lambda/function:Function";
 /** Secret config values the plan is made with: none may reach the serialized code. */
@@ -18,6 +22,25 @@ const PLAN_SECRETS = {
     formSenderSupabaseUrl: "https://artifactsecretref.supabase.co",
     formSenderSupabaseServiceRoleKey: "sb_secret_artifactScanToken7f3e9a1c",
 };
+/** The dispatcher's answer to a submit, from the response body. */
+interface SubmitAnswer {
+    execution_id: string;
+    job_id: string;
+    array_size: number;
+}
+
+/** spot-watch's outcome, as the fields read here. */
+interface SpotWatchResult {
+    action: string;
+    maxvCpus?: number;
+}
+
+/** The container environment a submitted job overrides, as name → value. */
+const envOf = (job: SubmitJobCommandInput): Record<string, string | undefined> =>
+    Object.fromEntries(
+        (job.containerOverrides?.environment ?? []).map((e): [string, string | undefined] => [String(e.name), e.value]),
+    );
+
 const CONFIG = {
     client: {
         company_name: "株式会社テストコネクト",
@@ -50,7 +73,7 @@ describe("form-sender deployment artifacts", function () {
                   : undefined,
         );
         for (const name of ["form-sender-dispatcher", "form-sender-batch-events", "form-sender-spot-watch"]) {
-            artifacts.set(name, writeLambdaPackage(plan.inputs(FN, name).code));
+            artifacts.set(name, writeLambdaPackage(plan.inputs<LambdaFunctionInputs>(FN, name).code));
         }
     });
     after(async () => {
@@ -58,9 +81,10 @@ describe("form-sender deployment artifacts", function () {
         await Promise.all([sb?.stop(), s3?.close(), aws?.close(), sm?.close()]);
     });
 
-    const invoke = (name: string, event: unknown) =>
-        invokeLambda<any>(artifacts.get(name)!.dir, event, {
-            ...(plan.inputs(FN, name).environment?.variables ?? {}),
+    /** Invokes the function `name`; `T` is the result the test expects from it. */
+    const invoke = <T>(name: string, event: unknown) =>
+        invokeLambda<T>(artifacts.get(name)!.dir, event, {
+            ...(plan.inputs<LambdaFunctionInputs>(FN, name).environment?.variables ?? {}),
             AWS_REGION: "us-east-1",
             AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
             AWS_SECRET_ACCESS_KEY: "artifact-test",
@@ -69,7 +93,7 @@ describe("form-sender deployment artifacts", function () {
             AWS_ENDPOINT_URL_EC2: aws.endpoint,
             AWS_ENDPOINT_URL_SNS: aws.endpoint,
             AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-            AWS_LAMBDA_FUNCTION_NAME: plan.inputs(FN, name).name,
+            AWS_LAMBDA_FUNCTION_NAME: plan.inputs<LambdaFunctionInputs>(FN, name).name,
         });
 
     it("bundles only what each function uses, with their dependencies: no SDK client (the runtime provides them), playwright, pg or supabase-js", () => {
@@ -98,7 +122,7 @@ describe("form-sender deployment artifacts", function () {
     });
 
     it("dispatcher then batch-events: submit stores the config, records the execution and submits the array job; success is recorded and the config deleted", async () => {
-        const submit = await invoke("form-sender-dispatcher", {
+        const submit = await invoke<ApiResult>("form-sender-dispatcher", {
             resource: "/form-sender/submit",
             path: "/form-sender/submit",
             httpMethod: "POST",
@@ -117,7 +141,7 @@ describe("form-sender deployment artifacts", function () {
         });
         assert.deepEqual(submit.foreign, [], "every module came from the bundle or the runtime's SDK");
         assert.equal(submit.result.statusCode, 200, submit.result.body);
-        const out = JSON.parse(submit.result.body);
+        const out = JSON.parse(submit.result.body) as SubmitAnswer;
         assert.equal(out.job_id, "local-job-1");
         assert.equal(out.array_size, 2);
 
@@ -128,16 +152,17 @@ describe("form-sender deployment artifacts", function () {
             plan.inputs("aws:batch/jobQueue:JobQueue", "form-sender-queue-spot-then-ondemand").name,
         );
         assert.deepEqual(job.arrayProperties, { size: 2 });
-        const env = Object.fromEntries(
-            job.containerOverrides.environment.map((e: { name: string; value: string }) => [e.name, e.value]),
-        );
+        const env = envOf(job);
         assert.equal(env.FORM_SENDER_EXECUTION_ID, out.execution_id);
-        const configUrl: string = env.FORM_SENDER_CLIENT_CONFIG_URL;
+        const configUrl = env.FORM_SENDER_CLIENT_CONFIG_URL ?? "";
         const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(configUrl)!;
         assert.equal(bucket, (plan.run.outputs.formSender as { bucket: string }).bucket);
         assert.deepEqual(JSON.parse(s3.objects.get(`${bucket}/${key}`)!.body.toString()), CONFIG);
         const row = (
-            await sb.db.query("select status, job_id, array_size from job_executions where id = $1", [out.execution_id])
+            await sb.db.query<{ status: string; job_id: string; array_size: number }>(
+                "select status, job_id, array_size from job_executions where id = $1",
+                [out.execution_id],
+            )
         ).rows[0];
         assert.deepEqual(row, { status: "submitted", job_id: "local-job-1", array_size: 2 });
         assert.ok(
@@ -147,7 +172,7 @@ describe("form-sender deployment artifacts", function () {
         );
         assert.ok(!JSON.stringify(submit.logs).includes("t.yamada@example.com"), "logs are sanitized");
 
-        const changed = await invoke("form-sender-batch-events", {
+        const changed = await invoke<BatchEventOutcome>("form-sender-batch-events", {
             version: "0",
             id: "event-1",
             "detail-type": "Batch Job State Change",
@@ -163,7 +188,7 @@ describe("form-sender deployment artifacts", function () {
                 jobDefinition: job.jobDefinition,
                 status: "SUCCEEDED",
                 arrayProperties: { size: 2 },
-                container: { environment: job.containerOverrides.environment },
+                container: { environment: job.containerOverrides?.environment },
                 tags: job.tags,
             },
         });
@@ -175,7 +200,11 @@ describe("form-sender deployment artifacts", function () {
             attempts: 0,
         });
         assert.equal(
-            (await sb.db.query("select status from job_executions where id = $1", [out.execution_id])).rows[0].status,
+            (
+                await sb.db.query<{ status: string }>("select status from job_executions where id = $1", [
+                    out.execution_id,
+                ])
+            ).rows[0].status,
             "succeeded",
         );
         assert.equal(s3.objects.has(`${bucket}/${key}`), false, "the client config is deleted after success");
@@ -194,13 +223,13 @@ describe("form-sender deployment artifacts", function () {
             body: JSON.stringify(body),
             isBase64Encoded: false,
         });
-        const up = await invoke(
+        const up = await invoke<ApiResult>(
             "form-sender-dispatcher",
             apiEvent("/form-sender/client-config-upload", { targeting_id: "T901" }),
         );
         assert.deepEqual(up.foreign, [], "every module came from the bundle or the runtime's SDK clients");
         assert.equal(up.result.statusCode, 200, up.result.body);
-        const { url, key } = JSON.parse(up.result.body);
+        const { url, key } = JSON.parse(up.result.body) as { url: string; key: string };
         const bucket = (plan.run.outputs.formSender as { bucket: string }).bucket;
         assert.ok(url.startsWith(`${s3.endpoint}/${bucket}/${key}?`), url);
         const signed = new URL(url).searchParams;
@@ -216,7 +245,7 @@ describe("form-sender deployment artifacts", function () {
         assert.equal(put.status, 200);
 
         const jobsBefore = aws.submittedJobs.length;
-        const submit = await invoke(
+        const submit = await invoke<ApiResult>(
             "form-sender-dispatcher",
             apiEvent("/form-sender/submit", {
                 targeting_id: "T901",
@@ -225,18 +254,15 @@ describe("form-sender deployment artifacts", function () {
             }),
         );
         assert.equal(submit.result.statusCode, 200, submit.result.body);
-        const env = Object.fromEntries(
-            aws.submittedJobs[jobsBefore].containerOverrides.environment.map((e: { name: string; value: string }) => [
-                e.name,
-                e.value,
-            ]),
-        );
+        const env = envOf(aws.submittedJobs[jobsBefore]);
         assert.equal(env.FORM_SENDER_CLIENT_CONFIG_URL, `s3://${bucket}/${key}`);
     });
 
     it("spot-watch lowers Spot capacity and alerts when Spot costs more than the threshold, then restores it", async () => {
-        const types: string[] = plan.inputs("aws:batch/computeEnvironment:ComputeEnvironment", "form-sender-spot-ce")
-            .computeResources.instanceTypes;
+        const types = plan.inputs<{ computeResources: { instanceTypes: string[] } }>(
+            "aws:batch/computeEnvironment:ComputeEnvironment",
+            "form-sender-spot-ce",
+        ).computeResources.instanceTypes;
         const onDemand: Record<string, number> = { "c6a.xlarge": 0.153, "c5a.xlarge": 0.154, "c6i.xlarge": 0.17 };
         const at = new Date();
         aws.spotPrices = types.map((t) => ({
@@ -258,7 +284,7 @@ describe("form-sender deployment artifacts", function () {
             detail: {},
         };
 
-        const high = await invoke("form-sender-spot-watch", event);
+        const high = await invoke<SpotWatchResult>("form-sender-spot-watch", event);
         assert.deepEqual(high.foreign, []);
         assert.equal(high.result.action, "reduced");
         const [ce] = [...aws.computeEnvironments.values()];
@@ -278,7 +304,7 @@ describe("form-sender deployment artifacts", function () {
             price: onDemand[t] * 0.3,
             timestamp: new Date(),
         }));
-        const low = await invoke("form-sender-spot-watch", event);
+        const low = await invoke<SpotWatchResult>("form-sender-spot-watch", event);
         assert.equal(low.result.action, "restored");
         assert.equal(ce.maxvCpus, low.result.maxvCpus);
         assert.equal(ce.tags["ops:spot-watch"], undefined);

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { gasPropertiesFromOutputs } from "../../scripts/gas-config";
-import { json, Plan, planFor } from "../harness";
+import { inputsOf, json, Plan, planFor } from "../harness";
+import { LambdaFunctionInputs, PolicyDocument } from "../support/planShapes";
 
 const ACCOUNT = "123456789012";
 const T = {
@@ -11,6 +12,33 @@ const T = {
     fn: "aws:lambda/function:Function",
     method: "aws:apigateway/method:Method",
 };
+/** Compute environment inputs, as read here. */
+interface ComputeEnvironmentInputs {
+    computeResources: {
+        type: string;
+        allocationStrategy: string;
+        instanceTypes: string[];
+        minVcpus: number;
+        maxVcpus: number;
+        ec2Configurations?: { imageType: string }[];
+    };
+}
+
+/** The job definition's `containerProperties`, parsed. */
+interface ContainerProperties {
+    environment: { name: string; value: string }[];
+    secrets: { name: string; valueFrom: string }[];
+    linuxParameters?: unknown;
+    resourceRequirements?: unknown;
+}
+
+/** A rule of the bucket lifecycle configuration. */
+interface LifecycleRule {
+    id: string;
+    expiration?: { days: number };
+    abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
+}
+
 /** Statements allowed a "*" resource, each because AWS offers no resource-level permission. */
 const STAR_ALLOWED = new Set(["EcrAuth", "Tracing", "ReadPricesAndCapacity"]);
 
@@ -45,7 +73,7 @@ describe("FormSenderBatch", function () {
             });
 
             it("builds a Spot CE (capacity-optimized, c6a.xlarge first) and an on-demand CE with the same types", () => {
-                const spot = p().inputs(T.ce, "form-sender-spot-ce").computeResources;
+                const spot = p().inputs<ComputeEnvironmentInputs>(T.ce, "form-sender-spot-ce").computeResources;
                 assert.equal(spot.type, "SPOT");
                 // The Spot strategy the provider updates in place (see computeUpdates.test.ts).
                 assert.equal(spot.allocationStrategy, "SPOT_CAPACITY_OPTIMIZED");
@@ -53,7 +81,7 @@ describe("FormSenderBatch", function () {
                 assert.ok(spot.instanceTypes.length >= 3);
                 assert.deepEqual([spot.minVcpus, spot.maxVcpus], [0, stack === "prd" ? 400 : 16]);
                 assert.deepEqual(spot.ec2Configurations, [{ imageType: "ECS_AL2023" }]);
-                const od = p().inputs(T.ce, "form-sender-ondemand-ce").computeResources;
+                const od = p().inputs<ComputeEnvironmentInputs>(T.ce, "form-sender-ondemand-ce").computeResources;
                 assert.deepEqual(
                     [od.type, od.allocationStrategy, od.instanceTypes, od.minVcpus],
                     ["EC2", "BEST_FIT_PROGRESSIVE", spot.instanceTypes, 0],
@@ -95,10 +123,10 @@ describe("FormSenderBatch", function () {
                     ],
                 });
                 assert.deepEqual(jd.timeout, { attemptDurationSeconds: 28800 });
-                const c = json(jd.containerProperties);
+                const c = json<ContainerProperties>(jd.containerProperties);
                 assert.deepEqual(c.environment[0], { name: "FORM_SENDER_ENV", value: "aws_batch" });
                 assert.deepEqual(
-                    c.secrets.map((s: any) => s.valueFrom),
+                    c.secrets.map((s) => s.valueFrom),
                     [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/key`].map(
                         (n) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${n}-AbCdEf`,
                     ),
@@ -112,7 +140,7 @@ describe("FormSenderBatch", function () {
                     p().inputs("aws:ssm/parameter:Parameter", "form-sender-job-definition").name,
                     `/fs-runner/${stack}/batch/job-definition`,
                 );
-                assert.deepEqual(json(p().inputs(T.rolePolicy, "form-sender-job").policy).Statement, [
+                assert.deepEqual(json<PolicyDocument>(p().inputs(T.rolePolicy, "form-sender-job").policy).Statement, [
                     {
                         Sid: "ReadClientConfig",
                         Effect: "Allow",
@@ -128,17 +156,18 @@ describe("FormSenderBatch", function () {
                     [pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets],
                     [true, true, true, true],
                 );
-                const pol = json(p().inputs("aws:s3/bucketPolicy:BucketPolicy", "form-sender-configs").policy)
-                    .Statement[0];
+                const pol = json<PolicyDocument>(
+                    p().inputs("aws:s3/bucketPolicy:BucketPolicy", "form-sender-configs").policy,
+                ).Statement[0];
                 assert.deepEqual([pol.Effect, pol.Condition], ["Deny", { Bool: { "aws:SecureTransport": "false" } }]);
-                const rules = p().inputs(
+                const rules = p().inputs<{ rules: LifecycleRule[] }>(
                     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                     "form-sender-configs",
                 ).rules;
                 assert.deepEqual(
-                    rules.map((r: any) => [
+                    rules.map((r) => [
                         r.id,
-                        r.expiration?.days ?? r.abortIncompleteMultipartUpload.daysAfterInitiation,
+                        r.expiration?.days ?? r.abortIncompleteMultipartUpload?.daysAfterInitiation,
                     ]),
                     [
                         ["expire-client-configs", 7],
@@ -147,8 +176,10 @@ describe("FormSenderBatch", function () {
                     ],
                 );
                 assert.equal(
-                    p().inputs("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "form-sender-configs").rule
-                        .objectOwnership,
+                    p().inputs<{ rule: { objectOwnership: string } }>(
+                        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+                        "form-sender-configs",
+                    ).rule.objectOwnership,
                     "BucketOwnerEnforced",
                 );
             });
@@ -157,20 +188,27 @@ describe("FormSenderBatch", function () {
                 const methods = p().ofType(T.method);
                 assert.equal(methods.length, 4);
                 for (const m of methods) assert.equal(m.inputs.authorization, "AWS_IAM", m.name);
-                const settings = p().inputs("aws:apigateway/methodSettings:MethodSettings", "form-sender-api").settings;
+                const settings = p().inputs<{
+                    settings: { throttlingBurstLimit: number; throttlingRateLimit: number };
+                }>("aws:apigateway/methodSettings:MethodSettings", "form-sender-api").settings;
                 assert.deepEqual([settings.throttlingBurstLimit, settings.throttlingRateLimit], [50, 10]);
-                const waf = p().inputs("aws:wafv2/webAcl:WebAcl", "form-sender-api-waf");
+                const waf = p().inputs<{ rules: { statement: unknown }[] }>(
+                    "aws:wafv2/webAcl:WebAcl",
+                    "form-sender-api-waf",
+                );
                 assert.deepEqual(waf.rules[0].statement, {
                     rateBasedStatement: { limit: 1000, aggregateKeyType: "IP" },
                 });
                 assert.ok(p().ofType("aws:wafv2/webAclAssociation:WebAclAssociation").length === 1);
-                const gas = json(p().inputs("aws:iam/userPolicy:UserPolicy", "form-sender-gas").policy).Statement;
+                const gas = json<PolicyDocument>(
+                    p().inputs("aws:iam/userPolicy:UserPolicy", "form-sender-gas").policy,
+                ).Statement;
                 assert.deepEqual(
-                    gas.map((s: any) => s.Action),
+                    gas.map((s) => s.Action),
                     [["execute-api:Invoke"]],
                 );
                 assert.ok(
-                    gas[0].Resource.every((r: string) =>
+                    (gas[0].Resource as string[]).every((r) =>
                         r.startsWith(`arn:aws:execute-api:us-east-1:${ACCOUNT}:a1b2c3d4e5/${stack}/`),
                     ),
                 );
@@ -185,7 +223,7 @@ describe("FormSenderBatch", function () {
                     "form-sender-dispatcher",
                     "form-sender-spot-watch",
                 ]);
-                for (const f of fns.map((x) => ({ inputs: x.inputs as Record<string, any> }))) {
+                for (const f of fns.map((x) => ({ inputs: inputsOf<LambdaFunctionInputs>(x) }))) {
                     assert.equal(f.inputs.runtime, "nodejs22.x");
                     assert.match(f.inputs.role, /^arn:aws:iam::\d{12}:role\/form-sender-/);
                     assert.ok(f.inputs.timeout > 0 && f.inputs.memorySize >= 128);
@@ -199,7 +237,10 @@ describe("FormSenderBatch", function () {
                     stack === "prd" ? 20 : undefined,
                 );
                 for (const n of ["form-sender-batch-events", "form-sender-spot-watch"])
-                    assert.match(p().inputs(T.fn, n).deadLetterConfig.targetArn, /:fs-\w+-functions-dlq$/);
+                    assert.match(
+                        p().inputs<LambdaFunctionInputs>(T.fn, n).deadLetterConfig?.targetArn ?? "",
+                        /:fs-\w+-functions-dlq$/,
+                    );
             });
 
             it("never grants a * action, and * resources only where AWS allows nothing narrower", () => {
@@ -209,11 +250,11 @@ describe("FormSenderBatch", function () {
                     .filter((r) => r.type === T.rolePolicy || r.type === "aws:iam/userPolicy:UserPolicy");
                 assert.ok(policies.length >= 6);
                 for (const pol of policies) {
-                    for (const s of json(pol.inputs.policy).Statement) {
+                    for (const s of json<PolicyDocument>(pol.inputs.policy).Statement) {
                         for (const a of [s.Action].flat())
                             assert.ok(!a.includes("*"), `${pol.name}/${s.Sid} grants ${a}`);
                         if ([s.Resource].flat().includes("*"))
-                            assert.ok(STAR_ALLOWED.has(s.Sid), `${pol.name}/${s.Sid} uses * resource`);
+                            assert.ok(STAR_ALLOWED.has(s.Sid ?? ""), `${pol.name}/${s.Sid} uses * resource`);
                         if ([s.Action].flat().includes("iam:PassRole"))
                             assert.deepEqual(s.Condition, {
                                 StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
@@ -223,12 +264,12 @@ describe("FormSenderBatch", function () {
             });
 
             it("routes only this stack's queues' job events to batch-events and runs spot-watch every 15 minutes", () => {
-                const pattern = json(
+                const pattern = json<{ source: string[]; detail: { jobQueue: string[] } }>(
                     p().inputs("aws:cloudwatch/eventRule:EventRule", "form-sender-batch-state").eventPattern,
                 );
                 assert.deepEqual(pattern.source, ["aws.batch"]);
                 assert.deepEqual(
-                    pattern.detail.jobQueue.map((q: string) => q.split("/").pop()),
+                    pattern.detail.jobQueue.map((q) => q.split("/").pop()),
                     [`fs-${stack}-spot`, `fs-${stack}-spot-then-ondemand`, `fs-${stack}-ondemand`],
                 );
                 assert.equal(

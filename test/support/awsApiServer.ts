@@ -5,6 +5,13 @@
  * AWS_ENDPOINT_URL_BATCH / _EC2 / _SNS). Signatures are not checked; state is kept so tests
  * can assert what the functions did.
  */
+import type {
+    DescribeComputeEnvironmentsCommandInput,
+    SubmitJobCommandInput,
+    TagResourceCommandInput,
+    TerminateJobCommandInput,
+    UpdateComputeEnvironmentCommandInput,
+} from "@aws-sdk/client-batch";
 import * as http from "http";
 import { AddressInfo } from "net";
 
@@ -24,9 +31,9 @@ export interface ComputeEnvironmentState {
 export interface AwsApiServer {
     readonly endpoint: string;
     /** SubmitJob request bodies, in order. */
-    readonly submittedJobs: Record<string, any>[];
+    readonly submittedJobs: SubmitJobCommandInput[];
     /** TerminateJob request bodies. */
-    readonly terminatedJobs: Record<string, any>[];
+    readonly terminatedJobs: TerminateJobCommandInput[];
     /** SNS Publish calls. */
     readonly published: { topicArn: string; subject?: string; message: string }[];
     /** Compute environments by ARN; one asked for but unknown is created with `defaultMaxvCpus`. */
@@ -51,7 +58,7 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
         spotPrices: [],
         defaultMaxvCpus: 16,
         calls: [],
-        close: async () => undefined,
+        close: () => Promise.resolve(),
     };
     const ce = (arn: string): ComputeEnvironmentState => {
         let c = state.computeEnvironments.get(arn);
@@ -60,7 +67,7 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
     };
     const nameOf = (arn: string) => arn.slice(arn.lastIndexOf("/") + 1);
 
-    const server = http.createServer(async (req, res) => {
+    const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const chunks: Buffer[] = [];
         for await (const c of req) chunks.push(c as Buffer);
         const body = Buffer.concat(chunks).toString("utf8");
@@ -76,25 +83,27 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
 
         // ---- AWS Batch (REST-JSON) -------------------------------------------------------------
         if (url.pathname.startsWith("/v1/")) {
-            const input = body ? JSON.parse(body) : {};
+            // Each operation's body is its SDK input, serialized as REST-JSON (same field names).
+            const input: unknown = body ? JSON.parse(body) : {};
             if (req.method === "POST" && url.pathname === "/v1/submitjob") {
+                const job = input as SubmitJobCommandInput;
                 state.calls.push("batch.SubmitJob");
-                state.submittedJobs.push(input);
+                state.submittedJobs.push(job);
                 const jobId = `local-job-${++jobCounter}`;
                 return json(200, {
                     jobArn: `arn:aws:batch:us-east-1:123456789012:job/${jobId}`,
-                    jobName: input.jobName,
+                    jobName: job.jobName,
                     jobId,
                 });
             }
             if (req.method === "POST" && url.pathname === "/v1/terminatejob") {
                 state.calls.push("batch.TerminateJob");
-                state.terminatedJobs.push(input);
+                state.terminatedJobs.push(input as TerminateJobCommandInput);
                 return json(200, {});
             }
             if (req.method === "POST" && url.pathname === "/v1/describecomputeenvironments") {
                 state.calls.push("batch.DescribeComputeEnvironments");
-                const wanted: string[] = input.computeEnvironments ?? [];
+                const wanted = (input as DescribeComputeEnvironmentsCommandInput).computeEnvironments ?? [];
                 return json(200, {
                     computeEnvironments: wanted.map((arn) => {
                         const c = ce(arn);
@@ -112,8 +121,9 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
             }
             if (req.method === "POST" && url.pathname === "/v1/updatecomputeenvironment") {
                 state.calls.push("batch.UpdateComputeEnvironment");
-                const c = ce(input.computeEnvironment);
-                if (input.computeResources?.maxvCpus !== undefined) c.maxvCpus = input.computeResources.maxvCpus;
+                const update = input as UpdateComputeEnvironmentCommandInput;
+                const c = ce(update.computeEnvironment!);
+                if (update.computeResources?.maxvCpus !== undefined) c.maxvCpus = update.computeResources.maxvCpus;
                 return json(200, { computeEnvironmentName: nameOf(c.arn), computeEnvironmentArn: c.arn });
             }
             if (url.pathname.startsWith("/v1/tags/")) {
@@ -121,7 +131,7 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
                 const c = ce(arn);
                 if (req.method === "POST") {
                     state.calls.push("batch.TagResource");
-                    Object.assign(c.tags, input.tags ?? {});
+                    Object.assign(c.tags, (input as TagResourceCommandInput).tags ?? {});
                     return json(200, {});
                 }
                 if (req.method === "DELETE") {
@@ -165,7 +175,9 @@ export async function startAwsApiServer(): Promise<AwsApiServer> {
         res.end(
             `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(`unsupported action ${action}`)}</Message></Error></ErrorResponse>`,
         );
-    });
+    };
+    // A handler that throws surfaces as an unhandled rejection, which fails the test run.
+    const server = http.createServer((req, res) => void handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return Object.assign(state, {
         endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

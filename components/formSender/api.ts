@@ -5,6 +5,7 @@
  * routes. When the stack manages it, also the region's API Gateway account setting that lets API
  * Gateway write those logs.
  */
+import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
@@ -35,6 +36,29 @@ export interface Api {
     readonly stage: aws.apigateway.Stage;
 }
 
+/** JSON with every object's keys sorted, so equal values always serialize alike. */
+function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+    if (value !== null && typeof value === "object") {
+        const entries = Object.entries(value as Record<string, unknown>)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    }
+    return JSON.stringify(value) ?? "null";
+}
+
+/**
+ * The deployment's redeployment trigger: SHA-256 of the resolved inputs of every Resource, Method and Integration,
+ * by logical name. A deployment is a snapshot: changing a method or an integration updates that resource but not
+ * what the stage serves until a new deployment is made, and `triggers` is what makes one ("The `triggers` argument
+ * should be preferred over `dependsOn`, since `dependsOn` can only capture dependency ordering and will not cause
+ * the resource to recreate (redeploy the REST API)", @pulumi/aws apigateway.Deployment).
+ */
+export function deploymentTrigger(resolvedInputs: Readonly<Record<string, unknown>>): string {
+    return createHash("sha256").update(canonicalJson(resolvedInputs)).digest("hex");
+}
+
 export function buildApi(input: ApiInput): Api {
     const { name, prefix, env, parent, dispatcher } = input;
     const api = new aws.apigateway.RestApi(
@@ -46,6 +70,8 @@ export function buildApi(input: ApiInput): Api {
         },
         { parent },
     );
+    // The inputs of every Resource, Method and Integration by logical name: the deployment's trigger.
+    const deployed: Record<string, pulumi.Input<object>> = {};
     const resources = new Map<string, aws.apigateway.Resource>();
     const resourceFor = (parts: readonly string[]): pulumi.Input<string> => {
         if (parts.length === 0) return api.rootResourceId;
@@ -58,6 +84,7 @@ export function buildApi(input: ApiInput): Api {
                 parentId: resourceFor(parts.slice(0, -1)),
                 pathPart: parts[parts.length - 1],
             };
+            deployed[`Resource ${resName}`] = args;
             res = new aws.apigateway.Resource(resName, args, { parent });
             resources.set(key, res);
         }
@@ -71,6 +98,7 @@ export function buildApi(input: ApiInput): Api {
             httpMethod: route.method,
             authorization: "AWS_IAM",
         };
+        deployed[`Method ${name}-api-${label}`] = methodArgs;
         const method = new aws.apigateway.Method(`${name}-api-${label}`, methodArgs, { parent });
         const integrationArgs: aws.apigateway.IntegrationArgs = {
             restApi: api.id,
@@ -80,6 +108,7 @@ export function buildApi(input: ApiInput): Api {
             integrationHttpMethod: "POST",
             uri: dispatcher.invokeArn,
         };
+        deployed[`Integration ${name}-api-${label}`] = integrationArgs;
         return new aws.apigateway.Integration(`${name}-api-${label}`, integrationArgs, { parent });
     });
     new aws.lambda.Permission(
@@ -96,7 +125,7 @@ export function buildApi(input: ApiInput): Api {
         `${name}-api`,
         {
             restApi: api.id,
-            triggers: { routes: pulumi.jsonStringify(ROUTES) },
+            triggers: { redeployment: pulumi.output(deployed).apply(deploymentTrigger) },
         },
         { parent, dependsOn: integrations },
     );

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "assert";
 import { parseStackConfig } from "../../components/config";
-import { EXECUTION_LOG_RETENTION_DAYS } from "../../components/formSender/api";
+import { deploymentTrigger, EXECUTION_LOG_RETENTION_DAYS } from "../../components/formSender/api";
 import { Plan, planFor } from "../harness";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
 import { inputsOf } from "./planInputs";
@@ -16,7 +16,13 @@ const T = {
     stage: "aws:apigateway/stage:Stage",
     settings: "aws:apigateway/methodSettings:MethodSettings",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    deployment: "aws:apigateway/deployment:Deployment",
 };
+const DEPLOYED_TYPES = [
+    "aws:apigateway/resource:Resource",
+    "aws:apigateway/method:Method",
+    "aws:apigateway/integration:Integration",
+];
 
 /** URNs `urn` depends on: dependsOn and the resources its inputs come from. */
 function dependenciesOf(plan: Plan, urn: string): string[] {
@@ -105,4 +111,46 @@ describe("form-sender API", function () {
             true,
         );
     });
+
+    // @pulumi/aws apigateway.Deployment: "The `triggers` argument should be preferred over `dependsOn`, since
+    // `dependsOn` can only capture dependency ordering and will not cause the resource to recreate (redeploy the REST
+    // API) with upstream configuration changes"; `triggers` is a "Map of arbitrary keys and values that, when
+    // changed, will trigger a redeployment".
+    for (const stack of ["stg", "prd"]) {
+        it(`${stack}: redeploys when any resource, method or integration input changes`, async () => {
+            const plan = await planFor(stack);
+            const deployed: Record<string, unknown> = {};
+            for (const r of plan.resources.filter((x) => DEPLOYED_TYPES.includes(x.type)))
+                deployed[`${r.type.split(":").pop()} ${r.name}`] = r.inputs;
+            // 6 path resources (form-sender, submit, client-config-upload, executions, {id}, cancel), 4 methods, 4
+            // integrations.
+            assert.equal(Object.keys(deployed).length, 6 + 4 + 4);
+            const triggers = inputsOf<{ triggers: Record<string, string> }>(
+                plan,
+                T.deployment,
+                "form-sender-api",
+            ).triggers;
+            assert.deepEqual(triggers, { redeployment: deploymentTrigger(deployed) });
+
+            const integration = "Integration form-sender-api-post-form-sender-submit";
+            const changed = (patch: Record<string, unknown>) =>
+                deploymentTrigger({
+                    ...deployed,
+                    [integration]: { ...(deployed[integration] as Record<string, unknown>), ...patch },
+                });
+            assert.notEqual(changed({ timeoutMilliseconds: 10000 }), triggers.redeployment);
+            assert.notEqual(changed({ type: "AWS" }), triggers.redeployment);
+            const method = "Method form-sender-api-get-form-sender-executions";
+            assert.notEqual(
+                deploymentTrigger({
+                    ...deployed,
+                    [method]: { ...(deployed[method] as Record<string, unknown>), authorization: "NONE" },
+                }),
+                triggers.redeployment,
+            );
+            // Key order is not a change.
+            const reversed = Object.fromEntries(Object.entries(deployed).reverse());
+            assert.equal(deploymentTrigger(reversed), triggers.redeployment);
+        });
+    }
 });

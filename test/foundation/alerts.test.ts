@@ -17,7 +17,10 @@ describe("alerts topics", function () {
                 const topic = topics.find((t) => t.name === `alerts-${region}-topic`)!;
                 assert.ok(inRegion.has(topic.urn), `${topic.urn} is not on the ${region} provider`);
                 const topicArn = `arn:aws:sns:${region}:123456789012:ops-platform-${stack}-alerts-${region}`;
-                const sub = plan.inputs("aws:sns/topicSubscription:TopicSubscription", `alerts-${region}-email`);
+                const sub = plan.inputs<{ protocol: string; topic: string; endpoint: string }>(
+                    "aws:sns/topicSubscription:TopicSubscription",
+                    `alerts-${region}-email`,
+                );
                 assert.deepEqual([sub.protocol, sub.topic], ["email", topicArn]);
                 assert.match(sub.endpoint, /@example\.com$/);
                 const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => inRegion.has(a.urn));

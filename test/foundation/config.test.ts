@@ -9,7 +9,7 @@ function problems(overrides: Record<string, string | undefined>, stack = "stg"):
     try {
         parseStackConfig(stack, { ...VALID, ...overrides });
     } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
         return e.problems.map((p) => p.message);
     }
     return [];

@@ -6,10 +6,17 @@ import { parseStackConfig, SECRET_KEYS } from "../../components/config";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const declared = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<
-    string,
-    { type: string; secret?: boolean; description: string }
->;
+/** A Pulumi.yaml / Pulumi.<stack>.yaml document, as far as these tests read it. */
+interface ConfigFile<V> {
+    config: Record<string, V>;
+}
+const declared = (
+    parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as ConfigFile<{
+        type: string;
+        secret?: boolean;
+        description: string;
+    }>
+).config;
 
 describe("config declarations", () => {
     it("declares every key the program reads, with a type and description, and no others", () => {
@@ -57,7 +64,7 @@ describe("config declarations", () => {
                     !new RegExp(`ops-platform:${key}:\\s*[^\\s{]`).test(text),
                     `${key} in plain text in Pulumi.${stack}.yaml`,
                 );
-            for (const key of Object.keys(parse(text).config)) {
+            for (const key of Object.keys((parse(text) as ConfigFile<unknown>).config)) {
                 assert.ok(key.replace(/^ops-platform:/, "") in declared, `Pulumi.${stack}.yaml sets undeclared ${key}`);
             }
         }

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import * as aws from "@pulumi/aws";
-import { planFor, runComponent } from "../harness";
+import { OfflineRun, planFor, runComponent } from "../harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -26,8 +26,10 @@ async function planCli(
             },
         );
         return { code: 0, stdout, stderr };
-    } catch (e: any) {
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    } catch (e) {
+        // execFile's error for a non-zero exit carries the exit code and both streams.
+        const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string };
+        return { code, stdout, stderr };
     }
 }
 
@@ -41,11 +43,11 @@ describe("offline plan", function () {
             AWS_PROFILE: "",
         });
         assert.equal(code, 0, stderr);
-        const doc = JSON.parse(stdout);
+        const doc = JSON.parse(stdout) as OfflineRun;
         assert.deepEqual(Object.keys(doc).sort(), ["outputs", "project", "resources", "stack"]);
         assert.equal(doc.project, "ops-platform");
         assert.equal(doc.stack, "prd");
-        const urns = new Set(doc.resources.map((r: any) => r.urn));
+        const urns = new Set<string | null>(doc.resources.map((r) => r.urn));
         for (const r of doc.resources) {
             assert.deepEqual(Object.keys(r).sort(), ["custom", "inputs", "name", "parent", "provider", "type", "urn"]);
             assert.match(r.urn, /^urn:pulumi:prd::ops-platform::/);
@@ -55,7 +57,7 @@ describe("offline plan", function () {
             if (r.provider !== null) assert.ok(urns.has(r.provider), `${r.urn} has an unknown provider ${r.provider}`);
         }
         // Every AWS resource runs on an explicit regional provider, never the ambient default.
-        const aws = doc.resources.filter((r: any) => r.custom && r.type.startsWith("aws:"));
+        const aws = doc.resources.filter((r) => r.custom && r.type.startsWith("aws:"));
         assert.ok(aws.length > 40);
         for (const r of aws)
             assert.ok(r.provider?.includes("pulumi:providers:aws::aws-"), `${r.urn} uses the default provider`);
@@ -111,7 +113,9 @@ describe("offline plan", function () {
     });
 
     it("keeps source-mapped stack traces for errors the program throws, and restores the formatter", async () => {
-        const before = Error.prepareStackTrace;
+        // Node's formatter hook, read as a value: it is compared, never called.
+        const hook: { prepareStackTrace?: unknown } = Error;
+        const before = hook.prepareStackTrace;
         const line =
             fs
                 .readFileSync(__filename, "utf8")
@@ -133,6 +137,6 @@ describe("offline plan", function () {
         }).catch(() => undefined);
         assert.ok(typeof stack === "string", "the program ran");
         assert.match(stack, new RegExp(`plan\\.test\\.ts:${line}:`), "the trace points at the TypeScript line");
-        assert.equal(Error.prepareStackTrace, before);
+        assert.equal(hook.prepareStackTrace, before);
     });
 });

@@ -4,9 +4,11 @@
  * and lowers the Spot compute environment's maxvCpus by 30 % so fewer jobs wait on expensive
  * capacity, then restores the configured value once prices fall back (below the threshold minus
  * a 5-point hysteresis, so a price hovering at the line does not flap).
- * "Never acts twice for the same condition": the state lives in a tag on the compute
- * environment (`ops:spot-watch = reduced`), which survives Lambda cold starts and is visible to
- * operators in the console.
+ * "Never acts twice for the same condition": the state is the compute environment's own maxvCpus,
+ * compared with the configured value, so it survives cold starts and anything else that changes
+ * maxvCpus: when `pulumi up` sends the configured value again while Spot is still expensive, the
+ * next run simply lowers it again. The tag `ops:spot-watch = reduced` only shows operators in the
+ * console why capacity is low; it is set and removed with maxvCpus but never read as the state.
  */
 import {
     DescribeComputeEnvironmentsCommand,
@@ -99,11 +101,14 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
             new DescribeComputeEnvironmentsCommand({ computeEnvironments: [opts.computeEnvironment] }),
         )) as DescribeComputeEnvironmentsCommandOutput;
         const ce = described.computeEnvironments?.[0];
-        if (!ce) throw new Error(`compute environment ${opts.computeEnvironment} not found`);
-        const reduced = ce.tags?.[STATE_TAG] === "reduced";
+        const current = ce?.computeResources?.maxvCpus;
+        if (!ce || current === undefined) throw new Error(`compute environment ${opts.computeEnvironment} not found`);
+        const lowered = Math.max(0, Math.floor((opts.configuredMaxVcpus * (100 - reduce)) / 100));
+        const reduced = current < opts.configuredMaxVcpus;
+        const tagged = ce.tags?.[STATE_TAG] === "reduced";
         const rounded = Math.round(ratio * 10) / 10;
-        if (ratio > threshold && !reduced) {
-            const maxvCpus = Math.max(0, Math.floor((opts.configuredMaxVcpus * (100 - reduce)) / 100));
+        if (ratio > threshold && current > lowered) {
+            const maxvCpus = lowered;
             await opts.batch.send(
                 new UpdateComputeEnvironmentCommand({
                     computeEnvironment: ce.computeEnvironmentArn,
@@ -117,11 +122,17 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
                 `[${opts.environment}] Spot price at ${rounded}% of on-demand: Spot capacity lowered`,
                 `Recent Spot prices for ${types.join(", ")} average ${rounded}% of on-demand ` +
                     `(threshold ${threshold}%). maxvCpus of ${opts.computeEnvironment} lowered ` +
-                    `from ${opts.configuredMaxVcpus} to ${maxvCpus}; it is restored automatically ` +
+                    `from ${current} to ${maxvCpus}; it is restored automatically ` +
                     `when prices fall below ${threshold - HYSTERESIS_POINTS}%.`,
             );
             opts.log("warn", "Spot expensive: maxvCpus lowered", { ratio_percent: rounded, max_vcpus: maxvCpus });
             return { action: "reduced", ratioPercent: rounded, maxvCpus };
+        }
+        if (ratio > threshold && !tagged) {
+            // Already at or below the lowered value (an operator lowered it further): only the marker is missing.
+            await opts.batch.send(
+                new TagResourceCommand({ resourceArn: ce.computeEnvironmentArn, tags: { [STATE_TAG]: "reduced" } }),
+            );
         }
         if (ratio < threshold - HYSTERESIS_POINTS && reduced) {
             await opts.batch.send(
@@ -139,6 +150,12 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
             );
             opts.log("info", "Spot affordable again: maxvCpus restored", { ratio_percent: rounded });
             return { action: "restored", ratioPercent: rounded, maxvCpus: opts.configuredMaxVcpus };
+        }
+        if (ratio < threshold - HYSTERESIS_POINTS && tagged) {
+            // Capacity is back at the configured value (an update sent it) but the marker stayed: remove it.
+            await opts.batch.send(
+                new UntagResourceCommand({ resourceArn: ce.computeEnvironmentArn, tagKeys: [STATE_TAG] }),
+            );
         }
         return { action: "none", ratioPercent: rounded, reason: reduced ? "already reduced" : "price below threshold" };
     };

@@ -10,9 +10,13 @@ import { describeCommand, SentCommand } from "../support/sdkStub";
 const CE = "arn:aws:batch:us-east-1:123456789012:compute-environment/stg-fs-spot";
 const ON_DEMAND = { "c6a.xlarge": 0.153, "c5a.xlarge": 0.154 };
 
-/** EC2, Batch and SNS stubbed at the SDK boundary; the compute environment's tags persist across calls. */
+/**
+ * EC2, Batch and SNS stubbed at the SDK boundary; the compute environment's maxvCpus (400, as configured) and tags
+ * persist across calls, and `ce` lets a test change them as something else would (an update, an operator).
+ */
 function world(prices: Record<string, string>) {
     const tags: Record<string, string> = {};
+    const ce = { maxvCpus: 400, tags };
     const sent: SentCommand[] = [];
     const answer = (cmd: SentCommand): unknown => {
         switch (cmd.command) {
@@ -42,9 +46,14 @@ function world(prices: Record<string, string>) {
             case "DescribeComputeEnvironmentsCommand":
                 return {
                     computeEnvironments: [
-                        { computeEnvironmentArn: CE, computeResources: { maxvCpus: 400 }, tags: { ...tags } },
+                        { computeEnvironmentArn: CE, computeResources: { maxvCpus: ce.maxvCpus }, tags: { ...tags } },
                     ],
                 };
+            case "UpdateComputeEnvironmentCommand": {
+                const maxvCpus = (cmd.input as UpdateComputeEnvironmentCommandInput).computeResources?.maxvCpus;
+                if (maxvCpus !== undefined) ce.maxvCpus = maxvCpus;
+                return {};
+            }
             case "TagResourceCommand":
                 Object.assign(tags, (cmd.input as TagResourceCommandInput).tags);
                 return {};
@@ -74,7 +83,7 @@ function world(prices: Record<string, string>) {
         log: () => undefined,
         now: () => new Date("2026-11-23T02:00:00Z"),
     });
-    return { handler, sent, tags, setPrices: (p: Record<string, string>) => Object.assign(prices, p) };
+    return { handler, sent, tags, ce, setPrices: (p: Record<string, string>) => Object.assign(prices, p) };
 }
 
 describe("spot-watch", () => {
@@ -146,6 +155,51 @@ describe("spot-watch", () => {
         );
         assert.deepEqual(w.tags, {});
         assert.equal((await w.handler()).action, "none");
+    });
+
+    // spot-watch changes maxvCpus out of band, and the provider sends the configured maxvCpus with every update of
+    // the compute environment (hashicorp/terraform-provider-aws internal/service/batch/compute_environment.go
+    // `resourceComputeEnvironmentUpdate`: `MaxvCpus: aws.Int32(int32(d.Get("compute_resources.0.max_vcpus").(int)))`),
+    // while the STATE_TAG tag survives it (ignoreChanges, components/formSender/compute.ts). So the state is read
+    // from maxvCpus, never from the tag.
+    it("lowers maxvCpus again after an update restored the configured value while Spot stays expensive", async () => {
+        const w = world({ "c6a.xlarge": "0.1377", "c5a.xlarge": "0.1386" }); // 90 %
+        await w.handler();
+        assert.deepEqual([w.ce.maxvCpus, w.tags], [280, { [STATE_TAG]: "reduced" }]);
+        w.ce.maxvCpus = 400; // `pulumi up` updated the compute environment; the tag stayed
+        const before = w.sent.length;
+        assert.deepEqual(await w.handler(), { action: "reduced", ratioPercent: 90, maxvCpus: 280 });
+        assert.equal(w.ce.maxvCpus, 280);
+        assert.deepEqual(
+            w.sent
+                .slice(before)
+                .map((s) => s.command)
+                .filter((c) => !c.startsWith("Describe")),
+            ["UpdateComputeEnvironmentCommand", "TagResourceCommand", "PublishCommand"],
+        );
+    });
+
+    it("reads lowered capacity from maxvCpus when the tag is gone, and restores it", async () => {
+        const w = world({ "c6a.xlarge": "0.1377", "c5a.xlarge": "0.1386" }); // 90 %
+        w.ce.maxvCpus = 280; // lowered, tag removed (by hand)
+        assert.deepEqual(await w.handler(), { action: "none", ratioPercent: 90, reason: "already reduced" });
+        assert.deepEqual(w.tags, { [STATE_TAG]: "reduced" }, "the operators' marker is put back");
+        assert.ok(!w.sent.some((s) => s.command === "UpdateComputeEnvironmentCommand"));
+        delete w.tags[STATE_TAG];
+        w.setPrices({ "c6a.xlarge": "0.0653", "c5a.xlarge": "0.0660" }); // ~43 %
+        assert.deepEqual(await w.handler(), { action: "restored", ratioPercent: 42.8, maxvCpus: 400 });
+        assert.equal(w.ce.maxvCpus, 400);
+    });
+
+    it("only removes a stale tag when capacity is already back at the configured value", async () => {
+        const w = world({ "c6a.xlarge": "0.0653", "c5a.xlarge": "0.0660" }); // ~43 %
+        w.tags[STATE_TAG] = "reduced"; // an update restored maxvCpus while prices fell
+        assert.deepEqual(await w.handler(), { action: "none", ratioPercent: 42.8, reason: "price below threshold" });
+        assert.deepEqual(w.tags, {});
+        assert.deepEqual(
+            w.sent.map((s) => s.command),
+            ["DescribeSpotPriceHistoryCommand", "DescribeComputeEnvironmentsCommand", "UntagResourceCommand"],
+        );
     });
 
     it("changes nothing without price data", async () => {

@@ -2,17 +2,37 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-
 /** action-validator: SchemaStore's GitHub workflow schema compiled into a WASM validator, offline. */
-const { validateWorkflow } = require("@action-validator/core") as {
-    validateWorkflow(src: string): { errors: { code: string; path?: string; title: string; detail?: string }[] };
-};
+import { validateWorkflow } from "@action-validator/core";
+
+/** A workflow step, as far as these tests read it. */
+interface Step {
+    readonly uses?: string;
+    readonly run?: string;
+    readonly with?: Record<string, unknown>;
+}
+
+/** A workflow job, as far as these tests read it. */
+interface Job {
+    readonly steps?: Step[];
+    readonly strategy?: { readonly matrix: Record<string, unknown> };
+    readonly permissions?: Record<string, string>;
+    readonly environment?: string;
+    readonly if?: string;
+    readonly concurrency?: Record<string, unknown>;
+}
+
+/** A workflow file, parsed. */
+interface Workflow {
+    readonly on: { readonly push?: { readonly branches?: string[] }; readonly [event: string]: unknown };
+    readonly jobs: Record<string, Job>;
+}
 
 const DIR = path.resolve(__dirname, "..", "..", ".github", "workflows");
 const files = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
-const load = (f: string) => parse(fs.readFileSync(path.join(DIR, f), "utf8"));
-const steps = (job: any): any[] => job.steps ?? [];
-const runs = (job: any) =>
+const load = (f: string) => parse(fs.readFileSync(path.join(DIR, f), "utf8")) as Workflow;
+const steps = (job: Job): Step[] => job.steps ?? [];
+const runs = (job: Job) =>
     steps(job)
         .map((s) => s.run ?? "")
         .join("\n");
@@ -44,23 +64,25 @@ describe("GitHub workflows", () => {
         assert.match(plan, /npm run --silent cost -- --stack "\$stack" --markdown/);
         assert.ok(
             steps(wf.jobs["offline-plan"]).some(
-                (s) => String(s.uses).startsWith("marocchino/sticky-pull-request-comment") && s.with.path === "cost.md",
+                (s) =>
+                    String(s.uses).startsWith("marocchino/sticky-pull-request-comment") && s.with?.path === "cost.md",
             ),
         );
     });
 
     it("pull requests preview both stacks with the policy pack, commenting on the PR, via OIDC", () => {
         const job = load("pull-request.yml").jobs.preview;
-        assert.deepEqual(job.strategy.matrix.stack, ["stg", "prd"]);
-        assert.equal(job.permissions["id-token"], "write");
+        assert.deepEqual(job.strategy?.matrix.stack, ["stg", "prd"]);
+        assert.equal(job.permissions?.["id-token"], "write");
         const pulumi = steps(job).find((s) => String(s.uses).startsWith("pulumi/actions@"));
         assert.deepEqual(
-            [pulumi.with.command, pulumi.with["comment-on-pr"], pulumi.with.policyPacks],
+            [pulumi?.with?.command, pulumi?.with?.["comment-on-pr"], pulumi?.with?.policyPacks],
             ["preview", true, "policy"],
         );
         assert.ok(
             steps(job).some(
-                (s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@") && s.with["role-to-assume"],
+                (s) =>
+                    String(s.uses).startsWith("aws-actions/configure-aws-credentials@") && s.with?.["role-to-assume"],
             ),
         );
         assert.ok(!JSON.stringify(job).includes("aws-access-key-id"), "no long-lived AWS keys");
@@ -68,19 +90,19 @@ describe("GitHub workflows", () => {
 
     it("pushes to main deploy stg; prd deploys only by hand behind the protected environment", () => {
         const wf = load("deploy.yml");
-        assert.deepEqual(wf.on.push.branches, ["main"]);
+        assert.deepEqual(wf.on.push?.branches, ["main"]);
         assert.ok("workflow_dispatch" in wf.on);
-        const up = (job: any) => steps(job).find((s) => String(s.uses).startsWith("pulumi/actions@")).with;
+        const up = (job: Job) => steps(job).find((s) => String(s.uses).startsWith("pulumi/actions@"))?.with;
         assert.deepEqual(
-            [up(wf.jobs.stg).command, up(wf.jobs.stg)["stack-name"]],
+            [up(wf.jobs.stg)?.command, up(wf.jobs.stg)?.["stack-name"]],
             ["up", "${{ vars.PULUMI_ORG }}/ops-platform/stg"],
         );
         assert.equal(wf.jobs.prd.environment, "production");
-        assert.match(wf.jobs.prd.if, /workflow_dispatch/);
-        assert.equal(up(wf.jobs.prd)["stack-name"], "${{ vars.PULUMI_ORG }}/ops-platform/prd");
+        assert.match(wf.jobs.prd.if ?? "", /workflow_dispatch/);
+        assert.equal(up(wf.jobs.prd)?.["stack-name"], "${{ vars.PULUMI_ORG }}/ops-platform/prd");
         for (const job of [wf.jobs.stg, wf.jobs.prd]) {
-            assert.equal(job.permissions["id-token"], "write");
-            assert.equal(job.concurrency["cancel-in-progress"], false);
+            assert.equal(job.permissions?.["id-token"], "write");
+            assert.equal(job.concurrency?.["cancel-in-progress"], false);
         }
     });
 });

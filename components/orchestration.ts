@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ORCHESTRATION_DEFAULTS, SFN_MAX_TASK_TIMEOUT_SECONDS } from "./config/orchestration";
 import { serviceRole } from "./iam";
 
 export interface OrchestrationArgs {
@@ -14,6 +15,12 @@ export interface OrchestrationArgs {
     /** Container of the task definition whose command is overridden. */
     readonly containerName: string;
     readonly logRetentionDays: number;
+    /**
+     * Seconds the batch task may run before its state fails with `States.Timeout` (and alerts), 1 to
+     * {@link SFN_MAX_TASK_TIMEOUT_SECONDS}.
+     *  @default 3600 (ORCHESTRATION_DEFAULTS.taskTimeoutSeconds)
+     */
+    readonly taskTimeoutSeconds?: number;
     /** Reused from WeatherService: cluster, task definition and its roles, network. */
     readonly clusterArn: pulumi.Input<string>;
     readonly taskDefinitionArn: pulumi.Input<string>;
@@ -35,12 +42,36 @@ export interface BatchWorkflowParams {
     readonly containerName: string;
     readonly batchScriptPath: string;
     readonly alertsTopicArn: string;
+    /** `TimeoutSeconds` of the RunTask state. */
+    readonly taskTimeoutSeconds: number;
+}
+
+/**
+ * Error names of the workflow's retrier and catcher. `States.TaskFailed` in a retrier "matches any known error name
+ * except for States.Timeout", so a timed-out task is not started again; `States.ALL` in the catcher matches every
+ * known error name, `States.Timeout` included (only `States.DataLimitExceeded` and `States.Runtime` escape it), so a
+ * timeout alerts like any other failure
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-error-representation).
+ */
+export const RETRIED_ERRORS = ["States.TaskFailed"] as const;
+export const ALERTED_ERRORS = ["States.ALL"] as const;
+
+/** Exported for tests: rejects a timeout Step Functions would refuse. */
+export function validateTaskTimeout(name: string, seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > SFN_MAX_TASK_TIMEOUT_SECONDS) {
+        throw new Error(
+            `Orchestration '${name}': \`taskTimeoutSeconds\` must be an integer from 1 to ` +
+                `${SFN_MAX_TASK_TIMEOUT_SECONDS} (Step Functions: positive, at most the 1-year execution limit), ` +
+                `got ${seconds}`,
+        );
+    }
 }
 
 /**
  * The Amazon States Language definition: run the batch task on Fargate and wait for it
- * (`.sync`), retry task failures 3 times with backoff, and on any error publish to SNS, then
- * fail so the execution itself counts as failed in metrics and history.
+ * (`.sync`) at most `taskTimeoutSeconds`, retry task failures 3 times with backoff (never a
+ * timeout), and on any error, a timeout included, publish to SNS, then fail so the execution
+ * itself counts as failed in metrics and history.
  */
 export function batchWorkflowDefinition(p: BatchWorkflowParams) {
     return {
@@ -66,9 +97,12 @@ export function batchWorkflowDefinition(p: BatchWorkflowParams) {
                         ContainerOverrides: [{ Name: p.containerName, Command: ["python", p.batchScriptPath] }],
                     },
                 },
+                // Without it the state waits as long as the execution may live (a year): a task that never
+                // exits would never alert (https://docs.aws.amazon.com/step-functions/latest/dg/sfn-stuck-execution.html).
+                TimeoutSeconds: p.taskTimeoutSeconds,
                 ResultPath: "$.taskResult",
-                Retry: [{ ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 2.0 }],
-                Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
+                Retry: [{ ErrorEquals: [...RETRIED_ERRORS], IntervalSeconds: 30, MaxAttempts: 3, BackoffRate: 2.0 }],
+                Catch: [{ ErrorEquals: [...ALERTED_ERRORS], ResultPath: "$.error", Next: "NotifyFailure" }],
                 Next: "Succeeded",
             },
             NotifyFailure: {
@@ -117,6 +151,8 @@ export class Orchestration extends pulumi.ComponentResource {
     constructor(name: string, args: OrchestrationArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("ops:orchestration:Orchestration", name, {}, opts);
         const env = args.environment;
+        const taskTimeoutSeconds = args.taskTimeoutSeconds ?? ORCHESTRATION_DEFAULTS.taskTimeoutSeconds;
+        validateTaskTimeout(name, taskTimeoutSeconds);
         const workflow = `${env}-sample-batch-workflow`;
         const parent = { parent: this };
 
@@ -216,6 +252,7 @@ export class Orchestration extends pulumi.ComponentResource {
                         alertsTopicArn,
                         containerName: args.containerName,
                         batchScriptPath: args.batchScriptPath,
+                        taskTimeoutSeconds,
                     }),
                 ),
             );

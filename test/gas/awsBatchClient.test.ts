@@ -23,16 +23,53 @@ fetch(url, { method: o.method.toUpperCase(), headers: o.headers, body: o.payload
 }, (e) => { process.stdout.write(JSON.stringify({ error: String(e) })); });
 `;
 
+/** UrlFetchApp.fetch's options, as far as the stand-in reads them. */
+interface FetchOptions {
+    method: string;
+    headers?: Record<string, string>;
+    payload?: string;
+    contentType?: string;
+    muteHttpExceptions?: boolean;
+}
+
+/** The signing helper AWSBatchClient.gs defines. */
+interface GasApi {
+    readonly basePath: string;
+    sign(
+        method: string,
+        path: string,
+        query: Record<string, string>,
+        body: string,
+        date: Date,
+    ): { url: string; signature: string; headers: Record<string, string> };
+}
+
+/** What AWSBatchClient.gs defines in its global scope, as these tests call it. */
+interface GasGlobals {
+    AWSBatchApi_: new (baseUrl: string, region: string, accessKeyId: string, secretAccessKey: string) => GasApi;
+    submitFormSenderJob(targetingId: string, options: Record<string, unknown>): unknown;
+    listExecutions(targetingId?: string, status?: string): unknown;
+    uploadClientConfig(config: unknown, targetingId: string): unknown;
+    cancelExecution(id: string): unknown;
+}
+
+/** What the client throws for an API error answer: the HTTP status and the parsed body. */
+interface GasApiError {
+    status: number;
+    message: string;
+    body: { error: { code: string; message: string; details: { path: string }[] | null } };
+}
+
 interface Stand {
-    context: vm.Context;
+    context: GasGlobals;
     sleeps: number[];
-    fetched: { url: string; options: any }[];
+    fetched: { url: string; options: FetchOptions }[];
 }
 
 /** Loads the .gs file into a fresh V8 context with minimal Apps Script stand-ins. */
 function loadGas(props: Record<string, string>, route: (url: string) => string = (u) => u): Stand {
     const sleeps: number[] = [];
-    const fetched: { url: string; options: any }[] = [];
+    const fetched: { url: string; options: FetchOptions }[] = [];
     const Utilities = {
         DigestAlgorithm: { SHA_256: "SHA_256" },
         Charset: { UTF_8: "UTF_8" },
@@ -46,7 +83,7 @@ function loadGas(props: Record<string, string>, route: (url: string) => string =
         sleep: (ms: number) => void sleeps.push(ms),
     };
     const UrlFetchApp = {
-        fetch: (url: string, options: any) => {
+        fetch: (url: string, options: FetchOptions) => {
             fetched.push({ url, options });
             const out = JSON.parse(
                 execFileSync(
@@ -65,7 +102,7 @@ function loadGas(props: Record<string, string>, route: (url: string) => string =
                     ],
                     { encoding: "utf8" },
                 ),
-            );
+            ) as { status: number; body: string; error?: string };
             if (out.error) throw new Error(`Address unavailable: ${url}`);
             if (out.status >= 400 && !options.muteHttpExceptions)
                 throw new Error(`Request failed for ${url} returned code ${out.status}`);
@@ -86,7 +123,8 @@ function loadGas(props: Record<string, string>, route: (url: string) => string =
         Error,
     });
     vm.runInContext(GS, context, { filename: "AWSBatchClient.gs" });
-    return { context, sleeps, fetched };
+    // The script's top-level functions are now properties of its context.
+    return { context: context as GasGlobals, sleeps, fetched };
 }
 
 const PROPS = {
@@ -161,7 +199,7 @@ describe("GAS AWSBatchClient", function () {
             );
             const ours = api.sign(method, api.basePath + p, query, body, date);
             const url = new URL(ours.url);
-            const reference: { headers: Record<string, string> } = (await signer(region).sign(
+            const reference = await signer(region).sign(
                 {
                     method,
                     protocol: "https:",
@@ -170,9 +208,9 @@ describe("GAS AWSBatchClient", function () {
                     query,
                     headers: { host: url.hostname },
                     body,
-                } as any,
+                },
                 { signingDate: date },
-            )) as any;
+            );
             const expected = /Signature=([0-9a-f]{64})/.exec(reference.headers.authorization)![1];
             assert.equal(ours.signature, expected, `request ${i}: ${method} ${url.pathname} ${JSON.stringify(query)}`);
             assert.equal(ours.headers.Authorization, reference.headers.authorization);
@@ -251,8 +289,14 @@ describe("GAS AWSBatchClient", function () {
             const g = gas();
             assert.throws(
                 () => g.context.listExecutions("T1", "running"),
-                (e: any) =>
-                    e.status === 500 && e.body.error.code === "internal_error" && /HTTP 500: boom/.test(e.message),
+                (e) => {
+                    const err = e as GasApiError;
+                    return (
+                        err.status === 500 &&
+                        err.body.error.code === "internal_error" &&
+                        /HTTP 500: boom/.test(err.message)
+                    );
+                },
             );
             await loadSeen();
             assert.equal(seen.length, 4);
@@ -269,7 +313,10 @@ describe("GAS AWSBatchClient", function () {
             const g = gas();
             assert.throws(
                 () => g.context.submitFormSenderJob("T1", { execution: { run_total: 20000 } }),
-                (e: any) => e.status === 400 && e.body.error.details[0].path === "/execution/run_total",
+                (e) => {
+                    const err = e as GasApiError;
+                    return err.status === 400 && err.body.error.details?.[0].path === "/execution/run_total";
+                },
             );
             assert.deepEqual(g.sleeps, []);
         });

@@ -131,6 +131,9 @@ export function batchWorkflowDefinition(p: BatchWorkflowParams) {
     };
 }
 
+/** Where the workflow's execution log group lives: the vended-logs prefix Step Functions recommends. */
+export const SFN_LOG_GROUP_PREFIX = "/aws/vendedlogs/states/";
+
 /** The rule Step Functions manages in the account for `.sync` ECS tasks. */
 const SFN_ECS_EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule";
 
@@ -156,10 +159,13 @@ export class Orchestration extends pulumi.ComponentResource {
         const workflow = `${env}-sample-batch-workflow`;
         const parent = { parent: this };
 
+        // Enabling logging makes Step Functions add the group to the account's CloudWatch Logs resource policy,
+        // limited to 5120 characters; a /aws/vendedlogs/ prefix keeps the policy from reaching that limit
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
             {
-                name: `/aws/stepfunctions/${workflow}`,
+                name: `${SFN_LOG_GROUP_PREFIX}${workflow}`,
                 retentionInDays: args.logRetentionDays,
             },
             parent,

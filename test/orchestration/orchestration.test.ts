@@ -202,14 +202,23 @@ describe("Orchestration", function () {
                     "orchestration-workflow",
                 );
                 const lg = p().inputs("aws:cloudwatch/logGroup:LogGroup", "orchestration-logs");
-                assert.equal(lg.name, `/aws/stepfunctions/${stack}-sample-batch-workflow`);
+                assert.equal(lg.name, `/aws/vendedlogs/states/${stack}-sample-batch-workflow`);
                 assert.equal(lg.retentionInDays, stack === "stg" ? 7 : 30);
                 assert.deepEqual(sm.loggingConfiguration, {
                     level: "ALL",
                     includeExecutionData: true,
-                    logDestination: `arn:aws:logs:ap-northeast-1:${ACCOUNT}:log-group:/aws/stepfunctions/${stack}-sample-batch-workflow:*`,
+                    logDestination: `arn:aws:logs:ap-northeast-1:${ACCOUNT}:log-group:/aws/vendedlogs/states/${stack}-sample-batch-workflow:*`,
                 });
                 assert.deepEqual(sm.tracingConfiguration, { enabled: true });
+            });
+
+            // Step Functions "Avoiding CloudWatch Logs resource policy size restrictions"
+            // (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html): the resource policy Step Functions
+            // updates for each log group is limited to 5120 characters; prefix log group names with /aws/vendedlogs/.
+            it("keeps its execution log group under /aws/vendedlogs/states/", () => {
+                const lg = p().inputs<{ name: string }>("aws:cloudwatch/logGroup:LogGroup", "orchestration-logs");
+                assert.ok(lg.name.startsWith("/aws/vendedlogs/states/"), lg.name);
+                assert.equal(lg.name, `/aws/vendedlogs/states/${stack}-sample-batch-workflow`);
             });
 
             it("creates the state machine only after its role policy", () => {
@@ -323,7 +332,7 @@ describe("Orchestration", function () {
                     region: "ap-northeast-1",
                     stateMachineArn: smArn,
                     scheduleName: `${stack}-sample-batch-workflow-schedule`,
-                    logGroupName: `/aws/stepfunctions/${stack}-sample-batch-workflow`,
+                    logGroupName: `/aws/vendedlogs/states/${stack}-sample-batch-workflow`,
                 });
             });
         });

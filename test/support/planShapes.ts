@@ -36,3 +36,18 @@ export interface LambdaFunctionInputs {
     readonly reservedConcurrentExecutions?: number;
     readonly vpcConfig?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
 }
+
+/** One element of an ECS task definition's `containerDefinitions`, parsed. */
+export interface ContainerDefinition {
+    readonly name: string;
+    readonly image: string;
+    readonly essential?: boolean;
+    readonly privileged?: boolean;
+    readonly readonlyRootFilesystem?: boolean;
+    readonly portMappings?: { readonly containerPort: number; readonly protocol?: string }[];
+    readonly environment?: { readonly name: string; readonly value: string }[];
+    readonly secrets?: { readonly name: string; readonly valueFrom: string }[];
+    readonly mountPoints?: unknown[];
+    readonly logConfiguration?: { readonly logDriver: string; readonly options: Record<string, string> };
+    readonly linuxParameters?: { readonly initProcessEnabled?: boolean };
+}

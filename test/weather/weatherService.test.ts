@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { subnetCidrs } from "../../components/weatherService";
-import { json, Plan, planFor } from "../harness";
+import { inputsOf, json, Plan, planFor } from "../harness";
+import { ContainerDefinition, PolicyDocument } from "../support/planShapes";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -25,6 +26,50 @@ const T = {
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
 };
+
+/** A security-group ingress or egress rule's inputs. */
+interface SecurityGroupRuleInputs {
+    securityGroupId: string;
+    fromPort: number;
+    toPort: number;
+    ipProtocol: string;
+    cidrIpv4?: string;
+    referencedSecurityGroupId?: string;
+}
+
+/** The HTTPS listener's inputs, as read here. */
+interface HttpsListenerInputs {
+    port: number;
+    protocol: string;
+    sslPolicy: string;
+    certificateArn: string;
+    defaultActions: { type: string; targetGroupArn: string }[];
+}
+
+/** A target group's inputs, as read here. */
+interface TargetGroupInputs {
+    port: number;
+    protocol: string;
+    targetType: string;
+    healthCheck: { path: string; matcher: string };
+    stickiness: unknown;
+}
+
+/** The ECS service's inputs, as read here. */
+interface ServiceInputs {
+    desiredCount: number;
+    launchType: string;
+    deploymentCircuitBreaker: unknown;
+    healthCheckGracePeriodSeconds: number;
+    networkConfiguration: { assignPublicIp: boolean; securityGroups: string[] };
+    loadBalancers: { containerName: string; containerPort: number }[];
+}
+
+/** A target-tracking scaling policy's configuration. */
+interface TargetTracking {
+    predefinedMetricSpecification: { predefinedMetricType: string };
+    targetValue: number;
+}
 
 describe("WeatherService", function () {
     this.timeout(60000);
@@ -84,7 +129,10 @@ describe("WeatherService", function () {
                     .filter((r) => r.inputs.natGatewayId);
                 assert.equal(defaults.length, nats.length);
                 for (const r of defaults) assert.equal(r.inputs.destinationCidrBlock, "0.0.0.0/0");
-                const s3 = p().inputs(T.endpoint, "weather-s3");
+                const s3 = p().inputs<{ serviceName: string; vpcEndpointType: string; routeTableIds: string[] }>(
+                    T.endpoint,
+                    "weather-s3",
+                );
                 assert.equal(s3.serviceName, "com.amazonaws.ap-northeast-1.s3");
                 assert.equal(s3.vpcEndpointType, "Gateway");
                 assert.equal(s3.routeTableIds.length, nats.length);
@@ -93,6 +141,7 @@ describe("WeatherService", function () {
             it("opens exactly the documented security-group paths", () => {
                 const rules = [...p().ofType(T.ingress), ...p().ofType(T.egress)]
                     .filter((r) => r.name.startsWith("weather-"))
+                    .map((r) => ({ type: r.type, inputs: inputsOf<SecurityGroupRuleInputs>(r) }))
                     .map((r) => ({
                         dir: r.type === T.ingress ? "in" : "out",
                         sg: r.inputs.securityGroupId,
@@ -118,23 +167,31 @@ describe("WeatherService", function () {
             });
 
             it("serves HTTPS with TLS 1.3, redirects HTTP and routes /api/* to FastAPI", () => {
-                const alb = p().inputs(T.alb, "weather-alb");
+                const alb = p().inputs<{
+                    dropInvalidHeaderFields: boolean;
+                    internal: boolean;
+                    idleTimeout: number;
+                    subnets: string[];
+                }>(T.alb, "weather-alb");
                 assert.equal(alb.dropInvalidHeaderFields, true);
                 assert.equal(alb.internal, false);
                 assert.equal(alb.idleTimeout, 300);
                 assert.equal(alb.subnets.length, azs.length);
-                assert.ok(alb.subnets.every((s: string) => s.includes("-public-")));
-                const https = p().inputs(T.listener, "weather-https");
+                assert.ok(alb.subnets.every((s) => s.includes("-public-")));
+                const https = p().inputs<HttpsListenerInputs>(T.listener, "weather-https");
                 assert.equal(https.port, 443);
                 assert.equal(https.protocol, "HTTPS");
                 assert.equal(https.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
                 assert.match(https.certificateArn, /^arn:aws:acm:ap-northeast-1:\d{12}:certificate\//);
                 assert.deepEqual(
-                    https.defaultActions.map((a: any) => a.type),
+                    https.defaultActions.map((a) => a.type),
                     ["forward"],
                 );
                 assert.match(https.defaultActions[0].targetGroupArn, /targetgroup\/weather-\w+-app\//);
-                const http = p().inputs(T.listener, "weather-http");
+                const http = p().inputs<{ port: number; protocol: string; defaultActions: unknown }>(
+                    T.listener,
+                    "weather-http",
+                );
                 assert.deepEqual(
                     { port: http.port, protocol: http.protocol, actions: http.defaultActions },
                     {
@@ -145,18 +202,21 @@ describe("WeatherService", function () {
                         ],
                     },
                 );
-                const rule = p().inputs(T.rule, "weather-api-rule");
+                const rule = p().inputs<{ conditions: unknown; actions: { targetGroupArn: string }[] }>(
+                    T.rule,
+                    "weather-api-rule",
+                );
                 assert.deepEqual(rule.conditions, [{ pathPattern: { values: ["/api/*"] } }]);
                 assert.match(rule.actions[0].targetGroupArn, /targetgroup\/weather-\w+-api\//);
             });
 
             it("health-checks Streamlit on /_stcore/health with stickiness and FastAPI on its own path", () => {
-                const app = p().inputs(T.tg, "weather-app-tg");
+                const app = p().inputs<TargetGroupInputs>(T.tg, "weather-app-tg");
                 assert.deepEqual([app.port, app.protocol, app.targetType], [8501, "HTTP", "ip"]);
                 assert.equal(app.healthCheck.path, "/_stcore/health");
                 assert.equal(app.healthCheck.matcher, "200");
                 assert.deepEqual(app.stickiness, { type: "lb_cookie", enabled: true, cookieDuration: 86400 });
-                const api = p().inputs(T.tg, "weather-api-tg");
+                const api = p().inputs<TargetGroupInputs>(T.tg, "weather-api-tg");
                 assert.deepEqual([api.port, api.healthCheck.path], [8000, "/health"]);
             });
 
@@ -166,12 +226,12 @@ describe("WeatherService", function () {
                     [td.cpu, td.memory, td.networkMode, td.requiresCompatibilities],
                     ["1024", "2048", "awsvpc", ["FARGATE"]],
                 );
-                const [c, ...rest] = json(td.containerDefinitions);
+                const [c, ...rest] = json<ContainerDefinition[]>(td.containerDefinitions);
                 assert.equal(rest.length, 0);
                 assert.equal(c.name, "app");
                 assert.equal(c.privileged, false);
                 assert.deepEqual(
-                    c.portMappings.map((m: any) => m.containerPort),
+                    c.portMappings?.map((m) => m.containerPort),
                     [8501, 8000],
                 );
                 assert.deepEqual(c.environment, [
@@ -189,8 +249,8 @@ describe("WeatherService", function () {
                 assert.deepEqual(c.mountPoints, [
                     { sourceVolume: "cache", containerPath: "/app/cache", readOnly: false },
                 ]);
-                assert.equal(c.logConfiguration.options["awslogs-group"], `/ecs/weather-${stack}`);
-                assert.equal(c.linuxParameters.initProcessEnabled, true);
+                assert.equal(c.logConfiguration?.options["awslogs-group"], `/ecs/weather-${stack}`);
+                assert.equal(c.linuxParameters?.initProcessEnabled, true);
                 assert.deepEqual(td.volumes, [
                     {
                         name: "cache",
@@ -205,7 +265,7 @@ describe("WeatherService", function () {
             });
 
             it("runs the service privately with a rolling circuit breaker and scales on CPU and memory", () => {
-                const svc = p().inputs(T.service, "weather-service");
+                const svc = p().inputs<ServiceInputs>(T.service, "weather-service");
                 assert.equal(svc.desiredCount, 1);
                 assert.equal(svc.launchType, "FARGATE");
                 assert.deepEqual(svc.deploymentCircuitBreaker, { enable: true, rollback: true });
@@ -213,7 +273,7 @@ describe("WeatherService", function () {
                 assert.equal(svc.networkConfiguration.assignPublicIp, false);
                 assert.deepEqual(svc.networkConfiguration.securityGroups, ["weather-tasks-sg-id"]);
                 assert.deepEqual(
-                    svc.loadBalancers.map((l: any) => [l.containerName, l.containerPort]),
+                    svc.loadBalancers.map((l) => [l.containerName, l.containerPort]),
                     [
                         ["app", 8501],
                         ["app", 8000],
@@ -221,7 +281,9 @@ describe("WeatherService", function () {
                 );
                 const target = p().inputs(T.scalingTarget, "weather-scaling");
                 assert.deepEqual([target.minCapacity, target.maxCapacity], [1, stack === "stg" ? 2 : 4]);
-                const policy = (n: string) => p().inputs(T.scalingPolicy, n).targetTrackingScalingPolicyConfiguration;
+                const policy = (n: string) =>
+                    p().inputs<{ targetTrackingScalingPolicyConfiguration: TargetTracking }>(T.scalingPolicy, n)
+                        .targetTrackingScalingPolicyConfiguration;
                 assert.deepEqual(
                     [
                         policy("weather-cpu-scaling").predefinedMetricSpecification.predefinedMetricType,
@@ -257,9 +319,9 @@ describe("WeatherService", function () {
             });
 
             it("grants the task and execution roles only what they use", () => {
-                const exec = json(p().inputs(T.rolePolicy, "weather-execution").policy).Statement;
+                const exec = json<PolicyDocument>(p().inputs(T.rolePolicy, "weather-execution").policy).Statement;
                 assert.deepEqual(
-                    exec.map((s: any) => [s.Sid, s.Action, s.Resource]),
+                    exec.map((s) => [s.Sid, s.Action, s.Resource]),
                     [
                         ["EcrAuth", ["ecr:GetAuthorizationToken"], "*"],
                         [
@@ -279,7 +341,7 @@ describe("WeatherService", function () {
                         ],
                     ],
                 );
-                const task = json(p().inputs(T.rolePolicy, "weather-task").policy).Statement;
+                const task = json<PolicyDocument>(p().inputs(T.rolePolicy, "weather-task").policy).Statement;
                 assert.deepEqual(task, [
                     {
                         Sid: "EfsCache",
@@ -306,17 +368,20 @@ describe("WeatherService", function () {
             plan.ofType("aws:ecr/repository:Repository").filter((r) => r.name.startsWith("weather")).length,
             0,
         );
-        const c = json(plan.inputs(T.taskDef, "weather-task").containerDefinitions)[0];
+        const c = json<ContainerDefinition[]>(plan.inputs(T.taskDef, "weather-task").containerDefinitions)[0];
         assert.equal(c.image, "registry.example.com/weather/app:2.0.1");
-        const exec = json(plan.inputs(T.rolePolicy, "weather-execution").policy).Statement;
+        const exec = json<PolicyDocument>(plan.inputs(T.rolePolicy, "weather-execution").policy).Statement;
         assert.deepEqual(
-            exec.map((s: any) => s.Sid),
+            exec.map((s) => s.Sid),
             ["Logs", "ApiKeys"],
         );
     });
 
     it("builds the image from the app path with containers/web/Dockerfile for linux/amd64", () => {
-        const img = plans.stg.inputs("awsx:ecr:Image", "weather-image");
+        const img = plans.stg.inputs<{ context: string; dockerfile: string; platform: string }>(
+            "awsx:ecr:Image",
+            "weather-image",
+        );
         assert.equal(img.context, "../weather-comment-generator");
         assert.match(img.dockerfile, /containers\/web\/Dockerfile$/);
         assert.equal(img.platform, "linux/amd64");

@@ -114,15 +114,27 @@ export function buildCompute(input: ComputeInput): Compute {
         dependsOn: [instanceAttach],
         ignoreChanges: ["computeResources.desiredVcpus", `tags["${STATE_TAG}"]`],
     };
-    // No `name` (auto-named) and no `serviceRole` (AWSServiceRoleForBatch): see the file comment.
+    // No `name` (auto-named) and no `serviceRole` (AWSServiceRoleForBatch): see the file comment. The environments
+    // always have a `tags` object: ignoreChanges resets `tags["…"]` only inside an existing `tags`, and when a refresh
+    // has read spot-watch's tag into the old inputs but the program sends no `tags`, the engine fails with "cannot
+    // ignore changes … because one or more elements of the path are missing" (pulumi/pulumi
+    // sdk/go/common/resource/properties_path.go `PropertyPath.reset`).
     const spotCe = new aws.batch.ComputeEnvironment(
         `${name}-spot-ce`,
-        { type: "MANAGED", computeResources: computeResources("SPOT", input.maxVcpus) },
+        {
+            type: "MANAGED",
+            computeResources: computeResources("SPOT", input.maxVcpus),
+            tags: { Name: `${prefix}-spot` },
+        },
         ceOpts,
     );
     const onDemandCe = new aws.batch.ComputeEnvironment(
         `${name}-ondemand-ce`,
-        { type: "MANAGED", computeResources: computeResources("EC2", input.onDemandMaxVcpus) },
+        {
+            type: "MANAGED",
+            computeResources: computeResources("EC2", input.onDemandMaxVcpus),
+            tags: { Name: `${prefix}-ondemand` },
+        },
         ceOpts,
     );
     // A queue never fails over on Spot shortage by itself: jobs stuck RUNNABLE for capacity

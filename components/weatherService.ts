@@ -5,6 +5,7 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { WeatherConfig } from "./config/weather";
 import { serviceRole } from "./iam";
+import { contentTag } from "./imageTag";
 import { buildVpc } from "./network";
 
 export { subnetCidrs } from "./network";
@@ -20,6 +21,39 @@ export const CACHE_PATH = "/app/cache";
 export const API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
 const WEB_DOCKERFILE = path.join(__dirname, "..", "containers", "web", "Dockerfile");
 const WEB_ENTRYPOINT = path.join(__dirname, "..", "containers", "web", "entrypoint.py");
+/** The task runs on X86_64 Fargate (runtimePlatform), so the image is built for it. */
+export const WEB_PLATFORM = "linux/amd64";
+/**
+ * Image tag used when `appPath` is not a directory (a fresh clone without the app, the offline plan): the plan goes
+ * on instead of failing on a hash of nothing. No image can be built from it; the configuration reports the missing
+ * directory.
+ */
+export const WEATHER_APP_MISSING_TAG = "app-source-missing";
+
+/** containers/web/entrypoint.py as the ENTRYPOINT_B64 build argument: the build context is the app's directory. */
+function webEntrypointB64(): string {
+    return fs.readFileSync(WEB_ENTRYPOINT).toString("base64");
+}
+
+/**
+ * The weather image's tag: a hash of everything under `appPath` (the build context), the Dockerfile, the
+ * ENTRYPOINT_B64 build argument and the platform; {@link WEATHER_APP_MISSING_TAG} when `appPath` is not a directory.
+ * Without `imageTag` awsx tags `<sha1(context, dockerfile, args, stack)>-container` (pulumi/pulumi-awsx
+ * awsx/ecr/image.ts `createUniqueImageName`), the same tag for changed content, which the IMMUTABLE repository refuses
+ * to overwrite. Files the app's .dockerignore leaves out are hashed too: that costs at most an extra push.
+ */
+export function weatherImageTag(appPath: string): string {
+    if (!fs.existsSync(appPath) || !fs.statSync(appPath).isDirectory()) return WEATHER_APP_MISSING_TAG;
+    return contentTag({
+        root: appPath,
+        paths: ["."],
+        extra: {
+            dockerfile: fs.readFileSync(WEB_DOCKERFILE, "utf8"),
+            ENTRYPOINT_B64: webEntrypointB64(),
+            platform: WEB_PLATFORM,
+        },
+    });
+}
 
 /**
  * The stack's `weather*` settings (documented in components/config/weather.ts) plus what the
@@ -339,9 +373,10 @@ export class WeatherService extends pulumi.ComponentResource {
                     repositoryUrl: repo.repositoryUrl,
                     context: args.appPath,
                     dockerfile: WEB_DOCKERFILE,
-                    platform: "linux/amd64",
+                    platform: WEB_PLATFORM,
                     // The build context is the app's directory, so the supervisor travels as a build argument.
-                    args: { ENTRYPOINT_B64: fs.readFileSync(WEB_ENTRYPOINT).toString("base64") },
+                    args: { ENTRYPOINT_B64: webEntrypointB64() },
+                    imageTag: weatherImageTag(args.appPath!),
                 },
                 parent,
             );

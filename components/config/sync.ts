@@ -56,9 +56,21 @@ export const SYNC_DEFAULTS = {
     memoryMb: 512,
 };
 
+/** A secret name as Secrets Manager allows it: letters, digits and `/_+=.@-`. */
+const SECRET_NAME = String.raw`[\w/+=.@-]+`;
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+/**
+ * The name RDS gives a master-user secret it manages (`ManageMasterUserPassword`): `rds!db-<uuid>` for an instance,
+ * `rds!cluster-<uuid>` for an Aurora cluster. The `!` is allowed only there.
+ */
+const RDS_MANAGED_SECRET_NAME = `rds!(?:db|cluster)-${UUID}`;
+/** The 6 random characters Secrets Manager appends to the name in every ARN. */
+const SECRET_ARN_SUFFIX = "-[A-Za-z0-9]{6}";
+
 /** Full Secrets Manager ARN: IAM matches the 6-character suffix, so partial ARNs grant nothing. */
 function secretArnPattern(region: string): RegExp {
-    return new RegExp(`^arn:aws:secretsmanager:${region}:\\d{12}:secret:[\\w/+=.@-]+-[A-Za-z0-9]{6}$`);
+    const name = `(?:${RDS_MANAGED_SECRET_NAME}|${SECRET_NAME})`;
+    return new RegExp(`^arn:aws:secretsmanager:${region}:\\d{12}:secret:${name}${SECRET_ARN_SUFFIX}$`);
 }
 
 const HOSTNAME =

@@ -164,6 +164,26 @@ describe("stack configuration", () => {
         );
     });
 
+    it("accepts the ARN of an RDS-managed master-user secret (rds!db-<uuid>, rds!cluster-<uuid>)", () => {
+        // As `aws rds describe-db-instances --query 'DBInstances[].MasterUserSecret.SecretArn'` prints it.
+        const instance =
+            "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!db-c930822c-5d1e-4b1f-8e0a-9f2d3b7c6a41-jWJfpp";
+        const cluster =
+            "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!cluster-0f8e2a6d-3c4b-4e5f-a1b2-c3d4e5f60718-Xy12Zq";
+        for (const arn of [instance, cluster]) {
+            assert.deepEqual(problems({ syncDbPasswordSecretArn: arn }), [], arn);
+            assert.equal(
+                parseStackConfig("stg", { ...VALID, syncDbPasswordSecretArn: arn }).sync.dbPasswordSecretArn,
+                arn,
+            );
+        }
+        // `!` belongs only to RDS's names; Secrets Manager refuses it in any other.
+        const [bad] = problems({
+            syncDbPasswordSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:db!password-AbCdEf",
+        });
+        assert.match(bad, /^ops-platform:syncDbPasswordSecretArn: expected the full ARN of the Secrets Manager secret/);
+    });
+
     describe("schedule expressions", () => {
         const valid = [
             "cron(0 17 * * ? *)",

@@ -10,6 +10,7 @@ import {
     alarmConsoleUrl,
     formatAlert,
     makeSlackNotifier,
+    SlackMessage,
     SlackRejected,
     slackNotifierFromEnv,
     SnsRecord,
@@ -19,6 +20,7 @@ import { jsonLogger } from "../../functions/syncBatch/log";
 import { checkPlan } from "../../policy/rules";
 import { json, Plan, planFor, runComponent } from "../harness";
 import { invokeLambda, writeLambdaPackage } from "../support/lambdaArtifact";
+import { LambdaFunctionInputs, PolicyDocument } from "../support/planShapes";
 import { SecretsManagerServer, startSecretsManager } from "../support/secretsManagerServer";
 
 const WEBHOOK = "https://hooks.slack.com/services/T0ARTIFACT/B0ARTIFACT/artifactWebhookToken42";
@@ -77,21 +79,35 @@ const plainRecord = (subject: string | null, message: string): SnsRecord => ({
     },
 });
 
+/** A message as the fake Slack received it, with the webhook path it was posted to. */
+type ReceivedMessage = SlackMessage & { path: string | undefined };
+
+/** A JSON log line of the notifier. */
+interface LogLine {
+    level: string;
+    problem?: string;
+    [field: string]: unknown;
+}
+
+/** The URL a fetch was asked for, whichever form it was given in. */
+const href = (input: string | URL | Request): string =>
+    typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+
 /** A loopback Slack webhook: answers from a script of statuses, records every body. */
 interface FakeSlack {
     readonly url: string;
-    readonly bodies: any[];
+    readonly bodies: ReceivedMessage[];
     /** `hang`: read the request, never answer (a stalled Slack). */
     script: { status: number; body?: string; retryAfter?: string; hang?: boolean }[];
     close(): Promise<void>;
 }
 
 async function startFakeSlack(): Promise<FakeSlack> {
-    const state = { bodies: [] as any[], script: [] as FakeSlack["script"] };
-    const server = http.createServer(async (req, res) => {
+    const state = { bodies: [] as ReceivedMessage[], script: [] as FakeSlack["script"] };
+    const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         let body = "";
         for await (const c of req) body += c;
-        state.bodies.push({ path: req.url, ...JSON.parse(body) });
+        state.bodies.push({ path: req.url, ...(JSON.parse(body) as SlackMessage) });
         const next = state.script.shift() ?? { status: 200, body: "ok" };
         if (next.hang) return;
         res.writeHead(next.status, {
@@ -99,7 +115,9 @@ async function startFakeSlack(): Promise<FakeSlack> {
             ...(next.retryAfter ? { "retry-after": next.retryAfter } : {}),
         });
         res.end(next.body ?? (next.status === 200 ? "ok" : "error"));
-    });
+    };
+    // A handler that throws surfaces as an unhandled rejection, which fails the test run.
+    const server = http.createServer((req, res) => void handle(req, res));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     return Object.assign(state, {
@@ -162,7 +180,7 @@ describe("Slack notifier: formatting", () => {
 
     it("takes the region from the alarm ARN for the console link, even for a us-east-1 alarm on the same formatter", () => {
         const rec = alarmRecord("ALARM");
-        const msg = JSON.parse(rec.Sns.Message);
+        const msg = JSON.parse(rec.Sns.Message) as Record<string, unknown>;
         msg.AlarmName = "fs-prd dispatcher 5xx";
         msg.AlarmArn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:fs-prd dispatcher 5xx";
         const a = formatAlert({ Sns: { ...rec.Sns, Message: JSON.stringify(msg) } }, "prd").attachments[0];
@@ -225,7 +243,7 @@ describe("Slack notifier: delivery", function () {
     this.timeout(30000);
     let slack: FakeSlack;
     let waits: number[];
-    let logs: any[];
+    let logs: LogLine[];
     before(async () => {
         slack = await startFakeSlack();
     });
@@ -238,10 +256,13 @@ describe("Slack notifier: delivery", function () {
     });
     const notifier = () =>
         makeSlackNotifier({
-            webhookUrl: async () => slack.url,
+            webhookUrl: () => Promise.resolve(slack.url),
             environment: "prd",
-            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
-            sleep: async (ms) => void waits.push(ms),
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l) as LogLine)),
+            sleep: (ms) => {
+                waits.push(ms);
+                return Promise.resolve();
+            },
         });
 
     it("posts one message per SNS record", async () => {
@@ -283,29 +304,33 @@ describe("Slack notifier: delivery", function () {
     it("abandons a post Slack does not answer and retries it", async () => {
         slack.script = [{ status: 0, hang: true }, { status: 200 }];
         const n = makeSlackNotifier({
-            webhookUrl: async () => slack.url,
+            webhookUrl: () => Promise.resolve(slack.url),
             environment: "prd",
-            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
-            sleep: async (ms) => void waits.push(ms),
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l) as LogLine)),
+            sleep: (ms) => {
+                waits.push(ms);
+                return Promise.resolve();
+            },
             attemptTimeoutMs: 200,
         });
         assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
         assert.equal(slack.bodies.length, 2);
         assert.equal(logs[0].level, "WARN");
-        assert.match(logs[0].problem, /^network error: .*(abort|timeout)/i);
+        assert.match(logs[0].problem ?? "", /^network error: .*(abort|timeout)/i);
     });
 
     it("stops retrying when the next attempt would not fit in the time budget, so the function fails before its timeout", async () => {
         let clock = 0;
         slack.script = Array.from({ length: 4 }, () => ({ status: 429, retryAfter: "8" }));
         const n = makeSlackNotifier({
-            webhookUrl: async () => slack.url,
+            webhookUrl: () => Promise.resolve(slack.url),
             environment: "prd",
             log: jsonLogger({}, () => undefined),
             now: () => clock,
-            sleep: async (ms) => {
+            sleep: (ms) => {
                 waits.push(ms);
                 clock += ms;
+                return Promise.resolve();
             },
         });
         await assert.rejects(
@@ -319,14 +344,12 @@ describe("Slack notifier: delivery", function () {
     it("keeps the webhook URL out of errors and logs when the connection fails", async () => {
         const url = "https://hooks.slack.com/services/T0/B0/leakyToken99";
         const n = makeSlackNotifier({
-            webhookUrl: async () => url,
+            webhookUrl: () => Promise.resolve(url),
             environment: "prd",
-            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
-            sleep: async () => undefined,
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l) as LogLine)),
+            sleep: () => Promise.resolve(),
             attempts: 2,
-            fetch: async () => {
-                throw new TypeError(`fetch failed: connect ETIMEDOUT ${url}`);
-            },
+            fetch: () => Promise.reject(new TypeError(`fetch failed: connect ETIMEDOUT ${url}`)),
         });
         await assert.rejects(
             n({ Records: [plainRecord("s", "m")] }),
@@ -352,18 +375,18 @@ describe("Slack notifier: delivery", function () {
         const newUrl = "https://hooks.slack.com/services/T0/B1/newToken";
         let stored = oldUrl;
         let reads = 0;
-        const webhook = webhookFromSecret(
-            async () => (reads++, stored),
-            "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf",
-        );
+        const webhook = webhookFromSecret(() => {
+            reads++;
+            return Promise.resolve(stored);
+        }, "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf");
         // Stands in for DNS: hooks.slack.com reaches the loopback Slack.
         const toLoopback: typeof fetch = (url, init) =>
-            fetch(String(url).replace("https://hooks.slack.com", new URL(slack.url).origin), init);
+            fetch(href(url).replace("https://hooks.slack.com", new URL(slack.url).origin), init);
         const n = makeSlackNotifier({
             webhookUrl: webhook,
             environment: "prd",
-            log: jsonLogger({}, (l) => logs.push(JSON.parse(l))),
-            sleep: async () => undefined,
+            log: jsonLogger({}, (l) => logs.push(JSON.parse(l) as LogLine)),
+            sleep: () => Promise.resolve(),
             fetch: toLoopback,
         });
         assert.deepEqual(await n({ Records: [plainRecord("s", "m")] }), { posted: 1 });
@@ -386,7 +409,7 @@ describe("Slack notifier: delivery", function () {
     });
 
     it("refuses to start without its two environment variables", () => {
-        const get = async () => WEBHOOK;
+        const get = () => Promise.resolve(WEBHOOK);
         const log = jsonLogger({}, () => undefined);
         assert.throws(
             () => slackNotifierFromEnv({ ALERTS_ENVIRONMENT: "prd" }, get, log),
@@ -402,20 +425,20 @@ describe("Slack notifier: delivery", function () {
         const reads: string[] = [];
         let value = WEBHOOK;
         let fail = true;
-        const get = webhookFromSecret(async (id) => {
+        const get = webhookFromSecret((id) => {
             reads.push(id);
             if (fail) {
                 fail = false;
-                throw new Error("throttled");
+                return Promise.reject(new Error("throttled"));
             }
-            return value;
+            return Promise.resolve(value);
         }, "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:w-AbCdEf");
         await assert.rejects(get(), /throttled/);
         assert.equal(await get(), WEBHOOK);
         assert.equal(await get(), WEBHOOK);
         assert.equal(reads.length, 2);
         value = "https://example.com/hook/secret-token-123";
-        const bad = webhookFromSecret(async () => value, "arn:…:secret:w-AbCdEf");
+        const bad = webhookFromSecret(() => Promise.resolve(value), "arn:…:secret:w-AbCdEf");
         await assert.rejects(
             bad(),
             (e: Error) =>
@@ -491,25 +514,29 @@ describe("Alerts with a Slack webhook", function () {
             retentionInDays: 14,
         });
         assert.deepEqual(
-            json(withSlack.inputs("aws:iam/role:Role", `alerts-${REGION}-slack`).assumeRolePolicy).Statement,
+            json<PolicyDocument>(withSlack.inputs("aws:iam/role:Role", `alerts-${REGION}-slack`).assumeRolePolicy)
+                .Statement,
             [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
         );
-        assert.deepEqual(json(withSlack.inputs(T.rolePolicy, `alerts-${REGION}-slack`).policy).Statement, [
-            {
-                Sid: "Logs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: `arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/${fnName}:*`,
-            },
-            { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
-            { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
-            {
-                Sid: "Tracing",
-                Effect: "Allow",
-                Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                Resource: "*",
-            },
-        ]);
+        assert.deepEqual(
+            json<PolicyDocument>(withSlack.inputs(T.rolePolicy, `alerts-${REGION}-slack`).policy).Statement,
+            [
+                {
+                    Sid: "Logs",
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: `arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/${fnName}:*`,
+                },
+                { Sid: "ReadWebhook", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
+                { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
+                {
+                    Sid: "Tracing",
+                    Effect: "Allow",
+                    Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    Resource: "*",
+                },
+            ],
+        );
         assert.deepEqual(
             withSlack.inputs(
                 "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
@@ -601,7 +628,7 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
         });
 
         it("runs in a fresh node process: reads the webhook from Secrets Manager and posts the alarm; the code carries no webhook", async () => {
-            const fn = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
+            const fn = withSlack.inputs<LambdaFunctionInputs>(T.fn, `alerts-${REGION}-slack`);
             const artifact = writeLambdaPackage(fn.code);
             try {
                 assert.deepEqual(artifact.packages, [], "the AWS SDK comes from the runtime; nothing else is needed");
@@ -619,7 +646,7 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
                         ],
                     },
                     {
-                        ...fn.environment.variables,
+                        ...fn.environment?.variables,
                         AWS_REGION: REGION,
                         AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",
                         AWS_SECRET_ACCESS_KEY: "artifact-test",
@@ -635,7 +662,7 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
                 assert.equal(slack.bodies.length, 1);
                 assert.equal(slack.bodies[0].path, "/services/T0ARTIFACT/B0ARTIFACT/artifactWebhookToken42");
                 assert.equal(slack.bodies[0].text, ":rotating_light: [prd] sync-batch-prd-errors is ALARM");
-                assert.deepEqual(sm.requests, [fn.environment.variables.SLACK_WEBHOOK_SECRET_ARN]);
+                assert.deepEqual(sm.requests, [fn.environment?.variables?.SLACK_WEBHOOK_SECRET_ARN]);
                 assert.ok(
                     !JSON.stringify(out.logs).includes("artifactWebhookToken42"),
                     "the webhook never reaches the logs",
@@ -646,7 +673,7 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
         });
 
         it("fails the invocation, naming the secret but not its value, when the secret holds no Slack webhook", async () => {
-            const fn = withSlack.inputs(T.fn, `alerts-${REGION}-slack`);
+            const fn = withSlack.inputs<LambdaFunctionInputs>(T.fn, `alerts-${REGION}-slack`);
             const artifact = writeLambdaPackage(fn.code);
             const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:not-a-webhook`;
             try {
@@ -655,7 +682,7 @@ globalThis.fetch = (url, init) => real(String(url).replace(/^https:\\/\\/hooks\\
                         artifact.dir,
                         { Records: [alarmRecord("ALARM")] },
                         {
-                            ...fn.environment.variables,
+                            ...fn.environment?.variables,
                             SLACK_WEBHOOK_SECRET_ARN: secretArn,
                             AWS_REGION: REGION,
                             AWS_ACCESS_KEY_ID: "AKIDARTIFACTTEST",

@@ -79,31 +79,41 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     return { stack, environment, alertEmail, weather, orchestration, formSender, sync, cost };
 }
 
+/** The secret JSON the weather task reads its API keys from, with a placeholder for each. */
+const WEATHER_API_KEYS_EXAMPLE = `'{${WEATHER_API_KEY_NAMES.map((k) => `"${k}":"…"`).join(",")}}'`;
+
+/** Which of the weather API keys a `weatherApiKeys` value lacks; undefined when it is not a JSON object of strings. */
+function missingWeatherApiKeys(value: string): string[] | undefined {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        return undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+    const entries = Object.entries(parsed);
+    const known = (k: string) => (WEATHER_API_KEY_NAMES as readonly string[]).includes(k);
+    if (!entries.every(([k, v]) => known(k) && typeof v === "string")) return undefined;
+    return WEATHER_API_KEY_NAMES.filter((k) => !(k in parsed));
+}
+
 /** Shape checks for secret values; messages never contain the value. */
 function readSecrets(r: ConfigReader, raw: RawConfig): void {
     for (const key of SECRET_KEYS) r.declare(key);
     const apiKeys = raw["weatherApiKeys"];
     if (apiKeys !== undefined && apiKeys !== "") {
-        let parsed: unknown;
-        try {
-            parsed = JSON.parse(apiKeys);
-        } catch {
-            parsed = undefined;
-        }
-        const ok =
-            typeof parsed === "object" &&
-            parsed !== null &&
-            !Array.isArray(parsed) &&
-            Object.entries(parsed).every(
-                ([k, v]) => (WEATHER_API_KEY_NAMES as readonly string[]).includes(k) && typeof v === "string",
-            );
-        if (!ok) {
+        // The task definition references every key (`<secret-arn>:<KEY>::`); ECS refuses to start a task whose
+        // secret lacks one ("ResourceInitializationError: … did not contain json key <KEY>", see "Pass Secrets
+        // Manager secrets through Amazon ECS environment variables" in the ECS developer guide).
+        const missing = missingWeatherApiKeys(apiKeys);
+        if (missing === undefined || missing.length > 0) {
+            const lacking = missing === undefined ? "" : `; missing ${missing.join(", ")}`;
             r.fail(
                 "weatherApiKeys",
-                `a JSON object whose keys are among ${WEATHER_API_KEY_NAMES.join(", ")} with string values`,
+                `a JSON object with a string value for each of ${WEATHER_API_KEY_NAMES.join(", ")} and no other ` +
+                    `key (the weather task reads all four; ECS does not start it when one is missing)${lacking}`,
                 "[secret]",
-                "pulumi config set --secret weatherApiKeys " +
-                    `'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}' --stack ${r.stack}`,
+                r.setCommand("weatherApiKeys", WEATHER_API_KEYS_EXAMPLE, true),
             );
         }
     }

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseStackConfig, scheduleExpressionError } from "../../components/config";
+import { ConfigError, parseStackConfig, scheduleExpressionError, WEATHER_API_KEY_NAMES } from "../../components/config";
+import { API_KEY_NAMES } from "../../components/weatherService";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
 /** A complete, valid stg configuration. */
@@ -140,7 +141,22 @@ describe("stack configuration", () => {
         [
             "rejects a malformed API-keys secret without echoing it",
             { weatherApiKeys: "sk-live-not-json" },
-            'ops-platform:weatherApiKeys: expected a JSON object whose keys are among WXTECH_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY with string values, got "[secret]". Fix: pulumi config set --secret weatherApiKeys \'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…"}\' --stack stg',
+            'ops-platform:weatherApiKeys: expected a JSON object with a string value for each of WXTECH_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY and no other key (the weather task reads all four; ECS does not start it when one is missing), got "[secret]". Fix: pulumi config set --secret weatherApiKeys \'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…","GEMINI_API_KEY":"…","ANTHROPIC_API_KEY":"…"}\' --stack stg',
+        ],
+        [
+            "rejects API keys that lack one the weather task reads, naming the missing ones and not the values",
+            { weatherApiKeys: '{"WXTECH_API_KEY":"wx-3f9a","OPENAI_API_KEY":"sk-3f9a"}' },
+            'ops-platform:weatherApiKeys: expected a JSON object with a string value for each of WXTECH_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY and no other key (the weather task reads all four; ECS does not start it when one is missing); missing GEMINI_API_KEY, ANTHROPIC_API_KEY, got "[secret]". Fix: pulumi config set --secret weatherApiKeys \'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…","GEMINI_API_KEY":"…","ANTHROPIC_API_KEY":"…"}\' --stack stg',
+        ],
+        [
+            "rejects API keys with a key the weather task does not read",
+            {
+                weatherApiKeys: JSON.stringify({
+                    ...Object.fromEntries(WEATHER_API_KEY_NAMES.map((k) => [k, "v"])),
+                    MAPS_API_KEY: "v",
+                }),
+            },
+            'ops-platform:weatherApiKeys: expected a JSON object with a string value for each of WXTECH_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY and no other key (the weather task reads all four; ECS does not start it when one is missing), got "[secret]". Fix: pulumi config set --secret weatherApiKeys \'{"WXTECH_API_KEY":"…","OPENAI_API_KEY":"…","GEMINI_API_KEY":"…","ANTHROPIC_API_KEY":"…"}\' --stack stg',
         ],
         [
             "rejects a webhook URL that is not Slack's without echoing it",
@@ -151,6 +167,10 @@ describe("stack configuration", () => {
     for (const [title, overrides, message] of cases) {
         it(title, () => assert.deepEqual(problems(overrides), [message]));
     }
+
+    it("requires exactly the API keys the weather task definition references", () => {
+        assert.deepEqual([...WEATHER_API_KEY_NAMES], [...API_KEY_NAMES]);
+    });
 
     it("reports every problem at once", () => {
         const found = problems({ alertEmail: "x", weatherNatGateways: "none", weatherMaxTasks: "0" });

@@ -30,6 +30,42 @@ export const WEB_PLATFORM = "linux/amd64";
  */
 export const WEATHER_APP_MISSING_TAG = "app-source-missing";
 
+/** Host of a private ECR registry: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`. */
+const ECR_ACCOUNT = String.raw`(\d{12})`;
+const ECR_REGION = String.raw`([a-z]{2}(?:-[a-z]+)+-\d)`;
+const ECR_DOMAIN = String.raw`amazonaws\.com(\.cn)?`;
+const ECR_HOST = new RegExp(`^${ECR_ACCOUNT}\\.dkr\\.ecr(?:-fips)?\\.${ECR_REGION}\\.${ECR_DOMAIN}$`);
+/** The digest (`@sha256:…`) and the tag (`:v1`) that may end an image reference, in that order. */
+const IMAGE_DIGEST = /@sha256:[0-9a-f]{64}$/;
+const IMAGE_TAG = /:[\w.-]+$/;
+
+/** The private ECR repository an image reference names. */
+export interface EcrRepositoryRef {
+    readonly account: string;
+    readonly region: string;
+    readonly name: string;
+    readonly arn: string;
+}
+
+/**
+ * The private ECR repository of `imageUri` (`<account>.dkr.ecr.<region>.amazonaws.com/<name>:<tag>` or
+ * `…@sha256:<digest>`), or undefined for any other registry (ECR Public, Docker Hub, …), whose images need no ECR
+ * permission of the execution role.
+ */
+export function ecrRepositoryOfImage(imageUri: string): EcrRepositoryRef | undefined {
+    const slash = imageUri.indexOf("/");
+    if (slash < 0) return undefined;
+    const host = ECR_HOST.exec(imageUri.slice(0, slash));
+    if (!host) return undefined;
+    const [, account, region, china] = host;
+    const name = imageUri
+        .slice(slash + 1)
+        .replace(IMAGE_DIGEST, "")
+        .replace(IMAGE_TAG, "");
+    const partition = china ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+    return { account, region, name, arn: `arn:${partition}:ecr:${region}:${account}:repository/${name}` };
+}
+
 /** containers/web/entrypoint.py as the ENTRYPOINT_B64 build argument: the build context is the app's directory. */
 function webEntrypointB64(): string {
     return fs.readFileSync(WEB_ENTRYPOINT).toString("base64");
@@ -330,9 +366,12 @@ export class WeatherService extends pulumi.ComponentResource {
 
         // ---- image ----------------------------------------------------------------------------
         let imageUri: pulumi.Output<string>;
-        let repositoryArn: pulumi.Output<string> | undefined;
+        let repositoryArn: pulumi.Input<string> | undefined;
         if (args.imageUri) {
             imageUri = pulumi.output(args.imageUri);
+            // A prebuilt image in a private ECR repository is pulled with the execution role like a built one. (A
+            // repository of another account must also allow this role in its repository policy.)
+            repositoryArn = ecrRepositoryOfImage(args.imageUri)?.arn;
         } else {
             const repo = new aws.ecr.Repository(
                 `${name}-repo`,
@@ -468,7 +507,10 @@ export class WeatherService extends pulumi.ComponentResource {
                 service: "ecs-tasks.amazonaws.com",
                 description: `Weather ${env}: pull the image, write logs, read the API-keys secret`,
                 statements: [
-                    // GetAuthorizationToken is account-wide: AWS supports no resource scoping for it.
+                    // Pulling from a private repository needs GetAuthorizationToken, BatchGetImage and
+                    // GetDownloadUrlForLayer (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_ECS.html).
+                    // GetAuthorizationToken has no resource type, so only "*" grants it; the others take the repository
+                    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html).
                     ...(repositoryArn
                         ? ([
                               { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },

@@ -3,6 +3,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { WEATHER_API_KEY_NAMES } from "./config";
 import type { WeatherConfig } from "./config/weather";
 import { serviceRole } from "./iam";
 import { contentTag } from "./imageTag";
@@ -17,8 +18,12 @@ export const API_PORT = 8000;
 export const STREAMLIT_HEALTH_PATH = "/_stcore/health";
 export const CONTAINER_NAME = "app";
 export const CACHE_PATH = "/app/cache";
-/** Keys the app reads from the API-keys JSON secret, injected as environment variables. */
-export const API_KEY_NAMES = ["WXTECH_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"] as const;
+/**
+ * Keys the app reads from the API-keys JSON secret, injected as environment variables: the config's list, so the task
+ * never references a key the `weatherApiKeys` check does not know (ECS fails the task start on a JSON key missing from
+ * the secret).
+ */
+export const API_KEY_NAMES = WEATHER_API_KEY_NAMES;
 const WEB_DOCKERFILE = path.join(__dirname, "..", "containers", "web", "Dockerfile");
 const WEB_ENTRYPOINT = path.join(__dirname, "..", "containers", "web", "entrypoint.py");
 /** The task runs on X86_64 Fargate (runtimePlatform), so the image is built for it. */

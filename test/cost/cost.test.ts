@@ -21,9 +21,9 @@ describe("cost report", function () {
     it("records a source and a date for every price in both regions", () => {
         for (const region of ["us-east-1", "ap-northeast-1"] as const) {
             for (const [key, p] of Object.entries(PRICES[region])) {
-                assert.match(p!.source, /^https:\/\//, `${region} ${key}`);
-                assert.match(p!.asOf, /^\d{4}-\d{2}-\d{2}$/, `${region} ${key}`);
-                assert.ok(p!.usd > 0, `${region} ${key}`);
+                assert.match(p.source, /^https:\/\//, `${region} ${key}`);
+                assert.match(p.asOf, /^\d{4}-\d{2}-\d{2}$/, `${region} ${key}`);
+                assert.ok(p.usd > 0, `${region} ${key}`);
             }
         }
         assert.throws(

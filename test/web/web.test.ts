@@ -139,7 +139,10 @@ describe("weather web container", function () {
     });
 
     it("the image build carries entrypoint.py byte for byte as its build argument", async () => {
-        const img = (await planFor("stg")).inputs("awsx:ecr:Image", "weather-image");
+        const img = (await planFor("stg")).inputs<{ args: { ENTRYPOINT_B64: string } }>(
+            "awsx:ecr:Image",
+            "weather-image",
+        );
         assert.equal(
             Buffer.from(img.args.ENTRYPOINT_B64, "base64").toString("utf8"),
             fs.readFileSync(path.join(WEB, "entrypoint.py"), "utf8"),

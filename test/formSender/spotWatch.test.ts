@@ -185,7 +185,8 @@ describe("spot-watch", () => {
         assert.deepEqual(await w.handler(), { action: "none", ratioPercent: 90, reason: "already reduced" });
         assert.deepEqual(w.tags, { [STATE_TAG]: "reduced" }, "the operators' marker is put back");
         assert.ok(!w.sent.some((s) => s.command === "UpdateComputeEnvironmentCommand"));
-        delete w.tags[STATE_TAG];
+        // deepEqual above narrowed w.tags to the expected object, whose key is not optional.
+        delete (w.tags as Record<string, string>)[STATE_TAG];
         w.setPrices({ "c6a.xlarge": "0.0653", "c5a.xlarge": "0.0660" }); // ~43 %
         assert.deepEqual(await w.handler(), { action: "restored", ratioPercent: 42.8, maxvCpus: 400 });
         assert.equal(w.ce.maxvCpus, 400);

@@ -85,6 +85,9 @@ export class Alerts extends pulumi.ComponentResource {
             { parent: this },
         );
         // Only CloudWatch alarms (and the roles the components grant) may publish; account root keeps control.
+        // The service principal is any account's CloudWatch: aws:SourceAccount limits it to alarms of the topic's own
+        // account (confused deputy; https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+        const account = topic.arn.apply((arn) => arn.split(":")[4]);
         new aws.sns.TopicPolicy(
             `${name}-policy`,
             {
@@ -98,6 +101,7 @@ export class Alerts extends pulumi.ComponentResource {
                             Principal: { Service: "cloudwatch.amazonaws.com" },
                             Action: "sns:Publish",
                             Resource: topic.arn,
+                            Condition: { StringEquals: { "aws:SourceAccount": account } },
                         },
                         {
                             Sid: "DenyInsecureTransport",

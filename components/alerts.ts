@@ -141,7 +141,9 @@ export class Alerts extends pulumi.ComponentResource {
             {
                 name: names.secret,
                 description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
-                recoveryWindowInDays: 7,
+                // Outside prd deleted at once (0 = ForceDeleteWithoutRecovery), so destroy and up can follow each other;
+                // a recovery window would keep the name taken.
+                recoveryWindowInDays: args.environment === "prd" ? 7 : 0,
             },
             parent,
         );

@@ -127,14 +127,16 @@ export class SyncScheduler extends pulumi.ComponentResource {
                         Action: ["secretsmanager:GetSecretValue"],
                         Resource: [args.dbPasswordSecretArn, args.youtubeApiKeySecretArn],
                     },
-                    // Lambda creates the function's ENIs with its role; these EC2 actions have no
-                    // resource-level scoping that works for Lambda (AWSLambdaVPCAccessExecutionRole uses "*").
+                    // Lambda creates the function's ENIs with its role: the EC2 actions of the AWS managed policy
+                    // AWSLambdaVPCAccessExecutionRole (v3, January 2024, which added DescribeSubnets), which uses "*"
+                    // (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
                     {
                         Sid: "VpcNetworkInterfaces",
                         Effect: "Allow",
                         Action: [
                             "ec2:CreateNetworkInterface",
                             "ec2:DescribeNetworkInterfaces",
+                            "ec2:DescribeSubnets",
                             "ec2:DeleteNetworkInterface",
                             "ec2:AssignPrivateIpAddresses",
                             "ec2:UnassignPrivateIpAddresses",

@@ -296,6 +296,7 @@ describe("SyncScheduler component", function () {
                             Action: [
                                 "ec2:CreateNetworkInterface",
                                 "ec2:DescribeNetworkInterfaces",
+                                "ec2:DescribeSubnets",
                                 "ec2:DeleteNetworkInterface",
                                 "ec2:AssignPrivateIpAddresses",
                                 "ec2:UnassignPrivateIpAddresses",
@@ -315,6 +316,26 @@ describe("SyncScheduler component", function () {
                     0,
                     "no managed policies",
                 );
+            });
+
+            // AWS managed policy AWSLambdaVPCAccessExecutionRole, policy version v3 (default), edited January 05, 2024
+            // (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html):
+            // its EC2 actions, all on "*", are what Lambda needs to manage a VPC function's network interfaces.
+            it("grants every EC2 action of AWSLambdaVPCAccessExecutionRole v3, ec2:DescribeSubnets included", () => {
+                const managedPolicyV3Ec2 = [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ];
+                const statements = json<{ Statement: { Sid: string; Action: string[]; Resource: unknown }[] }>(
+                    p().inputs<{ policy: string }>(T.rolePolicy, "sync-function").policy,
+                ).Statement;
+                const vpc = statements.find((s) => s.Sid === "VpcNetworkInterfaces");
+                assert.deepEqual(vpc?.Action, managedPolicyV3Ec2);
+                assert.equal(vpc?.Resource, "*");
             });
 
             it("keeps 7 days of logs in the function's own log group, created before the function", () => {

@@ -48,6 +48,19 @@ export const MOCK_ACCOUNT = "123456789012";
 const SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
+/** An alias as the program registered it: an old URN, or the parts of the old URN that differ. */
+export interface PlannedAlias {
+    urn?: string;
+    name?: string;
+    type?: string;
+    stack?: string;
+    project?: string;
+    /** The old parent's URN, when the alias names a parent other than the resource's own. */
+    parentUrn?: string;
+    /** The resource had no parent. */
+    noParent?: boolean;
+}
+
 /** One registered resource, in the JSON plan's shape (DESIGN.md "Offline plan"). */
 export interface PlannedResource {
     urn: string;
@@ -59,6 +72,18 @@ export interface PlannedResource {
     provider: string | null;
     custom: boolean;
     inputs: Record<string, unknown>;
+    /** The resource options the engine receives, from the RegisterResourceRequest. */
+    protect: boolean;
+    /**
+     * URNs the resource depends on beyond those its inputs reference: what `dependsOn` adds (a component
+     * stands for the resources below it). A resource both listed and referenced by an input shows only there.
+     */
+    dependsOn: string[];
+    ignoreChanges: string[];
+    deleteBeforeReplace: boolean;
+    replaceOnChanges: string[];
+    retainOnDelete: boolean;
+    aliases: PlannedAlias[];
 }
 
 export interface OfflineRun {
@@ -123,6 +148,22 @@ export interface RunOptions {
     secretKeys?: string[];
 }
 
+/** An alias in a RegisterResourceRequest (@pulumi/pulumi/proto/alias_pb Alias). */
+interface AliasMessage {
+    getUrn(): string;
+    hasSpec(): boolean;
+    getSpec():
+        | {
+              getName(): string;
+              getType(): string;
+              getStack(): string;
+              getProject(): string;
+              getParenturn(): string;
+              getNoparent(): boolean;
+          }
+        | undefined;
+}
+
 /** What the recorder reads from a RegisterResourceRequest (a protobuf message of @pulumi/pulumi/proto). */
 interface RegisterResourceRequest {
     getType(): string;
@@ -131,7 +172,68 @@ interface RegisterResourceRequest {
     getProvider(): string;
     getCustom(): boolean;
     getDependenciesList(): string[];
+    /** Input property → the URNs its value depends on. */
+    getPropertydependenciesMap(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
     getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+    getProtect(): boolean | undefined;
+    getIgnorechangesList(): string[];
+    getDeletebeforereplace(): boolean;
+    getReplaceonchangesList(): string[];
+    getRetainondelete(): boolean | undefined;
+    getAliasesList(): AliasMessage[];
+}
+
+/** The options part of a planned resource, read from the request. */
+type RegisteredOptions = Pick<
+    PlannedResource,
+    | "protect"
+    | "dependsOn"
+    | "ignoreChanges"
+    | "deleteBeforeReplace"
+    | "replaceOnChanges"
+    | "retainOnDelete"
+    | "aliases"
+>;
+
+/** An alias as the program wrote it: empty parts dropped, and the resource's own parent (the SDK adds it) too. */
+function aliasOf(alias: AliasMessage, parent: string): PlannedAlias {
+    const spec = alias.hasSpec() ? alias.getSpec() : undefined;
+    if (!spec) return { urn: alias.getUrn() };
+    const parts: PlannedAlias = {
+        name: spec.getName(),
+        type: spec.getType(),
+        stack: spec.getStack(),
+        project: spec.getProject(),
+        parentUrn: spec.getParenturn() === parent ? "" : spec.getParenturn(),
+        noParent: spec.getNoparent(),
+    };
+    return Object.fromEntries(Object.entries(parts).filter(([, v]) => v !== "" && v !== false));
+}
+
+/** Aliases without repeats (the SDK may send one twice, once with the parent it adds). */
+function uniqueAliases(aliases: PlannedAlias[]): PlannedAlias[] {
+    const seen = new Set<string>();
+    return aliases.filter((a) => {
+        const key = JSON.stringify(a);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+    });
+}
+
+/** The resource options of a request, as the engine receives them. */
+function registeredOptions(req: RegisterResourceRequest): RegisteredOptions {
+    const fromInputs = new Set<string>();
+    req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((urn) => fromInputs.add(urn)));
+    return {
+        protect: req.getProtect() === true,
+        dependsOn: req.getDependenciesList().filter((urn) => !fromInputs.has(urn)),
+        ignoreChanges: req.getIgnorechangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        retainOnDelete: req.getRetainondelete() === true,
+        aliases: uniqueAliases(req.getAliasesList().map((a) => aliasOf(a, req.getParent()))),
+    };
 }
 
 /** What the recorder reads from the mock monitor's answer. */
@@ -171,6 +273,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
         const providerRef = req.getProvider();
         const custom = req.getCustom();
         const dependsOn = req.getDependenciesList();
+        const options = registeredOptions(req);
         const rawInputs = pulumi.runtime.deserializeProperties(req.getObject(), true) as Record<string, unknown>;
         original(req, (err, resp) => {
             if (!err && resp) {
@@ -184,6 +287,7 @@ export async function runOffline(program: () => unknown, opts: RunOptions): Prom
                     parent: parent || null,
                     provider: providerRef ? providerRef.slice(0, providerRef.lastIndexOf("::")) : null,
                     custom,
+                    ...options,
                     inputs: {},
                 };
                 resources.push(entry);

@@ -76,6 +76,9 @@ function keyProps(r: PlannedResource): string {
     return parts.join(" ");
 }
 
+/** Marks a resource `pulumi destroy` and replacements refuse to delete (`protect: true`). */
+const protectedMark = (r: PlannedResource) => (r.protect ? "  [protected]" : "");
+
 /** The human-readable plan: a tree per component, then outputs and GAS properties. */
 export function formatPlanText(plan: OfflineRun): string {
     const children = new Map<string | null, PlannedResource[]>();
@@ -97,11 +100,11 @@ export function formatPlanText(plan: OfflineRun): string {
         if (top) {
             const where = region ? `  [${region}]` : "";
             const size = kids.length ? `  (${count(r.urn)} resources)` : "";
-            lines.push(`${r.type}  ${r.name}${where}${size}  ${keyProps(r)}`.trimEnd());
+            lines.push(`${r.type}  ${r.name}${protectedMark(r)}${where}${size}  ${keyProps(r)}`.trimEnd());
         } else {
             const branch = last ? "└─ " : "├─ ";
             const detail = r.custom ? keyProps(r) : `(${count(r.urn)} resources)`;
-            lines.push(`${indent}${branch}${r.type}  ${r.name}  ${detail}`.trimEnd());
+            lines.push(`${indent}${branch}${r.type}  ${r.name}${protectedMark(r)}  ${detail}`.trimEnd());
         }
         kids.forEach((k, i) => walk(k, top ? "  " : indent + (last ? "   " : "│  "), i === kids.length - 1, false));
     };

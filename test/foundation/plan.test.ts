@@ -6,6 +6,7 @@ import * as path from "path";
 import { promisify } from "util";
 import * as aws from "@pulumi/aws";
 import { OfflineRun, planFor, runComponent } from "../harness";
+import { formatPlanText } from "../../scripts/lib/plan";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -49,9 +50,29 @@ describe("offline plan", function () {
         assert.equal(doc.stack, "prd");
         const urns = new Set<string | null>(doc.resources.map((r) => r.urn));
         for (const r of doc.resources) {
-            assert.deepEqual(Object.keys(r).sort(), ["custom", "inputs", "name", "parent", "provider", "type", "urn"]);
+            assert.deepEqual(Object.keys(r), [
+                "urn",
+                "type",
+                "name",
+                "parent",
+                "provider",
+                "custom",
+                "protect",
+                "dependsOn",
+                "ignoreChanges",
+                "deleteBeforeReplace",
+                "replaceOnChanges",
+                "retainOnDelete",
+                "aliases",
+                "inputs",
+            ]);
             assert.match(r.urn, /^urn:pulumi:prd::ops-platform::/);
-            assert.equal(typeof r.custom, "boolean");
+            for (const flag of [r.custom, r.protect, r.deleteBeforeReplace, r.retainOnDelete])
+                assert.equal(typeof flag, "boolean");
+            for (const list of [r.ignoreChanges, r.replaceOnChanges])
+                assert.ok(list.every((p) => typeof p === "string"));
+            for (const urn of r.dependsOn) assert.ok(urns.has(urn), `${r.urn} depends on an unknown ${urn}`);
+            for (const alias of r.aliases) assert.ok(alias.urn !== undefined || alias.type !== undefined || alias.name);
             if (r.type !== "pulumi:pulumi:Stack")
                 assert.ok(urns.has(r.parent), `${r.urn} has an unknown parent ${r.parent}`);
             if (r.provider !== null) assert.ok(urns.has(r.provider), `${r.urn} has an unknown provider ${r.provider}`);
@@ -62,6 +83,40 @@ describe("offline plan", function () {
         for (const r of aws)
             assert.ok(r.provider?.includes("pulumi:providers:aws::aws-"), `${r.urn} uses the default provider`);
         assert.equal(doc.outputs.environment, "prd");
+    });
+
+    it("records each resource's options as the engine receives them", async () => {
+        const plan = await planFor("prd");
+        const service = plan.get("aws:ecs/service:Service", "weather-service");
+        assert.deepEqual(service.ignoreChanges, ["desiredCount"]);
+        // dependsOn: the listeners, the rule and the mount targets, none of which an input references.
+        const named = (type: string, name: string) => plan.get(type, name).urn;
+        assert.deepEqual(service.dependsOn.slice(0, 3), [
+            named("aws:lb/listener:Listener", "weather-https"),
+            named("aws:lb/listener:Listener", "weather-http"),
+            named("aws:lb/listenerRule:ListenerRule", "weather-api-rule"),
+        ]);
+        // An input's resource is a dependency, not an explicit dependsOn.
+        assert.ok(!service.dependsOn.includes(named("aws:ecs/cluster:Cluster", "weather-cluster")));
+        assert.ok(plan.run.dependencies?.[service.urn].includes(named("aws:ecs/cluster:Cluster", "weather-cluster")));
+        const bucket = plan.get("aws:s3/bucket:Bucket", "form-sender-configs");
+        assert.equal(bucket.protect, true);
+        // The provider SDK's own alias for the type it renamed.
+        assert.deepEqual(bucket.aliases, [{ type: "aws:s3/bucketV2:BucketV2" }]);
+        assert.equal((await planFor("stg")).get("aws:s3/bucket:Bucket", "form-sender-configs").protect, false);
+        const unprotected = plan.get("aws:sns/topic:Topic", "alerts-us-east-1-topic");
+        assert.deepEqual(
+            [unprotected.protect, unprotected.dependsOn, unprotected.retainOnDelete, unprotected.deleteBeforeReplace],
+            [false, [], false, false],
+        );
+    });
+
+    it("marks protected resources in text mode", async () => {
+        const text = formatPlanText((await planFor("prd")).run);
+        assert.match(text, /├─ aws:s3\/bucket:Bucket {2}form-sender-configs {2}\[protected\] {2}bucketPrefix=/);
+        assert.match(text, /├─ aws:ecr\/repository:Repository {2}form-sender-runner {2}\[protected\]/);
+        assert.doesNotMatch(text, /weather-service {2}\[protected\]/);
+        assert.doesNotMatch(formatPlanText((await planFor("stg")).run), /\[protected\]/);
     });
 
     it("prints a tree per component with counts, then outputs, in text mode", async () => {

@@ -5,7 +5,6 @@
 import { strict as assert } from "assert";
 import { STATE_TAG } from "../../functions/formSender/spotWatch";
 import { planFor } from "../harness";
-import { optionsOf, registeredOptions } from "./options";
 import { inputsOf } from "./planInputs";
 
 /** aws.batch.ComputeEnvironment inputs, as far as the rule reads them. */
@@ -177,11 +176,10 @@ describe("compute environment updates", function () {
     // lowers it again on its next run (test/formSender/spotWatch.test.ts).
     for (const stack of ["stg", "prd"]) {
         it(`${stack}: ignores desiredVcpus and the spot-watch tag, not maxVcpus`, async () => {
-            const all = await registeredOptions(stack);
             const plan = await planFor(stack);
             for (const ce of CES) {
                 assert.deepEqual(
-                    optionsOf(all, "aws:batch/computeEnvironment:ComputeEnvironment", ce).ignoreChanges,
+                    plan.get("aws:batch/computeEnvironment:ComputeEnvironment", ce).ignoreChanges,
                     ["computeResources.desiredVcpus", `tags["${STATE_TAG}"]`],
                     ce,
                 );

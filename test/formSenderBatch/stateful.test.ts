@@ -3,7 +3,6 @@
  */
 import { strict as assert } from "assert";
 import { planFor } from "../harness";
-import { optionsOf, registeredOptions } from "./options";
 import { inputsOf } from "./planInputs";
 
 /** The children that hold state or identity: losing or replacing one loses data or breaks GAS. */
@@ -27,9 +26,9 @@ describe("form-sender stateful resources", function () {
         ["stg", false],
     ] as const) {
         it(`${protect ? "protects" : "does not protect"} the bucket, repository, Supabase secrets and GAS user and key in ${stack}`, async () => {
-            const all = await registeredOptions(stack);
-            for (const [type, name] of STATEFUL)
-                assert.equal(optionsOf(all, type, name).protect, protect, `${type} ${name}`);
+            const plan = await planFor(stack);
+            const all = plan.resources;
+            for (const [type, name] of STATEFUL) assert.equal(plan.get(type, name).protect, protect, `${type} ${name}`);
             // Nothing else of the component is protected: its other children are rebuilt from code.
             const others = all.filter(
                 (r) =>

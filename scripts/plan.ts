@@ -3,7 +3,7 @@
  * Runs the real program under Pulumi's mock engine with Pulumi.<stack>.yaml — no credentials,
  * no network — and prints each component's resources, the stack outputs and the GAS properties.
  */
-import { formatPlanText, planStack } from "./lib/plan";
+import { formatPlanText, formatWarnings, planStack } from "./lib/plan";
 import { UnknownStackError } from "./lib/offlineEngine";
 
 function usage(): never {
@@ -27,9 +27,11 @@ async function main(): Promise<void> {
     if (!stack) usage();
     const plan = await planStack(stack);
     const { project, stack: name, resources, outputs } = plan;
-    process.stdout.write(
-        json ? JSON.stringify({ project, stack: name, resources, outputs }, null, 2) + "\n" : formatPlanText(plan),
-    );
+    if (json) {
+        // stdout stays one JSON document; the warnings go where a terminal or CI log shows them.
+        process.stderr.write(formatWarnings(plan.warnings ?? []));
+        process.stdout.write(JSON.stringify({ project, stack: name, resources, outputs }, null, 2) + "\n");
+    } else process.stdout.write(formatPlanText(plan));
 }
 
 main().catch((err: unknown) => {

@@ -11,10 +11,36 @@ import { parse as parseYaml } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
+/** @pulumi/pulumi's package.json, as far as it is read here. */
+interface PulumiPackage {
+    version: string;
+    engines?: { node?: string };
+}
+
+/**
+ * A warning when this Node.js is older than @pulumi/pulumi requires (its `engines.node`, `>=22` for 3.270).
+ * The offline plan runs anyway (see the polyfill below); `pulumi preview` and `pulumi up` do not: the CLI runs the
+ * program on this same Node, and packaging a CallbackFunction calls `fs.promises.glob`, which Node 20 lacks.
+ */
+export function nodeVersionWarning(version: string = process.version): string | undefined {
+    const pkg = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8")) as PulumiPackage;
+    const range = pkg.engines?.node ?? "";
+    const minimum = /^>=\s*v?(\d+)/.exec(range);
+    const major = Number(/^v?(\d+)/.exec(version)?.[1]);
+    if (!minimum || major >= Number(minimum[1])) return undefined;
+    return (
+        `Node ${version} is older than @pulumi/pulumi ${pkg.version} requires (engines: node ${range}). This plan ` +
+        "stands in for fs.promises.glob, which Node 22 added, but `pulumi preview` and `pulumi up` will fail on this " +
+        "Node (packaging each CallbackFunction calls it, since package.json declares workspaces): install Node " +
+        `${minimum[1]} or later.`
+    );
+}
+
 /**
  * Pulumi's code-path computation (CallbackFunction packaging) resolves npm workspaces with
  * `fs.promises.glob`, which Node gains only in v22. On Node 20 this supplies the part it uses:
- * workspace entries that are plain paths or end in `/*`.
+ * workspace entries that are plain paths or end in `/*`. The offline plan says so loudly
+ * ({@link nodeVersionWarning}): the real program cannot run on such a Node.
  */
 const fsPromises = fs.promises as unknown as { glob?: (pattern: string) => AsyncIterable<string> };
 if (typeof fsPromises.glob !== "function") {
@@ -96,6 +122,11 @@ export interface OfflineRun {
      * not part of the JSON plan.
      */
     dependencies?: Record<string, string[]>;
+    /**
+     * What the plan shows although `pulumi preview`/`up` would fail on it (an old Node, a missing build
+     * context); not part of the JSON plan, printed on stderr with `--json`.
+     */
+    warnings?: string[];
 }
 
 /** Thrown when a stack name has no Pulumi.<stack>.yaml. */

@@ -1,19 +1,31 @@
 import * as path from "path";
-import { OfflineRun, PlannedResource, readStackFile, ROOT, runOffline } from "./offlineEngine";
+import { nodeVersionWarning, OfflineRun, PlannedResource, readStackFile, ROOT, runOffline } from "./offlineEngine";
 
-/** Runs the program for `stack` from its stack file; `overrides` replace or add config keys (tests). */
+/**
+ * Runs the program for `stack` from its stack file; `overrides` replace or add config keys (tests). What would stop
+ * `pulumi preview`/`up` on this machine but not the plan (an old Node) is returned as `warnings`.
+ */
 export async function planStack(
     stack: string,
     overrides: { config?: Record<string, string>; secretKeys?: string[] } = {},
 ): Promise<OfflineRun> {
     const file = readStackFile(stack);
+    const warnings: string[] = [];
+    const node = nodeVersionWarning();
+    if (node !== undefined) warnings.push(node);
     // Loaded on first use: the program pulls in every component and provider SDK.
     const { default: program } = (await import(path.join(ROOT, "index.ts"))) as { default: () => unknown };
-    return runOffline(program, {
+    const run = await runOffline(program, {
         stack,
         config: { ...file.config, ...overrides.config },
         secretKeys: overrides.secretKeys,
     });
+    return { ...run, warnings };
+}
+
+/** Each warning as a block that stands out in a terminal or CI log. */
+export function formatWarnings(warnings: readonly string[]): string {
+    return warnings.map((w) => `!! WARNING: ${w}\n`).join("");
 }
 
 /** Inputs worth a glance per resource type, in display order. */
@@ -79,7 +91,7 @@ function keyProps(r: PlannedResource): string {
 /** Marks a resource `pulumi destroy` and replacements refuse to delete (`protect: true`). */
 const protectedMark = (r: PlannedResource) => (r.protect ? "  [protected]" : "");
 
-/** The human-readable plan: a tree per component, then outputs and GAS properties. */
+/** The human-readable plan: warnings, a tree per component, then outputs and GAS properties. */
 export function formatPlanText(plan: OfflineRun): string {
     const children = new Map<string | null, PlannedResource[]>();
     for (const r of plan.resources) {
@@ -93,6 +105,7 @@ export function formatPlanText(plan: OfflineRun): string {
     );
     const lines: string[] = [];
     lines.push(`Offline plan of ${plan.project} stack '${plan.stack}' (mock engine: no credentials, no cloud calls)`);
+    if (plan.warnings?.length) lines.push("", formatWarnings(plan.warnings));
     lines.push(`${plan.resources.length} resources\n`);
     const walk = (r: PlannedResource, indent: string, last: boolean, top: boolean) => {
         const kids = children.get(r.urn) ?? [];

@@ -7,6 +7,7 @@ import { promisify } from "util";
 import * as aws from "@pulumi/aws";
 import { OfflineRun, planFor, runComponent } from "../harness";
 import { formatPlanText } from "../../scripts/lib/plan";
+import { nodeVersionWarning } from "../../scripts/lib/offlineEngine";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -157,6 +158,22 @@ describe("offline plan", function () {
             fs.rmSync(file, { force: true });
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("warns loudly when this Node is older than @pulumi/pulumi requires", async () => {
+        const warning = nodeVersionWarning("v20.19.0");
+        assert.match(
+            warning ?? "",
+            /^Node v20\.19\.0 is older than @pulumi\/pulumi 3\.\d+\.\d+ requires \(engines: node >=22\)\. .*`pulumi preview` and `pulumi up` will fail on this Node .*install Node 22 or later\.$/,
+        );
+        assert.equal(nodeVersionWarning("v22.12.0"), undefined);
+        assert.equal(nodeVersionWarning("v24.1.0"), undefined);
+        const plan = await planFor("stg");
+        const expected = nodeVersionWarning();
+        assert.deepEqual(
+            plan.run.warnings?.filter((w) => w.startsWith("Node ")),
+            expected === undefined ? [] : [expected],
+        );
     });
 
     it("replaces secret values with [secret] in the plan and outputs", async () => {

@@ -19,6 +19,11 @@ export interface AlertsArgs {
      * posts every notification to Slack; when unset nothing more is created.
      */
     readonly slackWebhookUrl?: pulumi.Input<string>;
+    /**
+     * Protect the stateful child (the Slack webhook secret) against deletion and replacement.
+     *  @default true when `environment` is `prd`
+     */
+    readonly protectStatefulResources?: boolean;
 }
 
 /** Sizing of the Slack notifier: it only formats JSON and makes one HTTPS call per alert. */
@@ -145,7 +150,8 @@ export class Alerts extends pulumi.ComponentResource {
                 // a recovery window would keep the name taken.
                 recoveryWindowInDays: args.environment === "prd" ? 7 : 0,
             },
-            parent,
+            // `protect` (https://www.pulumi.com/docs/iac/concepts/options/protect/): no destroy or replacement deletes it.
+            { parent: this, protect: args.protectStatefulResources ?? args.environment === "prd" },
         );
         new aws.secretsmanager.SecretVersion(
             `${name}-slack-webhook`,

@@ -110,6 +110,12 @@ export interface WeatherServiceArgs extends Omit<WeatherConfig, "region"> {
     readonly apiKeys?: pulumi.Input<string>;
     /** Alerts topic in this component's region. */
     readonly alertsTopicArn: pulumi.Input<string>;
+    /**
+     * Protect the stateful children (ECR repository, EFS cache file system and access point, API-keys secret) against
+     * deletion and replacement.
+     *  @default true when `environment` is `prd`
+     */
+    readonly protectStatefulResources?: boolean;
 }
 
 /**
@@ -140,6 +146,9 @@ export class WeatherService extends pulumi.ComponentResource {
         super("ops:weather:WeatherService", name, {}, opts);
         const env = args.environment;
         const prefix = `weather-${env}`;
+        // `protect`: neither `pulumi destroy` nor a replacing change may delete these without an explicit unprotect
+        // (https://www.pulumi.com/docs/iac/concepts/options/protect/).
+        const stateful = { parent: this, protect: args.protectStatefulResources ?? env === "prd" };
         if (args.availabilityZones.length < 2) {
             throw new Error(
                 `WeatherService '${name}': an ALB needs subnets in at least 2 availability zones, ` +
@@ -387,7 +396,7 @@ export class WeatherService extends pulumi.ComponentResource {
                     encryptionConfigurations: [{ encryptionType: "AES256" }],
                     forceDelete: env !== "prd",
                 },
-                parent,
+                stateful,
             );
             new aws.ecr.LifecyclePolicy(
                 `${name}-repo-lifecycle`,
@@ -440,7 +449,7 @@ export class WeatherService extends pulumi.ComponentResource {
                 description: `Weather comment generator (${env}) API keys as JSON: ${API_KEY_NAMES.join(", ")}`,
                 recoveryWindowInDays: env === "prd" ? 30 : 0,
             },
-            parent,
+            stateful,
         );
         if (args.apiKeys !== undefined) {
             new aws.secretsmanager.SecretVersion(
@@ -465,7 +474,7 @@ export class WeatherService extends pulumi.ComponentResource {
                 lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
                 tags: { Name: `${prefix}-cache` },
             },
-            parent,
+            stateful,
         );
         const accessPoint = new aws.efs.AccessPoint(
             `${name}-cache-ap`,
@@ -478,7 +487,7 @@ export class WeatherService extends pulumi.ComponentResource {
                 },
                 tags: { Name: `${prefix}-cache` },
             },
-            parent,
+            stateful,
         );
         const mountTargets = privateSubnets.map(
             (subnet, i) =>

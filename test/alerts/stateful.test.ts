@@ -1,10 +1,12 @@
 /**
- * The Slack webhook secret of the alerts notifier: in stg free to be destroyed and created again at once.
+ * The Slack webhook secret of the alerts notifier: protected in prd, and in stg free to be destroyed and created
+ * again at once.
  */
 import { strict as assert } from "assert";
 import * as aws from "@pulumi/aws";
 import { Alerts } from "../../components/alerts";
 import { Plan, runComponent } from "../harness";
+import { protectDuring } from "./protect";
 
 const REGION = "ap-northeast-1";
 const WEBHOOK = "https://hooks.slack.com/services/T0STATEFUL/B0STATEFUL/statefulWebhookToken42";
@@ -23,6 +25,30 @@ function alertsWithSlack(environment: string): Promise<Plan> {
 
 describe("alerts stateful resources", function () {
     this.timeout(120000);
+
+    // Pulumi resource option `protect` (https://www.pulumi.com/docs/iac/concepts/options/protect/): "A protected
+    // resource cannot be deleted directly, and it will be an error to do a Pulumi deployment which tries to delete a
+    // protected resource for any reason". The webhook secret holds a credential created outside AWS.
+    for (const [environment, protect] of [
+        ["prd", true],
+        ["stg", false],
+    ] as const) {
+        it(`${protect ? "protects" : "does not protect"} the Slack webhook secret in ${environment}, and nothing else`, async () => {
+            const seen = await protectDuring(() => alertsWithSlack(environment));
+            const secret = seen.filter(
+                (r) => r.type === "aws:secretsmanager/secret:Secret" && r.name === `alerts-${REGION}-slack-webhook`,
+            );
+            assert.deepEqual(
+                secret.map((r) => r.protect),
+                [protect],
+            );
+            assert.ok(seen.length > 10, `${seen.length} resources`);
+            assert.deepEqual(
+                seen.filter((r) => r.protect && !secret.includes(r)).map((r) => `${r.type} ${r.name}`),
+                [],
+            );
+        });
+    }
 
     // Secrets Manager DeleteSecret (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html):
     // a deleted secret keeps its name for RecoveryWindowInDays (7-30); ForceDeleteWithoutRecovery frees it at once.

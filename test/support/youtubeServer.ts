@@ -8,7 +8,24 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 
-export type Json = Record<string, any>;
+/** A JSON object as the API serves it: a resource, a list response or an error body. */
+export type Json = Record<string, unknown>;
+
+/** A videos.list item as {@link videoResource} builds it; tests read and change its snippet and statistics. */
+export type VideoResource = Json & {
+    id: string;
+    snippet: Json & { channelId: string; title: string; publishedAt: string };
+    statistics?: Json;
+};
+
+/** The fields of resources and error bodies the fake itself reads. */
+interface ReadFields {
+    readonly id?: string;
+    readonly snippet?: { readonly publishedAt?: string };
+    readonly contentDetails?: { readonly relatedPlaylists?: { readonly uploads?: unknown } };
+    readonly error?: { readonly errors?: readonly { readonly reason?: string }[] };
+}
+const read = (o: Json | undefined): ReadFields | undefined => o;
 
 /** A channel as the fake serves it. */
 export interface FakeChannel {
@@ -202,7 +219,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             items.push({
                 kind: "youtube#playlistItem",
                 id: Buffer.from(`${playlistId}.${videoId}`).toString("base64url"),
-                contentDetails: { videoId, videoPublishedAt: lookupVideo(videoId)?.snippet?.publishedAt },
+                contentDetails: { videoId, videoPublishedAt: read(lookupVideo(videoId))?.snippet?.publishedAt },
             });
         }
         const body: Json = {
@@ -223,8 +240,9 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             req.method === "GET"
                 ? answer(endpoint, url.searchParams)
                 : { status: 405, body: errorBody(405, "methodNotAllowed", "GET only") };
-        const quotaError = out.status === 403 && out.body.error?.errors?.[0]?.reason === "quotaExceeded";
-        if (out.status !== 400 || out.body.error?.errors?.[0]?.reason !== "keyInvalid") {
+        const reason = read(out.body)?.error?.errors?.[0]?.reason;
+        const quotaError = out.status === 403 && reason === "quotaExceeded";
+        if (out.status !== 400 || reason !== "keyInvalid") {
             if (!quotaError) {
                 units++;
                 if (quotaLeft !== undefined) quotaLeft--;
@@ -243,12 +261,12 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         baseUrl: `http://127.0.0.1:${port}/youtube/v3`,
         requests,
         addChannel(channel) {
-            channels.set(channel.resource.id, channel);
-            const uploads = channel.resource.contentDetails?.relatedPlaylists?.uploads;
+            channels.set(read(channel.resource)!.id!, channel);
+            const uploads = read(channel.resource)?.contentDetails?.relatedPlaylists?.uploads;
             if (typeof uploads === "string") playlists.set(uploads, channel);
         },
         addVideo(resource) {
-            videos.set(resource.id, resource);
+            videos.set(read(resource)!.id!, resource);
         },
         video: lookupVideo,
         failNext(count, fault) {
@@ -340,9 +358,9 @@ export function videoResource(
         contentDetails?: Json;
         index?: number;
     } = {},
-): Json {
+): VideoResource {
     const i = o.index ?? 0;
-    const res: Json = {
+    const res: VideoResource = {
         kind: "youtube#video",
         etag: `etag-${id}`,
         id,

@@ -167,7 +167,7 @@ describe("sync-batch inputs", () => {
         YOUTUBE_API_KEY_SECRET_ARN: "arn:yt",
     };
     const log = jsonLogger({}, () => undefined);
-    const getSecret = async () => "x";
+    const getSecret = () => Promise.resolve("x");
 
     it("reads the Lambda environment with production defaults", () => {
         const deps = syncDepsFromEnv(

@@ -26,6 +26,7 @@ import {
     startYouTubeServer,
     videoId,
     videoResource,
+    VideoResource,
     YouTubeServer,
 } from "../support/youtubeServer";
 
@@ -55,8 +56,8 @@ const C = channelId("charlie");
 const EMPTY = channelId("empty");
 const NOUPLOADS = channelId("nouploads");
 
-function fixture(yt: YouTubeServer): { videos: Map<string, Json>; deleted: string } {
-    const videos = new Map<string, Json>();
+function fixture(yt: YouTubeServer): { videos: Map<string, VideoResource>; deleted: string } {
+    const videos = new Map<string, VideoResource>();
     // Alpha: 120 videos over three pages, odd text in the first ones, one deleted entry.
     const alphaIds = Array.from({ length: 120 }, (_, i) => videoId(`a${i}`));
     const deleted = videoId("deleted1");
@@ -104,7 +105,7 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
     this.timeout(120000);
     let pg: TestPostgres;
     let yt: YouTubeServer;
-    let videos: Map<string, Json>;
+    let videos: Map<string, VideoResource>;
     let deleted: string;
     let dbCount = 0;
     const clients: Client[] = [];
@@ -160,22 +161,22 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
                         await c.connect();
                         return c;
                     },
-                    getSecret: async (id) => {
-                        if (!(id in secrets)) throw new Error(`ResourceNotFoundException: ${id}`);
-                        return secrets[id];
-                    },
+                    getSecret: (id) =>
+                        id in secrets
+                            ? Promise.resolve(secrets[id])
+                            : Promise.reject(new Error(`ResourceNotFoundException: ${id}`)),
                     dbPasswordSecretId: DB_SECRET,
                     youtubeApiKeySecretId: YT_SECRET,
                     youtubeBaseUrl: yt.baseUrl,
                     now: () => now,
-                    sleep: async () => undefined,
+                    sleep: () => Promise.resolve(),
                     logger,
                     channelIds,
                     ...o,
                 });
                 const remaining = o.remainingMs;
                 return handler(
-                    event as never,
+                    event,
                     remaining === undefined ? undefined : { getRemainingTimeInMillis: () => remaining },
                 );
             },
@@ -189,7 +190,7 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             ["youtube_videos", "video_id"],
             ["youtube_video_stats", "video_id, snapshot_date"],
         ]) {
-            out[table] = (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
+            out[table] = (await db.query<Json>(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
         }
         return out;
     }
@@ -206,10 +207,11 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(r.snapshots, 126, "every video but the one without statistics");
 
         const titles = new Map(
-            (await h.db.query("SELECT video_id, title, description, tags FROM youtube_videos")).rows.map((row) => [
-                row.video_id,
-                row,
-            ]),
+            (
+                await h.db.query<{ video_id: string; title: string; description: string; tags: string[] }>(
+                    "SELECT video_id, title, description, tags FROM youtube_videos",
+                )
+            ).rows.map((row) => [row.video_id, row]),
         );
         assert.equal(titles.size, 127);
         for (const [id, v] of videos) {
@@ -223,7 +225,7 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(titles.has(deleted), false);
 
         const odd = (
-            await h.db.query(
+            await h.db.query<Json>(
                 "SELECT video_id, view_count, like_count, comment_count, duration, duration_seconds, published_at, last_seen_on::text FROM youtube_videos WHERE video_id = ANY($1) ORDER BY video_id",
                 [[videoId("a20"), videoId("a21"), videoId("a22"), videoId("a23")]],
             )
@@ -320,17 +322,21 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(r.videosChanged, 0);
         assert.equal(r.snapshots, 0);
         assert.deepEqual(await dump(h.db), first);
-        assert.equal((await h.db.query("SELECT count(*)::int AS n FROM youtube_sync_runs")).rows[0].n, 2);
+        assert.equal(
+            (await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM youtube_sync_runs")).rows[0].n,
+            2,
+        );
     });
 
     it("adds a snapshot per day and moves updated_at only for videos whose content changed", async () => {
         const h = await harness([B]);
         await h.run();
         const before = new Map(
-            (await h.db.query("SELECT video_id, updated_at FROM youtube_videos")).rows.map((r) => [
-                r.video_id,
-                r.updated_at.getTime(),
-            ]),
+            (
+                await h.db.query<{ video_id: string; updated_at: Date }>(
+                    "SELECT video_id, updated_at FROM youtube_videos",
+                )
+            ).rows.map((r) => [r.video_id, r.updated_at.getTime()]),
         );
         const changed = videos.get(videoId("b3"))!;
         const original = changed.statistics;
@@ -354,7 +360,7 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             { d: "2025-03-03", view_count: "5000" },
         ]);
         const after = (
-            await h.db.query(
+            await h.db.query<{ video_id: string; updated_at: Date; view_count: string; seen: string }>(
                 "SELECT video_id, updated_at, view_count, last_seen_on::text AS seen FROM youtube_videos ORDER BY video_id",
             )
         ).rows;
@@ -390,10 +396,10 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(r.channels, 2);
         assert.equal(r.videos, 50);
         assert.equal(r.quotaUnits, 4);
-        const n = (await h.db.query("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n;
+        const n = (await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n;
         assert.equal(n, 50);
         assert.equal(
-            (await h.db.query("SELECT status, quota_units FROM youtube_sync_runs")).rows[0].status,
+            (await h.db.query<{ status: string }>("SELECT status, quota_units FROM youtube_sync_runs")).rows[0].status,
             "quota_exhausted",
         );
         assert.ok(
@@ -437,7 +443,11 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             v.snippet.title = title;
         }
         assert.deepEqual(await dump(h.db), before);
-        const runs = (await h.db.query("SELECT status, error FROM youtube_sync_runs ORDER BY run_id")).rows;
+        const runs = (
+            await h.db.query<{ status: string; error: string }>(
+                "SELECT status, error FROM youtube_sync_runs ORDER BY run_id",
+            )
+        ).rows;
         assert.equal(runs.length, 2);
         assert.equal(runs[1].status, "failed");
         assert.match(runs[1].error, /^sync failed during videos/);
@@ -451,7 +461,10 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         const r = await h.run(undefined, { now: () => new Date((t += 10_000)), remainingMs: 120_000 });
         assert.equal(r.status, "deadline");
         assert.ok(r.videos > 0 && r.videos < 127, `published ${r.videos} videos`);
-        assert.equal((await h.db.query("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n, r.videos);
+        assert.equal(
+            (await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n,
+            r.videos,
+        );
     });
 
     it("syncs config channels plus enabled youtube_channels rows, skipping disabled ones and noting missing ones", async () => {
@@ -472,7 +485,9 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         assert.equal(r.channels, 4);
         assert.equal(r.videos, 127);
         const rows = (
-            await h.db.query("SELECT channel_id, title IS NOT NULL AS synced FROM youtube_channels ORDER BY channel_id")
+            await h.db.query<{ channel_id: string; synced: boolean }>(
+                "SELECT channel_id, title IS NOT NULL AS synced FROM youtube_channels ORDER BY channel_id",
+            )
         ).rows;
         assert.deepEqual(Object.fromEntries(rows.map((x) => [x.channel_id, x.synced])), {
             [A]: true,
@@ -533,7 +548,10 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         const r = await h.run();
         assert.equal(r.status, "no_channels");
         assert.equal(yt.requests.length, 0);
-        assert.equal((await h.db.query("SELECT status FROM youtube_sync_runs")).rows[0].status, "no_channels");
+        assert.equal(
+            (await h.db.query<{ status: string }>("SELECT status FROM youtube_sync_runs")).rows[0].status,
+            "no_channels",
+        );
     });
 
     it("fails with the secret's id when a secret cannot be read", async () => {
@@ -590,9 +608,9 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             MIGRATIONS.map((m) => m.version),
         );
         assert.deepEqual(await migrate(c1), []);
-        const versions = (await c1.query("SELECT version FROM youtube_sync_schema_migrations")).rows.map(
-            (r) => r.version,
-        );
+        const versions = (
+            await c1.query<{ version: number }>("SELECT version FROM youtube_sync_schema_migrations")
+        ).rows.map((r) => r.version);
         assert.deepEqual(
             versions,
             MIGRATIONS.map((m) => m.version),

@@ -6,13 +6,16 @@ import { Client } from "pg";
 import { ConfigError, ConfigReader } from "../../components/config/validate";
 import { readSyncConfig, SyncConfig } from "../../components/config/sync";
 import { SYNC_PACKAGES, SyncScheduler, syncNames, validateSyncSchedulerArgs } from "../../components/syncScheduler";
+import { SyncResult } from "../../functions/syncBatch";
 import { checkPlan } from "../../policy/rules";
 import { json, Plan, runComponent } from "../harness";
+import { LambdaFunctionInputs, PolicyDocument } from "../support/planShapes";
 import { startPostgres, TestPostgres } from "../support/postgres";
 import {
     channelId,
     channelResource,
     fakeChannel,
+    Json,
     startYouTubeServer,
     videoId,
     videoResource,
@@ -64,7 +67,7 @@ function problems(stack: "stg" | "prd", overrides: Record<string, string | undef
     try {
         parse(stack, { ...RAW[stack], ...overrides });
     } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
         return e.problems.map((p) => p.message);
     }
     return [];
@@ -237,7 +240,7 @@ describe("SyncScheduler component", function () {
             });
 
             it("configures the Lambda exactly: runtime, size, timeout, VPC, tracing, logs, environment", () => {
-                const fn = p().inputs(T.fn, "sync-function");
+                const fn = p().inputs<LambdaFunctionInputs>(T.fn, "sync-function");
                 const { code, ...rest } = fn;
                 assert.deepEqual(rest, {
                     name: names.function,
@@ -248,8 +251,8 @@ describe("SyncScheduler component", function () {
                     timeout: 900,
                     memorySize: 512,
                     vpcConfig: {
-                        subnetIds: JSON.parse(raw.syncSubnetIds),
-                        securityGroupIds: JSON.parse(raw.syncSecurityGroupIds),
+                        subnetIds: JSON.parse(raw.syncSubnetIds) as string[],
+                        securityGroupIds: JSON.parse(raw.syncSecurityGroupIds) as string[],
                     },
                     environment: {
                         variables: {
@@ -260,7 +263,7 @@ describe("SyncScheduler component", function () {
                             DB_SSL_MODE: "verify-full",
                             DB_PASSWORD_SECRET_ARN: raw.syncDbPasswordSecretArn,
                             YOUTUBE_API_KEY_SECRET_ARN: raw.syncYoutubeApiKeySecretArn,
-                            YOUTUBE_CHANNEL_IDS: JSON.parse(raw.syncChannelIds).join(","),
+                            YOUTUBE_CHANNEL_IDS: (JSON.parse(raw.syncChannelIds) as string[]).join(","),
                             YOUTUBE_QUOTA_BUDGET: stack === "stg" ? "2000" : "10000",
                             NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
                         },
@@ -268,14 +271,14 @@ describe("SyncScheduler component", function () {
                     tracingConfig: { mode: "Active" },
                     loggingConfig: { logFormat: "Text", logGroup: names.logGroup },
                 });
-                assert.ok(code.assets["__index.js"].text.length > 1000);
+                assert.ok((code.assets["__index.js"].text ?? "").length > 1000);
             });
 
             it("grants the role its two secrets, its log group, VPC ENIs and X-Ray, nothing else", () => {
-                assert.deepEqual(json(p().inputs(T.role, "sync-function").assumeRolePolicy).Statement, [
+                assert.deepEqual(json<PolicyDocument>(p().inputs(T.role, "sync-function").assumeRolePolicy).Statement, [
                     { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
                 ]);
-                assert.deepEqual(json(p().inputs(T.rolePolicy, "sync-function").policy), {
+                assert.deepEqual(json<PolicyDocument>(p().inputs(T.rolePolicy, "sync-function").policy), {
                     Version: "2012-10-17",
                     Statement: [
                         {
@@ -368,8 +371,9 @@ describe("SyncScheduler component", function () {
                     "detail-type": ["manual-trigger"],
                 });
                 for (const label of [...labels, "sync-manual"]) {
-                    const ruleArn = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:eventrule/${p().inputs(T.rule, label).name}`;
-                    assert.deepEqual(p().inputs(T.target, label), { rule: p().inputs(T.rule, label).name, arn: fnArn });
+                    const ruleName = p().inputs<{ name: string }>(T.rule, label).name;
+                    const ruleArn = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:eventrule/${ruleName}`;
+                    assert.deepEqual(p().inputs(T.target, label), { rule: ruleName, arn: fnArn });
                     assert.deepEqual(p().inputs(T.permission, label), {
                         action: "lambda:InvokeFunction",
                         function: names.function,
@@ -427,18 +431,21 @@ describe("SyncScheduler component", function () {
 
     it("omits the RDS CA bundle when TLS is not verified", async () => {
         const plan = await planSync("stg", { syncDbSslMode: "require" });
-        const vars = plan.inputs(T.fn, "sync-function").environment.variables;
-        assert.equal(vars.DB_SSL_MODE, "require");
-        assert.equal(vars.NODE_EXTRA_CA_CERTS, undefined);
+        const vars = plan.inputs<LambdaFunctionInputs>(T.fn, "sync-function").environment?.variables;
+        assert.equal(vars?.DB_SSL_MODE, "require");
+        assert.equal(vars?.NODE_EXTRA_CA_CERTS, undefined);
     });
 
     it("ships only pg, pg-copy-streams and csv-stringify (with their dependencies), leaving the AWS SDK to the runtime", () => {
-        const assets = plans.stg!.inputs(T.fn, "sync-function").code.assets as Record<string, { path?: string }>;
+        const assets = plans.stg!.inputs<LambdaFunctionInputs>(T.fn, "sync-function").code.assets;
         const pkgs = Object.keys(assets)
             .filter((k) => k.startsWith("node_modules/"))
             .map((k) => k.slice("node_modules/".length));
         for (const wanted of SYNC_PACKAGES) assert.ok(pkgs.includes(wanted), `missing ${wanted}`);
-        const rootDeps = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies);
+        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+            dependencies: Record<string, string>;
+        };
+        const rootDeps = Object.keys(manifest.dependencies);
         for (const banned of rootDeps.filter((d) => !(SYNC_PACKAGES as readonly string[]).includes(d))) {
             assert.ok(!pkgs.includes(banned), `bundles ${banned}`);
         }
@@ -469,8 +476,8 @@ describe("sync-batch deployment artifact", function () {
 
     before(async () => {
         const plan = await planSync("stg");
-        const fn = plan.inputs(T.fn, "sync-function");
-        vars = fn.environment.variables;
+        const fn = plan.inputs<LambdaFunctionInputs>(T.fn, "sync-function");
+        vars = fn.environment!.variables!;
         artifact = writeLambdaPackage(fn.code);
         text = artifact.text;
         [pg, yt, sm] = await Promise.all([
@@ -521,7 +528,7 @@ describe("sync-batch deployment artifact", function () {
             AWS_LAMBDA_FUNCTION_NAME: "sync-batch-stg",
         };
         delete env.NODE_EXTRA_CA_CERTS; // the Lambda runtime's CA bundle does not exist here
-        return invokeLambda<any>(artifact.dir, event, env, 900_000);
+        return invokeLambda<SyncResult>(artifact.dir, event, env, 900_000);
     }
 
     it("unpacks to under 30 MB (Lambda allows 250 MB; the default packaging would add playwright and every SDK)", () => {
@@ -566,10 +573,13 @@ describe("sync-batch deployment artifact", function () {
             "both secrets read at run time",
         );
         assert.ok(yt.requests.every((r) => r.params.key === KEY));
-        const finished = logs.find((l: any) => l.message === "sync finished") as any;
-        assert.equal(finished.level, "INFO");
-        assert.equal(finished.function, "sync-batch");
-        assert.equal(finished.quotaUnits, 5);
+        // Log lines that are not JSON stay strings.
+        const finished = logs.find(
+            (l): l is Json => typeof l === "object" && l !== null && (l as Json).message === "sync finished",
+        );
+        assert.equal(finished?.level, "INFO");
+        assert.equal(finished?.function, "sync-batch");
+        assert.equal(finished?.quotaUnits, 5);
         assert.ok(!JSON.stringify(logs).includes(KEY), "the key never reaches the logs");
 
         const db = new Client({
@@ -581,9 +591,14 @@ describe("sync-batch deployment artifact", function () {
         });
         await db.connect();
         try {
-            const t = await db.query("SELECT title FROM youtube_videos WHERE video_id = $1", [videoId("art0")]);
+            const t = await db.query<{ title: string }>("SELECT title FROM youtube_videos WHERE video_id = $1", [
+                videoId("art0"),
+            ]);
             assert.equal(t.rows[0].title, '改行\nと, "引用" 😀');
-            assert.equal((await db.query("SELECT title FROM youtube_channels")).rows[0].title, 'Artifact, "channel"');
+            assert.equal(
+                (await db.query<{ title: string }>("SELECT title FROM youtube_channels")).rows[0].title,
+                'Artifact, "channel"',
+            );
         } finally {
             await db.end();
         }

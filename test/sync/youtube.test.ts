@@ -35,7 +35,10 @@ describe("YouTube Data API client", () => {
             apiKey: KEY,
             baseUrl: yt.baseUrl,
             logger,
-            sleep: async (ms) => void sleeps.push(ms),
+            sleep: (ms) => {
+                sleeps.push(ms);
+                return Promise.resolve();
+            },
             random: () => 0.5,
             ...o,
         });
@@ -163,7 +166,7 @@ describe("YouTube Data API client", () => {
             apiKey: "wrong-key-value",
             baseUrl: yt.baseUrl,
             logger,
-            sleep: async () => undefined,
+            sleep: () => Promise.resolve(),
         });
         await assert.rejects(c.channels([ch]), (err: Error) => {
             assert.match(err.message, /HTTP 400 keyInvalid: API key not valid/);
@@ -187,7 +190,10 @@ describe("YouTube Data API client", () => {
             apiKey: KEY,
             baseUrl: `http://127.0.0.1:${port}/youtube/v3`,
             logger,
-            sleep: async (ms) => void sleeps.push(ms),
+            sleep: (ms) => {
+                sleeps.push(ms);
+                return Promise.resolve();
+            },
             retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
         });
         await assert.rejects(c.channels([ch]), /channels\.list .*: network error after 2 attempts/);

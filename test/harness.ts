@@ -105,8 +105,7 @@ export class Plan {
      * Inputs of the named resource, read as `T`: an interface the test declares with the fields
      * it reads. Nothing checks the plan against `T`; the test's assertions do.
      */
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- transitional default while tests move to declared shapes
-    inputs<T extends object = Record<string, any>>(type: string, name: string): T {
+    inputs<T extends object = Inputs>(type: string, name: string): T {
         return inputsOf<T>(this.get(type, name));
     }
 
@@ -136,8 +135,7 @@ export function inputsOf<T extends object = Inputs>(resource: PlannedResource): 
  * Parses a JSON-string input (IAM policies, container definitions, state machine definitions)
  * as `T`, the document shape the test declares; nothing checks it against `T`.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- transitional default while tests move to declared shapes
-export function json<T = any>(value: unknown): T {
+export function json<T = unknown>(value: unknown): T {
     if (typeof value !== "string") throw new Error(`expected a JSON string, got ${JSON.stringify(value)}`);
     return JSON.parse(value) as T;
 }

@@ -4,11 +4,12 @@
  */
 import * as aws from "@pulumi/aws";
 import { Alerts, FormSenderBatch, Orchestration, SyncScheduler, WeatherService } from "./components";
-import { loadStackConfig } from "./components/config";
+import { loadStackConfig, LoadOptions } from "./components/config";
 
-// Pulumi runs the exported function and exports what it returns: a plain object here, since nothing needs awaiting.
-export = () => {
-    const { config, secrets } = loadStackConfig();
+// Pulumi runs the exported function (without arguments) and exports what it returns: a plain object here, since
+// nothing needs awaiting. The offline plan passes options to report problems of the deploying machine as warnings.
+export = (options: LoadOptions = {}) => {
+    const { config, secrets } = loadStackConfig(options);
     const env = config.environment;
 
     // One explicit provider per region: nothing relies on the ambient default region.

@@ -3,13 +3,14 @@
  * config; components receive the typed sections. `parseStackConfig` is the pure core, so
  * every validation message is tested without Pulumi.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { CostAssumptions, readCostAssumptions } from "./cost";
 import { FormSenderConfig, readFormSenderConfig } from "./formSender";
 import { readOrchestrationConfig, OrchestrationConfig } from "./orchestration";
 import { readSyncConfig, SyncConfig } from "./sync";
-import { ConfigReader, EMAIL, PROJECT, RawConfig } from "./validate";
-import { readWeatherConfig, WeatherConfig } from "./weather";
+import { ConfigError, ConfigReader, EMAIL, PROJECT, RawConfig } from "./validate";
+import { readWeatherConfig, WeatherConfig, weatherAppPathProblem } from "./weather";
 
 export * from "./validate";
 export { WeatherConfig, WEATHER_DEFAULTS } from "./weather";
@@ -132,14 +133,33 @@ function readSecrets(r: ConfigReader, raw: RawConfig): void {
 /** Secret config values as secret Outputs (undefined when the key is not set). */
 export type StackSecrets = { readonly [K in SecretKey]?: pulumi.Output<string> };
 
+/** The project directory (where Pulumi.yaml is, and where the Pulumi CLI runs the program). */
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** How {@link loadStackConfig} treats checks of the deploying machine rather than of the config values. */
+export interface LoadOptions {
+    /**
+     * Receives each problem of the deploying machine (today: a weather build context that is not a directory)
+     * instead of failing on it. Only the offline plan passes it: it builds no image, so it can plan a fresh clone.
+     * The Pulumi CLI calls the program without options, and these problems fail it.
+     */
+    readonly warn?: (message: string) => void;
+}
+
 /** Reads this stack's config from the Pulumi runtime: the one entry point `index.ts` uses. */
-export function loadStackConfig(): { config: StackConfig; secrets: StackSecrets } {
+export function loadStackConfig(options: LoadOptions = {}): { config: StackConfig; secrets: StackSecrets } {
     const prefix = `${PROJECT}:`;
     const raw: Record<string, string> = {};
     for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
         if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
     }
-    const config = parseStackConfig(pulumi.getStack(), raw);
+    const stack = pulumi.getStack();
+    const config = parseStackConfig(stack, raw);
+    const problem = weatherAppPathProblem(config.weather, stack, PROJECT_DIR);
+    if (problem !== undefined) {
+        if (!options.warn) throw new ConfigError(stack, [problem]);
+        options.warn(problem.message);
+    }
     const cfg = new pulumi.Config(PROJECT);
     const secrets: { [K in SecretKey]?: pulumi.Output<string> } = {};
     for (const key of SECRET_KEYS) secrets[key] = cfg.getSecret(key);

@@ -39,6 +39,15 @@ export const LOG_RETENTION_DAYS = [
 const show = (v: string) => JSON.stringify(v);
 
 /**
+ * The one message format of a config problem: the key, what was expected, what was received and the fix.
+ * `got` undefined means the key is not set; secrets pass "[secret]" instead of their value.
+ */
+export function configProblem(key: string, expected: string, got: string | undefined, fix: string): ConfigProblem {
+    const received = got === undefined ? "it is not set" : `got ${show(got)}`;
+    return { key, message: `${PROJECT}:${key}: expected ${expected}, ${received}. Fix: ${fix}` };
+}
+
+/**
  * Reads and checks raw config values for one stack. Every accessor returns a usable value
  * (the default when invalid) so validation can continue and report all problems at once;
  * `finish()` throws a {@link ConfigError} if anything was wrong.
@@ -54,11 +63,7 @@ export class ConfigReader {
 
     /** Records a problem for `key`; `fix` is the command or action that repairs it. */
     fail(key: string, expected: string, got: string | undefined, fix: string): void {
-        const received = got === undefined ? "it is not set" : `got ${show(got)}`;
-        this.problems.push({
-            key,
-            message: `${PROJECT}:${key}: expected ${expected}, ${received}. Fix: ${fix}`,
-        });
+        this.problems.push(configProblem(key, expected, got, fix));
     }
 
     /** `pulumi config set` command that sets `key` on this stack. */

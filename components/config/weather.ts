@@ -1,4 +1,15 @@
-import { AWS_REGIONS, AwsRegion, arnPattern, arnRegion, CIDR16_TO_24, ConfigReader } from "./validate";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    AWS_REGIONS,
+    AwsRegion,
+    arnPattern,
+    arnRegion,
+    CIDR16_TO_24,
+    ConfigProblem,
+    configProblem,
+    ConfigReader,
+} from "./validate";
 
 /** WeatherService settings (keys `weather*`). */
 export interface WeatherConfig {
@@ -127,4 +138,39 @@ export function readWeatherConfig(r: ConfigReader): WeatherConfig {
             example: d.apiHealthCheckPath,
         }),
     };
+}
+
+/** Whether `p` is a directory (false when it does not exist or cannot be read). */
+function isDirectory(p: string): boolean {
+    try {
+        return fs.statSync(p).isDirectory();
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * The weather image's build context must be a directory on the deploying machine: docker-build refuses anything
+ * else ("<path>: not a valid directory or URL", pulumi-docker-build provider/internal/context.go), and only once
+ * the ECR repository exists, mid-deploy. A relative `weatherAppPath` starts at `projectDir`, where the Pulumi CLI
+ * runs the program and the provider. Returns the problem, or undefined when the image is prebuilt or the directory
+ * exists.
+ */
+export function weatherAppPathProblem(
+    weather: WeatherConfig,
+    stack: string,
+    projectDir: string,
+): ConfigProblem | undefined {
+    if (weather.imageUri !== undefined || weather.appPath === undefined) return undefined;
+    const dir = path.resolve(projectDir, weather.appPath);
+    if (isDirectory(dir)) return undefined;
+    const state = fs.existsSync(dir) ? "is not a directory" : "does not exist";
+    return configProblem(
+        "weatherAppPath",
+        `a directory holding the weather app source, the image's build context (${dir} ${state}; ` +
+            "a relative path starts at the project directory)",
+        weather.appPath,
+        `clone the app there, or pulumi config set weatherAppPath <directory> --stack ${stack}, or build ` +
+            `elsewhere and pulumi config set weatherImageUri <registry>/<repo>:<tag> --stack ${stack}`,
+    );
 }

@@ -1,9 +1,13 @@
 import * as path from "path";
 import { nodeVersionWarning, OfflineRun, PlannedResource, readStackFile, ROOT, runOffline } from "./offlineEngine";
 
+/** The program's default export (index.ts): the Pulumi CLI calls it without options. */
+type Program = (options: { warn?: (message: string) => void }) => unknown;
+
 /**
- * Runs the program for `stack` from its stack file; `overrides` replace or add config keys (tests). What would stop
- * `pulumi preview`/`up` on this machine but not the plan (an old Node) is returned as `warnings`.
+ * Runs the program for `stack` from its stack file (validated as the Pulumi CLI validates it); `overrides` replace
+ * or add config keys (tests). Problems of this machine that would stop `pulumi preview`/`up` but not the plan (an
+ * old Node, a missing build context) are returned as `warnings`.
  */
 export async function planStack(
     stack: string,
@@ -14,12 +18,19 @@ export async function planStack(
     const node = nodeVersionWarning();
     if (node !== undefined) warnings.push(node);
     // Loaded on first use: the program pulls in every component and provider SDK.
-    const { default: program } = (await import(path.join(ROOT, "index.ts"))) as { default: () => unknown };
-    const run = await runOffline(program, {
-        stack,
-        config: { ...file.config, ...overrides.config },
-        secretKeys: overrides.secretKeys,
-    });
+    const { default: program } = (await import(path.join(ROOT, "index.ts"))) as { default: Program };
+    const run = await runOffline(
+        () =>
+            program({
+                warn: (message) =>
+                    warnings.push(`${message} (\`pulumi preview\` and \`pulumi up\` stop here; the plan goes on)`),
+            }),
+        {
+            stack,
+            config: { ...file.config, ...overrides.config },
+            secretKeys: overrides.secretKeys,
+        },
+    );
     return { ...run, warnings };
 }
 

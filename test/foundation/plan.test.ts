@@ -7,7 +7,7 @@ import { promisify } from "util";
 import * as aws from "@pulumi/aws";
 import { OfflineRun, planFor, runComponent } from "../harness";
 import { formatPlanText } from "../../scripts/lib/plan";
-import { nodeVersionWarning } from "../../scripts/lib/offlineEngine";
+import { nodeVersionWarning, readStackFile, runOffline } from "../../scripts/lib/offlineEngine";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -34,6 +34,23 @@ async function planCli(
         return { code, stdout, stderr };
     }
 }
+
+/** Runs `npm run plan` on a temporary stack file next to Pulumi.yaml (Pulumi.<stack>.yaml), removed afterwards. */
+async function planCliWith(
+    stack: string,
+    text: string,
+    args: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    fs.writeFileSync(file, text);
+    try {
+        return await planCli(["--stack", stack, ...args]);
+    } finally {
+        fs.rmSync(file, { force: true });
+    }
+}
+
+const stgFile = () => fs.readFileSync(path.join(ROOT, "Pulumi.stg.yaml"), "utf8");
 
 describe("offline plan", function () {
     this.timeout(120000);
@@ -158,6 +175,50 @@ describe("offline plan", function () {
             fs.rmSync(file, { force: true });
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    describe("a weather build context that is not a directory", () => {
+        const missing = `../weather-app-missing-${process.pid}`;
+        const withAppPath = (appPath: string) =>
+            stgFile().replace(/^( {2}ops-platform:weatherAppPath:).*$/m, `$1 ${appPath}`);
+        const problem =
+            `ops-platform:weatherAppPath: expected a directory holding the weather app source, the image's build ` +
+            `context (${path.resolve(ROOT, missing)} does not exist; a relative path starts at the project directory), ` +
+            `got "${missing}". Fix: clone the app there, or pulumi config set weatherAppPath <directory> --stack stg, ` +
+            "or build elsewhere and pulumi config set weatherImageUri <registry>/<repo>:<tag> --stack stg";
+
+        it("fails the program as the Pulumi CLI runs it (no options)", async () => {
+            const { config } = readStackFile("stg");
+            const { default: program } = (await import(path.join(ROOT, "index.ts"))) as { default: () => unknown };
+            await assert.rejects(
+                runOffline(() => program(), {
+                    stack: "stg",
+                    config: { ...config, "ops-platform:weatherAppPath": missing },
+                }),
+                (e: Error) => {
+                    assert.equal(e.message, `Invalid configuration for stack 'stg' (1 problem):\n  - ${problem}`);
+                    return true;
+                },
+            );
+        });
+
+        it("is a loud warning in the offline plan: in the text, and on stderr with --json", async () => {
+            const plan = await planFor("stg", { config: { weatherAppPath: missing } });
+            const warning = `${problem} (\`pulumi preview\` and \`pulumi up\` stop here; the plan goes on)`;
+            assert.ok(plan.run.warnings?.includes(warning), JSON.stringify(plan.run.warnings));
+            assert.match(
+                formatPlanText(plan.run),
+                /^Offline plan of ops-platform stack 'stg'.*\n\n(!! WARNING: .*\n)+\n/,
+            );
+            assert.ok(formatPlanText(plan.run).includes(`!! WARNING: ${warning}\n`));
+            const { code, stdout, stderr } = await planCliWith("stg-app-missing", withAppPath(missing), ["--json"]);
+            assert.equal(code, 0, stderr);
+            assert.ok(stderr.includes(`!! WARNING: ${problem.replace(/--stack stg/g, "--stack stg-app-missing")}`));
+            assert.equal((JSON.parse(stdout) as OfflineRun).stack, "stg-app-missing");
+            // A directory that exists (here one of this repository's) raises nothing.
+            const present = await planFor("stg", { config: { weatherAppPath: "containers/web" } });
+            assert.ok(!present.run.warnings?.some((w) => w.includes("weatherAppPath")));
+        });
     });
 
     it("warns loudly when this Node is older than @pulumi/pulumi requires", async () => {

@@ -37,9 +37,11 @@ export const DEFAULT_WILDCARD_RESOURCE_ACTIONS: readonly string[] = [
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
-    // Lambda in a VPC (the sync Lambda reaches RDS): ENI management is not resource-scoped.
+    // Lambda in a VPC (the sync Lambda reaches RDS): ENI management is not resource-scoped; the actions are those of
+    // the AWS managed policy AWSLambdaVPCAccessExecutionRole (v3, January 2024, which added ec2:DescribeSubnets).
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",

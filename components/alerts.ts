@@ -146,8 +146,8 @@ export class Alerts extends pulumi.ComponentResource {
             {
                 name: names.secret,
                 description: "Slack Incoming Webhook URL the alerts notifier posts to (alertSlackWebhookUrl)",
-                // Outside prd deleted at once (0 = ForceDeleteWithoutRecovery), so destroy and up can follow each other;
-                // a recovery window would keep the name taken.
+                // Outside prd deleted at once (0 = ForceDeleteWithoutRecovery), so destroy and up can follow each
+                // other; a recovery window would keep the name taken.
                 recoveryWindowInDays: args.environment === "prd" ? 7 : 0,
             },
             // `protect` (https://www.pulumi.com/docs/iac/concepts/options/protect/): no destroy or replacement deletes it.

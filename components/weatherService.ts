@@ -438,8 +438,8 @@ export class WeatherService extends pulumi.ComponentResource {
         }
 
         // ---- secrets, logs --------------------------------------------------------------------
-        // A deleted secret keeps its name for the recovery window, so destroy and up within it fail ("a secret with this
-        // name is already scheduled for deletion"). Outside prd it goes at once: the provider sends
+        // A deleted secret keeps its name for the recovery window, so destroy and up within it fail ("a secret with
+        // this name is already scheduled for deletion"). Outside prd it goes at once: the provider sends
         // ForceDeleteWithoutRecovery for 0, the only value besides 7-30 days
         // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html).
         const apiKeysSecret = new aws.secretsmanager.Secret(

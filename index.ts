@@ -67,6 +67,7 @@ export = (options: LoadOptions = {}) => {
             batchScriptPath: o.batchScriptPath,
             containerName: o.containerName,
             logRetentionDays: o.logRetentionDays,
+            taskTimeoutSeconds: o.taskTimeoutSeconds,
             clusterArn: weather.clusterArn,
             taskDefinitionArn: weather.taskDefinitionArn,
             taskRoleArn: weather.taskRoleArn,

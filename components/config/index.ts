@@ -23,8 +23,12 @@ export const ENVIRONMENTS = ["stg", "prd"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 /**
- * Keys whose values are secrets. They are set with `pulumi config set --secret`, read as
- * secret Outputs, and never printed in validation messages.
+ * Keys whose values are secrets: the one list of them. Each is optional and declared in Pulumi.yaml as
+ * `type: string, default: ""` WITHOUT `secret: true`, its description saying "secret: set with --secret": the CLI
+ * (since 3.202) refuses a `secret: true` key whose plaintext default fills it (pulumi/pulumi#21865), and a
+ * `secret: true` key without default would be required in every stack. The program enforces the secrecy instead:
+ * `""` means unset (no secret value is written), and a value not set with `pulumi config set --secret` is refused.
+ * Secret values are read as secret Outputs and never printed in validation messages.
  */
 export const SECRET_KEYS = [
     "weatherApiKeys",
@@ -33,6 +37,9 @@ export const SECRET_KEYS = [
     "alertSlackWebhookUrl",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** What a secret key's description in Pulumi.yaml starts with. */
+export const SECRET_MARKER = "secret: set with --secret";
 
 /** A Slack Incoming Webhook URL (https://api.slack.com/messaging/webhooks). */
 const SLACK_WEBHOOK_URL = /^https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+$/;
@@ -58,8 +65,11 @@ export interface StackConfig {
     readonly cost: CostAssumptions;
 }
 
-/** Validates raw config values (unqualified keys) for `stack`; throws ConfigError listing every problem. */
-export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
+/**
+ * Validates raw config values (unqualified keys) for `stack`; throws ConfigError listing every problem.
+ * `secretKeys` lists the keys whose values were set with `pulumi config set --secret` (encrypted in the stack file).
+ */
+export function parseStackConfig(stack: string, raw: RawConfig, secretKeys: readonly string[] = []): StackConfig {
     const r = new ConfigReader(stack, raw);
     const environment = r.oneOf("environment", ENVIRONMENTS, {
         default: (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as Environment) : undefined,
@@ -74,7 +84,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): StackConfig {
     const formSender = readFormSenderConfig(r);
     const sync = readSyncConfig(r, environment);
     const cost = readCostAssumptions(r);
-    readSecrets(r, raw);
+    readSecrets(r, raw, secretKeys);
     r.checkUnknown();
     r.finish();
     return { stack, environment, alertEmail, weather, orchestration, formSender, sync, cost };
@@ -98,9 +108,23 @@ function missingWeatherApiKeys(value: string): string[] | undefined {
     return WEATHER_API_KEY_NAMES.filter((k) => !(k in parsed));
 }
 
-/** Shape checks for secret values; messages never contain the value. */
-function readSecrets(r: ConfigReader, raw: RawConfig): void {
-    for (const key of SECRET_KEYS) r.declare(key);
+/** Whether a secret key has a value: `""`, its declared default, means unset. */
+const secretGiven = (raw: RawConfig, key: SecretKey): boolean => raw[key] !== undefined && raw[key] !== "";
+
+/** Secrecy and shape checks for secret values; messages never contain the value. */
+function readSecrets(r: ConfigReader, raw: RawConfig, secretKeys: readonly string[]): void {
+    for (const key of SECRET_KEYS) {
+        r.declare(key);
+        // Pulumi.yaml cannot declare these `secret: true` (see SECRET_KEYS), so the program refuses plain text.
+        if (secretGiven(raw, key) && !secretKeys.includes(key)) {
+            r.fail(
+                key,
+                "a value set with --secret (encrypted in the stack file, never plain text)",
+                "[secret]",
+                `${r.setCommand(key, "<value>", true)} (it replaces the plain-text value)`,
+            );
+        }
+    }
     const apiKeys = raw["weatherApiKeys"];
     if (apiKeys !== undefined && apiKeys !== "") {
         // The task definition references every key (`<secret-arn>:<KEY>::`); ECS refuses to start a task whose
@@ -146,6 +170,12 @@ export interface LoadOptions {
     readonly warn?: (message: string) => void;
 }
 
+/** @pulumi/pulumi's runtime/config.js export that its typings leave out. */
+interface RuntimeConfig {
+    /** Whether the CLI handed the program `key` (`<project>:<name>`) as a secret: set with `--secret`. */
+    isConfigSecret(key: string): boolean;
+}
+
 /** Reads this stack's config from the Pulumi runtime: the one entry point `index.ts` uses. */
 export function loadStackConfig(options: LoadOptions = {}): { config: StackConfig; secrets: StackSecrets } {
     const prefix = `${PROJECT}:`;
@@ -153,8 +183,10 @@ export function loadStackConfig(options: LoadOptions = {}): { config: StackConfi
     for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
         if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
     }
+    const runtime = pulumi.runtime as unknown as RuntimeConfig;
+    const secretKeys = SECRET_KEYS.filter((k) => runtime.isConfigSecret(`${prefix}${k}`));
     const stack = pulumi.getStack();
-    const config = parseStackConfig(stack, raw);
+    const config = parseStackConfig(stack, raw, secretKeys);
     const problem = weatherAppPathProblem(config.weather, stack, PROJECT_DIR);
     if (problem !== undefined) {
         if (!options.warn) throw new ConfigError(stack, [problem]);
@@ -162,6 +194,7 @@ export function loadStackConfig(options: LoadOptions = {}): { config: StackConfi
     }
     const cfg = new pulumi.Config(PROJECT);
     const secrets: { [K in SecretKey]?: pulumi.Output<string> } = {};
-    for (const key of SECRET_KEYS) secrets[key] = cfg.getSecret(key);
+    // `""` (the declared default) is unset: no secret value is written for it.
+    for (const key of SECRET_KEYS) secrets[key] = secretGiven(raw, key) ? cfg.getSecret(key) : undefined;
     return { config, secrets };
 }

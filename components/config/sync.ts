@@ -77,14 +77,14 @@ const HOSTNAME =
     /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const PG_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-/** stringList that must be set: the reader's lists fall back to a default when unset. */
+/** stringList that must be set: the reader's lists fall back to a default when unset (absent, `""` or `[]`). */
 function requiredList(
     r: ConfigReader,
     key: string,
     opts: { item: (s: string) => string | undefined; itemExpected: string; example: string; maxItems?: number },
 ): string[] {
     const list = r.stringList(key, { default: [], minItems: 1, ...opts });
-    if (list.length === 0 && r.string(key, { optional: true, example: opts.example }) === undefined) {
+    if (!r.isSet(key)) {
         r.fail(
             key,
             `a list of at least 1 ${opts.itemExpected}`,

@@ -48,6 +48,13 @@ export function configProblem(key: string, expected: string, got: string | undef
 }
 
 /**
+ * Values that mean "not set". Pulumi.yaml gives every optional key a declared default, and where the program
+ * derives the default (the environment from the stack name, AZs from the region, …) that declaration is `""` or
+ * `[]`: the CLI then hands the program `""` or `"[]"`, which must read exactly as an absent key.
+ */
+export const isUnset = (v: string | undefined): v is undefined | "" | "[]" => v === undefined || v === "" || v === "[]";
+
+/**
  * Reads and checks raw config values for one stack. Every accessor returns a usable value
  * (the default when invalid) so validation can continue and report all problems at once;
  * `finish()` throws a {@link ConfigError} if anything was wrong.
@@ -75,6 +82,11 @@ export class ConfigReader {
         this.seen.add(key);
         const v = this.raw[key];
         return v === undefined || v === "" ? undefined : v;
+    }
+
+    /** Whether `key` has a value: not absent, `""` or `[]` (see {@link isUnset}). */
+    isSet(key: string): boolean {
+        return !isUnset(this.raw[key]);
     }
 
     /** Marks a key as known without reading it (secrets are read through pulumi.Config). */
@@ -140,7 +152,7 @@ export class ConfigReader {
         return v === "true";
     }
 
-    /** A list of strings; Pulumi stores YAML lists as JSON arrays. */
+    /** A list of strings; Pulumi stores YAML lists as JSON arrays. An empty list reads as unset. */
     stringList(
         key: string,
         opts: {
@@ -152,7 +164,7 @@ export class ConfigReader {
         },
     ): string[] {
         const v = this.value(key);
-        if (v === undefined) return opts.default;
+        if (isUnset(v)) return opts.default;
         const fix = `set it in Pulumi.${this.stack}.yaml as a YAML list, e.g. ${PROJECT}:${key}: ${opts.example}`;
         let parsed: unknown;
         try {

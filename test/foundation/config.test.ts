@@ -1,14 +1,25 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseStackConfig, scheduleExpressionError, WEATHER_API_KEY_NAMES } from "../../components/config";
+import {
+    ConfigError,
+    parseStackConfig,
+    scheduleExpressionError,
+    SECRET_KEYS,
+    WEATHER_API_KEY_NAMES,
+} from "../../components/config";
 import { API_KEY_NAMES } from "../../components/weatherService";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
 /** A complete, valid stg configuration. */
 const VALID = MINIMAL_CONFIG;
 
-function problems(overrides: Record<string, string | undefined>, stack = "stg"): string[] {
+/**
+ * The problems parseStackConfig reports for VALID with `overrides`. Secret keys among the overrides count as set with
+ * `--secret` unless `plaintext` says otherwise.
+ */
+function problems(overrides: Record<string, string | undefined>, stack = "stg", plaintext = false): string[] {
+    const secretKeys = plaintext ? [] : SECRET_KEYS.filter((k) => k in overrides);
     try {
-        parseStackConfig(stack, { ...VALID, ...overrides });
+        parseStackConfig(stack, { ...VALID, ...overrides }, secretKeys);
     } catch (e) {
         assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
         return e.problems.map((p) => p.message);
@@ -182,6 +193,45 @@ describe("stack configuration", () => {
             ).message,
             /^Invalid configuration for stack 'stg' \(3 problems\):/,
         );
+    });
+
+    it("refuses each secret key set in plain text, naming the key and the fix but never the value", () => {
+        const values: Record<(typeof SECRET_KEYS)[number], string> = {
+            weatherApiKeys: JSON.stringify(Object.fromEntries(WEATHER_API_KEY_NAMES.map((k) => [k, "plain-3f9a"]))),
+            formSenderSupabaseUrl: "https://plain3f9a.supabase.co",
+            formSenderSupabaseServiceRoleKey: "sb_secret_plain3f9a",
+            alertSlackWebhookUrl: "https://hooks.slack.com/services/T0PLAIN/B0PLAIN/plain3f9a",
+        };
+        for (const key of SECRET_KEYS) {
+            assert.deepEqual(problems({ [key]: values[key] }), [], `${key} set with --secret`);
+            assert.deepEqual(problems({ [key]: values[key] }, "stg", true), [
+                `ops-platform:${key}: expected a value set with --secret (encrypted in the stack file, never plain text), got "[secret]". Fix: pulumi config set --secret ${key} <value> --stack stg (it replaces the plain-text value)`,
+            ]);
+            // "" is the declared default: unset, so neither secret nor refused.
+            assert.deepEqual(problems({ [key]: "" }, "stg", true), [], `${key} = ""`);
+        }
+    });
+
+    it('reads "" and [] (the declared defaults of derived values) exactly as an absent key', () => {
+        const { environment: _, ...withoutEnvironment } = VALID;
+        const absent = parseStackConfig("prd", withoutEnvironment);
+        const declaredDefaults = {
+            ...VALID,
+            environment: "",
+            weatherAvailabilityZones: "[]",
+            weatherImageUri: "",
+            syncChannelIds: "[]",
+            orchestrationScheduleEnabled: "",
+        };
+        assert.deepEqual(parseStackConfig("prd", declaredDefaults), absent);
+        assert.deepEqual(absent.weather.availabilityZones, ["ap-northeast-1a", "ap-northeast-1c"]);
+        assert.equal(absent.orchestration.scheduleEnabled, true);
+    });
+
+    it("still requires a required list declared without default when it is set to []", () => {
+        assert.deepEqual(problems({ syncSubnetIds: "[]" }), [
+            'ops-platform:syncSubnetIds: expected a list of at least 1 a subnet id (subnet-…), it is not set. Fix: set it in Pulumi.stg.yaml as a YAML list, e.g. ops-platform:syncSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]',
+        ]);
     });
 
     it("accepts the ARN of an RDS-managed master-user secret (rds!db-<uuid>, rds!cluster-<uuid>)", () => {

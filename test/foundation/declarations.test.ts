@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { parseStackConfig, SECRET_KEYS } from "../../components/config";
+import { parseStackConfig, SECRET_KEYS, SECRET_MARKER } from "../../components/config";
+import { ProjectFile, validateAndApplyProjectConfig } from "../../scripts/lib/stackConfig";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -10,13 +11,35 @@ const ROOT = path.resolve(__dirname, "..", "..");
 interface ConfigFile<V> {
     config: Record<string, V>;
 }
-const declared = (
-    parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as ConfigFile<{
-        type: string;
-        secret?: boolean;
-        description: string;
-    }>
-).config;
+/** One declaration of Pulumi.yaml `config:`, as far as these tests read it. */
+interface Declaration {
+    type: string;
+    secret?: boolean;
+    default?: unknown;
+    description: string;
+}
+const projectText = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
+const project = parse(projectText) as ProjectFile & ConfigFile<Declaration>;
+const declared = project.config;
+
+/**
+ * The raw config the CLI hands the program for `values` (unqualified keys → raw strings, lists as JSON): the
+ * values plus Pulumi.yaml's declared defaults for every key they leave out, as scripts/lib/stackConfig.ts applies
+ * them.
+ */
+function withDeclaredDefaults(stack: string, values: Record<string, string>): Record<string, string> {
+    const given = new Map(
+        Object.entries(values).map(([k, v]) => [
+            `ops-platform:${k}`,
+            { text: v, secure: false, object: v.startsWith("[") },
+        ]),
+    );
+    const merged = validateAndApplyProjectConfig(stack, project, given);
+    return Object.fromEntries([...merged].map(([k, v]) => [k.replace(/^ops-platform:/, ""), v.text]));
+}
+
+/** The smallest valid config of each committed stack, unqualified. */
+const minimal = (stack: string): Record<string, string> => ({ ...MINIMAL_CONFIG, environment: stack });
 
 describe("config declarations", () => {
     it("declares every key the program reads, with a type and description, and no others", () => {
@@ -46,14 +69,55 @@ describe("config declarations", () => {
         assert.deepEqual([...read].sort(), Object.keys(declared).sort());
     });
 
-    it("marks exactly the secret keys as secret", () => {
+    it("marks exactly the secret keys as secret in their description, none with secret: true", () => {
+        // `secret: true` with the plaintext default "" is refused by the CLI (pulumi/pulumi#21865), and without a
+        // default it would make the key required in every stack: the program enforces the secrecy instead.
         assert.deepEqual(
             Object.entries(declared)
-                .filter(([, d]) => d.secret)
+                .filter(([, d]) => d.secret !== undefined)
+                .map(([k]) => k),
+            [],
+        );
+        assert.deepEqual(
+            Object.entries(declared)
+                .filter(([, d]) => d.description.includes(SECRET_MARKER))
                 .map(([k]) => k)
                 .sort(),
             [...SECRET_KEYS].sort(),
         );
+        for (const key of SECRET_KEYS)
+            assert.deepEqual([declared[key].type, declared[key].default], ["string", ""], key);
+    });
+
+    for (const stack of ["stg", "prd"]) {
+        it(`reads every declared default exactly as the absent key (${stack}), so Pulumi.yaml and the code agree`, () => {
+            const absent = parseStackConfig(stack, minimal(stack));
+            const defaults = withDeclaredDefaults(stack, minimal(stack));
+            for (const [key, d] of Object.entries(declared)) {
+                if (d.default === undefined) continue;
+                assert.deepEqual(
+                    parseStackConfig(stack, { ...minimal(stack), [key]: defaults[key] }),
+                    absent,
+                    `${key}: default ${JSON.stringify(d.default)}`,
+                );
+            }
+            assert.deepEqual(parseStackConfig(stack, defaults), absent, "all declared defaults at once");
+        });
+    }
+
+    it("leaves the default out only where the program requires the key", () => {
+        const required = Object.entries(declared)
+            .filter(([, d]) => d.default === undefined)
+            .map(([k]) => k);
+        assert.ok(required.length > 0);
+        for (const key of required) {
+            const { [key]: _, ...without } = minimal("stg");
+            assert.throws(
+                () => parseStackConfig("stg", without),
+                (e: Error) => e.message.includes(`ops-platform:${key}: expected`) && e.message.includes("not set"),
+                `${key} has no default in Pulumi.yaml but the program does not require it`,
+            );
+        }
     });
 
     it("keeps secrets out of the committed stack files", () => {

@@ -1,10 +1,12 @@
 /**
  * Offline plan: `npm run plan -- --stack <stg|prd> [--json]`.
- * Runs the real program under Pulumi's mock engine with Pulumi.<stack>.yaml — no credentials,
- * no network — and prints each component's resources, the stack outputs and the GAS properties.
+ * Validates Pulumi.<stack>.yaml against Pulumi.yaml as the Pulumi CLI does, runs the real program under Pulumi's
+ * mock engine with the result — no credentials, no network — and prints each component's resources, the stack
+ * outputs and the GAS properties.
  */
 import { formatPlanText, formatWarnings, planStack } from "./lib/plan";
 import { UnknownStackError } from "./lib/offlineEngine";
+import { StackConfigError } from "./lib/stackConfig";
 
 function usage(): never {
     console.error("usage: npm run plan -- --stack <stg|prd> [--json]");
@@ -34,8 +36,13 @@ async function main(): Promise<void> {
     } else process.stdout.write(formatPlanText(plan));
 }
 
+/** Errors that are the operator's to fix: their message says how, a stack trace would only hide it. */
+const isKnown = (err: unknown): err is Error =>
+    err instanceof UnknownStackError ||
+    err instanceof StackConfigError ||
+    (err instanceof Error && err.name === "ConfigError");
+
 main().catch((err: unknown) => {
-    const known = err instanceof UnknownStackError || (err instanceof Error && err.name === "ConfigError");
-    console.error(known ? err.message : err);
+    console.error(isKnown(err) ? err.message : err);
     process.exit(1);
 });

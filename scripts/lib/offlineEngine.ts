@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { ProjectFile, readStackValues, validateAndApplyProjectConfig } from "./stackConfig";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -142,13 +143,20 @@ export function listStacks(): string[] {
 }
 
 export interface StackFileConfig {
-    /** Fully qualified keys (`ops-platform:environment`, `aws:region`) → the string Pulumi hands the program. */
+    /**
+     * Fully qualified keys (`ops-platform:environment`, `aws:region`) → the string Pulumi hands the program: the
+     * stack file's values, and Pulumi.yaml's declared defaults for the keys it leaves out.
+     */
     config: Record<string, string>;
     /** Keys set with `--secret`; their ciphertext cannot be decrypted offline, so they are left unset. */
     encryptedKeys: string[];
 }
 
-/** Reads `Pulumi.<stack>.yaml` into the flat string map the Pulumi runtime passes to a program. */
+/**
+ * Reads `Pulumi.<stack>.yaml` as the Pulumi CLI does before it starts the program: validated against Pulumi.yaml's
+ * declarations, with their defaults applied (scripts/lib/stackConfig.ts); throws its StackConfigError where the CLI
+ * stops. Returns the flat string map the Pulumi runtime passes to a program.
+ */
 export function readStackFile(stack: string): StackFileConfig {
     const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
@@ -157,16 +165,13 @@ export function readStackFile(stack: string): StackFileConfig {
             `unknown stack '${stack}': ${shown} does not exist (stacks: ${listStacks().join(", ")})`,
         );
     }
-    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const project = (parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) ?? {}) as ProjectFile;
+    const values = readStackValues(fs.readFileSync(file, "utf8"), path.basename(file));
     const config: Record<string, string> = {};
     const encryptedKeys: string[] = [];
-    for (const [key, value] of Object.entries(doc.config ?? {})) {
-        if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-            encryptedKeys.push(key);
-            continue;
-        }
-        // The CLI hands strings through as-is and everything else (numbers, booleans, lists) as JSON.
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    for (const [key, value] of validateAndApplyProjectConfig(stack, project, values)) {
+        if (value.secure) encryptedKeys.push(key);
+        else config[key] = value.text;
     }
     return { config, encryptedKeys };
 }

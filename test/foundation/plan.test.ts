@@ -177,6 +177,36 @@ describe("offline plan", function () {
         }
     });
 
+    it("fails as the Pulumi CLI does when a stack lacks a key Pulumi.yaml declares without default", async () => {
+        const { code, stdout, stderr } = await planCliWith(
+            "plantest-missing",
+            stgFile().replace(/^ {2}ops-platform:alertEmail:.*\n/m, ""),
+        );
+        assert.equal(code, 1);
+        assert.equal(stdout, "");
+        assert.equal(
+            stderr,
+            "Stack 'plantest-missing' is missing configuration value 'alertEmail'. Fix: set it with " +
+                "`pulumi config set <key> <value> --stack plantest-missing` (`--secret` for secrets), or give the " +
+                "declaration a default in Pulumi.yaml if it is optional.\n",
+        );
+    });
+
+    it("refuses a secret written in plain text to the stack file, without printing it", async () => {
+        const { code, stdout, stderr } = await planCliWith(
+            "plantest-plain",
+            `${stgFile().trimEnd()}\n  ops-platform:formSenderSupabaseServiceRoleKey: sb_secret_plain7c1e\n`,
+        );
+        assert.equal(code, 1);
+        assert.equal(stdout, "");
+        assert.equal(
+            stderr,
+            "Invalid configuration for stack 'plantest-plain' (1 problem):\n" +
+                '  - ops-platform:formSenderSupabaseServiceRoleKey: expected a value set with --secret (encrypted in the stack file, never plain text), got "[secret]". ' +
+                "Fix: pulumi config set --secret formSenderSupabaseServiceRoleKey <value> --stack plantest-plain (it replaces the plain-text value)\n",
+        );
+    });
+
     describe("a weather build context that is not a directory", () => {
         const missing = `../weather-app-missing-${process.pid}`;
         const withAppPath = (appPath: string) =>

@@ -1,6 +1,7 @@
 /**
- * The smallest valid stg configuration: only the keys without defaults (unqualified, raw
- * strings as Pulumi passes them). Config tests override single keys of it.
+ * The smallest valid stg configuration (unqualified, raw strings as Pulumi passes them): the keys Pulumi.yaml
+ * declares without default, the environment, and weatherAppPath (required without weatherImageUri; a path that need
+ * not exist, since parseStackConfig checks values, not the machine). Config tests override single keys of it.
  */
 export const MINIMAL_CONFIG: Readonly<Record<string, string>> = {
     environment: "stg",

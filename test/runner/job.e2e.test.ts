@@ -244,6 +244,15 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
             );
         const startLine = runs[1].lines.find((l) => l.msg === "runner starting");
         assert.ok(startLine);
+        // Every attempt logs the Chromium it drives and the Playwright driving it.
+        const playwright = (
+            JSON.parse(fs.readFileSync(require.resolve("playwright-core/package.json"), "utf8")) as { version: string }
+        ).version;
+        for (const r of runs) {
+            const browserLine = r.lines.find((l) => l.msg === "browser started");
+            assert.match(String(browserLine?.chromium), /^\d+\.\d+\.\d+\.\d+$/);
+            assert.equal(browserLine?.playwright, playwright);
+        }
         assert.deepStrictEqual(
             [
                 startLine.run_index,

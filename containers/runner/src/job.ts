@@ -5,6 +5,7 @@
  * reclaim, job timeout) it stops claiming, lets in-flight forms finish within a grace period,
  * releases its leases, calls mark_job_failed_once exactly once and exits 143.
  */
+import * as fs from "fs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Browser } from "playwright-core";
 import type { ClientConfig } from "../../../functions/formSender/clientConfig";
@@ -432,10 +433,18 @@ class BrowserHolder {
     }
 }
 
+/** playwright-core's own version (its package.json is exported). */
+const PLAYWRIGHT_VERSION = (
+    JSON.parse(fs.readFileSync(require.resolve("playwright-core/package.json"), "utf8")) as { version: string }
+).version;
+
 /** Launches Chromium before claiming anything; when it cannot start, releases this attempt's leases. */
 async function startBrowser(browsers: BrowserHolder, queue: QueueApi, log: Logger): Promise<boolean> {
     try {
-        await browsers.get();
+        const browser = await browsers.get();
+        // Which Chromium the job drives and with which Playwright: the image pins Debian's chromium, and a
+        // Playwright release expects a given Chromium, so both belong in the log of every attempt.
+        log.info("browser started", { chromium: browser.version(), playwright: PLAYWRIGHT_VERSION });
         return true;
     } catch (err) {
         log.error("Chromium did not start", { error: (err as Error).message.split("\n")[0] });

@@ -32,14 +32,14 @@ function programInput(merged: MergedConfig): { raw: Record<string, string>; secr
     return { raw, secretKeys };
 }
 
-/**
- * The `pulumi config set --secret <key> …` commands of README "Before the first `pulumi up`" — the steps an operator
- * is told to run before the first deploy.
- */
+/** The README section that tells an operator what to do before the first `pulumi up`. */
+const FIRST_DEPLOY = "## First deploy";
+
+/** The `pulumi config set --secret <key> …` commands of that section: the steps an operator is told to run. */
 function readmeSecretSteps(): string[] {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const start = readme.indexOf("## Before the first `pulumi up`");
-    assert.ok(start >= 0, 'README has the section "Before the first `pulumi up`"');
+    const start = readme.indexOf(FIRST_DEPLOY);
+    assert.ok(start >= 0, `README has the section "${FIRST_DEPLOY}"`);
     const end = readme.indexOf("\n## ", start + 1);
     const section = readme.slice(start, end < 0 ? undefined : end);
     return [...section.matchAll(/pulumi config set --secret (\w+) /g)].map((m) => m[1]);
@@ -66,7 +66,7 @@ describe("the committed stack files under the Pulumi CLI's configuration check",
             });
         });
 
-        it(`Pulumi.${stack}.yaml passes again after README's pulumi config set --secret steps`, () => {
+        it(`Pulumi.${stack}.yaml passes again after README's first-deploy pulumi config set --secret steps`, () => {
             const steps = readmeSecretSteps();
             assert.ok(steps.includes("weatherApiKeys"), `README's secret steps: ${steps.join(", ")}`);
             for (const key of steps) assert.ok((SECRET_KEYS as readonly string[]).includes(key), key);

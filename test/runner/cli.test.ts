@@ -23,6 +23,11 @@ function runFill(args: string[]): Promise<{ code: number; stdout: string; stderr
     });
 }
 
+/** A client config file, parsed: the tests only edit fields of its `client` section. */
+interface ClientConfigJson {
+    readonly client: Record<string, unknown>;
+}
+
 function oneJsonLine(stdout: string): Record<string, unknown> {
     const lines = stdout.split("\n").filter((l) => l !== "");
     assert.strictEqual(lines.length, 1, `expected one line on stdout, got: ${stdout}`);
@@ -78,7 +83,7 @@ describe("runner:fill CLI (npm run --silent runner:fill -- --url â€¦ --config â€
 
     it("rejects an invalid client config with exit 65 and names the field in one JSON line", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-cli-"));
-        const bad = JSON.parse(fs.readFileSync(CONFIG, "utf8"));
+        const bad = JSON.parse(fs.readFileSync(CONFIG, "utf8")) as ClientConfigJson;
         delete bad.client.email;
         fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify(bad));
         const res = await runInProcess([

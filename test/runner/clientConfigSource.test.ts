@@ -13,6 +13,18 @@ import { FIXTURE_ROOT } from "./fixtureServer";
 
 const CONFIG_TEXT = fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8");
 
+/** A client config file, parsed: the tests only edit fields of its `client` section. */
+interface ClientConfigJson {
+    readonly client: Record<string, unknown>;
+}
+
+/** One JSON log line of the runner's logger, the fields these tests read. */
+interface LogRecord {
+    readonly msg: string;
+    readonly run_index: number;
+    readonly url: string;
+}
+
 describe("runner client config source", function () {
     this.timeout(30_000);
     let s3server: S3Server;
@@ -32,7 +44,7 @@ describe("runner client config source", function () {
         });
         await s3.send(new PutObjectCommand({ Bucket: "cfg", Key: "client-config/ok.json", Body: CONFIG_TEXT }));
         await s3.send(new PutObjectCommand({ Bucket: "cfg", Key: "client-config/not-json.json", Body: "{ client: " }));
-        const bad = JSON.parse(CONFIG_TEXT);
+        const bad = JSON.parse(CONFIG_TEXT) as ClientConfigJson;
         delete bad.client.email;
         bad.client.phone = "call me";
         await s3.send(
@@ -156,7 +168,7 @@ describe("runner log lines", () => {
             supabase: "https://abcdefgh.supabase.co/rest/v1/rpc/x with service-role-key-123456",
         });
         assert.strictEqual(lines.length, 1);
-        const rec = JSON.parse(lines[0]);
+        const rec = JSON.parse(lines[0]) as LogRecord;
         assert.strictEqual(rec.msg, "form done");
         assert.strictEqual(rec.run_index, 1);
         for (const leaked of [

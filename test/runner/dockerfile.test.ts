@@ -27,6 +27,16 @@ for (const ins of instructions) {
 }
 const finalStage = stages[stages.length - 1];
 
+/** The package.json fields these tests read. */
+interface PackageJson {
+    readonly dependencies?: Record<string, string>;
+    readonly devDependencies?: Record<string, string>;
+}
+
+function readPackageJson(file: string): PackageJson {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as PackageJson;
+}
+
 describe("runner Dockerfile", function () {
     this.timeout(60_000);
 
@@ -63,17 +73,20 @@ describe("runner Dockerfile", function () {
         const depsStage = stages.find((s) => new RegExp(` AS ${from}$`).test(s[0]));
         assert.ok(depsStage, "node_modules is copied from a named stage");
         assert.ok(depsStage.some((l) => /npm ci --workspace containers\/runner --omit=dev/.test(l)));
-        const runnerPkg = JSON.parse(fs.readFileSync(path.join(ROOT, "containers", "runner", "package.json"), "utf8"));
+        const runnerPkg = readPackageJson(path.join(ROOT, "containers", "runner", "package.json"));
         // npm keeps a workspace's devDependencies even with --omit=dev, so the runner declares none.
         assert.strictEqual(runnerPkg.devDependencies, undefined);
+        assert.ok(runnerPkg.dependencies);
         assert.ok(!Object.keys(runnerPkg.dependencies).some((d) => d.startsWith("@pulumi/")));
         assert.match(runnerPkg.dependencies["playwright-core"], /^\d+\.\d+\.\d+$/, "playwright-core is pinned exactly");
     });
 
     it("compiles with the root's pinned TypeScript and @types/node versions", () => {
-        const rootPkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-        assert.ok(text.includes(`typescript@${rootPkg.devDependencies.typescript}`));
-        assert.ok(text.includes(`@types/node@${rootPkg.devDependencies["@types/node"]}`));
+        const rootPkg = readPackageJson(path.join(ROOT, "package.json"));
+        const dev = rootPkg.devDependencies;
+        assert.ok(dev);
+        assert.ok(text.includes(`typescript@${dev.typescript}`));
+        assert.ok(text.includes(`@types/node@${dev["@types/node"]}`));
     });
 
     it("the image's tsconfig compiles the runner and emits the CMD and CLI entry files", async () => {

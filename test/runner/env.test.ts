@@ -129,9 +129,9 @@ describe("runner backoff", () => {
         let calls = 0;
         await assert.rejects(
             retryWithBackoff(
-                async () => {
+                () => {
                     calls++;
-                    throw new Error(`fail ${calls}`);
+                    return Promise.reject(new Error(`fail ${calls}`));
                 },
                 {
                     deadlineMs: 5000,
@@ -140,7 +140,11 @@ describe("runner backoff", () => {
                     retryable: () => true,
                     random: () => 1,
                     now: () => clock,
-                    sleep: async (ms) => void ((clock += ms), sleeps.push(ms)),
+                    sleep: (ms) => {
+                        clock += ms;
+                        sleeps.push(ms);
+                        return Promise.resolve();
+                    },
                 },
             ),
             /fail 4/,
@@ -152,11 +156,11 @@ describe("runner backoff", () => {
         let calls = 0;
         await assert.rejects(
             retryWithBackoff(
-                async () => {
+                () => {
                     calls++;
-                    throw new Error("403");
+                    return Promise.reject(new Error("403"));
                 },
-                { deadlineMs: 10_000, retryable: () => false, sleep: async () => undefined },
+                { deadlineMs: 10_000, retryable: () => false, sleep: () => Promise.resolve() },
             ),
             /403/,
         );

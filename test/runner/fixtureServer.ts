@@ -71,6 +71,14 @@ function escapeHtml(s: string): string {
     );
 }
 
+/** A JSON body's scalar field as form text; null is empty, a nested object stays JSON. */
+function jsonFieldText(v: unknown): string {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "string") return v;
+    if (typeof v === "number" || typeof v === "boolean") return String(v);
+    return JSON.stringify(v);
+}
+
 function addField(out: Record<string, string | string[]>, key: string, value: string): void {
     const prev = out[key];
     if (prev === undefined) {
@@ -92,7 +100,7 @@ export function parseBody(contentType: string, body: Buffer): Record<string, str
             if (Array.isArray(v)) {
                 v.forEach((x) => addField(out, k, String(x)));
             } else {
-                addField(out, k, v === null || v === undefined ? "" : String(v));
+                addField(out, k, jsonFieldText(v));
             }
         }
         return out;

@@ -19,6 +19,39 @@ const ENTRY = path.join(BUILD, "containers", "runner", "src", "main.js");
 const CONFIG_TEXT = fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8");
 const BUCKET = "fs-client-config";
 
+/** `returning id` of a bigserial key (node-postgres reads int8 as a string). */
+interface IdRow {
+    readonly id: string;
+}
+
+/** `create_job_execution(...) as e`: the jsonb of the new job_executions row. */
+interface ExecutionRow {
+    readonly e: { readonly id: string };
+}
+
+/** A send_queue item with its submission's status and detail, if any. */
+interface QueueStateRow {
+    readonly id: string;
+    readonly status: string;
+    readonly result: string | null;
+    readonly detail: string | null;
+}
+
+/** The job_execution_attempts columns the tests read. */
+interface AttemptRow {
+    readonly run_index: number;
+    readonly attempt: number;
+    readonly status: string;
+    readonly exit_code: number | null;
+}
+
+/** The job_execution_attempts.metadata fields the tests read. */
+interface AttemptMetadata {
+    readonly shard_ids: number[];
+    readonly array_size: number;
+    readonly job_id: string;
+}
+
 interface Run {
     readonly child: ChildProcess;
     readonly lines: Array<Record<string, unknown>>;
@@ -78,11 +111,11 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     async function seed(targeting: string, fixtures: Array<string | null>): Promise<Map<number, string | null>> {
         const items = new Map<number, string | null>();
         for (const [i, fx] of fixtures.entries()) {
-            const c = await sb.db.query("insert into companies (name, form_url) values ($1, $2) returning id", [
+            const c = await sb.db.query<IdRow>("insert into companies (name, form_url) values ($1, $2) returning id", [
                 `株式会社受信テスト${targeting}${i}`,
                 fx ? sites.url(fx) : null,
             ]);
-            const q = await sb.db.query(
+            const q = await sb.db.query<IdRow>(
                 "insert into send_queue (targeting_id, company_id) values ($1, $2) returning id",
                 [targeting, c.rows[0].id],
             );
@@ -92,10 +125,11 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     }
 
     async function createExecution(targeting: string): Promise<string> {
-        const r = await sb.db.query("select create_job_execution($1, 2, 2, false, null, '{}'::jsonb) as e", [
-            targeting,
-        ]);
-        return r.rows[0].e.id as string;
+        const r = await sb.db.query<ExecutionRow>(
+            "select create_job_execution($1, 2, 2, false, null, '{}'::jsonb) as e",
+            [targeting],
+        );
+        return r.rows[0].e.id;
     }
 
     function start(executionId: string, arrayIndex: number, attempt: number, extra: Record<string, string> = {}): Run {
@@ -155,11 +189,11 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     }
 
     async function queueState(targeting: string) {
-        const items = await sb.db.query(
+        const items = await sb.db.query<QueueStateRow>(
             "select q.id, q.status, s.status as result, s.detail from send_queue q left join submissions s on s.queue_item_id = q.id where q.targeting_id = $1 order by q.id",
             [targeting],
         );
-        return items.rows as Array<{ id: string; status: string; result: string | null; detail: string | null }>;
+        return items.rows;
     }
 
     /** Each fixture site received exactly one accepted form per queue item expected to send. */
@@ -217,7 +251,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         assert.deepStrictEqual(submissions.rows[0], { n: fixtures.length, d: fixtures.length });
         assertSitesReceivedOncePerItem(items, since);
 
-        const attempts = await sb.db.query(
+        const attempts = await sb.db.query<AttemptRow & { readonly metadata: AttemptMetadata }>(
             "select run_index, attempt, status, exit_code, metadata from job_execution_attempts where execution_id = $1 order by run_index",
             [executionId],
         );
@@ -284,8 +318,11 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
             targeting,
             Array.from({ length: 40 }, () => "27-slow-site"),
         );
-        const r = await sb.db.query("select create_job_execution($1, 1, 1, true, null, '{}'::jsonb) as e", [targeting]);
-        const executionId = r.rows[0].e.id as string;
+        const r = await sb.db.query<ExecutionRow>(
+            "select create_job_execution($1, 1, 1, true, null, '{}'::jsonb) as e",
+            [targeting],
+        );
+        const executionId = r.rows[0].e.id;
         const since = sites.submissions.length;
         // 0.002 h = 7.2 s: a slow form takes about 3 s, so two workers do a few and then stop.
         const run = start(executionId, 0, 1, {
@@ -358,7 +395,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         // Reclaim the "instance" of whichever run is first busy on a slow site: that form is in flight.
         const t0 = Date.now();
         let victim = -1;
-        let inFlightItem: unknown;
+
         while (victim < 0 && Date.now() - t0 < 60_000) {
             await new Promise((r) => setTimeout(r, 50));
             victim = runs.findIndex((r) =>
@@ -366,7 +403,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
             );
         }
         assert.ok(victim >= 0, "a slow form started");
-        inFlightItem = runs[victim].lines.find(
+        const inFlightItem = runs[victim].lines.find(
             (l) => l.msg === "form started" && String(l.url).includes("27-slow-site"),
         )?.item;
         const signalledAt = Date.now();
@@ -403,7 +440,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
             state.every((r) => r.status === "done" && r.result === "sent"),
             JSON.stringify(state.filter((r) => r.result !== "sent")),
         );
-        const perItem = await sb.db.query(
+        const perItem = await sb.db.query<{ readonly n: number }>(
             "select count(*)::int as n from submissions s join send_queue q on q.id = s.queue_item_id where q.targeting_id = $1",
             [targeting],
         );
@@ -412,7 +449,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
 
         const marks = sb.rpc.calls.slice(callsBefore).filter((c) => c.fn === "mark_job_failed_once");
         assert.strictEqual(marks.length, 1, "mark_job_failed_once is called exactly once");
-        const attempts = await sb.db.query(
+        const attempts = await sb.db.query<AttemptRow & { readonly marked: boolean }>(
             "select run_index, attempt, status, exit_code, failed_once_marked_at is not null as marked from job_execution_attempts where execution_id = $1 order by run_index, attempt",
             [executionId],
         );

@@ -37,17 +37,20 @@ describe("runner worker pool (real Chromium)", function () {
             workers: 2,
             recycleEvery: 2,
             formTimeoutMs: 30_000,
-            browser: async () => browser,
+            browser: () => Promise.resolve(browser),
             log: makeLogger(() => undefined),
             mayClickSubmit: () => true,
-            next: async () => queue.shift() ?? null,
+            next: () => Promise.resolve(queue.shift() ?? null),
             process: (page, item, hooks) =>
                 fillContactForm(page, item.url as string, profile, {
                     dryRun: false,
                     mayClickSubmit: hooks.mayClickSubmit,
                     onSubmitted: hooks.onSubmitted,
                 }),
-            settle: async (item, s) => void settled.push({ item, s }),
+            settle: (item, s) => {
+                settled.push({ item, s });
+                return Promise.resolve();
+            },
             ...over,
         });
         return { p, settled };
@@ -160,10 +163,13 @@ describe("runner worker pool (real Chromium)", function () {
         let calls = 0;
         const { p, settled } = pool([], {
             workers: 3,
-            next: async () => {
+            next: () => {
                 calls++;
-                if (calls === 2) throw new Error("claim_send_queue_items: Could not connect with the database");
-                return calls < 6 ? { id: calls, url: server.url("07-refusal"), companyName: "x" } : null;
+                if (calls === 2)
+                    return Promise.reject(new Error("claim_send_queue_items: Could not connect with the database"));
+                return Promise.resolve(
+                    calls < 6 ? { id: calls, url: server.url("07-refusal"), companyName: "x" } : null,
+                );
             },
         });
         await assert.rejects(p.run(), /Could not connect with the database/);
@@ -177,11 +183,12 @@ describe("runner worker pool (real Chromium)", function () {
         const abandoned: number[] = [];
         const { p } = pool([], {
             workers: 1,
-            next: async () => ({ id: ++claims, url: server.url("01-basic-labels"), companyName: "x" }),
-            browser: async () => {
-                throw new Error("Failed to launch chromium: missing libnss3.so");
+            next: () => Promise.resolve({ id: ++claims, url: server.url("01-basic-labels"), companyName: "x" }),
+            browser: () => Promise.reject(new Error("Failed to launch chromium: missing libnss3.so")),
+            settle: (item, s) => {
+                if (s.kind === "abandoned") abandoned.push(item.id);
+                return Promise.resolve();
             },
-            settle: async (item, s) => void (s.kind === "abandoned" && abandoned.push(item.id)),
         });
         await assert.rejects(
             p.run(),

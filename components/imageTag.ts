@@ -12,6 +12,18 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
+/** ECR lifecycle policy of every repository here: untagged images (superseded builds) expire after 7 days. */
+export const EXPIRE_UNTAGGED_IMAGES_POLICY = JSON.stringify({
+    rules: [
+        {
+            rulePriority: 1,
+            description: "Expire untagged images after 7 days",
+            selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 },
+            action: { type: "expire" },
+        },
+    ],
+});
+
 /** Directories never part of an image's build input (version-control metadata). */
 const NEVER_CONTENT = new Set([".git"]);
 

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { WEATHER_API_KEY_NAMES } from "./config";
 import type { WeatherConfig } from "./config/weather";
 import { serviceRole } from "./iam";
-import { contentTag } from "./imageTag";
+import { contentTag, EXPIRE_UNTAGGED_IMAGES_POLICY } from "./imageTag";
 import { buildVpc } from "./network";
 
 export { subnetCidrs } from "./network";
@@ -402,21 +402,7 @@ export class WeatherService extends pulumi.ComponentResource {
                 `${name}-repo-lifecycle`,
                 {
                     repository: repo.name,
-                    policy: pulumi.jsonStringify({
-                        rules: [
-                            {
-                                rulePriority: 1,
-                                description: "Expire untagged images after 7 days",
-                                selection: {
-                                    tagStatus: "untagged",
-                                    countType: "sinceImagePushed",
-                                    countUnit: "days",
-                                    countNumber: 7,
-                                },
-                                action: { type: "expire" },
-                            },
-                        ],
-                    }),
+                    policy: EXPIRE_UNTAGGED_IMAGES_POLICY,
                 },
                 parent,
             );

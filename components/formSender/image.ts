@@ -7,8 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
-import * as pulumi from "@pulumi/pulumi";
-import { contentTag, dockerfileContextSources } from "../imageTag";
+import { contentTag, dockerfileContextSources, EXPIRE_UNTAGGED_IMAGES_POLICY } from "../imageTag";
 import type { PartContext } from "./context";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
@@ -55,21 +54,7 @@ export function buildImage(input: ImageInput): RunnerImage {
         `${name}-runner`,
         {
             repository: repository.name,
-            policy: pulumi.jsonStringify({
-                rules: [
-                    {
-                        rulePriority: 1,
-                        description: "Expire untagged images after 7 days",
-                        selection: {
-                            tagStatus: "untagged",
-                            countType: "sinceImagePushed",
-                            countUnit: "days",
-                            countNumber: 7,
-                        },
-                        action: { type: "expire" },
-                    },
-                ],
-            }),
+            policy: EXPIRE_UNTAGGED_IMAGES_POLICY,
         },
         { parent },
     );

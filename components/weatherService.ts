@@ -18,12 +18,6 @@ export const API_PORT = 8000;
 export const STREAMLIT_HEALTH_PATH = "/_stcore/health";
 export const CONTAINER_NAME = "app";
 export const CACHE_PATH = "/app/cache";
-/**
- * Keys the app reads from the API-keys JSON secret, injected as environment variables: the config's list, so the task
- * never references a key the `weatherApiKeys` check does not know (ECS fails the task start on a JSON key missing from
- * the secret).
- */
-export const API_KEY_NAMES = WEATHER_API_KEY_NAMES;
 const WEB_DOCKERFILE = path.join(__dirname, "..", "containers", "web", "Dockerfile");
 const WEB_ENTRYPOINT = path.join(__dirname, "..", "containers", "web", "entrypoint.py");
 /** The task runs on X86_64 Fargate (runtimePlatform), so the image is built for it. */
@@ -432,7 +426,7 @@ export class WeatherService extends pulumi.ComponentResource {
             `${name}-api-keys`,
             {
                 name: `weather/${env}/api-keys`,
-                description: `Weather comment generator (${env}) API keys as JSON: ${API_KEY_NAMES.join(", ")}`,
+                description: `Weather comment generator (${env}) API keys as JSON: ${WEATHER_API_KEY_NAMES.join(", ")}`,
                 recoveryWindowInDays: env === "prd" ? 30 : 0,
             },
             stateful,
@@ -599,7 +593,9 @@ export class WeatherService extends pulumi.ComponentResource {
                             { name: "ENV", value: "production" },
                             { name: "MAX_PARALLEL_WORKERS", value: "4" },
                         ],
-                        secrets: API_KEY_NAMES.map((key) => ({
+                        // The config's list, so the task never references a key the `weatherApiKeys` check does
+                        // not know (ECS fails the task start on a JSON key missing from the secret).
+                        secrets: WEATHER_API_KEY_NAMES.map((key) => ({
                             name: key,
                             valueFrom: pulumi.interpolate`${apiKeysSecret.arn}:${key}::`,
                         })),

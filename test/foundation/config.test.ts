@@ -6,7 +6,7 @@ import {
     SECRET_KEYS,
     WEATHER_API_KEY_NAMES,
 } from "../../components/config";
-import { API_KEY_NAMES } from "../../components/weatherService";
+import { planFor } from "../harness";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
 
 /** A complete, valid stg configuration. */
@@ -179,8 +179,16 @@ describe("stack configuration", () => {
         it(title, () => assert.deepEqual(problems(overrides), [message]));
     }
 
-    it("requires exactly the API keys the weather task definition references", () => {
-        assert.deepEqual([...WEATHER_API_KEY_NAMES], [...API_KEY_NAMES]);
+    it("requires exactly the API keys the weather task definition references", async () => {
+        const plan = await planFor("stg");
+        const [container] = JSON.parse(
+            plan.inputs<{ containerDefinitions: string }>("aws:ecs/taskDefinition:TaskDefinition", "weather-task")
+                .containerDefinitions,
+        ) as { secrets: { name: string }[] }[];
+        assert.deepEqual(
+            [...WEATHER_API_KEY_NAMES],
+            container.secrets.map((s) => s.name),
+        );
     });
 
     it("reports every problem at once", () => {

@@ -7,7 +7,6 @@ import { parseStackConfig } from "../../components/config";
 import { deploymentTrigger, EXECUTION_LOG_RETENTION_DAYS } from "../../components/formSender/api";
 import { Plan, planFor } from "../harness";
 import { MINIMAL_CONFIG } from "../support/minimalConfig";
-import { inputsOf } from "./planInputs";
 
 const T = {
     role: "aws:iam/role:Role",
@@ -41,7 +40,7 @@ describe("form-sender API", function () {
     it("prd sets the region's API Gateway CloudWatch role before the stage and method settings", async () => {
         const plan = await planFor("prd");
         const role = plan.get(T.role, "form-sender-apigw-cloudwatch");
-        const trust = JSON.parse(inputsOf<{ assumeRolePolicy: string }>(plan, T.role, role.name).assumeRolePolicy) as {
+        const trust = JSON.parse(plan.inputs<{ assumeRolePolicy: string }>(T.role, role.name).assumeRolePolicy) as {
             Statement: { Effect: string; Principal: { Service: string }; Action: string }[];
         };
         assert.deepEqual(trust.Statement, [
@@ -49,12 +48,12 @@ describe("form-sender API", function () {
         ]);
         const attachment = plan.get(T.attachment, "form-sender-apigw-cloudwatch");
         assert.equal(
-            inputsOf<{ policyArn: string }>(plan, T.attachment, attachment.name).policyArn,
+            plan.inputs<{ policyArn: string }>(T.attachment, attachment.name).policyArn,
             "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         );
         const account = plan.get(T.account, "form-sender-apigw-account");
         assert.equal(
-            inputsOf<{ cloudwatchRoleArn: string }>(plan, T.account, account.name).cloudwatchRoleArn,
+            plan.inputs<{ cloudwatchRoleArn: string }>(T.account, account.name).cloudwatchRoleArn,
             `arn:aws:iam::123456789012:role/form-sender-apigw-cloudwatch`,
         );
         // The account setting is made in the form sender's region, with the policy already attached.
@@ -86,7 +85,7 @@ describe("form-sender API", function () {
         it(`${stack}: creates the execution-log group with a retention before the stage and method settings`, async () => {
             const plan = await planFor(stack);
             const group = plan.get(T.logGroup, "form-sender-api-execution");
-            assert.deepEqual(inputsOf<{ name: string; retentionInDays: number }>(plan, T.logGroup, group.name), {
+            assert.deepEqual(plan.inputs<{ name: string; retentionInDays: number }>(T.logGroup, group.name), {
                 name: `API-Gateway-Execution-Logs_a1b2c3d4e5/${stack}`,
                 retentionInDays: EXECUTION_LOG_RETENTION_DAYS,
             });
@@ -94,8 +93,7 @@ describe("form-sender API", function () {
                 const r = plan.get(type, "form-sender-api");
                 assert.ok(dependenciesOf(plan, r.urn).includes(group.urn), `${type} waits for the log group`);
             }
-            const settings = inputsOf<{ stageName: string; settings: { loggingLevel: string } }>(
-                plan,
+            const settings = plan.inputs<{ stageName: string; settings: { loggingLevel: string } }>(
                 T.settings,
                 "form-sender-api",
             );
@@ -125,8 +123,7 @@ describe("form-sender API", function () {
             // 6 path resources (form-sender, submit, client-config-upload, executions, {id}, cancel), 4 methods, 4
             // integrations.
             assert.equal(Object.keys(deployed).length, 6 + 4 + 4);
-            const triggers = inputsOf<{ triggers: Record<string, string> }>(
-                plan,
+            const triggers = plan.inputs<{ triggers: Record<string, string> }>(
                 T.deployment,
                 "form-sender-api",
             ).triggers;

@@ -5,7 +5,6 @@
 import { strict as assert } from "assert";
 import { STATE_TAG } from "../../functions/formSender/spotWatch";
 import { planFor } from "../harness";
-import { inputsOf } from "./planInputs";
 
 /** aws.batch.ComputeEnvironment inputs, as far as the rule reads them. */
 interface CeInputs {
@@ -150,8 +149,7 @@ describe("compute environment updates", function () {
     for (const stack of ["stg", "prd"]) {
         for (const ce of CES) {
             it(`${stack} ${ce}: instance types, subnets, security group and launch template change in place`, async () => {
-                const before = inputsOf<CeInputs>(
-                    await planFor(stack),
+                const before = (await planFor(stack)).inputs<CeInputs>(
                     "aws:batch/computeEnvironment:ComputeEnvironment",
                     ce,
                 );
@@ -186,8 +184,7 @@ describe("compute environment updates", function () {
                 // The engine resets an ignored path only inside objects the new inputs have: with the tag in the old
                 // inputs (after a refresh) and no `tags` object in the new ones, `PropertyPath.reset` reports a path
                 // error (pulumi/pulumi sdk/go/common/resource/properties_path.go) and the update fails.
-                const tags = inputsOf<{ tags?: Record<string, string> }>(
-                    plan,
+                const tags = plan.inputs<{ tags?: Record<string, string> }>(
                     "aws:batch/computeEnvironment:ComputeEnvironment",
                     ce,
                 ).tags;

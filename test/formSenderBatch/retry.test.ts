@@ -6,7 +6,6 @@ import { strict as assert } from "assert";
 import { JOB_RETRY_RULES } from "../../components/formSender/jobDefinition";
 import { CODE_DEFAULTS, submitJobInput } from "../../functions/formSender/dispatcher";
 import { planFor } from "../harness";
-import { inputsOf } from "./planInputs";
 
 interface EvaluateOnExit {
     readonly onStatusReason?: string;
@@ -78,8 +77,7 @@ describe("runner retries", function () {
         ).retryStrategy?.evaluateOnExit as EvaluateOnExit[];
         const lists: [string, readonly EvaluateOnExit[]][] = [["dispatcher SubmitJob", submitted]];
         for (const stack of ["stg", "prd"]) {
-            const jd = inputsOf<{ retryStrategy: { evaluateOnExits: EvaluateOnExit[] } }>(
-                await planFor(stack),
+            const jd = (await planFor(stack)).inputs<{ retryStrategy: { evaluateOnExits: EvaluateOnExit[] } }>(
                 "aws:batch/jobDefinition:JobDefinition",
                 "form-sender-job",
             );

@@ -7,7 +7,6 @@ import * as path from "path";
 import { runnerImageTag, RUNNER_PLATFORM } from "../../components/formSender/image";
 import { contentTag, dockerfileContextSources } from "../../components/imageTag";
 import { planFor } from "../harness";
-import { inputsOf } from "./planInputs";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DOCKERFILE = path.join(ROOT, "containers", "runner", "Dockerfile");
@@ -23,14 +22,12 @@ describe("runner image", function () {
     for (const stack of ["stg", "prd"]) {
         it(`${stack}: tags the runner image from its content, in an immutable repository`, async () => {
             const plan = await planFor(stack);
-            const repo = inputsOf<{ imageTagMutability: string }>(
-                plan,
+            const repo = plan.inputs<{ imageTagMutability: string }>(
                 "aws:ecr/repository:Repository",
                 "form-sender-runner",
             );
             assert.equal(repo.imageTagMutability, "IMMUTABLE");
-            const image = inputsOf<{ imageTag: string; platform: string; dockerfile: string }>(
-                plan,
+            const image = plan.inputs<{ imageTag: string; platform: string; dockerfile: string }>(
                 "awsx:ecr:Image",
                 "form-sender-runner-image",
             );

@@ -3,7 +3,6 @@
  */
 import { strict as assert } from "assert";
 import { planFor } from "../harness";
-import { inputsOf } from "./planInputs";
 
 /** The children that hold state or identity: losing or replacing one loses data or breaks GAS. */
 const STATEFUL: [string, string][] = [
@@ -56,7 +55,7 @@ describe("form-sender stateful resources", function () {
             const plan = await planFor(stack);
             for (const name of ["form-sender-supabase-url", "form-sender-supabase-key"])
                 assert.equal(
-                    inputsOf<{ recoveryWindowInDays: number }>(plan, "aws:secretsmanager/secret:Secret", name)
+                    plan.inputs<{ recoveryWindowInDays: number }>("aws:secretsmanager/secret:Secret", name)
                         .recoveryWindowInDays,
                     days,
                     name,

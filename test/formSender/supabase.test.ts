@@ -50,7 +50,10 @@ describe("Supabase schema and RPCs", function () {
     }
 
     it("applies the migrations a second time without error", async () => {
-        assert.deepEqual(await applyMigrations(sb.db), ["0001_form_sender.sql", "0002_job_fallback.sql"]);
+        assert.deepEqual(await applyMigrations(sb.db), [
+            "20261120000000_form_sender_tables.sql",
+            "20261120000100_form_sender_functions.sql",
+        ]);
     });
 
     it("turns row-level security on and grants anon/authenticated nothing", async () => {

@@ -1,97 +1,14 @@
--- Form sender: executions, attempts, send queue, companies, submissions, and the RPC functions
--- that are the only way code touches them (called with the service-role key through PostgREST).
--- Idempotent: safe to apply to an empty database and again on top of itself.
-
-create extension if not exists pgcrypto;
-
-create table if not exists companies (
-    id          bigserial primary key,
-    name        text not null check (length(name) between 1 and 300),
-    form_url    text check (form_url ~ '^https?://'),
-    created_at  timestamptz not null default now(),
-    updated_at  timestamptz not null default now()
-);
-
-create table if not exists job_executions (
-    id                 uuid primary key default gen_random_uuid(),
-    targeting_id       text not null check (length(targeting_id) between 1 and 64),
-    idempotency_key    text unique check (idempotency_key is null or length(idempotency_key) between 1 and 128),
-    status             text not null default 'pending'
-                       check (status in ('pending', 'submitted', 'running', 'succeeded', 'failed', 'cancelled')),
-    run_total          integer not null check (run_total between 1 and 10000),
-    shards             integer not null default 1 check (shards between 1 and 10000),
-    test_mode          boolean not null default false,
-    job_id             text,
-    job_name           text,
-    job_queue          text,
-    array_size         integer check (array_size is null or array_size between 1 and 10000),
-    error              text,
-    metadata           jsonb not null default '{}'::jsonb,
-    created_at         timestamptz not null default now(),
-    updated_at         timestamptz not null default now(),
-    submitted_at       timestamptz,
-    started_at         timestamptz,
-    finished_at        timestamptz
-);
-create index if not exists job_executions_targeting_status on job_executions (targeting_id, status, created_at desc);
-create index if not exists job_executions_job_id on job_executions (job_id) where job_id is not null;
-
-create table if not exists job_execution_attempts (
-    id                     bigserial primary key,
-    execution_id           uuid not null references job_executions (id) on delete cascade,
-    run_index              integer not null check (run_index >= 1),
-    attempt                integer not null check (attempt >= 1),
-    job_id                 text,
-    status                 text not null default 'running'
-                           check (status in ('running', 'succeeded', 'failed', 'cancelled')),
-    status_reason          text,
-    exit_code              integer,
-    failed_once_marked_at  timestamptz,
-    metadata               jsonb not null default '{}'::jsonb,
-    started_at             timestamptz not null default now(),
-    finished_at            timestamptz,
-    unique (execution_id, run_index, attempt)
-);
-
-create table if not exists send_queue (
-    id                bigserial primary key,
-    targeting_id      text not null check (length(targeting_id) between 1 and 64),
-    company_id        bigint not null references companies (id),
-    status            text not null default 'pending' check (status in ('pending', 'leased', 'done', 'failed')),
-    lease_owner       text,
-    lease_expires_at  timestamptz,
-    attempts          integer not null default 0 check (attempts >= 0),
-    created_at        timestamptz not null default now(),
-    updated_at        timestamptz not null default now(),
-    unique (targeting_id, company_id),
-    check ((status = 'leased') = (lease_owner is not null and lease_expires_at is not null))
-);
-create index if not exists send_queue_claimable on send_queue (targeting_id, status, id);
-
-create table if not exists submissions (
-    id             bigserial primary key,
-    queue_item_id  bigint not null unique references send_queue (id),
-    execution_id   uuid references job_executions (id),
-    company_id     bigint not null references companies (id),
-    status         text not null check (status in ('sent', 'dry_run', 'skipped_refusal', 'skipped_captcha', 'no_form', 'failed')),
-    detail         text,
-    worker_id      text not null,
-    run_index      integer,
-    attempt        integer,
-    created_at     timestamptz not null default now()
-);
-create index if not exists submissions_execution on submissions (execution_id);
-
--- Row-level security on, and no table privileges for the public API roles: anon and
--- authenticated can reach nothing; service_role (BYPASSRLS in Supabase) goes through the RPCs.
-alter table companies enable row level security;
-alter table job_executions enable row level security;
-alter table job_execution_attempts enable row level security;
-alter table send_queue enable row level security;
-alter table submissions enable row level security;
-revoke all on companies, job_executions, job_execution_attempts, send_queue, submissions from public, anon, authenticated;
-grant select, insert, update, delete on companies, job_executions, job_execution_attempts, send_queue, submissions to service_role;
-grant usage on all sequences in schema public to service_role;
+-- Form sender RPC functions: the only way code touches the tables of
+-- 20261120000000_form_sender_tables.sql (called with the service-role key through PostgREST).
+-- `create or replace` throughout, so the file applies again on top of itself and over the
+-- functions of the former 0001_form_sender.sql / 0002_job_fallback.sql.
+--
+-- Send intents: the runner calls record_send_intent right before the click that may send. From
+-- then on the item is never claimed or released automatically: record_send_result ends it (done
+-- or failed); when the worker vanished or could not record, mark_send_intents_unknown (batch-events,
+-- after the attempt ended) or the lease-expiry sweep in claim_send_queue_items ends it 'unknown',
+-- counted on the execution and the attempt; only requeue_unknown_send_items (an operator, after
+-- checking with the company) puts it back to pending.
 
 -- create_job_execution(p_targeting_id text, p_run_total int, p_shards int, p_test_mode bool,
 --   p_idempotency_key text, p_metadata jsonb) → jsonb row + "duplicate": a repeated idempotency
@@ -252,7 +169,8 @@ end $$;
 -- claim_send_queue_items(p_targeting_id text, p_shard_id int (1-based), p_total_shards int,
 --   p_worker_id text, p_limit int, p_lease_seconds int) → set of claimed items with company
 --   name and form URL. Concurrent claimers never get the same item (FOR UPDATE SKIP LOCKED);
---   expired leases are claimable again.
+--   expired leases are claimable again, except an item with a send intent: the sweep first ends
+--   those of this targeting as 'unknown' (their worker neither recorded a result nor renewed).
 create or replace function claim_send_queue_items(
     p_targeting_id text, p_shard_id integer, p_total_shards integer, p_worker_id text,
     p_limit integer default 1, p_lease_seconds integer default 300
@@ -263,11 +181,12 @@ begin
     if p_total_shards < 1 or p_shard_id < 1 or p_shard_id > p_total_shards then
         raise exception 'shard % of % is out of range (shards are 1..total)', p_shard_id, p_total_shards using errcode = 'P0001';
     end if;
+    perform expire_send_intents(p_targeting_id);
     return query
     with picked as (
         select q.id from send_queue q
         where q.targeting_id = p_targeting_id
-          and (q.status = 'pending' or (q.status = 'leased' and q.lease_expires_at < now()))
+          and (q.status = 'pending' or (q.status = 'leased' and q.lease_expires_at < now() and q.send_intent_at is null))
           and mod(q.id, p_total_shards) = p_shard_id - 1
         order by q.id
         limit greatest(p_limit, 1)
@@ -278,30 +197,34 @@ begin
         from picked where q.id = picked.id
         returning q.id, q.company_id, q.attempts, q.lease_expires_at
     )
-    select l.id, l.company_id, c.name, c.form_url, l.attempts, l.lease_expires_at
+    select l.id::bigint, l.company_id::bigint, c.name::text, c.form_url::text, l.attempts::integer, l.lease_expires_at
     from leased l join companies c on c.id = l.company_id
     order by l.id;
 end $$;
 
 -- release_send_queue_leases(p_worker_id text, p_item_ids bigint[]) → number of items returned
---   to pending (all of the worker's leases when p_item_ids is null).
+--   to pending (all of the worker's leases when p_item_ids is null). Never an item whose send
+--   intent was recorded: it may have reached the site.
 create or replace function release_send_queue_leases(p_worker_id text, p_item_ids bigint[] default null)
 returns integer language plpgsql as $$
 declare
     released integer;
 begin
     update send_queue set status = 'pending', lease_owner = null, lease_expires_at = null, updated_at = now()
-    where status = 'leased' and lease_owner = p_worker_id and (p_item_ids is null or id = any (p_item_ids));
+    where status = 'leased' and lease_owner = p_worker_id and send_intent_at is null
+      and (p_item_ids is null or id = any (p_item_ids));
     get diagnostics released = row_count;
     return released;
 end $$;
 
--- record_send_result(p_item_id bigint, p_worker_id text, p_status text, p_detail text,
---   p_execution_id uuid, p_run_index int, p_attempt int) → jsonb { recorded, status }.
---   Exactly once per queue item: only the lease holder records, a repeat is ignored.
-create or replace function record_send_result(
-    p_item_id bigint, p_worker_id text, p_status text, p_detail text default null,
-    p_execution_id uuid default null, p_run_index integer default null, p_attempt integer default null
+-- record_send_intent(p_item_id bigint, p_worker_id text, p_execution_id uuid, p_run_index int,
+--   p_attempt int) → jsonb { recorded, send_intent_at }: durably notes, right before the click
+--   that may send, that this worker is sending this item. Only the lease holder may; a repeat by
+--   the same worker answers recorded=false. Raises P0001 when the item is not leased by p_worker_id
+--   (another attempt took it over): the caller must not click.
+create or replace function record_send_intent(
+    p_item_id bigint, p_worker_id text, p_execution_id uuid default null,
+    p_run_index integer default null, p_attempt integer default null
 ) returns jsonb language plpgsql as $$
 declare
     item send_queue;
@@ -310,18 +233,187 @@ begin
     if item.id is null then
         raise exception 'send_queue item % not found', p_item_id using errcode = 'P0002';
     end if;
+    if item.status <> 'leased' or item.lease_owner is distinct from p_worker_id then
+        raise exception 'send_queue item % is not leased by % (status %); do not send it', p_item_id, p_worker_id,
+            item.status using errcode = 'P0001';
+    end if;
+    if item.send_intent_at is not null then
+        return jsonb_build_object('recorded', false, 'send_intent_at', item.send_intent_at);
+    end if;
+    update send_queue set send_intent_at = now(), send_intent_owner = p_worker_id,
+        send_intent_execution_id = p_execution_id, send_intent_run_index = p_run_index,
+        send_intent_attempt = p_attempt, updated_at = now()
+    where id = p_item_id
+    returning * into item;
+    return jsonb_build_object('recorded', true, 'send_intent_at', item.send_intent_at);
+end $$;
+
+-- count_unknown_(...): the per-execution and per-attempt counters of 'unknown' items move with
+--   every change into or out of that state (delta +1 / -1).
+create or replace function count_unknown_send_item(p_item send_queue, p_delta integer)
+returns void language plpgsql as $$
+begin
+    if p_item.send_intent_execution_id is null then
+        return;
+    end if;
+    update job_executions set unknown_items = greatest(unknown_items + p_delta, 0), updated_at = now()
+    where id = p_item.send_intent_execution_id;
+    update job_execution_attempts set unknown_items = greatest(unknown_items + p_delta, 0)
+    where execution_id = p_item.send_intent_execution_id and run_index = p_item.send_intent_run_index
+      and attempt = p_item.send_intent_attempt;
+end $$;
+
+-- record_send_result(p_item_id bigint, p_worker_id text, p_status text, p_detail text,
+--   p_execution_id uuid, p_run_index int, p_attempt int) → jsonb { recorded, status }.
+--   Exactly once per queue item: only the lease holder records, a repeat is ignored. The worker
+--   that recorded the send intent may still record after its item was ended 'unknown' (it was
+--   slow, not gone): its result replaces the unknown.
+create or replace function record_send_result(
+    p_item_id bigint, p_worker_id text, p_status text, p_detail text default null,
+    p_execution_id uuid default null, p_run_index integer default null, p_attempt integer default null
+) returns jsonb language plpgsql as $$
+declare
+    item send_queue;
+    v_final text := case when p_status = 'failed' then 'failed' else 'done' end;
+begin
+    select * into item from send_queue where id = p_item_id for update;
+    if item.id is null then
+        raise exception 'send_queue item % not found', p_item_id using errcode = 'P0002';
+    end if;
     if item.status in ('done', 'failed') then
         return jsonb_build_object('recorded', false, 'status', item.status);
     end if;
-    if item.status <> 'leased' or item.lease_owner <> p_worker_id then
+    if item.status = 'unknown' and item.send_intent_owner = p_worker_id then
+        perform count_unknown_send_item(item, -1);
+    elsif item.status <> 'leased' or item.lease_owner is distinct from p_worker_id then
         raise exception 'send_queue item % is not leased by %', p_item_id, p_worker_id using errcode = 'P0001';
     end if;
     insert into submissions (queue_item_id, execution_id, company_id, status, detail, worker_id, run_index, attempt)
     values (p_item_id, p_execution_id, item.company_id, p_status, p_detail, p_worker_id, p_run_index, p_attempt);
-    update send_queue set status = case when p_status = 'failed' then 'failed' else 'done' end,
-        lease_owner = null, lease_expires_at = null, updated_at = now()
+    update send_queue set status = v_final, lease_owner = null, lease_expires_at = null, outcome_reason = null,
+        updated_at = now()
     where id = p_item_id;
-    return jsonb_build_object('recorded', true, 'status', case when p_status = 'failed' then 'failed' else 'done' end);
+    return jsonb_build_object('recorded', true, 'status', v_final);
+end $$;
+
+-- mark_send_intents_unknown(p_worker_id text, p_reason text) → number of items ended 'unknown':
+--   every item this worker recorded a send intent for and no result. Called once the worker is
+--   known to be gone (batch-events, after Batch reported its attempt ended); a repeat finds none.
+create or replace function mark_send_intents_unknown(p_worker_id text, p_reason text default null)
+returns integer language plpgsql as $$
+declare
+    item send_queue;
+    n integer := 0;
+begin
+    for item in
+        update send_queue set status = 'unknown', lease_owner = null, lease_expires_at = null,
+            outcome_reason = coalesce(p_reason, 'the worker ended without recording a result after its send intent'),
+            updated_at = now()
+        where status = 'leased' and send_intent_owner = p_worker_id and send_intent_at is not null
+        returning *
+    loop
+        perform count_unknown_send_item(item, 1);
+        n := n + 1;
+    end loop;
+    return n;
+end $$;
+
+-- expire_send_intents(p_targeting_id text) → number of items ended 'unknown': items with a send
+--   intent whose lease expired without a result (the backstop when no Batch event arrives).
+create or replace function expire_send_intents(p_targeting_id text default null)
+returns integer language plpgsql as $$
+declare
+    item send_queue;
+    n integer := 0;
+begin
+    for item in
+        update send_queue set status = 'unknown', lease_owner = null, lease_expires_at = null,
+            outcome_reason = format('lease of %s expired after its send intent of %s without a result',
+                send_intent_owner, send_intent_at),
+            updated_at = now()
+        where status = 'leased' and send_intent_at is not null and lease_expires_at < now()
+          and (p_targeting_id is null or targeting_id = p_targeting_id)
+        returning *
+    loop
+        perform count_unknown_send_item(item, 1);
+        n := n + 1;
+    end loop;
+    return n;
+end $$;
+
+-- list_unknown_send_items(p_targeting_id text, p_execution_id uuid) → the 'unknown' items, with
+--   who recorded the intent and when, so an operator can check with each company first.
+create or replace function list_unknown_send_items(p_targeting_id text default null, p_execution_id uuid default null)
+returns table (id bigint, targeting_id text, company_id bigint, company_name text, form_url text,
+               send_intent_at timestamptz, send_intent_owner text, execution_id uuid, run_index integer,
+               attempt integer, outcome_reason text)
+language sql stable as $$
+    select q.id::bigint, q.targeting_id::text, q.company_id::bigint, c.name::text, c.form_url::text, q.send_intent_at,
+           q.send_intent_owner::text, q.send_intent_execution_id, q.send_intent_run_index, q.send_intent_attempt,
+           q.outcome_reason::text
+    from send_queue q join companies c on c.id = q.company_id
+    where q.status = 'unknown'
+      and (p_targeting_id is null or q.targeting_id = p_targeting_id)
+      and (p_execution_id is null or q.send_intent_execution_id = p_execution_id)
+    order by q.id
+$$;
+
+-- requeue_unknown_send_items(p_targeting_id text, p_item_ids bigint[], p_checked_by text, p_note text)
+--   → jsonb { requeued, item_ids }: the operator's decision, after checking that a company did not
+--   receive the message, to send these 'unknown' items again (all of the targeting's when
+--   p_item_ids is null). Each goes back to pending with its intent cleared; who and when are kept.
+create or replace function requeue_unknown_send_items(
+    p_targeting_id text, p_item_ids bigint[], p_checked_by text, p_note text default null
+) returns jsonb language plpgsql as $$
+declare
+    item send_queue;
+    ids bigint[] := '{}';
+begin
+    if p_targeting_id is null or length(p_targeting_id) = 0 then
+        raise exception 'p_targeting_id is required (the targeting whose unknown items to requeue)' using errcode = '22023';
+    end if;
+    if p_checked_by is null or length(trim(p_checked_by)) = 0 then
+        raise exception 'p_checked_by is required: name who checked that these companies did not receive the message'
+            using errcode = '22023';
+    end if;
+    for item in
+        select * from send_queue
+        where targeting_id = p_targeting_id and status = 'unknown' and (p_item_ids is null or id = any (p_item_ids))
+        order by id for update
+    loop
+        perform count_unknown_send_item(item, -1);
+        update send_queue set status = 'pending', send_intent_at = null, send_intent_owner = null,
+            send_intent_execution_id = null, send_intent_run_index = null, send_intent_attempt = null,
+            outcome_reason = format('requeued by %s%s (was unknown: %s)', p_checked_by,
+                coalesce(': ' || p_note, ''), item.outcome_reason),
+            requeued_at = now(), requeued_by = p_checked_by, requeue_count = requeue_count + 1, updated_at = now()
+        where id = item.id;
+        ids := ids || item.id::bigint;
+    end loop;
+    return jsonb_build_object('requeued', coalesce(array_length(ids, 1), 0), 'item_ids', to_jsonb(ids));
+end $$;
+
+
+-- record_job_fallback(p_execution_id uuid, p_job_id text, p_job_name text, p_job_queue text,
+--   p_fallback jsonb) → boolean: records the one on-demand resubmission of an execution whose
+--   Spot job was cancelled for capacity. True only for the first call; the job columns then
+--   point at the new job and metadata.batch.fallback says from/to queue, time and reason.
+create or replace function record_job_fallback(
+    p_execution_id uuid, p_job_id text, p_job_name text, p_job_queue text, p_fallback jsonb
+) returns boolean language plpgsql as $$
+declare
+    changed integer;
+begin
+    update job_executions set
+        job_id = p_job_id, job_name = p_job_name, job_queue = p_job_queue,
+        status = case when status = 'pending' then 'submitted' else status end,
+        metadata = jsonb_set(metadata, '{batch}', coalesce(metadata -> 'batch', '{}'::jsonb) || jsonb_build_object('fallback', p_fallback)),
+        updated_at = now()
+    where id = p_execution_id
+      and status not in ('succeeded', 'failed', 'cancelled')
+      and (metadata -> 'batch' -> 'fallback') is null;
+    get diagnostics changed = row_count;
+    return changed = 1;
 end $$;
 
 -- Only service_role may call the RPCs.
@@ -335,7 +427,10 @@ begin
         'get_job_execution(uuid)', 'list_job_executions(text,text,integer)', 'start_job_attempt(uuid,integer,integer,text,jsonb)',
         'finish_job_attempt(uuid,integer,integer,text,text,integer)', 'mark_job_failed_once(uuid,integer,integer,text)',
         'claim_send_queue_items(text,integer,integer,text,integer,integer)', 'release_send_queue_leases(text,bigint[])',
-        'record_send_result(bigint,text,text,text,uuid,integer,integer)'
+        'record_send_result(bigint,text,text,text,uuid,integer,integer)',
+        'record_send_intent(bigint,text,uuid,integer,integer)', 'count_unknown_send_item(send_queue,integer)',
+        'mark_send_intents_unknown(text,text)', 'expire_send_intents(text)', 'list_unknown_send_items(text,uuid)',
+        'requeue_unknown_send_items(text,bigint[],text,text)', 'record_job_fallback(uuid,text,text,text,jsonb)'
     ] loop
         execute format('revoke all on function %s from public, anon, authenticated', fn);
         execute format('grant execute on function %s to service_role', fn);

@@ -142,6 +142,11 @@ export class FormSenderFunctions implements LambdaFunctions {
                         Action: ["s3:PutObject", "s3:GetObject"],
                         Resource: pulumi.interpolate`${bucket.arn}/client-config/*`,
                     },
+                    // Without s3:ListBucket, S3 answers GetObject of a missing key with 403 AccessDenied
+                    // instead of 404 NoSuchKey (https://docs.aws.amazon.com/AmazonS3/latest/API/
+                    // API_GetObject.html, Permissions), and the dispatcher could not tell "upload it first"
+                    // from a broken permission. The bucket holds only client configs.
+                    { Sid: "ListClientConfigs", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucket.arn },
                     supabaseSecretsStatement,
                 ]),
             },

@@ -91,6 +91,8 @@ describe("dispatcher", function () {
     before(async () => {
         sb = await startSupabase();
         s3 = await startS3Server();
+        // The dispatcher's role holds s3:ListBucket (ListClientConfigs), so a missing key is 404 NoSuchKey.
+        s3.listableBuckets.add("fs-configs");
     });
     after(async () => {
         await sb?.stop();

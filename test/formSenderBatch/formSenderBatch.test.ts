@@ -150,6 +150,24 @@ describe("FormSenderBatch", function () {
                 ]);
             });
 
+            it("lets the dispatcher list the bucket so a missing upload is 404 NoSuchKey, not 403", () => {
+                // S3 answers GetObject of a missing key with 403 AccessDenied to a caller without
+                // s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+                // Permissions); the dispatcher's "upload it first" answer relies on the 404.
+                const statements = json<PolicyDocument>(
+                    p().inputs(T.rolePolicy, "form-sender-dispatcher").policy,
+                ).Statement;
+                assert.deepEqual(
+                    statements.find((s) => s.Sid === "ListClientConfigs"),
+                    {
+                        Sid: "ListClientConfigs",
+                        Effect: "Allow",
+                        Action: ["s3:ListBucket"],
+                        Resource: "arn:aws:s3:::form-sender-configs",
+                    },
+                );
+            });
+
             it("protects the client-config bucket: public access blocked, TLS only, lifecycle", () => {
                 const pab = p().inputs("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "form-sender-configs");
                 assert.deepEqual(

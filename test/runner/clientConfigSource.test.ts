@@ -8,7 +8,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ClientConfigError, loadClientConfig } from "../../containers/runner/src/clientConfigSource";
 import { makeLogger } from "../../containers/runner/src/log";
-import { startS3Server, type S3Server } from "../support/s3Server";
+import { S3_ERRORS, startS3Server, type S3Server } from "../support/s3Server";
 import { FIXTURE_ROOT } from "./fixtureServer";
 
 const CONFIG_TEXT = fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8");
@@ -87,35 +87,67 @@ describe("runner client config source", function () {
         assert.strictEqual(config.message.subject, "業務効率化サービスのご案内");
     });
 
-    it("retries a missing object until the dispatcher's upload lands", async () => {
-        const retries: string[] = [];
-        setTimeout(
-            () =>
-                void s3.send(
-                    new PutObjectCommand({ Bucket: "cfg", Key: "client-config/late.json", Body: CONFIG_TEXT }),
-                ),
-            300,
-        );
-        const config = await loadClientConfig("s3://cfg/client-config/late.json", {
-            ...deps(10_000, retries),
-            sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 100))),
+    /** The SDK's own retries (3 attempts by default) would absorb the faults; these tests count the runner's. */
+    const singleAttemptClient = () =>
+        new S3Client({
+            endpoint: s3server.endpoint,
+            forcePathStyle: true,
+            region: "us-east-1",
+            maxAttempts: 1,
+            credentials: { accessKeyId: "test", secretAccessKey: "test" },
         });
-        assert.strictEqual(config.client.email, "t.yamada@example.com");
-        assert.ok(retries.length >= 1 && /NoSuchKey/.test(retries[0]), retries.join("\n"));
-    });
 
-    it("gives up after the deadline with exit code 69", async () => {
+    it("fails at once on a missing object: S3 answers 403 to a role that may not list the bucket", async () => {
+        const retries: string[] = [];
         await assert.rejects(
-            loadClientConfig("s3://cfg/client-config/never.json", deps(400)),
+            loadClientConfig("s3://cfg/client-config/never.json", deps(5000, retries)),
             (err: ClientConfigError) => {
                 assert.strictEqual(err.exitCode, 69);
                 assert.match(
                     err.message,
-                    /^client config unreachable after 0 s of retries: s3:\/\/cfg\/client-config\/never.json: NoSuchKey/,
+                    /^client config cannot be read: s3:\/\/cfg\/client-config\/never.json: AccessDenied \(HTTP 403\) \(the object does not exist, or the job role may not read it\)/,
                 );
                 return true;
             },
         );
+        assert.deepStrictEqual(retries, []);
+    });
+
+    it("retries S3 throttling and server errors, then reads the object", async () => {
+        const retries: string[] = [];
+        s3server.failNext("GetObject", S3_ERRORS.SlowDown);
+        s3server.failNext("GetObject", S3_ERRORS.InternalError);
+        const config = await loadClientConfig("s3://cfg/client-config/ok.json", {
+            ...deps(10_000, retries),
+            s3: singleAttemptClient(),
+        });
+        assert.strictEqual(config.client.email, "t.yamada@example.com");
+        assert.deepStrictEqual(
+            retries.map((r) => /: (\w+) \(HTTP (\d+)\)/.exec(r)?.slice(1).join(" ")),
+            ["SlowDown 503", "InternalError 500"],
+        );
+    });
+
+    it("gives up after the deadline with exit code 69", async () => {
+        s3server.failNext("GetObject", S3_ERRORS.ServiceUnavailable, 1000);
+        try {
+            await assert.rejects(
+                loadClientConfig("s3://cfg/client-config/ok.json", {
+                    ...deps(400),
+                    s3: singleAttemptClient(),
+                }),
+                (err: ClientConfigError) => {
+                    assert.strictEqual(err.exitCode, 69);
+                    assert.match(
+                        err.message,
+                        /^client config unreachable after 0 s of retries: s3:\/\/cfg\/client-config\/ok.json: ServiceUnavailable \(HTTP 503\)/,
+                    );
+                    return true;
+                },
+            );
+        } finally {
+            s3server.clearFaults();
+        }
     });
 
     it("retries 503 answers of a presigned URL, and fails at once on 403 without printing the signature", async () => {

@@ -73,11 +73,16 @@ async function fetchOnce(url: string, deps: ConfigSourceDeps): Promise<string> {
             const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
             const status = e.$metadata?.httpStatusCode ?? 0;
             const name = e.name ?? "Error";
-            // Missing objects are retried: the dispatcher may still be writing it. Access denied
-            // or a malformed request will not change by waiting.
-            const retryable = name === "NoSuchKey" || status === 404 || status === 429 || status >= 500 || status === 0;
+            // Only throttling, server errors and network failures are retried. A missing object is
+            // not: the dispatcher stored (or verified) it before submitting the job, and S3 reads are
+            // strongly consistent after a write (https://aws.amazon.com/s3/consistency/), so it will
+            // not appear by waiting. The job role has no s3:ListBucket, so S3 answers a missing key
+            // with 403 AccessDenied, not 404 (https://docs.aws.amazon.com/AmazonS3/latest/API/
+            // API_GetObject.html, Permissions): the message says both causes.
+            const retryable = status === 429 || status >= 500 || status === 0;
+            const hint = status === 403 ? " (the object does not exist, or the job role may not read it)" : "";
             throw new FetchFailure(
-                `s3://${bucket}/${key}: ${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim(),
+                `s3://${bucket}/${key}: ${name}${status ? ` (HTTP ${status})` : ""}${hint}: ${e.message ?? ""}`.trim(),
                 retryable,
             );
         }

@@ -1,9 +1,11 @@
 /**
- * The three YouTube Data API v3 list calls the sync needs, and nothing else: `search.list`
- * costs 100 units per page where `playlistItems.list` costs 1, so the uploads playlist is
- * always walked instead. Every answered call counts one unit, errors included (the API charges
- * invalid requests too: https://developers.google.com/youtube/v3/determine_quota_cost), except
- * the quotaExceeded refusals themselves.
+ * The three YouTube Data API v3 list calls the sync needs, and nothing else. `search.list` is
+ * never used: it draws on its own bucket of 100 calls a day (100 units a call in older copies of
+ * https://developers.google.com/youtube/v3/determine_quota_cost), far too few for nightly
+ * listing, and it does not promise every upload, where walking the uploads playlist with
+ * `playlistItems.list` costs 1 unit a page. Every answered call counts one unit, errors included
+ * (the same page: "All API requests, including invalid requests, incur a quota cost of at least
+ * one point"), except the quotaExceeded refusals themselves.
  */
 import type { Logger } from "./log";
 import { isJsonObject, JsonObject, obj } from "./rows";
@@ -11,6 +13,14 @@ import { isJsonObject, JsonObject, obj } from "./rows";
 export const YOUTUBE_API_BASE_URL = "https://www.googleapis.com/youtube/v3";
 /** Largest page / id batch the list endpoints accept. */
 export const PAGE_SIZE = 50;
+/**
+ * playlistItems.list stops paging a channel's uploads playlist after about this many items, newest
+ * first, so the oldest uploads of a larger channel cannot be listed. Not in Google's
+ * documentation: a maintainer's statement, "the 20,000 videos from an uploads playlist is an API
+ * limitation on the playlistItems.list" (mattwright324/youtube-metadata#177, 2024). The sync
+ * reports such channels as truncated (listed < statistics.videoCount) whatever the exact number.
+ */
+export const UPLOADS_PAGING_CAP = 20_000;
 /** Default daily quota of a Google Cloud project. */
 export const DEFAULT_QUOTA_BUDGET = 10_000;
 
@@ -40,12 +50,45 @@ export class QuotaExhaustedError extends Error {
 
 /** A non-retryable API error (or a retryable one that kept failing). */
 export class YouTubeApiError extends Error {
-    constructor(message: string, status: number, reason: string | undefined) {
+    constructor(message: string, status: number, reason: string | undefined, errorInfo?: string) {
         super(message);
         this.name = "YouTubeApiError";
         (this as { status?: number }).status = status;
         (this as { reason?: string }).reason = reason;
+        (this as { errorInfo?: string }).errorInfo = errorInfo;
     }
+}
+
+/**
+ * Reasons that concern the one channel or playlist a call named, so the sync skips that channel
+ * and loads the others (https://developers.google.com/youtube/v3/docs/errors):
+ * - `invalidPageToken` (400, "Common request errors"); valid uploads-playlist tokens have been
+ *   refused intermittently (Elijas/auto-youtube-subscription-playlist-2#96, Google issue tracker
+ *   196478069), so the sync restarts the walk once before giving up on the channel;
+ * - `channelClosed`, `channelSuspended`, `channelNotFound` (403, "Common request errors");
+ * - `forbidden` (403, "Core API errors") on one channel's playlist;
+ * - `playlistItemsNotAccessible` (403, https://developers.google.com/youtube/v3/docs/playlistItems/list#errors).
+ * Anything else (an invalid key, a disabled API, quota, a malformed request, an outage that
+ * outlasts the retries) concerns every channel and keeps failing or stopping the whole run.
+ */
+export const CHANNEL_SCOPED_REASONS: ReadonlySet<string> = new Set([
+    "invalidPageToken",
+    "channelClosed",
+    "channelSuspended",
+    "channelNotFound",
+    "forbidden",
+    "playlistItemsNotAccessible",
+]);
+
+/**
+ * The reason when `err` concerns only the channel whose call raised it, else undefined. An error
+ * that carries an ErrorInfo reason (API_KEY_INVALID, SERVICE_DISABLED, …) is about the key or
+ * the project, never one channel.
+ */
+export function channelScopedReason(err: unknown): string | undefined {
+    if (!(err instanceof YouTubeApiError)) return undefined;
+    const { reason, errorInfo } = err as { reason?: string; errorInfo?: string };
+    return reason !== undefined && errorInfo === undefined && CHANNEL_SCOPED_REASONS.has(reason) ? reason : undefined;
 }
 
 export interface YouTubeClientOptions {
@@ -87,7 +130,13 @@ export interface YouTubeClient {
 }
 
 interface ApiErrorBody {
-    error?: { code?: number; message?: string; errors?: { reason?: string; message?: string }[]; status?: string };
+    error?: {
+        code?: number;
+        message?: string;
+        errors?: { reason?: string; message?: string }[];
+        status?: string;
+        details?: { "@type"?: string; reason?: string }[];
+    };
 }
 
 /** The objects of a list answer's `items` (none when the answer has no such array). */
@@ -98,6 +147,14 @@ function itemsOf(body: unknown): JsonObject[] {
 
 function errorReason(body: ApiErrorBody | undefined): string | undefined {
     return body?.error?.errors?.[0]?.reason ?? body?.error?.status;
+}
+
+/**
+ * The `google.rpc.ErrorInfo` reason newer Google errors add, e.g. `API_KEY_INVALID` beside the
+ * generic `badRequest` of an invalid key (gabe565/CastSponsorSkip#66, 2024).
+ */
+function errorInfoReason(body: ApiErrorBody | undefined): string | undefined {
+    return body?.error?.details?.find((d) => d["@type"] === "type.googleapis.com/google.rpc.ErrorInfo")?.reason;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -174,7 +231,8 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                 body = undefined;
             }
             const reason = errorReason(body);
-            const message = body?.error?.message ?? text.slice(0, 200);
+            const info = errorInfoReason(body);
+            const message = `${info !== undefined ? `(${info}) ` : ""}${body?.error?.message ?? text.slice(0, 200)}`;
             if (res.status === 403 && reason !== undefined && QUOTA_REASONS.has(reason)) {
                 // Refused for want of quota, so not charged.
                 throw new QuotaExhaustedError(`${label}: ${reason}: ${message}`, reason);
@@ -190,6 +248,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                     `${label}: HTTP ${res.status}${reason ? ` ${reason}` : ""}: ${message}`,
                     res.status,
                     reason,
+                    info,
                 );
             }
             if (attempt >= retry.attempts) {
@@ -197,6 +256,7 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
                     `${label}: HTTP ${res.status}${reason ? ` ${reason}` : ""} after ${attempt} attempts: ${message}`,
                     res.status,
                     reason,
+                    info,
                 );
             }
             const wait = delay(attempt, res.headers.get("retry-after"));
@@ -221,11 +281,8 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
         quota,
         async channels(ids) {
             checkBatch("channels.list", ids);
-            const body = await call("channels", {
-                part: "snippet,contentDetails,statistics",
-                id: ids.join(","),
-                maxResults: String(PAGE_SIZE),
-            });
+            // No maxResults: an id lookup returns every listed id anyway (at most 50).
+            const body = await call("channels", { part: "snippet,contentDetails,statistics", id: ids.join(",") });
             return itemsOf(body);
         },
         async playlistPage(playlistId, pageToken) {
@@ -253,11 +310,9 @@ export function createYouTubeClient(opts: YouTubeClientOptions): YouTubeClient {
         },
         async videos(ids) {
             checkBatch("videos.list", ids);
-            const body = await call("videos", {
-                part: "snippet,statistics,contentDetails",
-                id: ids.join(","),
-                maxResults: String(PAGE_SIZE),
-            });
+            // No maxResults: videos.list documents it as "not supported for use in conjunction with the id
+            // parameter" (https://developers.google.com/youtube/v3/docs/videos/list#maxResults).
+            const body = await call("videos", { part: "snippet,statistics,contentDetails", id: ids.join(",") });
             return itemsOf(body);
         },
     };

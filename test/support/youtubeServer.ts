@@ -1,9 +1,24 @@
 /**
  * A loopback stand-in for the three YouTube Data API v3 endpoints the sync uses
- * (channels.list, playlistItems.list, videos.list) with the real API's request parameters,
- * page tokens, 50-item limits, error bodies and quota error format. Tests and the bench load
- * channels into it, inject faults (5xx bursts, 429s, quota exhaustion) and read the request
- * log. Any other endpoint (search.list included) answers 404 and is logged.
+ * (channels.list, playlistItems.list, videos.list). It answers as the real API does today for
+ * everything functions/syncBatch can meet; each rule names its source, and
+ * test/contracts/youtube.test.ts holds one row per rule (add new behaviour there first).
+ *
+ * Sources:
+ *   [ERRORS]  https://developers.google.com/youtube/v3/docs/errors (core and common request errors)
+ *   [PLI]     https://developers.google.com/youtube/v3/docs/playlistItems/list (parameters, errors)
+ *   [VIDEOS]  https://developers.google.com/youtube/v3/docs/videos/list (parameters)
+ *   [CHANNELS] https://developers.google.com/youtube/v3/docs/channels/list (parameters)
+ *   [PAGING]  https://developers.google.com/youtube/v3/guides/implementation/pagination
+ *   [QUOTA]   https://developers.google.com/youtube/v3/determine_quota_cost
+ *   [DISC]    the API's discovery document (googleapis/google-api-go-client youtube/v3/youtube-api.json):
+ *             the parts each resource has
+ * and real answers quoted in public issue threads where the documentation says nothing, named
+ * at each rule.
+ *
+ * Tests and the bench load channels into it, inject faults (5xx bursts, 429s, per-channel 403s,
+ * spurious invalidPageToken, quota exhaustion) and read the request log. Any other endpoint
+ * (search.list included) answers 404: a deliberate guard, the sync must never call it.
  */
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -23,7 +38,10 @@ interface ReadFields {
     readonly id?: string;
     readonly snippet?: { readonly publishedAt?: string };
     readonly contentDetails?: { readonly relatedPlaylists?: { readonly uploads?: unknown } };
-    readonly error?: { readonly errors?: readonly { readonly reason?: string }[] };
+    readonly error?: {
+        readonly errors?: readonly { readonly reason?: string }[];
+        readonly details?: readonly { readonly reason?: string }[];
+    };
 }
 const read = (o: Json | undefined): ReadFields | undefined => o;
 
@@ -51,13 +69,20 @@ export interface RecordedRequest {
 export interface Fault {
     /** Endpoint it applies to; any endpoint when omitted. */
     readonly endpoint?: string;
+    /** Only requests for this playlist (playlistItems.list `playlistId`). @default any */
+    readonly playlistId?: string;
     readonly status: number;
-    /** Error reason in the body (`backendError`, `rateLimitExceeded`, …). */
+    /**
+     * Error reason in the body (`backendError`, `channelClosed`, `invalidPageToken`, …); the
+     * message is the documented one for the reasons in FAULT_MESSAGES.
+     */
     readonly reason?: string;
     /** Retry-After header value (seconds). */
     readonly retryAfter?: string;
     /** Matching requests answered normally before the fault starts. @default 0 */
     readonly after?: number;
+    /** `html`: a front-end error page instead of a JSON body (seen on 502s). @default json */
+    readonly body?: "json" | "html";
 }
 
 export interface YouTubeServer {
@@ -81,20 +106,106 @@ export interface YouTubeServer {
 }
 
 export interface YouTubeServerOptions {
-    /** The only key accepted; others get 400 keyInvalid. */
+    /** The only key accepted; others get today's 400 badRequest / API_KEY_INVALID. */
     readonly apiKey: string;
+    /** Items after which an uploads playlist stops paging. @default UPLOADS_PAGING_CAP (20,000) */
+    readonly uploadsCap?: number;
     /** Generates video resources on demand (bench: 100,000 videos without holding them). */
     readonly generateVideo?: (id: string) => Json | undefined;
 }
 
+/** [PLI][VIDEOS][CHANNELS] maxResults "Acceptable values are 0 to 50" (videos: 1 to 50); id lists likewise. */
 const MAX = 50;
 
-function errorBody(code: number, reason: string, message: string, domain = "youtube.api"): Json {
-    return { error: { code, message, errors: [{ message, domain, reason }] } };
+/**
+ * playlistItems.list stops paging an uploads playlist after 20,000 items, newest first. Not in
+ * Google's documentation: "the 20,000 videos from an uploads playlist is an API limitation on
+ * the playlistItems.list" (maintainer of mattwright324/youtube-metadata, issue #177, 2024; the
+ * same ceiling in jolantahuba/YT-Backup#3). Whether pageInfo.totalResults then still gives the
+ * full count is not known; the stand-in gives the full count.
+ */
+export const UPLOADS_PAGING_CAP = 20_000;
+
+/**
+ * [DISC] The parts each resource has; any other gives 400 unknownPart (below). Keep in step with
+ * the discovery document when a part is added or removed (invideoPromotion was removed from
+ * channels: madcoda/php-youtube-api#80).
+ */
+const PARTS: Record<string, ReadonlySet<string>> = {
+    channels: new Set([
+        "auditDetails",
+        "brandingSettings",
+        "contentDetails",
+        "contentOwnerDetails",
+        "id",
+        "localizations",
+        "snippet",
+        "statistics",
+        "status",
+        "topicDetails",
+    ]),
+    playlistItems: new Set(["contentDetails", "id", "snippet", "status"]),
+    videos: new Set([
+        "contentDetails",
+        "fileDetails",
+        "id",
+        "liveStreamingDetails",
+        "localizations",
+        "paidProductPlacementDetails",
+        "player",
+        "processingDetails",
+        "recordingDetails",
+        "snippet",
+        "statistics",
+        "status",
+        "suggestions",
+        "topicDetails",
+    ]),
+};
+
+function errorBody(code: number, reason: string, message: string, domain = "youtube.api", extra: Json = {}): Json {
+    return { error: { code, message, errors: [{ message, domain, reason, ...extra }] } };
 }
 
+/** Real quotaExceeded answer (Stekeblad/Stekeblads-Video-Uploader#13, ShareX/ShareX#4477); [ERRORS] 403 quotaExceeded. */
 const QUOTA_MESSAGE =
     'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.';
+
+/**
+ * Today's answer to an invalid key: 400, errors[0].reason `badRequest`, status INVALID_ARGUMENT and
+ * an ErrorInfo detail API_KEY_INVALID (gabe565/CastSponsorSkip#66, 2024; the Go client prints
+ * "Error 400: API key not valid. Please pass a valid API key. … reason: API_KEY_INVALID …, badRequest").
+ * The `keyInvalid` / `usageLimits` body of 2018–2020 threads (alaouy/YouTube#101) is no longer sent.
+ */
+const INVALID_KEY_MESSAGE = "API key not valid. Please pass a valid API key.";
+function invalidKeyBody(): Json {
+    return {
+        error: {
+            code: 400,
+            message: INVALID_KEY_MESSAGE,
+            errors: [{ message: INVALID_KEY_MESSAGE, domain: "global", reason: "badRequest" }],
+            status: "INVALID_ARGUMENT",
+            details: [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    reason: "API_KEY_INVALID",
+                    domain: "googleapis.com",
+                    metadata: { service: "youtube.googleapis.com" },
+                },
+            ],
+        },
+    };
+}
+
+/** Documented messages of the reasons tests inject ([ERRORS] and [PLI] "Errors"). */
+const FAULT_MESSAGES: Record<string, string> = {
+    forbidden: "Access forbidden. The request may not be properly authorized.",
+    channelClosed: "The channel identified in the request has been closed.",
+    channelSuspended: "The channel identified in the request has been suspended.",
+    channelNotFound: "The channel identified in the request cannot be found.",
+    playlistItemsNotAccessible: "The request is not properly authorized to retrieve the specified playlist.",
+    invalidPageToken: "The request specifies an invalid page token.",
+};
 
 export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<YouTubeServer> {
     const channels = new Map<string, FakeChannel>();
@@ -110,13 +221,8 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
     function answer(
         endpoint: string,
         q: URLSearchParams,
-    ): { status: number; body: Json; headers?: Record<string, string> } {
-        if (q.get("key") !== opts.apiKey) {
-            return {
-                status: 400,
-                body: errorBody(400, "keyInvalid", "API key not valid. Please pass a valid API key.", "global"),
-            };
-        }
+    ): { status: number; body: Json; headers?: Record<string, string>; html?: boolean } {
+        if (q.get("key") !== opts.apiKey) return { status: 400, body: invalidKeyBody() };
         if (quotaLeft !== undefined && quotaLeft <= 0) {
             return { status: 403, body: errorBody(403, "quotaExceeded", QUOTA_MESSAGE, "youtube.quota") };
         }
@@ -124,6 +230,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         let fi = -1;
         faults.forEach((f, i) => {
             if (f.count <= 0 || (f.fault.endpoint !== undefined && f.fault.endpoint !== endpoint)) return;
+            if (f.fault.playlistId !== undefined && f.fault.playlistId !== q.get("playlistId")) return;
             if (f.skip > 0) f.skip--;
             else if (fi < 0) fi = i;
         });
@@ -131,22 +238,55 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             const { fault } = faults[fi];
             faults[fi].count--;
             faults = faults.filter((f) => f.count > 0);
+            const reason = fault.reason ?? (fault.status >= 500 ? "backendError" : "error");
             return {
                 status: fault.status,
-                body: errorBody(
-                    fault.status,
-                    fault.reason ?? (fault.status >= 500 ? "backendError" : "error"),
-                    `injected ${fault.status}`,
-                ),
+                body: errorBody(fault.status, reason, FAULT_MESSAGES[reason] ?? `injected ${fault.status}`),
                 headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : undefined,
+                html: fault.body === "html",
             };
         }
         if (!["channels", "playlistItems", "videos"].includes(endpoint)) {
             return { status: 404, body: errorBody(404, "notFound", `the fake serves no ${endpoint} endpoint`) };
         }
         const part = q.get("part");
-        if (!part)
-            return { status: 400, body: errorBody(400, "required", "No filter selected. Expected one of: part") };
+        // "Required parameter: part", domain global, reason required (youtube/api-samples#162, #262).
+        if (!part) {
+            return {
+                status: 400,
+                body: errorBody(400, "required", "Required parameter: part", "global", {
+                    locationType: "parameter",
+                    location: "part",
+                }),
+            };
+        }
+        // A part the resource lacks: 400, domain youtube.part, reason unknownPart, the part as message
+        // (madcoda/php-youtube-api#80, googleapis/google-api-php-client#1777).
+        const unknown = part.split(",").find((p) => !PARTS[endpoint].has(p.trim()));
+        if (unknown !== undefined) {
+            return {
+                status: 400,
+                body: errorBody(400, "unknownPart", unknown, "youtube.part", {
+                    locationType: "parameter",
+                    location: "part",
+                }),
+            };
+        }
+        // [VIDEOS] maxResults "is supported for use with the myRating and chart parameters, but it is
+        // not supported for use in conjunction with the id parameter". The real API was seen
+        // accepting it anyway (claudiob/yt#90, 2014); the stand-in refuses it with the documented
+        // incompatibleParameters error ([ERRORS] "two or more parameters that cannot be used in the
+        // same request") so that the sync never relies on what the documentation disowns.
+        if (endpoint === "videos" && q.has("id") && q.has("maxResults")) {
+            return {
+                status: 400,
+                body: errorBody(
+                    400,
+                    "incompatibleParameters",
+                    "The request specifies two or more parameters that cannot be used in the same request.",
+                ),
+            };
+        }
         const maxResults = Number(q.get("maxResults") ?? "5");
         if (!(maxResults >= 0 && maxResults <= MAX)) {
             return {
@@ -159,6 +299,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             };
         }
         const ids = (q.get("id") ?? "").split(",").filter((s) => s !== "");
+        // Not confirmed: the answer to more than 50 ids is not documented; the sync never sends more.
         if (ids.length > MAX) return { status: 400, body: errorBody(400, "invalidFilters", `more than ${MAX} ids`) };
         const parts = new Set(part.split(","));
         const pick = (res: Json) =>
@@ -170,16 +311,20 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
                 .map((id) => channels.get(id)?.resource)
                 .filter((r): r is Json => r !== undefined)
                 .map(pick);
-            return {
-                status: 200,
-                body: {
-                    kind: "youtube#channelListResponse",
-                    pageInfo: { totalResults: items.length, resultsPerPage: items.length },
-                    items,
-                },
+            // Unknown or terminated ids are left out, and an answer with none has no `items` key at all:
+            // 200 {"kind", "etag", "pageInfo": {"totalResults": 0, "resultsPerPage": 5}} (medialab/minet#753,
+            // Elijas/auto-youtube-subscription-playlist-2#109). resultsPerPage is maxResults, default 5 [CHANNELS].
+            const body: Json = {
+                kind: "youtube#channelListResponse",
+                etag: "etag-channels",
+                pageInfo: { totalResults: items.length, resultsPerPage: maxResults },
             };
+            if (items.length > 0) body.items = items;
+            return { status: 200, body };
         }
         if (endpoint === "videos") {
+            // Deleted and private videos are left out without an error. Whether an answer with none
+            // keeps `items: []` is not confirmed; the stand-in keeps it (the sync reads either).
             const items = ids
                 .map(lookupVideo)
                 .filter((r): r is Json => r !== undefined)
@@ -195,6 +340,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
         }
         const playlistId = q.get("playlistId") ?? "";
         const owner = playlists.get(playlistId);
+        // [PLI] notFound (404) playlistNotFound.
         if (!owner || owner.playlistMissing) {
             return {
                 status: 404,
@@ -205,14 +351,17 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
                 ),
             };
         }
+        // [PAGING] tokens are opaque; [ERRORS] badRequest (400) invalidPageToken for one not issued.
         const token = q.get("pageToken");
         const start = token ? Number(Buffer.from(token, "base64url").toString().replace(/^off:/, "")) : 0;
-        if (!Number.isInteger(start) || start < 0)
+        // Every playlist the stand-in serves is an uploads playlist, so every one stops at the cap.
+        const reachable = Math.min(owner.playlist.count, opts.uploadsCap ?? UPLOADS_PAGING_CAP);
+        if (!Number.isInteger(start) || start < 0 || start > reachable)
             return {
                 status: 400,
-                body: errorBody(400, "invalidPageToken", "The request specifies an invalid page token."),
+                body: errorBody(400, "invalidPageToken", FAULT_MESSAGES.invalidPageToken),
             };
-        const end = Math.min(owner.playlist.count, start + maxResults);
+        const end = Math.min(reachable, start + maxResults);
         const items: Json[] = [];
         for (let i = start; i < end; i++) {
             const videoId = owner.playlist.idAt(i);
@@ -227,7 +376,8 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
             pageInfo: { totalResults: owner.playlist.count, resultsPerPage: maxResults },
             items,
         };
-        if (end < owner.playlist.count) body.nextPageToken = Buffer.from(`off:${end}`).toString("base64url");
+        // [PAGING] nextPageToken is absent on the last page (the last the cap lets through).
+        if (end < reachable) body.nextPageToken = Buffer.from(`off:${end}`).toString("base64url");
         if (start > 0) body.prevPageToken = Buffer.from(`off:${Math.max(0, start - maxResults)}`).toString("base64url");
         return { status: 200, body };
     }
@@ -241,14 +391,21 @@ export async function startYouTubeServer(opts: YouTubeServerOptions): Promise<Yo
                 ? answer(endpoint, url.searchParams)
                 : { status: 405, body: errorBody(405, "methodNotAllowed", "GET only") };
         const reason = read(out.body)?.error?.errors?.[0]?.reason;
+        // [QUOTA] "All API requests, including invalid requests, incur a quota cost of at least one
+        // point". Not charged here: refusals for want of quota, and calls with an invalid key (no
+        // project to charge).
         const quotaError = out.status === 403 && reason === "quotaExceeded";
-        if (out.status !== 400 || reason !== "keyInvalid") {
-            if (!quotaError) {
-                units++;
-                if (quotaLeft !== undefined) quotaLeft--;
-            }
+        const keyError = out.status === 400 && read(out.body)?.error?.details?.[0]?.reason === "API_KEY_INVALID";
+        if (!quotaError && !keyError) {
+            units++;
+            if (quotaLeft !== undefined) quotaLeft--;
         }
         requests.push({ method: req.method ?? "", endpoint, params, status: out.status });
+        if ("html" in out && out.html) {
+            res.writeHead(out.status, { "content-type": "text/html; charset=UTF-8", ...(out.headers ?? {}) });
+            res.end(`<html><body><h1>${out.status}.</h1> That’s an error.</body></html>`);
+            return;
+        }
         const text = JSON.stringify(out.body);
         res.writeHead(out.status, { "content-type": "application/json; charset=UTF-8", ...(out.headers ?? {}) });
         res.end(text);

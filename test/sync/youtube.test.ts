@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import {
+    channelScopedReason,
     createYouTubeClient,
     QuotaExhaustedError,
     YouTubeApiError,
@@ -129,7 +130,7 @@ describe("YouTube Data API client", () => {
             assert.ok(err instanceof YouTubeApiError);
             assert.equal(
                 err.message,
-                `videos.list part=snippet,statistics,contentDetails id=${ids[0]} maxResults=50: HTTP 500 backendError after 3 attempts: injected 500`,
+                `videos.list part=snippet,statistics,contentDetails id=${ids[0]}: HTTP 500 backendError after 3 attempts: injected 500`,
             );
             return true;
         });
@@ -156,12 +157,14 @@ describe("YouTube Data API client", () => {
         await c.videos([ids[0]]);
         await assert.rejects(c.videos([ids[1]]), {
             name: "QuotaExhaustedError",
-            message: `quota budget of 2 units spent before videos.list part=snippet,statistics,contentDetails id=${ids[1]} maxResults=50`,
+            message: `quota budget of 2 units spent before videos.list part=snippet,statistics,contentDetails id=${ids[1]}`,
         });
         assert.equal(yt.requests.length, 2);
     });
 
-    it("fails fast on an invalid key and never puts the key in errors or logs", async () => {
+    // Today's invalid-key answer is 400 badRequest with ErrorInfo API_KEY_INVALID (test/contracts/youtube.test.ts);
+    // the keyInvalid body this test pinned before is from 2018–2020.
+    it("fails fast on an invalid key, naming badRequest and API_KEY_INVALID, and never puts the key in errors or logs", async () => {
         const c = createYouTubeClient({
             apiKey: "wrong-key-value",
             baseUrl: yt.baseUrl,
@@ -169,14 +172,56 @@ describe("YouTube Data API client", () => {
             sleep: () => Promise.resolve(),
         });
         await assert.rejects(c.channels([ch]), (err: Error) => {
-            assert.match(err.message, /HTTP 400 keyInvalid: API key not valid/);
+            assert.match(err.message, /HTTP 400 badRequest: \(API_KEY_INVALID\) API key not valid/);
             assert.ok(!err.message.includes("wrong-key-value"));
+            assert.equal(channelScopedReason(err), undefined, "an invalid key concerns every channel");
             return true;
         });
         yt.failNext(1, { status: 502 });
         await client().channels([ch]);
         assert.equal(logs.length, 1);
         assert.ok(!logs.join("\n").includes(KEY));
+        assert.equal(yt.requests.length, 3, "one refused call, one 502, one answer: no retry of the invalid key");
+    });
+
+    it("asks channels.list and videos.list by id without maxResults, which videos.list does not support with id", async () => {
+        const c = client();
+        await c.channels([ch]);
+        await c.videos(ids.slice(0, 3));
+        assert.deepEqual(
+            yt.requests.map((r) => [r.endpoint, r.status, "maxResults" in r.params]),
+            [
+                ["channels", 200, false],
+                ["videos", 200, false],
+            ],
+        );
+    });
+
+    it("tells errors that concern one channel from errors that concern every channel", async () => {
+        const reasonOf = async (fault: Parameters<YouTubeServer["failNext"]>[1]) => {
+            yt.failNext(1, fault);
+            const err = await client({ retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } })
+                .playlistPage(`UU${ch.slice(2)}`)
+                .then(
+                    () => assert.fail("expected an error"),
+                    (e: unknown) => e,
+                );
+            return channelScopedReason(err);
+        };
+        const cases: [Parameters<YouTubeServer["failNext"]>[1], string | undefined][] = [
+            [{ status: 400, reason: "invalidPageToken" }, "invalidPageToken"],
+            [{ status: 403, reason: "channelClosed" }, "channelClosed"],
+            [{ status: 403, reason: "channelSuspended" }, "channelSuspended"],
+            [{ status: 403, reason: "playlistItemsNotAccessible" }, "playlistItemsNotAccessible"],
+            [{ status: 403, reason: "forbidden" }, "forbidden"],
+            [{ status: 400, reason: "unknownPart" }, undefined],
+            [{ status: 503 }, undefined],
+        ];
+        for (const [fault, expected] of cases) assert.equal(await reasonOf(fault), expected, JSON.stringify(fault));
+        await assert.rejects(client().playlistPage(`UU${ch.slice(2)}`, "bm90LWEtdG9rZW4"), (err: Error) => {
+            assert.equal(channelScopedReason(err), "invalidPageToken");
+            return true;
+        });
     });
 
     it("reports a missing uploads playlist as an empty, not-found page", async () => {

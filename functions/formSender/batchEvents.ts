@@ -118,6 +118,7 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                     p_exit_code: a.container?.exitCode ?? null,
                 });
                 attempts++;
+                await markUnknownSends(db, executionId, d.jobId, i + 1, a);
             }
             if (d.status === "RUNNING") {
                 await rpc(db, "start_job_attempt", {
@@ -203,6 +204,33 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
         }
         return { action: "recorded", executionId, attempts };
     };
+
+    /**
+     * A finished attempt's container is gone: items it recorded a send intent for and no result end
+     * "unknown" (never sent again automatically). The worker id is the runner's: `<job id>#<attempt>`
+     * (containers/runner/src/job.ts). Idempotent: a repeated or late event finds nothing left.
+     */
+    async function markUnknownSends(
+        db: RpcClient,
+        executionId: string,
+        jobId: string,
+        attempt: number,
+        a: NonNullable<BatchJobDetail["attempts"]>[number],
+    ): Promise<void> {
+        const ended = a.statusReason ?? a.container?.reason ?? `exit code ${a.container?.exitCode ?? "unknown"}`;
+        const n = await rpc<number>(db, "mark_send_intents_unknown", {
+            p_worker_id: `${jobId}#${attempt}`,
+            p_reason: `attempt ${attempt} of ${jobId} ended (${ended}) after its send intent, without a result`,
+        });
+        // The "send outcomes unknown" message feeds the UnknownSendItems metric filter and its alarm.
+        if (n > 0)
+            opts.log("warn", "send outcomes unknown", {
+                execution_id: executionId,
+                job_id: jobId,
+                attempt,
+                unknown_items: n,
+            });
+    }
 
     async function fallBack(db: RpcClient, executionId: string, d: BatchJobDetail): Promise<BatchEventOutcome> {
         const input: SubmitJobCommandInput = {

@@ -45,7 +45,7 @@ export interface ExecutionBatchMetadata extends SubmitDefaults {
     fallback?: unknown;
 }
 
-/** A `job_executions` row as the RPCs return it (supabase/migrations/0001_form_sender.sql). */
+/** A `job_executions` row as the RPCs return it (supabase/migrations/*_form_sender_tables.sql). */
 export interface JobExecutionRow {
     id: string;
     targeting_id: string;
@@ -60,6 +60,8 @@ export interface JobExecutionRow {
     created_at?: string;
     submitted_at?: string | null;
     finished_at?: string | null;
+    /** Queue items whose send intent was recorded and whose outcome is unknown (never resent automatically). */
+    unknown_items?: number;
     /** Only from create_job_execution: true when an earlier submit had the same idempotency key. */
     duplicate?: boolean;
 }
@@ -606,6 +608,7 @@ function summary(r: JobExecutionRow) {
         submitted_at: r.submitted_at ?? null,
         finished_at: r.finished_at ?? null,
         error: r.error ?? null,
+        unknown_items: r.unknown_items ?? 0,
     };
 }
 
@@ -617,6 +620,9 @@ function answer(r: JobExecutionRow, duplicate: boolean) {
         job_queue: r.job_queue ?? null,
         array_size: r.array_size ?? r.run_total ?? null,
         submitted_at: r.submitted_at ?? null,
+        // A duplicate answers the earlier submit's execution as it is now: "failed" means nothing runs.
+        status: r.status,
+        error: r.error ?? null,
         duplicate,
     };
 }

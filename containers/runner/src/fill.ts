@@ -44,6 +44,12 @@ export interface FillOptions {
     readonly mayClickSubmit?: () => boolean;
     /** Called once the final submit click has happened: the form can no longer be retried safely. */
     readonly onSubmitted?: () => void;
+    /**
+     * Awaited right before every click that may send (a confirm button may send too, when the site
+     * has no confirmation page): the job records the durable send intent here. A rejection abandons
+     * the form before the click, so nothing was sent.
+     */
+    readonly beforeSubmitClick?: () => Promise<void>;
 }
 
 const DEFAULT_NAV_TIMEOUT_MS = 20_000;
@@ -510,6 +516,7 @@ export async function fillContactForm(
         if (opts.mayClickSubmit && !opts.mayClickSubmit()) {
             throw new SubmitAbandoned("shutting down before submit");
         }
+        await opts.beforeSubmitClick?.();
         const final = button.role !== "confirm";
         if (final) {
             submitted = true;

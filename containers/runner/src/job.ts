@@ -4,6 +4,12 @@
  * sending window closes (send_end_time, JST) or the session limit is reached. On SIGTERM (Spot
  * reclaim, job timeout) it stops claiming, lets in-flight forms finish within a grace period,
  * releases its leases, calls mark_job_failed_once exactly once and exits 143.
+ *
+ * Nothing is sent twice: right before every click that may send, the item's send intent is
+ * recorded (record_send_intent); an item with an intent is never claimed or released again, so
+ * it ends with its recorded result, or, when this process dies or cannot record, as "unknown"
+ * (batch-events marks it once Batch reports the attempt ended). Results are recorded with
+ * retries; the ones Supabase did not take are tried again before the job ends.
  */
 import * as fs from "fs";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -11,11 +17,12 @@ import type { Browser } from "playwright-core";
 import type { ClientConfig } from "../../../functions/formSender/clientConfig";
 import { ClientConfigError, loadClientConfig } from "./clientConfigSource";
 import { msUntilJst, readSettings, SettingsError, shardsForRun, type RunnerSettings } from "./env";
-import { fillContactForm } from "./fill";
+import { fillContactForm, SubmitAbandoned } from "./fill";
 import { makeLogger, type Logger } from "./log";
 import { WorkerPool, type Settlement, type WorkItem } from "./pool";
 import { buildProfile, type FormProfile } from "./profile";
 import { QueueApi, RpcError, makeRpc, type ExecutionRow, type QueueItem, type RpcCall } from "./queue";
+import type { FillStatus } from "./types";
 
 /** Exit statuses (README "Runner exit codes"). */
 export const EXIT = {
@@ -31,6 +38,12 @@ export const EXIT = {
 const DEFAULT_SEND_END_TIME = "18:00";
 /** SIGTERM path: everything after the grace period must fit in Batch's 30 s stop timeout. */
 const SHUTDOWN_RPC_DEADLINE_MS = 3000;
+/** How long one result is retried while the job runs; what is left gets one more pass at the end. */
+const RESULT_RECORD_DEADLINE_MS = 15_000;
+/** The end-of-job pass over results not yet recorded (before SIGTERM; after it, the shutdown deadline). */
+const RESULT_FLUSH_DEADLINE_MS = 10_000;
+/** How long a send intent is retried; an intent not recorded means no click. */
+const SEND_INTENT_DEADLINE_MS = 10_000;
 
 export interface JobDeps {
     readonly env: NodeJS.ProcessEnv;
@@ -167,6 +180,7 @@ export async function runJob(deps: JobDeps): Promise<number> {
     );
     const results = new ResultRecorder(queue, log, sigterm);
     const poolError = await runWorkerPool({ settings, log, now, sigterm, source, browsers, profile, plan, results });
+    await results.flush();
     await releaseLeases(queue, source, sigterm, log);
     await browsers.close();
 
@@ -177,7 +191,7 @@ export async function runJob(deps: JobDeps): Promise<number> {
         return end.finish("failed", `worker pool failed: ${(poolError as Error).message}`, EXIT.ERROR);
     }
     const reason = source.stopReason ?? "queue_end";
-    const failures = results.recordFailures;
+    const failures = results.unrecorded;
     return end.finish("succeeded", failures > 0 ? `${reason}; ${failures} results not recorded` : reason, EXIT.OK);
 }
 
@@ -453,10 +467,15 @@ async function startBrowser(browsers: BrowserHolder, queue: QueueApi, log: Logge
     }
 }
 
-/** Settles finished forms: records results, releases the leases of abandoned (unsent) forms. */
+/**
+ * Settles finished forms: records results (with retries), releases the leases of abandoned
+ * (unsent) forms, and records the send intent before each click that may send.
+ */
 class ResultRecorder {
-    /** Results Supabase did not take: their leases expire and the items may be retried. */
-    recordFailures = 0;
+    /** Items whose send intent is recorded: never released, they end with a result or as unknown. */
+    private readonly intents = new Set<number>();
+    /** Results Supabase did not take yet, tried again by flush(). */
+    private readonly pending = new Map<number, { readonly status: FillStatus; readonly detail: string }>();
 
     constructor(
         private readonly queue: QueueApi,
@@ -464,8 +483,39 @@ class ResultRecorder {
         private readonly sigterm: Sigterm,
     ) {}
 
+    /** Results still not recorded (after flush: what batch-events will mark unknown, or retry later). */
+    get unrecorded(): number {
+        return this.pending.size;
+    }
+
+    /**
+     * The durable send intent for `itemId`, awaited right before a click that may send. Any failure
+     * throws SubmitAbandoned: the form is abandoned before the click, nothing was sent.
+     */
+    async recordIntent(itemId: number): Promise<void> {
+        if (this.intents.has(itemId)) return;
+        try {
+            await this.queue.recordIntent(itemId, this.sigterm.rpcDeadlineMs ?? SEND_INTENT_DEADLINE_MS);
+        } catch (err) {
+            this.log.warn("send intent not recorded; the form is abandoned before the click", {
+                item: itemId,
+                error: (err as Error).message,
+            });
+            throw new SubmitAbandoned(`send intent not recorded: ${(err as Error).message}`);
+        }
+        this.intents.add(itemId);
+    }
+
     async settle(item: WorkItem, s: Settlement): Promise<void> {
         if (s.kind === "abandoned") {
+            if (this.intents.has(item.id)) {
+                // A confirm click may already have sent it: the item stays with its intent and ends unknown.
+                this.log.error("send outcome unknown: form abandoned after its send intent", {
+                    item: item.id,
+                    reason: s.reason,
+                });
+                return;
+            }
             this.log.info("form abandoned; lease released", { item: item.id, reason: s.reason });
             await this.queue
                 .release([item.id], this.sigterm.rpcDeadlineMs)
@@ -484,16 +534,42 @@ class ResultRecorder {
             detail,
             url: item.url,
         });
+        await this.record(item.id, r.status, detail, this.sigterm.rpcDeadlineMs ?? RESULT_RECORD_DEADLINE_MS);
+    }
+
+    private async record(itemId: number, status: FillStatus, detail: string, deadlineMs: number): Promise<boolean> {
         try {
-            const rec = await this.queue.record(item.id, r.status, detail);
+            const rec = await this.queue.record(itemId, status, detail, deadlineMs);
             if (!rec.recorded)
-                this.log.warn("result already recorded for this item", { item: item.id, status: rec.status });
+                this.log.warn("result already recorded for this item", { item: itemId, status: rec.status });
+            this.pending.delete(itemId);
+            return true;
         } catch (err) {
-            this.recordFailures++;
-            this.log.error("could not record the result; the lease will expire and the item may be retried", {
-                item: item.id,
+            this.pending.set(itemId, { status, detail });
+            this.log.error("could not record the result; it is tried again before the job ends", {
+                item: itemId,
                 error: (err as Error).message,
             });
+            return false;
+        }
+    }
+
+    /** One more pass over the results not recorded, within the end-of-job budget. */
+    async flush(): Promise<void> {
+        if (this.pending.size === 0) return;
+        const deadline = Date.now() + (this.sigterm.rpcDeadlineMs ?? RESULT_FLUSH_DEADLINE_MS);
+        for (const [itemId, r] of [...this.pending]) {
+            await this.record(itemId, r.status, r.detail, Math.max(1, deadline - Date.now()));
+        }
+        for (const itemId of this.pending.keys()) {
+            if (this.intents.has(itemId)) {
+                // Sent or not, it is never sent again: batch-events ends it "unknown" after this attempt.
+                this.log.error("send outcome unknown: result not recorded after the send intent", { item: itemId });
+            } else {
+                this.log.warn("result not recorded; nothing was sent, so the item goes back to the queue", {
+                    item: itemId,
+                });
+            }
         }
     }
 }
@@ -547,6 +623,7 @@ async function runWorkerPool(run: PoolRun): Promise<unknown> {
                 dryRun: plan.testMode,
                 mayClickSubmit: hooks.mayClickSubmit,
                 onSubmitted: hooks.onSubmitted,
+                beforeSubmitClick: () => results.recordIntent(item.id),
             }),
         settle: (item, s) => results.settle(item, s),
     });

@@ -178,6 +178,25 @@ export class QueueApi {
         }));
     }
 
+    /**
+     * The durable send intent, right before the click that may send: from then on the item is never
+     * claimed or released automatically (it ends with a result, or as "unknown"). Throws when the
+     * item is no longer this attempt's (another attempt took the lease over): the caller must not click.
+     */
+    recordIntent(itemId: number, deadlineMs?: number): Promise<{ recorded: boolean; send_intent_at: string }> {
+        return this.rpc(
+            "record_send_intent",
+            {
+                p_item_id: itemId,
+                p_worker_id: this.key.workerId,
+                p_execution_id: this.key.executionId,
+                p_run_index: this.key.runIndex,
+                p_attempt: this.key.attempt,
+            },
+            deadlineMs,
+        );
+    }
+
     /** Records one item's outcome; exactly once per item (a repeat answers recorded=false). */
     record(
         itemId: number,
@@ -200,7 +219,10 @@ export class QueueApi {
         );
     }
 
-    /** Returns leased items to pending; all of this attempt's leases when `itemIds` is null. */
+    /**
+     * Returns leased items to pending; all of this attempt's leases when `itemIds` is null. Items
+     * with a send intent are never released (the RPC skips them).
+     */
     release(itemIds: readonly number[] | null, deadlineMs?: number): Promise<number> {
         return this.rpc<number>(
             "release_send_queue_leases",

@@ -67,8 +67,9 @@ describe("Supabase schema and RPCs", function () {
         );
         assert.deepEqual(grants.rows, []);
         const anon = createClient(sb.url, sb.anonKey, { auth: { persistSession: false } });
-        const { error } = await anon.rpc("create_job_execution", { p_targeting_id: "t", p_run_total: 1 });
-        assert.equal(error?.code, "42501");
+        // 42501 as the anon role is 401, as another role 403 (PostgREST Error.hs@v14.12 pgErrorStatus).
+        const { error, status } = await anon.rpc("create_job_execution", { p_targeting_id: "t", p_run_total: 1 });
+        assert.deepEqual([status, error?.code], [401, "42501"]);
     });
 
     it("creates an execution once per idempotency key, even under 20 concurrent calls", async () => {
@@ -313,10 +314,18 @@ describe("Supabase schema and RPCs", function () {
         assert.equal(stolen.length, 4);
     });
 
-    it("answers PostgREST-style errors for unknown functions and bad keys", async () => {
-        const { error } = await client.rpc("no_such_function", {});
-        assert.equal(error?.code, "PGRST202");
+    it("answers PostgREST's 404 PGRST202 for an unknown function and the gateway's 401 for a wrong key", async () => {
+        const unknown = await client.rpc("no_such_function", {});
+        assert.deepEqual([unknown.status, unknown.error?.code], [404, "PGRST202"]);
+        // Supabase's gateway refuses a wrong key before PostgREST sees it, with a body that has no `code`
+        // (nuxt-modules/supabase#195, supabase-community/supabase-csharp#108); the test used to expect
+        // PostgREST's PGRST301, which a Supabase project does not send for a wrong API key.
         const bad = createClient(sb.url, "wrong-key", { auth: { persistSession: false } });
-        assert.equal((await bad.rpc("list_job_executions", {})).error?.code, "PGRST301");
+        const refused = await bad.rpc("list_job_executions", {});
+        assert.equal(refused.status, 401);
+        assert.deepEqual(refused.error, {
+            message: "Invalid API key",
+            hint: "Double check your Supabase `anon` or `service_role` API key.",
+        });
     });
 });

@@ -39,6 +39,8 @@ export interface LocalSupabase {
     readonly url: string;
     readonly serviceRoleKey: string;
     readonly anonKey: string;
+    /** The database's connection string (as its owner), for a second RPC server over the same data. */
+    readonly connectionString: string;
     /** Direct connection as the database owner, for arranging and inspecting data. */
     readonly db: Pool;
     readonly rpc: RpcServer;
@@ -57,6 +59,7 @@ export async function startSupabase(pg?: TestPostgres): Promise<LocalSupabase> {
         url: rpc.url,
         serviceRoleKey: SERVICE_ROLE_KEY,
         anonKey: ANON_KEY,
+        connectionString,
         db,
         rpc,
         async stop() {

@@ -4,17 +4,42 @@
  * youtube_videos and the day's youtube_video_stats snapshot in one transaction.
  *
  * A run that hits the YouTube quota (or its own quota budget, or the Lambda deadline) stops
- * fetching and publishes what it loaded; any other failure publishes nothing and throws, so
- * the Errors alarm fires and the previous data stays intact.
+ * fetching and publishes what it loaded. An error that concerns one channel only (a closed
+ * channel, an inaccessible playlist, an invalidPageToken that a restart of the walk did not cure:
+ * youtube.ts, CHANNEL_SCOPED_REASONS) skips that channel: the others are published, the run
+ * ends `partial` with the reasons in its run record, and the partial-run alarm fires. Any other
+ * failure (an invalid key, a database error, …) publishes nothing and throws, so the Errors
+ * alarm fires and the previous data stays intact.
  */
 import type { Client } from "pg";
 import { CHANNEL_ID } from "./constants";
-import { CHANNEL_STAGING, copyAll, createStaging, openCopy, publish, recordRun, VIDEO_STAGING } from "./load";
+import {
+    CHANNEL_STAGING,
+    ChannelWalk,
+    copyAll,
+    createStaging,
+    openCopy,
+    publish,
+    recordRun,
+    RunOutcome,
+    RunRecord,
+    SkippedChannel,
+    TruncatedChannel,
+    VIDEO_STAGING,
+} from "./load";
 import type { Logger } from "./log";
 import { migrate } from "./migrations";
-import { Cell, CHANNEL_COLUMNS, channelRow, JsonObject, obj, VIDEO_COLUMNS, videoRow } from "./rows";
+import { Cell, CHANNEL_COLUMNS, channelRow, JsonObject, obj, parseCount, VIDEO_COLUMNS, videoRow } from "./rows";
 import { SecretGetter, secretValue } from "./secrets";
-import { createYouTubeClient, PAGE_SIZE, QuotaExhaustedError, RetryPolicy, YOUTUBE_API_BASE_URL } from "./youtube";
+import {
+    channelScopedReason,
+    createYouTubeClient,
+    PAGE_SIZE,
+    QuotaExhaustedError,
+    RetryPolicy,
+    UPLOADS_PAGING_CAP,
+    YOUTUBE_API_BASE_URL,
+} from "./youtube";
 
 /** Business time zone of the seed: the snapshot date is the JST calendar date. */
 export const DEFAULT_TIME_ZONE = "Asia/Tokyo";
@@ -66,8 +91,16 @@ export interface SyncContext {
     readonly awsRequestId?: string;
 }
 
+/**
+ * `partial`: every channel was walked or skipped, and at least one was skipped for an error that
+ * concerns only that channel (see `skippedChannels`). The quota and deadline statuses win over
+ * `partial`; their runs list skipped channels too.
+ */
 export type SyncStatus =
-    "completed" | "quota_exhausted" | "quota_budget" | "deadline" | "no_channels" | "skipped_running";
+    "completed" | "partial" | "quota_exhausted" | "quota_budget" | "deadline" | "no_channels" | "skipped_running";
+
+/** Logged (WARN) by every run that skipped a channel; the partial-run alarm counts these lines. */
+export const PARTIAL_RUN_LOG_MESSAGE = "sync partial: channels skipped";
 
 export interface SyncResult {
     readonly status: SyncStatus;
@@ -81,6 +114,10 @@ export interface SyncResult {
     readonly unavailableVideos: number;
     /** Requested channels channels.list did not return. */
     readonly missingChannels: string[];
+    /** Channels whose videos were not refreshed because of an error that concerns only them. */
+    readonly skippedChannels: readonly SkippedChannel[];
+    /** Channels whose uploads playlist listed fewer videos than their statistics.videoCount. */
+    readonly truncatedChannels: readonly TruncatedChannel[];
     readonly quotaUnits: number;
     readonly quotaCalls: { channels: number; playlistItems: number; videos: number };
     readonly retries: number;
@@ -183,7 +220,7 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             const locked = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [RUN_LOCK_KEY]);
             if (!locked.rows[0].ok) {
                 log.warn("another sync run holds the lock; skipping this one", { trigger });
-                return summary("skipped_running", 0, 0, 0, 0, [], undefined);
+                return summary("skipped_running");
             }
 
             stage = "list channels";
@@ -197,7 +234,7 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             if (channelIds.length === 0) {
                 log.warn("no channels to sync: set YOUTUBE_CHANNEL_IDS or insert rows into youtube_channels", {});
                 const runId = await recordRun(client, record("no_channels"));
-                return summary("no_channels", 0, 0, 0, 0, [], runId);
+                return summary("no_channels", { runId });
             }
 
             await createStaging(client);
@@ -246,11 +283,15 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             }
             await copyAll(client, CHANNEL_STAGING, CHANNEL_COLUMNS, [...found.values()].map(channelRow));
 
-            // Videos: walk each uploads playlist; never search.list (100 units a page).
+            // Videos: walk each uploads playlist; never search.list (see youtube.ts). An error that
+            // concerns one channel skips that channel and the run goes on with the others.
             stage = "videos";
             let unavailable = 0;
             const videos = openCopy(client, VIDEO_STAGING, VIDEO_COLUMNS);
             const seen = new Set<string>();
+            const skipped: SkippedChannel[] = [];
+            const truncated: TruncatedChannel[] = [];
+            const walks: ChannelWalk[] = [];
             try {
                 if (status === "completed") {
                     for (const [channelId, item] of found) {
@@ -259,26 +300,73 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
                             log.warn("channel has no uploads playlist", { channelId });
                             continue;
                         }
-                        let token: string | undefined;
-                        do {
-                            checkDeadline();
-                            const page = await youtube.playlistPage(uploads, token);
-                            if (page.notFound)
-                                log.warn("uploads playlist not found; treating the channel as having no videos", {
+                        // Playlist entries this walk listed, deleted and private videos included.
+                        const listed = new Set<string>();
+                        let notFound = false;
+                        const walk = async () => {
+                            let token: string | undefined;
+                            do {
+                                checkDeadline();
+                                const page = await youtube.playlistPage(uploads, token);
+                                if (page.notFound) {
+                                    notFound = true;
+                                    log.warn("uploads playlist not found; treating the channel as having no videos", {
+                                        channelId,
+                                        playlistId: uploads,
+                                    });
+                                }
+                                for (const id of page.videoIds) listed.add(id);
+                                const ids = page.videoIds.filter((id) => !seen.has(id));
+                                for (const id of ids) seen.add(id);
+                                if (ids.length > 0) {
+                                    const items = await youtube.videos(ids);
+                                    const rows: Cell[][] = [];
+                                    for (const v of items)
+                                        if (typeof v.id === "string") rows.push(videoRow(v, channelId));
+                                    unavailable += ids.length - rows.length;
+                                    await videos.write(rows);
+                                }
+                                token = page.nextPageToken;
+                            } while (token !== undefined);
+                        };
+                        try {
+                            try {
+                                await walk();
+                            } catch (err) {
+                                if (channelScopedReason(err) !== "invalidPageToken") throw err;
+                                // Valid uploads-playlist tokens have been refused intermittently (youtube.ts,
+                                // CHANNEL_SCOPED_REASONS): walk once more from the first page. Videos already
+                                // staged are not fetched again.
+                                log.warn("invalidPageToken on an uploads playlist; restarting its walk once", {
                                     channelId,
                                     playlistId: uploads,
+                                    error: (err as Error).message,
                                 });
-                            const ids = page.videoIds.filter((id) => !seen.has(id));
-                            for (const id of ids) seen.add(id);
-                            if (ids.length > 0) {
-                                const items = await youtube.videos(ids);
-                                const rows: Cell[][] = [];
-                                for (const v of items) if (typeof v.id === "string") rows.push(videoRow(v, channelId));
-                                unavailable += ids.length - rows.length;
-                                await videos.write(rows);
+                                await walk();
                             }
-                            token = page.nextPageToken;
-                        } while (token !== undefined);
+                        } catch (err) {
+                            const reason = channelScopedReason(err);
+                            if (reason === undefined) throw err;
+                            skipped.push({ channelId, reason, error: (err as Error).message });
+                            log.warn("channel skipped: its videos are not refreshed this run", {
+                                channelId,
+                                reason,
+                                error: (err as Error).message,
+                            });
+                            continue;
+                        }
+                        const videoCount = Number(parseCount(obj(item.statistics).videoCount) ?? NaN);
+                        const short = !notFound && Number.isFinite(videoCount) && listed.size < videoCount;
+                        if (short) {
+                            truncated.push({ channelId, videoCount, listed: listed.size });
+                            log.warn("uploads playlist listed fewer videos than the channel's videoCount", {
+                                channelId,
+                                videoCount,
+                                listed: listed.size,
+                                uploadsPagingCap: UPLOADS_PAGING_CAP,
+                            });
+                        }
+                        walks.push({ channelId, complete: !short });
                     }
                 }
             } catch (err) {
@@ -289,18 +377,15 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
             }
             await videos.end();
 
+            if (status === "completed" && skipped.length > 0) status = "partial";
+            if (skipped.length > 0) {
+                // The partial-run alarm's metric filter matches this line (components/syncScheduler.ts).
+                log.warn(PARTIAL_RUN_LOG_MESSAGE, { skippedChannels: skipped.map((c) => c.channelId) });
+            }
             stage = "publish";
-            const published = await publish(client, record(status, unavailable));
-            return summary(
-                status,
-                published.channels,
-                published.videos,
-                published.videosChanged,
-                published.snapshots,
-                missingChannels,
-                published.runId,
-                unavailable,
-            );
+            const outcome = { unavailableVideos: unavailable, skippedChannels: skipped, truncatedChannels: truncated };
+            const published = await publish(client, { ...record(status, outcome), walks });
+            return summary(status, { ...published, ...outcome, missingChannels });
         } catch (err) {
             const message = `sync failed during ${stage}: ${(err as Error).message}`;
             log.error("sync failed; published data left unchanged", {
@@ -309,20 +394,22 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
                 quotaUnits: youtube.quota.units,
             });
             // Best effort: the run record must never hide the original error.
-            await recordRun(client, record("failed", 0, message)).catch(() => undefined);
+            await recordRun(client, record("failed", {}, message)).catch(() => undefined);
             throw new Error(message, { cause: err });
         } finally {
             await client.end().catch(() => undefined);
         }
 
-        function record(status: string, unavailableVideos = 0, error?: string) {
+        function record(status: string, outcome: Partial<RunOutcome> = {}, error?: string): RunRecord {
             return {
                 startedAt,
                 finishedAt: now(),
                 trigger,
                 status,
                 snapshotDate,
-                unavailableVideos,
+                unavailableVideos: outcome.unavailableVideos ?? 0,
+                skippedChannels: outcome.skippedChannels ?? [],
+                truncatedChannels: outcome.truncatedChannels ?? [],
                 quotaUnits: youtube.quota.units,
                 error,
             };
@@ -330,28 +417,27 @@ export function makeSyncHandler(deps: SyncDeps): (event: SyncEvent, context?: Sy
 
         function summary(
             status: SyncStatus,
-            channels: number,
-            videoCount: number,
-            videosChanged: number,
-            snapshots: number,
-            missingChannels: string[],
-            runId: number | undefined,
-            unavailableVideos = 0,
+            o: Partial<RunOutcome & { channels: number; videos: number; videosChanged: number; snapshots: number }> & {
+                missingChannels?: string[];
+                runId?: number;
+            } = {},
         ): SyncResult {
             const result: SyncResult = {
                 status,
                 trigger,
                 snapshotDate,
-                channels,
-                videos: videoCount,
-                videosChanged,
-                snapshots,
-                unavailableVideos,
-                missingChannels,
+                channels: o.channels ?? 0,
+                videos: o.videos ?? 0,
+                videosChanged: o.videosChanged ?? 0,
+                snapshots: o.snapshots ?? 0,
+                unavailableVideos: o.unavailableVideos ?? 0,
+                missingChannels: o.missingChannels ?? [],
+                skippedChannels: o.skippedChannels ?? [],
+                truncatedChannels: o.truncatedChannels ?? [],
                 quotaUnits: youtube.quota.units,
                 quotaCalls: { ...youtube.quota.calls },
                 retries: youtube.quota.retries,
-                runId,
+                runId: o.runId,
                 durationMs: now().getTime() - startedAt.getTime(),
             };
             log.info("sync finished", { ...result });

@@ -145,13 +145,47 @@ export async function copyAll(
     return w.end();
 }
 
+/** A channel whose videos a run did not refresh, and why (a YouTube error reason). */
+export interface SkippedChannel {
+    readonly channelId: string;
+    readonly reason: string;
+    readonly error: string;
+}
+
+/** A channel whose uploads playlist listed fewer entries than its statistics.videoCount. */
+export interface TruncatedChannel {
+    readonly channelId: string;
+    readonly videoCount: number;
+    readonly listed: number;
+}
+
+/**
+ * A channel whose uploads walk ran to the playlist's last page. `complete` false: the walk ended
+ * short of the channel's videoCount (the API's paging cap), so older uploads were not listed.
+ */
+export interface ChannelWalk {
+    readonly channelId: string;
+    readonly complete: boolean;
+}
+
+/** What a run found beyond its rows. */
+export interface RunOutcome {
+    readonly unavailableVideos: number;
+    readonly skippedChannels: readonly SkippedChannel[];
+    readonly truncatedChannels: readonly TruncatedChannel[];
+}
+
 export interface RunRecord {
+    readonly unavailableVideos: number;
+    /** @default [] */
+    readonly skippedChannels?: readonly SkippedChannel[];
+    /** @default [] */
+    readonly truncatedChannels?: readonly TruncatedChannel[];
     readonly startedAt: Date;
     readonly finishedAt: Date;
     readonly trigger: string;
     readonly status: string;
     readonly snapshotDate: string;
-    readonly unavailableVideos: number;
     readonly quotaUnits: number;
     readonly error?: string;
 }
@@ -234,13 +268,30 @@ WHERE NOT EXISTS (SELECT 1 FROM youtube_channels AS c WHERE c.channel_id = s.cha
 ORDER BY 1 LIMIT 5`;
 
 const CHANNELS_SQL = upsertSql("youtube_channels", CHANNEL_STAGING, "channel_id", CHANNEL_COLUMNS);
+
+/**
+ * Marks the channels whose uploads walk ran to the end ($2: JSON list of ChannelWalk). A complete
+ * walk clears `uploads_listed_from`; a truncated one sets it to the oldest publish time among the
+ * videos it staged ('infinity' when it staged none), so older uploads it could not list are not
+ * taken for deleted (the youtube_videos_unavailable view of migration 2).
+ */
+const WALKS_SQL = `UPDATE youtube_channels AS c SET
+    uploads_listed_on = $1::date,
+    uploads_listed_from = CASE WHEN w.complete THEN NULL ELSE COALESCE(
+        (SELECT min(s.published_at) FROM ${VIDEO_STAGING} AS s WHERE s.channel_id = w.channel_id),
+        'infinity'::timestamptz) END
+FROM jsonb_to_recordset($2::jsonb) AS w(channel_id text, complete boolean)
+WHERE c.channel_id = w.channel_id`;
 const VIDEOS_SQL = upsertSql("youtube_videos", VIDEO_STAGING, "video_id", VIDEO_COLUMNS);
 
 /**
  * Publishes the staged rows in one transaction: channels, videos, the day's stats snapshot
  * and the run record. On any error the transaction is rolled back and the error rethrown.
  */
-export async function publish(client: ClientBase, run: RunRecord): Promise<PublishResult> {
+export async function publish(
+    client: ClientBase,
+    run: RunRecord & { readonly walks?: readonly ChannelWalk[] },
+): Promise<PublishResult> {
     await client.query("BEGIN");
     try {
         // Hash joins of 100,000 staged rows spill to disk at the 4 MB default.
@@ -261,6 +312,8 @@ export async function publish(client: ClientBase, run: RunRecord): Promise<Publi
             );
         }
         const videosChanged = await run2(VIDEOS_SQL, [run.snapshotDate]);
+        const walks = (run.walks ?? []).map((w) => ({ channel_id: w.channelId, complete: w.complete }));
+        if (walks.length > 0) await client.query(WALKS_SQL, [run.snapshotDate, JSON.stringify(walks)]);
         const snapshots = await run2(STATS_SQL, [run.snapshotDate, run.finishedAt.toISOString()]);
         const result = {
             channels: Number(counts.rows[0].channels),
@@ -286,8 +339,9 @@ export async function recordRun(
 ): Promise<number> {
     const { rows } = await client.query<{ run_id: string }>(
         `INSERT INTO youtube_sync_runs (started_at, finished_at, trigger, status, snapshot_date,
-             channels, videos, snapshots, unavailable_videos, quota_units, error)
-         VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8, $9, $10, $11) RETURNING run_id`,
+             channels, videos, snapshots, unavailable_videos, quota_units, error,
+             skipped_channels, truncated_channels)
+         VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb) RETURNING run_id`,
         [
             run.startedAt.toISOString(),
             run.finishedAt.toISOString(),
@@ -300,6 +354,16 @@ export async function recordRun(
             run.unavailableVideos,
             run.quotaUnits,
             run.error ?? null,
+            JSON.stringify(
+                (run.skippedChannels ?? []).map((c) => ({ channel_id: c.channelId, reason: c.reason, error: c.error })),
+            ),
+            JSON.stringify(
+                (run.truncatedChannels ?? []).map((c) => ({
+                    channel_id: c.channelId,
+                    video_count: c.videoCount,
+                    listed: c.listed,
+                })),
+            ),
         ],
     );
     return Number(rows[0].run_id);

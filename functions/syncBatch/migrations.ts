@@ -108,6 +108,44 @@ CREATE TABLE IF NOT EXISTS youtube_sync_runs (
 );
 `,
     },
+    {
+        version: 2,
+        name: "partial runs and uploads walks",
+        sql: `
+-- Channels a run skipped (an error that concerned only that channel) and channels whose uploads
+-- playlist listed fewer entries than their videoCount:
+-- [{"channel_id", "reason", "error"}] and [{"channel_id", "video_count", "listed"}].
+ALTER TABLE youtube_sync_runs
+    ADD COLUMN IF NOT EXISTS skipped_channels   jsonb NOT NULL DEFAULT '[]'::jsonb,
+    ADD COLUMN IF NOT EXISTS truncated_channels jsonb NOT NULL DEFAULT '[]'::jsonb;
+COMMENT ON COLUMN youtube_sync_runs.status IS
+    'completed | partial (channels skipped, see skipped_channels) | quota_exhausted | quota_budget | deadline | '
+    'no_channels | failed';
+
+-- The last date a run walked the channel's uploads playlist to its last page, and, when that walk
+-- stopped short of the channel's videoCount (YouTube stops paging an uploads playlist at about
+-- 20,000 items), the oldest publish time it reached: older uploads were not listed, so their stale
+-- last_seen_on says nothing. A skipped channel keeps its previous values.
+ALTER TABLE youtube_channels
+    ADD COLUMN IF NOT EXISTS uploads_listed_on   date,
+    ADD COLUMN IF NOT EXISTS uploads_listed_from timestamptz;
+
+COMMENT ON COLUMN youtube_videos.last_seen_on IS
+    'Date (JST) of the last run that listed the video. Deleted or private videos are those of '
+    'youtube_videos_unavailable: last_seen_on older than a later complete walk of their channel''s '
+    'uploads, not any stale date (a skipped channel or one past the paging cap is not re-listed).';
+
+-- Videos the latest walk of their channel's uploads should have listed and did not: deleted,
+-- private or unlisted since. Videos of channels never walked since this migration, of channels
+-- skipped since, and uploads older than a truncated walk reached are never shown.
+CREATE OR REPLACE VIEW youtube_videos_unavailable AS
+SELECT v.video_id, v.channel_id, v.published_at, v.last_seen_on, c.uploads_listed_on
+FROM youtube_videos AS v
+JOIN youtube_channels AS c ON c.channel_id = v.channel_id
+WHERE v.last_seen_on < c.uploads_listed_on
+  AND (c.uploads_listed_from IS NULL OR v.published_at >= c.uploads_listed_from);
+`,
+    },
 ];
 
 /**

@@ -9,6 +9,7 @@ import {
     makeSyncHandler,
     migrate,
     MIGRATIONS,
+    PARTIAL_RUN_LOG_MESSAGE,
     publish,
     SyncDeps,
     SyncResult,
@@ -95,7 +96,8 @@ function fixture(yt: YouTubeServer): { videos: Map<string, VideoResource>; delet
 }
 
 interface Harness {
-    run(event?: Json, o?: Partial<SyncDeps> & { remainingMs?: number }): Promise<SyncResult>;
+    /** `apiKey` replaces the YouTube key the secret holds. */
+    run(event?: Json, o?: Partial<SyncDeps> & { remainingMs?: number; apiKey?: string }): Promise<SyncResult>;
     db: Client;
     logs: Json[];
     setNow(iso: string): void;
@@ -162,9 +164,11 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
                         return c;
                     },
                     getSecret: (id) =>
-                        id in secrets
-                            ? Promise.resolve(secrets[id])
-                            : Promise.reject(new Error(`ResourceNotFoundException: ${id}`)),
+                        id === YT_SECRET && o.apiKey !== undefined
+                            ? Promise.resolve(o.apiKey)
+                            : id in secrets
+                              ? Promise.resolve(secrets[id])
+                              : Promise.reject(new Error(`ResourceNotFoundException: ${id}`)),
                     dbPasswordSecretId: DB_SECRET,
                     youtubeApiKeySecretId: YT_SECRET,
                     youtubeBaseUrl: yt.baseUrl,
@@ -465,6 +469,217 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             (await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM youtube_videos")).rows[0].n,
             r.videos,
         );
+    });
+
+    /** Rows of the view that names deleted or private videos (migration 2). */
+    const unavailableVideos = async (db: Client) =>
+        (
+            await db.query<{ video_id: string }>("SELECT video_id FROM youtube_videos_unavailable ORDER BY video_id")
+        ).rows.map((r) => r.video_id);
+
+    it("skips a channel whose error concerns only it, publishes the healthy ones and ends partial with reasons", async () => {
+        const D = channelId("delta");
+        const deltaIds = Array.from({ length: 5 }, (_, i) => videoId(`d${i}`));
+        deltaIds.forEach((id, i) => yt.addVideo(videoResource(id, D, { index: i })));
+        yt.addChannel(fakeChannel(channelResource(D, { statistics: { videoCount: "5" } }), deltaIds));
+        const h = await harness([A, B, C, D]);
+        const day1 = await h.run();
+        assert.equal(day1.status, "completed");
+        assert.deepEqual(await unavailableVideos(h.db), []);
+
+        h.setNow("2025-03-02T15:00:05Z");
+        const uploads = (ch: string) => `UU${ch.slice(2)}`;
+        // Alpha: one spurious invalidPageToken on page 2, cured by restarting the walk.
+        yt.failNext(1, { playlistId: uploads(A), status: 400, reason: "invalidPageToken", after: 1 });
+        // Charlie: closed. Delta: its playlist refused on page 1, and again after a restart.
+        yt.failNext(1, { playlistId: uploads(C), status: 403, reason: "channelClosed" });
+        yt.failNext(2, { playlistId: uploads(D), status: 400, reason: "invalidPageToken" });
+        const r = await h.run();
+
+        assert.equal(r.status, "partial");
+        assert.deepEqual(
+            r.skippedChannels.map((c) => [c.channelId, c.reason]),
+            [
+                [C, "channelClosed"],
+                [D, "invalidPageToken"],
+            ],
+        );
+        assert.match(
+            r.skippedChannels[0].error,
+            /playlistItems\.list .*HTTP 403 channelClosed: The channel identified/,
+        );
+        assert.equal(r.channels, 4, "every channel's metadata is still published");
+        assert.equal(r.videos, 127, "alpha (120 of 121 entries, one deleted) and bravo (7)");
+        const seen = (
+            await h.db.query<{ channel_id: string; n: number }>(
+                `SELECT channel_id, count(*)::int AS n FROM youtube_videos WHERE last_seen_on = '2025-03-03'
+                 GROUP BY channel_id ORDER BY channel_id`,
+            )
+        ).rows;
+        assert.deepEqual(seen, [
+            { channel_id: A, n: 120 },
+            { channel_id: B, n: 7 },
+        ]);
+        const run = (
+            await h.db.query<{ status: string; skipped_channels: Json[]; error: string | null }>(
+                "SELECT status, skipped_channels, error FROM youtube_sync_runs ORDER BY run_id DESC LIMIT 1",
+            )
+        ).rows[0];
+        assert.equal(run.status, "partial");
+        assert.equal(run.error, null);
+        assert.deepEqual(
+            run.skipped_channels.map((c) => [c.channel_id, c.reason]),
+            [
+                [C, "channelClosed"],
+                [D, "invalidPageToken"],
+            ],
+        );
+        // The skipped channels' videos were not listed today, and must not look deleted for it.
+        assert.deepEqual(await unavailableVideos(h.db), []);
+        assert.equal(
+            (
+                await h.db.query<{ n: number }>(
+                    "SELECT count(*)::int AS n FROM youtube_videos WHERE channel_id IN ($1, $2) AND last_seen_on < '2025-03-03'",
+                    [C, D],
+                )
+            ).rows[0].n,
+            8,
+        );
+        assert.ok(h.logs.some((l) => l.level === "WARN" && l.message === PARTIAL_RUN_LOG_MESSAGE));
+        assert.equal(
+            h.logs.filter((l) => l.message === "invalidPageToken on an uploads playlist; restarting its walk once")
+                .length,
+            2,
+            "alpha and delta restarted once each",
+        );
+    });
+
+    it("fails the whole run on an error that concerns every channel (an invalid key), publishing nothing", async () => {
+        const h = await harness();
+        await h.run();
+        const before = await dump(h.db);
+        h.setNow("2025-03-02T15:00:05Z");
+        yt.resetLog();
+        await assert.rejects(
+            h.run(undefined, { apiKey: "AIza-revoked" }),
+            /sync failed during channels\.list: channels\.list .*HTTP 400 badRequest: \(API_KEY_INVALID\) API key not valid/,
+        );
+        assert.deepEqual(await dump(h.db), before);
+        assert.equal(yt.requests.length, 1, "one refused call, no retry, no playlist walked");
+    });
+
+    /** A stand-in whose videos are generated from their ids (`g<index>` of channel `owner`). */
+    async function generatedServer(owner: string, o: { uploadsCap?: number } = {}): Promise<YouTubeServer> {
+        const server = await startYouTubeServer({
+            apiKey: KEY,
+            ...o,
+            generateVideo: (id) => {
+                const m = /^v*g(\d+)$/.exec(id);
+                return m ? videoResource(id, owner, { index: Number(m[1]) }) : undefined;
+            },
+        });
+        for (const v of videos.values()) if (v.snippet.channelId === B) server.addVideo(v);
+        server.addChannel(
+            fakeChannel(
+                channelResource(B, { statistics: { viewCount: "5", hiddenSubscriberCount: true, videoCount: "7" } }),
+                Array.from({ length: 7 }, (_, i) => videoId(`b${i}`)),
+            ),
+        );
+        return server;
+    }
+
+    it("reports a channel above the 20,000-item uploads cap as truncated with both numbers", async () => {
+        const BIG = channelId("bigchannel");
+        const total = 20_100;
+        const big = await generatedServer(BIG);
+        try {
+            big.addChannel({
+                resource: channelResource(BIG, { statistics: { viewCount: "1", videoCount: String(total) } }),
+                // Newest first: g20099 … g0.
+                playlist: { count: total, idAt: (i) => videoId(`g${total - 1 - i}`) },
+            });
+            const h = await harness([BIG, B]);
+            const r = await h.run(undefined, { youtubeBaseUrl: big.baseUrl });
+            assert.equal(r.status, "completed", "truncation is reported, not an error");
+            assert.deepEqual(r.truncatedChannels, [{ channelId: BIG, videoCount: total, listed: 20_000 }]);
+            assert.equal(r.videos, 20_007);
+            const run = (
+                await h.db.query<{ truncated_channels: Json[] }>("SELECT truncated_channels FROM youtube_sync_runs")
+            ).rows[0];
+            assert.deepEqual(run.truncated_channels, [{ channel_id: BIG, video_count: total, listed: 20_000 }]);
+            assert.ok(
+                h.logs.some(
+                    (l) =>
+                        l.level === "WARN" &&
+                        l.channelId === BIG &&
+                        l.videoCount === total &&
+                        l.listed === 20_000 &&
+                        l.message === "uploads playlist listed fewer videos than the channel's videoCount",
+                ),
+            );
+            const oldest = (
+                await h.db.query<{ id: string }>(
+                    "SELECT video_id AS id FROM youtube_videos WHERE channel_id = $1 ORDER BY published_at LIMIT 1",
+                    [BIG],
+                )
+            ).rows[0].id;
+            assert.equal(oldest, videoId("g100"), "the 100 oldest uploads are beyond the cap");
+        } finally {
+            await big.close();
+        }
+    });
+
+    it("does not take uploads beyond the cap for deleted, while a deletion the walk can see still shows", async () => {
+        const GROW = channelId("growing");
+        const cap = 100;
+        const server = await generatedServer(GROW, { uploadsCap: cap });
+        try {
+            // The channel's uploads, newest first; the test adds and deletes between runs.
+            let uploads = Array.from({ length: 90 }, (_, i) => videoId(`g${89 - i}`));
+            const stats: Json = { viewCount: "1", videoCount: "90" };
+            server.addChannel({
+                resource: channelResource(GROW, { statistics: stats }),
+                playlist: {
+                    get count() {
+                        return uploads.length;
+                    },
+                    idAt: (i) => uploads[i],
+                },
+            });
+            const h = await harness([GROW, B]);
+            const day1 = await h.run(undefined, { youtubeBaseUrl: server.baseUrl });
+            assert.deepEqual(day1.truncatedChannels, []);
+            const listedOn = async () =>
+                (
+                    await h.db.query<{ on: string; from: string | null }>(
+                        "SELECT uploads_listed_on::text AS on, (uploads_listed_from AT TIME ZONE 'UTC')::text AS from " +
+                            "FROM youtube_channels WHERE channel_id = $1",
+                        [GROW],
+                    )
+                ).rows[0];
+            assert.deepEqual(await listedOn(), { on: "2025-03-02", from: null });
+
+            // 40 new uploads push the 30 oldest past the cap; g85 (listed on day 1) is deleted.
+            uploads = [...Array.from({ length: 40 }, (_, i) => videoId(`g${129 - i}`)), ...uploads].filter(
+                (id) => id !== videoId("g85"),
+            );
+            stats.videoCount = String(uploads.length);
+            h.setNow("2025-03-02T15:00:05Z");
+            const day2 = await h.run(undefined, { youtubeBaseUrl: server.baseUrl });
+            assert.deepEqual(day2.truncatedChannels, [{ channelId: GROW, videoCount: 129, listed: cap }]);
+            // The walk reached g29 (published 2024-01-02T05:00Z): g28 … g0 were not listed, yet are not "deleted".
+            assert.deepEqual(await listedOn(), { on: "2025-03-03", from: "2024-01-02 05:00:00" });
+            assert.deepEqual(await unavailableVideos(h.db), [videoId("g85")]);
+            const stale = (
+                await h.db.query<{ n: number }>(
+                    "SELECT count(*)::int AS n FROM youtube_videos WHERE channel_id = $1 AND last_seen_on < '2025-03-03'",
+                    [GROW],
+                )
+            ).rows[0].n;
+            assert.equal(stale, 30, "g85 and the 29 uploads beyond the cap keep their day-1 date");
+        } finally {
+            await server.close();
+        }
     });
 
     it("syncs config channels plus enabled youtube_channels rows, skipping disabled ones and noting missing ones", async () => {

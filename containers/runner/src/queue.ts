@@ -1,11 +1,12 @@
 /**
  * The runner's side of Supabase: every read and write goes through the RPC functions of
- * supabase/migrations (DESIGN.md "Supabase"), called with supabase-js `.rpc()`. Transient
- * failures (network, 5xx, 429) are retried with backoff; anything else is thrown with the
- * function's name and PostgREST's message.
+ * supabase/migrations (DESIGN.md "Supabase"), called with supabase-js `.rpc()`. Failures a retry
+ * can fix (network, 429, 502-504, proxies' 5xx, serialization failures: see rpcFailure.ts) are
+ * retried with backoff; anything else is thrown at once with the function's name and PostgREST's message.
  */
 import { createClient } from "@supabase/supabase-js";
 import { retryWithBackoff } from "./backoff";
+import { isRetryableRpcFailure } from "./rpcFailure";
 import type { FillStatus } from "./types";
 
 export interface QueueItem {
@@ -47,8 +48,9 @@ export class RpcError extends Error {
         super(`${fn}: ${message}${code ? ` (${code})` : ""}`);
         this.name = "RpcError";
     }
+    /** Whether a retry can fix it, from the status and PostgREST's code (a P0002 500 cannot). */
     get transient(): boolean {
-        return this.status === 0 || this.status === 429 || this.status >= 500;
+        return isRetryableRpcFailure(this.status, this.code);
     }
 }
 

@@ -5,17 +5,48 @@
  *   USE_AWS_BATCH, FORM_SENDER_AWS_API_BASE_URL, FORM_SENDER_AWS_REGION,
  *   FORM_SENDER_AWS_ACCESS_KEY_ID, FORM_SENDER_AWS_SECRET_ACCESS_KEY, FORM_SENDER_S3_BUCKET
  *
- * Every API request is signed with AWS Signature Version 4 (service execute-api). Throttling
- * (429) and server errors (5xx) are retried after 1 s, 4 s and 9 s; any other error, or the last
- * retry failing, throws an Error whose `status` and `body` carry the API's answer.
+ * Every API request is signed with AWS Signature Version 4 (service execute-api). Only what a
+ * retry can fix is retried, after 1 s, 4 s and 9 s: the API's error body when it says so
+ * (`error.retryable`), otherwise 429, 503 and 504, and network exceptions UrlFetchApp throws
+ * (DNS, connection, timeout: `muteHttpExceptions` only covers HTTP statuses,
+ * https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetchurl,-params).
+ * Anything else, or the last retry failing, throws an Error whose `status` (0: no answer) and
+ * `body` carry the API's answer.
+ *
+ * submitFormSenderJob is safe to retry: it gives each logical submit one idempotency key (unless
+ * the caller passes its own), so a retry after a lost answer returns the same execution
+ * (`duplicate: true`) instead of starting a second one; and a duplicate whose execution failed
+ * throws, because nothing runs for it.
  */
 
 var AWS_BATCH_RETRY_DELAYS_MS = [1000, 4000, 9000];
+/** HTTP statuses a retry can fix when the body does not say: throttling, unavailable, gateway timeout. */
+var AWS_BATCH_RETRY_STATUSES = [429, 503, 504];
 
-/** Submits a form-sender job for `targetingId`; payload as the submit route documents it. */
+/**
+ * Submits a form-sender job for `targetingId`; payload as the submit route documents it. Returns
+ * the API's answer; throws when the submit failed, also when the answer is a duplicate of a
+ * submit whose execution failed (`e.status` 409, `e.body` that answer).
+ */
 function submitFormSenderJob(targetingId, payload) {
     var body = Object.assign({}, payload || {}, { targeting_id: String(targetingId) });
-    return AWSBatchClient_().request("POST", "/form-sender/submit", null, body);
+    if (!body.idempotency_key) body.idempotency_key = "gas-" + Utilities.getUuid();
+    var answer = AWSBatchClient_().request("POST", "/form-sender/submit", null, body);
+    if (answer && answer.duplicate && (answer.status === "failed" || answer.status === "cancelled")) {
+        throw AWSBatchError_(
+            "POST /form-sender/submit: the execution " +
+                answer.execution_id +
+                " of idempotency key " +
+                body.idempotency_key +
+                " is " +
+                answer.status +
+                (answer.error ? " (" + answer.error + ")" : "") +
+                "; nothing runs for it. Submit again with a new idempotency key once the cause is fixed.",
+            409,
+            answer,
+        );
+    }
+    return answer;
 }
 
 /** Uploads a client_config through a presigned URL; returns the key for `client_config_object`. */
@@ -48,14 +79,25 @@ function listExecutions(targetingId, status) {
     return AWSBatchClient_().request("GET", "/form-sender/executions", query, null);
 }
 
-/** Cancels an execution (terminates its Batch job). */
+/**
+ * Cancels an execution (terminates its Batch job). An execution already cancelled counts as done:
+ * a retry after a lost answer finds it so (409 already_finished with status cancelled).
+ */
 function cancelExecution(executionId) {
-    return AWSBatchClient_().request(
-        "POST",
-        "/form-sender/executions/" + encodeURIComponent(executionId) + "/cancel",
-        null,
-        {},
-    );
+    try {
+        return AWSBatchClient_().request(
+            "POST",
+            "/form-sender/executions/" + encodeURIComponent(executionId) + "/cancel",
+            null,
+            {},
+        );
+    } catch (e) {
+        var details = e.body && e.body.error && e.body.error.details;
+        if (e.status === 409 && details && details.status === "cancelled") {
+            return { execution_id: String(executionId), status: "cancelled", already: true };
+        }
+        throw e;
+    }
 }
 
 /** Reads the Script Properties and returns a client; throws naming any missing property. */
@@ -97,7 +139,7 @@ function AWSBatchApi_(baseUrl, region, accessKeyId, secretAccessKey) {
     this.secretAccessKey = secretAccessKey;
 }
 
-/** Sends one signed request, retrying throttling and 5xx; returns the parsed JSON answer. */
+/** Sends one signed request, retrying what a retry can fix; returns the parsed JSON answer. */
 AWSBatchApi_.prototype.request = function (method, path, query, body) {
     var payload = body === null || body === undefined ? "" : JSON.stringify(body);
     for (var attempt = 0; ; attempt++) {
@@ -112,18 +154,30 @@ AWSBatchApi_.prototype.request = function (method, path, query, body) {
             options.payload = payload;
             options.contentType = "application/json";
         }
-        var response = UrlFetchApp.fetch(signed.url, options);
+        var response;
+        try {
+            response = UrlFetchApp.fetch(signed.url, options);
+        } catch (e) {
+            // No answer at all: the request may or may not have arrived, which the idempotency key covers.
+            if (attempt >= AWS_BATCH_RETRY_DELAYS_MS.length) {
+                throw AWSBatchError_(method + " " + path + " failed without an answer: " + e.message, 0, null);
+            }
+            Utilities.sleep(AWS_BATCH_RETRY_DELAYS_MS[attempt]);
+            continue;
+        }
         var status = response.getResponseCode();
         var text = response.getContentText();
         if (status >= 200 && status < 300) return text ? JSON.parse(text) : null;
-        var retryable = status === 429 || status >= 500;
+        var parsed = null;
+        try {
+            parsed = JSON.parse(text);
+        } catch (e) {
+            parsed = null;
+        }
+        var said =
+            parsed && parsed.error && typeof parsed.error.retryable === "boolean" ? parsed.error.retryable : null;
+        var retryable = said !== null ? said : AWS_BATCH_RETRY_STATUSES.indexOf(status) >= 0;
         if (!retryable || attempt >= AWS_BATCH_RETRY_DELAYS_MS.length) {
-            var parsed = null;
-            try {
-                parsed = JSON.parse(text);
-            } catch (e) {
-                parsed = null;
-            }
             var message =
                 parsed && parsed.error && parsed.error.message
                     ? parsed.error.message

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import { createHash, createHmac } from "crypto";
+import { createHash, createHmac, randomUUID } from "crypto";
 import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import * as vm from "vm";
 import { Hash } from "@smithy/hash-node";
@@ -67,7 +68,12 @@ interface Stand {
 }
 
 /** Loads the .gs file into a fresh V8 context with minimal Apps Script stand-ins. */
-function loadGas(props: Record<string, string>, route: (url: string) => string = (u) => u): Stand {
+function loadGas(
+    props: Record<string, string>,
+    route: (url: string) => string = (u) => u,
+    /** true: that fetch throws as UrlFetchApp does when no answer came (the request still went out). */
+    dropNext: boolean[] = [],
+): Stand {
     const sleeps: number[] = [];
     const fetched: { url: string; options: FetchOptions }[] = [];
     const Utilities = {
@@ -81,6 +87,7 @@ function loadGas(props: Record<string, string>, route: (url: string) => string =
             toSigned(createHmac("sha256", toBuffer(key)).update(toBuffer(value)).digest()),
         newBlob: (s: string) => ({ getBytes: () => toSigned(Buffer.from(s, "utf8")) }),
         sleep: (ms: number) => void sleeps.push(ms),
+        getUuid: () => randomUUID(),
     };
     const UrlFetchApp = {
         fetch: (url: string, options: FetchOptions) => {
@@ -103,7 +110,7 @@ function loadGas(props: Record<string, string>, route: (url: string) => string =
                     { encoding: "utf8" },
                 ),
             ) as { status: number; body: string; error?: string };
-            if (out.error) throw new Error(`Address unavailable: ${url}`);
+            if (out.error || dropNext.shift()) throw new Error(`Address unavailable: ${url}`);
             if (out.status >= 400 && !options.muteHttpExceptions)
                 throw new Error(`Request failed for ${url} returned code ${out.status}`);
             return { getResponseCode: () => out.status, getContentText: () => out.body };
@@ -235,9 +242,20 @@ describe("GAS AWSBatchClient", function () {
         let child: import("child_process").ChildProcess;
         let base: string;
         let seen: { method: string; url: string; headers: Record<string, string>; body: string }[] = [];
-        const setScript = (s: { status: number; body: string }[]) =>
-            fetch(`${base}/__script`, { method: "POST", body: JSON.stringify(s) });
-        const loadSeen = async () => (seen = (await (await fetch(`${base}/__seen`)).json()) as typeof seen);
+        // One connection per call (agent: false): a kept-alive socket may have timed out on the server
+        // while a slow stand-in fetch ran, and reusing it fails with "other side closed".
+        const control = (path: string, body?: string) =>
+            new Promise<string>((resolve, reject) => {
+                const req = http.request(`${base}${path}`, { method: body ? "POST" : "GET", agent: false }, (res) => {
+                    let text = "";
+                    res.on("data", (c: Buffer) => (text += c.toString("utf8")));
+                    res.on("end", () => resolve(text));
+                });
+                req.on("error", reject);
+                req.end(body);
+            });
+        const setScript = (s: { status: number; body: string }[]) => control("/__script", JSON.stringify(s));
+        const loadSeen = async () => (seen = JSON.parse(await control("/__seen")) as typeof seen);
         before(async () => {
             child = (await import("child_process")).spawn(process.execPath, ["-e", SERVER], {
                 stdio: ["ignore", "pipe", "inherit"],
@@ -251,11 +269,11 @@ describe("GAS AWSBatchClient", function () {
         beforeEach(() => setScript([]));
         const gas = () => loadGas(PROPS, (u) => u.replace(/^https:\/\/[^/]+/, base));
 
-        it("retries throttling and 5xx after 1 s, 4 s and 9 s, then returns the answer", async () => {
+        it("retries 429, 503 and 504 after 1 s, 4 s and 9 s with one idempotency key, then returns the answer", async () => {
             await setScript([
                 { status: 429, body: '{"message":"Too Many Requests"}' },
-                { status: 502, body: "{}" },
                 { status: 503, body: "{}" },
+                { status: 504, body: '{"message":"Endpoint request timed out"}' },
                 { status: 200, body: '{"execution_id":"e1","duplicate":false}' },
             ]);
             const g = gas();
@@ -268,11 +286,20 @@ describe("GAS AWSBatchClient", function () {
             await loadSeen();
             assert.equal(seen.length, 4);
             assert.equal(seen[0].url, "/prd/form-sender/submit");
-            assert.deepEqual(JSON.parse(seen[0].body), {
+            const sent = seen.map((r) => JSON.parse(r.body) as Record<string, unknown>);
+            const key = String(sent[0].idempotency_key);
+            assert.match(key, /^gas-[0-9a-f-]{36}$/);
+            assert.deepEqual(sent[0], {
                 execution: { run_total: 3 },
                 client_config_object: "client-config/x.json",
                 targeting_id: "T42",
+                idempotency_key: key,
             });
+            // Every retry of one logical submit carries the same key; the next submit gets another.
+            assert.deepEqual(
+                sent.map((b) => b.idempotency_key),
+                [key, key, key, key],
+            );
             assert.match(
                 String(seen[0].headers.authorization),
                 /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
@@ -281,9 +308,9 @@ describe("GAS AWSBatchClient", function () {
 
         it("gives up after the third retry and throws the API's error body", async () => {
             await setScript(
-                [500, 500, 500, 500].map((status) => ({
+                [503, 503, 503, 503].map((status) => ({
                     status,
-                    body: '{"error":{"code":"internal_error","message":"boom","details":null}}',
+                    body: '{"error":{"code":"database_unavailable","message":"boom","details":null}}',
                 })),
             );
             const g = gas();
@@ -292,15 +319,103 @@ describe("GAS AWSBatchClient", function () {
                 (e) => {
                     const err = e as GasApiError;
                     return (
-                        err.status === 500 &&
-                        err.body.error.code === "internal_error" &&
-                        /HTTP 500: boom/.test(err.message)
+                        err.status === 503 &&
+                        err.body.error.code === "database_unavailable" &&
+                        /HTTP 503: boom/.test(err.message)
                     );
                 },
             );
             await loadSeen();
             assert.equal(seen.length, 4);
             assert.equal(seen[0].url, "/prd/form-sender/executions?status=running&targeting_id=T1");
+        });
+
+        it("does not retry a 500 or a 502 (the dispatcher gave up and marked the execution failed)", async () => {
+            for (const status of [500, 502]) {
+                await setScript([
+                    {
+                        status,
+                        body: '{"error":{"code":"batch_submit_failed","message":"AWS Batch did not accept the job","details":null}}',
+                    },
+                    { status: 200, body: '{"execution_id":"e1","duplicate":true,"status":"failed"}' },
+                ]);
+                const g = gas();
+                assert.throws(
+                    () => g.context.submitFormSenderJob("T1", { execution: { run_total: 1 } }),
+                    (e) => (e as GasApiError).status === status,
+                );
+                assert.deepEqual(g.sleeps, []);
+                await loadSeen();
+                assert.equal(seen.length, 1);
+            }
+        });
+
+        it("follows the error body's retryable flag over the status", async () => {
+            await setScript([
+                { status: 503, body: '{"error":{"code":"x","message":"no use","details":null,"retryable":false}}' },
+            ]);
+            const g = gas();
+            assert.throws(
+                () => g.context.listExecutions(),
+                (e) => (e as GasApiError).status === 503,
+            );
+            assert.deepEqual(g.sleeps, []);
+            await setScript([
+                { status: 500, body: '{"error":{"code":"x","message":"try again","details":null,"retryable":true}}' },
+                { status: 200, body: '{"executions":[]}' },
+            ]);
+            const g2 = gas();
+            assert.deepEqual(g2.context.listExecutions(), { executions: [] });
+            assert.deepEqual(g2.sleeps, [1000]);
+        });
+
+        it("retries network exceptions with the same idempotency key; a lost answer comes back as the duplicate", async () => {
+            await setScript([
+                { status: 200, body: '{"execution_id":"e7","duplicate":false,"status":"submitted"}' },
+                { status: 200, body: '{"execution_id":"e7","duplicate":true,"status":"submitted"}' },
+            ]);
+            // The first request reaches the API but its answer is lost; UrlFetchApp throws.
+            const g = loadGas(PROPS, (u) => u.replace(/^https:\/\/[^/]+/, base), [true]);
+            const out = g.context.submitFormSenderJob("T7", { execution: { run_total: 1 } });
+            assert.deepEqual(out, { execution_id: "e7", duplicate: true, status: "submitted" });
+            assert.deepEqual(g.sleeps, [1000]);
+            await loadSeen();
+            assert.equal(seen.length, 2);
+            const keys = seen.map((r) => (JSON.parse(r.body) as { idempotency_key: string }).idempotency_key);
+            assert.equal(keys[0], keys[1]);
+        });
+
+        it("throws on a duplicate whose execution failed, naming the key and the error", async () => {
+            await setScript([
+                {
+                    status: 200,
+                    body: '{"execution_id":"e9","duplicate":true,"status":"failed","error":"SubmitJob failed"}',
+                },
+            ]);
+            const g = gas();
+            assert.throws(
+                () =>
+                    g.context.submitFormSenderJob("T9", {
+                        idempotency_key: "T9-2026112710",
+                        execution: { run_total: 1 },
+                    }),
+                (e) => {
+                    const err = e as GasApiError;
+                    return (
+                        err.status === 409 &&
+                        /execution e9 of idempotency key T9-2026112710 is failed \(SubmitJob failed\)/.test(err.message)
+                    );
+                },
+            );
+        });
+
+        it("gives up after three retries of network exceptions with status 0", () => {
+            const g = loadGas(PROPS, (u) => u.replace(/^https:\/\/[^/]+/, base), [true, true, true, true]);
+            assert.throws(
+                () => g.context.listExecutions(),
+                (e) => (e as GasApiError).status === 0 && /failed without an answer/.test((e as Error).message),
+            );
+            assert.deepEqual(g.sleeps, [1000, 4000, 9000]);
         });
 
         it("does not retry a 400 and surfaces every validation problem", async () => {
@@ -347,6 +462,30 @@ describe("GAS AWSBatchClient", function () {
         it("cancels by id and refuses to run when a Script Property is missing", async () => {
             await setScript([{ status: 200, body: '{"status":"cancelled"}' }]);
             assert.deepEqual(gas().context.cancelExecution("0000-aa"), { status: "cancelled" });
+            await setScript([
+                {
+                    status: 409,
+                    body: '{"error":{"code":"already_finished","message":"already cancelled","details":{"status":"cancelled"}}}',
+                },
+            ]);
+            // The answer is built in the script's own realm: compared as JSON.
+            assert.deepEqual(JSON.parse(JSON.stringify(gas().context.cancelExecution("0000-aa"))), {
+                execution_id: "0000-aa",
+                status: "cancelled",
+                already: true,
+            });
+            await setScript([
+                {
+                    status: 409,
+                    body: '{"error":{"code":"already_finished","message":"already failed","details":{"status":"failed"}}}',
+                },
+            ]);
+            assert.throws(
+                () => gas().context.cancelExecution("0000-aa"),
+                (e) => (e as GasApiError).status === 409,
+            );
+            await setScript([{ status: 200, body: '{"status":"cancelled"}' }]);
+            gas().context.cancelExecution("0000-aa");
             await loadSeen();
             assert.equal(seen[0].url, "/prd/form-sender/executions/0000-aa/cancel");
             const { FORM_SENDER_AWS_SECRET_ACCESS_KEY: _, ...missing } = PROPS;

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { jsonLogger } from "../functions/syncBatch/log";
-import { makeSyncHandler } from "../functions/syncBatch/handler";
+import { makeSyncHandler, PARTIAL_RUN_LOG_MESSAGE } from "../functions/syncBatch/handler";
 import { syncDepsFromEnv } from "../functions/syncBatch/env";
 import { secretsManagerGetter } from "../functions/syncBatch/secrets";
 import { SYNC_DURATION_ALARM_SECONDS, SyncConfig } from "./config/sync";
@@ -16,6 +16,16 @@ const LAMBDA_RUNTIME = "nodejs22.x";
  * `aws events put-events --entries Source=batch-scheduler,DetailType=manual-trigger,…`.
  */
 export const MANUAL_TRIGGER = { source: "batch-scheduler", detailType: "manual-trigger" } as const;
+
+/**
+ * Metric filter pattern for partial runs: the quoted phrase the handler logs when it skipped a
+ * channel. A term pattern rather than a JSON one because the function logs in Text format, where
+ * the runtime prefixes each console.log line with time, request id and level, and JSON patterns
+ * only match events that are JSON objects
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html:
+ * "Enclose exact phrases and terms that include non-alphanumeric characters in double quotation marks").
+ */
+export const PARTIAL_RUN_FILTER_PATTERN = `"${PARTIAL_RUN_LOG_MESSAGE}"`;
 
 /**
  * Lambda (Node.js 20 and later) no longer trusts the Amazon RDS certificate authorities by
@@ -59,6 +69,10 @@ export function syncNames(environment: string) {
         manualRule: `${fn}-manual`,
         errorsAlarm: `${fn}-errors`,
         durationAlarm: `${fn}-duration`,
+        partialAlarm: `${fn}-partial`,
+        partialMetricFilter: `${fn}-partial-runs`,
+        /** Namespace of the metric the partial-run filter writes. */
+        metricNamespace: `OpsPlatform/Sync/${environment}`,
     };
 }
 
@@ -84,7 +98,8 @@ export function validateSyncSchedulerArgs(name: string, args: SyncSchedulerArgs)
  * list) and a manual-trigger rule invoke the `sync-batch-<env>` Lambda in the existing RDS VPC.
  * The DB password and the YouTube key are read at run time from Secrets Manager; the role may
  * read those two secrets, write its own log group, manage its VPC ENIs and send X-Ray traces,
- * nothing else. Alarms on Errors ≥ 1 and Duration > 600 s notify the region's alerts topic.
+ * nothing else. Alarms on Errors ≥ 1, Duration > 600 s and partial runs (a channel skipped)
+ * notify the region's alerts topic.
  */
 export class SyncScheduler extends pulumi.ComponentResource {
     public readonly functionName: pulumi.Output<string>;
@@ -250,7 +265,8 @@ export class SyncScheduler extends pulumi.ComponentResource {
             a: Pick<
                 aws.cloudwatch.MetricAlarmArgs,
                 "metricName" | "statistic" | "threshold" | "comparisonOperator" | "alarmDescription"
-            >,
+            > &
+                Partial<Pick<aws.cloudwatch.MetricAlarmArgs, "namespace" | "dimensions">>,
         ) =>
             new aws.cloudwatch.MetricAlarm(
                 label,
@@ -286,13 +302,43 @@ export class SyncScheduler extends pulumi.ComponentResource {
                 `(timeout ${args.timeoutSeconds} s)`,
         });
 
+        // A run that skipped channels ends normally (an error would make Lambda retry it and spend
+        // the quota again), so its alarm counts the line the handler logs instead.
+        new aws.cloudwatch.LogMetricFilter(
+            `${name}-partial-runs`,
+            {
+                name: names.partialMetricFilter,
+                logGroupName: logGroup.name,
+                pattern: PARTIAL_RUN_FILTER_PATTERN,
+                metricTransformation: {
+                    name: "PartialRuns",
+                    namespace: names.metricNamespace,
+                    value: "1",
+                    defaultValue: "0",
+                },
+            },
+            parent,
+        );
+        const partial = alarm(`${name}-partial`, names.partialAlarm, {
+            namespace: names.metricNamespace,
+            dimensions: undefined,
+            metricName: "PartialRuns",
+            statistic: "Sum",
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            alarmDescription:
+                `sync-batch ${args.environment} skipped channels (run status partial); the other channels ` +
+                "were published. Reasons: youtube_sync_runs.skipped_channels of the latest run. " +
+                `Logs: aws logs tail ${names.logGroup} --since 1h --filter-pattern '${PARTIAL_RUN_FILTER_PATTERN}'`,
+        });
+
         this.functionName = fn.name;
         this.functionArn = fn.arn;
         this.roleArn = role.role.arn;
         this.logGroupName = logGroup.name;
         this.scheduleRuleNames = schedules.map((s) => s.name);
         this.manualRuleName = manual.name;
-        this.alarmNames = [errors.name, duration.name];
+        this.alarmNames = [errors.name, duration.name, partial.name];
         this.registerOutputs({
             functionName: this.functionName,
             functionArn: this.functionArn,

@@ -18,6 +18,8 @@ import {
     videoRow,
 } from "../../functions/syncBatch";
 import { Logger } from "../../functions/syncBatch/log";
+import { PARTIAL_RUN_FILTER_PATTERN } from "../../components/syncScheduler";
+import { matchesFilterPattern } from "../support/cloudwatchFilter";
 import { startPostgres, TestPostgres } from "../support/postgres";
 import {
     channelId,
@@ -471,6 +473,15 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         );
     });
 
+    /**
+     * The run's log lines, as the Lambda's Text log format stores jsonLogger's console.log lines,
+     * that the partial-run metric filter (components/syncScheduler.ts) counts.
+     */
+    const partialAlarmLines = (logs: Json[]) =>
+        logs
+            .map((l) => `2025-03-02T15:00:09.000Z\t5f0e6c1e-1f8a-4c53-9a43-7d1c0f4e2b11\tINFO\t${JSON.stringify(l)}`)
+            .filter((line) => matchesFilterPattern(PARTIAL_RUN_FILTER_PATTERN, line));
+
     /** Rows of the view that names deleted or private videos (migration 2). */
     const unavailableVideos = async (db: Client) =>
         (
@@ -486,6 +497,8 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
         const day1 = await h.run();
         assert.equal(day1.status, "completed");
         assert.deepEqual(await unavailableVideos(h.db), []);
+        assert.deepEqual(partialAlarmLines(h.logs), [], "a completed run does not count as partial");
+        h.logs.length = 0;
 
         h.setNow("2025-03-02T15:00:05Z");
         const uploads = (ch: string) => `UU${ch.slice(2)}`;
@@ -546,6 +559,7 @@ describe("sync-batch handler against PostgreSQL and a loopback YouTube API", fun
             8,
         );
         assert.ok(h.logs.some((l) => l.level === "WARN" && l.message === PARTIAL_RUN_LOG_MESSAGE));
+        assert.equal(partialAlarmLines(h.logs).length, 1, "the partial-run alarm's filter counts this run once");
         assert.equal(
             h.logs.filter((l) => l.message === "invalidPageToken on an uploads playlist; restarting its walk once")
                 .length,

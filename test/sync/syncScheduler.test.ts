@@ -97,6 +97,7 @@ const T = {
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     invoke: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
 };
 
 describe("SyncScheduler configuration", () => {
@@ -235,7 +236,7 @@ describe("SyncScheduler component", function () {
                 const custom = p()
                     .descendants(comp.urn)
                     .filter((r) => r.custom);
-                assert.equal(custom.length, stack === "prd" ? 16 : 13);
+                assert.equal(custom.length, stack === "prd" ? 18 : 15);
                 for (const r of custom) assert.ok(tokyo.has(r.urn), r.urn);
             });
 
@@ -409,6 +410,36 @@ describe("SyncScheduler component", function () {
                     threshold: 600000,
                     comparisonOperator: "GreaterThanThreshold",
                     alarmDescription: `sync-batch ${stack} ran longer than 600 s (timeout 900 s)`,
+                });
+            });
+
+            it("alarms to the alerts topic on a partial run, counted by a metric filter on the function's logs", () => {
+                assert.deepEqual(p().inputs(T.metricFilter, "sync-partial-runs"), {
+                    name: names.partialMetricFilter,
+                    logGroupName: names.logGroup,
+                    pattern: '"sync partial: channels skipped"',
+                    metricTransformation: {
+                        name: "PartialRuns",
+                        namespace: `OpsPlatform/Sync/${stack}`,
+                        value: "1",
+                        defaultValue: "0",
+                    },
+                });
+                assert.deepEqual(p().inputs(T.alarm, "sync-partial"), {
+                    name: names.partialAlarm,
+                    namespace: `OpsPlatform/Sync/${stack}`,
+                    metricName: "PartialRuns",
+                    statistic: "Sum",
+                    period: 300,
+                    evaluationPeriods: 1,
+                    threshold: 1,
+                    comparisonOperator: "GreaterThanOrEqualToThreshold",
+                    treatMissingData: "notBreaching",
+                    alarmActions: [topicArn(stack)],
+                    alarmDescription:
+                        `sync-batch ${stack} skipped channels (run status partial); the other channels were ` +
+                        "published. Reasons: youtube_sync_runs.skipped_channels of the latest run. " +
+                        `Logs: aws logs tail ${names.logGroup} --since 1h --filter-pattern '"sync partial: channels skipped"'`,
                 });
             });
 

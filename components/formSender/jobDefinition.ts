@@ -1,8 +1,13 @@
 /**
  * The runner's job definition and what it needs: the Supabase secrets (with their values when the
- * stack supplies them), the job log group, the execution role (pull, log, read the secrets) and
- * the job role (read its client config), and the SSM parameter that publishes the definition.
- * The functions submit jobs with this definition and pass these roles.
+ * stack supplies them), the job log group, the execution role (pull, log) and the job role (read
+ * its client config and the two Supabase secrets), and the SSM parameter that publishes the
+ * definition. The functions submit jobs with this definition and pass these roles.
+ *
+ * The runner opens pages on sites nobody here controls (policy/THREAT_MODEL.md "Hostile sites"), so
+ * no secret value is in its container's environment: the definition passes the secrets' ARNs and
+ * the runner reads the values at start with the job role (containers/runner/src/secrets.ts), keeping
+ * them in memory. Policy rule `batch-runner-no-secret-env` holds every job definition to that.
  */
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
@@ -24,6 +29,33 @@ export const JOB_RETRY_RULES = [
     { onReason: "CannotPullContainerError:*", action: "RETRY" },
     { onReason: "*", action: "EXIT" },
 ] as const;
+
+/**
+ * Chromium's sandbox on Batch (issue 19). The runner refuses to start Chromium without its sandbox unless
+ * RUNNER_ALLOW_NO_SANDBOX=1 (containers/runner/src/browser.ts); the image runs it as the unprivileged user `runner`,
+ * where the sandbox works wherever the container may create user namespaces (test/runner/sandbox.test.ts shows the
+ * renderers in their own user, PID and network namespaces under seccomp-bpf). On Batch's hosts it cannot start yet:
+ * - Chromium's namespace sandbox needs clone/unshare with CLONE_NEWUSER. Docker's default seccomp profile, which ECS
+ *   applies to every container on the ECS-optimized AL2023 AMI (Docker 25.0.18, amazon-ecs-ami release 20261113),
+ *   allows `clone` only without any namespace flag (mask 2114060288 = CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|
+ *   NEWPID|NEWNET) and `unshare`/`clone3` only with CAP_SYS_ADMIN (moby/profiles seccomp/default.json; Docker docs
+ *   https://docs.docker.com/engine/security/seccomp/).
+ * - The setuid helper (Debian's chromium-sandbox) does not help: it clones with CLONE_NEWPID|CLONE_NEWNET and gives up
+ *   on any error but EINVAL (chromium sandbox/linux/suid/sandbox.c `MoveToNewNamespaces`), and a PID namespace needs
+ *   CAP_SYS_ADMIN, which Docker's default capability set does not grant. So the image installs no setuid binary.
+ * - A Batch job definition cannot change either: its LinuxParameters offer devices, initProcessEnabled, maxSwap,
+ *   sharedMemorySize, swappiness and tmpfs only (https://docs.aws.amazon.com/batch/latest/APIReference/
+ *   API_LinuxParameters.html), with no capabilities and no docker security options (ECS task definitions have
+ *   `dockerSecurityOptions`, Batch container properties do not); `privileged` would drop seccomp altogether and is
+ *   refused by `containers-non-privileged`.
+ * What is needed is on the hosts: dockerd started with a seccomp profile that is Docker's default plus clone/unshare
+ * with CLONE_NEWUSER (daemon.json "seccomp-profile"), written by the compute environments' launch template user data
+ * (compute.ts). Until that lands, the job definition says openly that Chromium runs unsandboxed, and the advisory
+ * policy rule `batch-runner-chromium-sandbox` repeats it on every preview; drop this entry with the host change.
+ */
+export const RUNNER_SANDBOX_ENVIRONMENT: readonly { readonly name: string; readonly value: string }[] = [
+    { name: "RUNNER_ALLOW_NO_SANDBOX", value: "1" },
+];
 
 export interface JobDefinitionInput
     extends
@@ -97,7 +129,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
         `${name}-job-execution`,
         {
             service: "ecs-tasks.amazonaws.com",
-            description: "Form-sender job execution: pull the image, write logs, inject the Supabase secrets",
+            description: "Form-sender job execution: pull the image, write logs",
             statements: [
                 // GetAuthorizationToken is account-wide: AWS supports no resource scoping for it.
                 { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
@@ -113,12 +145,6 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
                     Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
                     Resource: pulumi.interpolate`${jobLogs.arn}:*`,
                 },
-                {
-                    Sid: "SupabaseSecrets",
-                    Effect: "Allow",
-                    Action: ["secretsmanager:GetSecretValue"],
-                    Resource: [supabaseUrl.arn, supabaseKey.arn],
-                },
             ],
         },
         parent,
@@ -127,13 +153,20 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
         `${name}-job`,
         {
             service: "ecs-tasks.amazonaws.com",
-            description: "Form-sender runner: read its client config, nothing else",
+            description: "Form-sender runner: read its client config and the two Supabase secrets, nothing else",
             statements: [
                 {
                     Sid: "ReadClientConfig",
                     Effect: "Allow",
                     Action: ["s3:GetObject"],
                     Resource: pulumi.interpolate`${bucket.arn}/client-config/*`,
+                },
+                // Read once at start by the runner itself (containers/runner/src/secrets.ts); these two ARNs only.
+                {
+                    Sid: "ReadSupabaseSecrets",
+                    Effect: "Allow",
+                    Action: ["secretsmanager:GetSecretValue"],
+                    Resource: [supabaseUrl.arn, supabaseKey.arn],
                 },
             ],
         },
@@ -159,13 +192,14 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
                     { type: "VCPU", value: String(input.jobVcpus) },
                     { type: "MEMORY", value: String(input.jobMemoryMib) },
                 ],
+                // ARNs, not values: no `secrets` (ECS would put the values in the environment of the container and of
+                // every process in it, https://docs.aws.amazon.com/batch/latest/userguide/specifying-sensitive-data-secrets.html).
                 environment: [
                     { name: "FORM_SENDER_ENV", value: "aws_batch" },
                     { name: "AWS_REGION", value: region },
-                ],
-                secrets: [
-                    { name: "SUPABASE_URL", valueFrom: supabaseUrl.arn },
-                    { name: "SUPABASE_SERVICE_ROLE_KEY", valueFrom: supabaseKey.arn },
+                    { name: "SUPABASE_URL_SECRET_ARN", value: supabaseUrl.arn },
+                    { name: "SUPABASE_KEY_SECRET_ARN", value: supabaseKey.arn },
+                    ...RUNNER_SANDBOX_ENVIRONMENT,
                 ],
                 // Chromium needs more than Docker's 64 MB /dev/shm; the init process reaps its zombies and
                 // forwards SIGTERM.

@@ -1,7 +1,9 @@
 /**
  * Containers (ECS task definitions and Batch job definitions) and the EFS cache they mount.
  * The runner visits third-party sites with Chromium: a privileged container would hand a
- * browser exploit the host. EFS holds generated comments and is encrypted at rest and on the wire.
+ * browser exploit the host, a secret in its environment would hand it the secret, and Chromium
+ * without its sandbox would hand it the runner's process (policy/THREAT_MODEL.md "Hostile sites").
+ * EFS holds generated comments and is encrypted at rest and on the wire.
  */
 import { containerDocs, JOB_DEFINITION, TASK_DEFINITION } from "../lib/containers";
 import { statementsOf } from "../lib/policyDocument";
@@ -124,4 +126,69 @@ export const efsEncryptedInTransit: StackRule = {
     },
 };
 
-export const CONTAINER_RULES = [containersNonPrivileged, efsEncryptedAtRest, efsEncryptedInTransit];
+/** Entries of a container definition's `environment` or `secrets` list, as { name, … } objects. */
+function entries(def: unknown, key: "environment" | "secrets"): Array<{ name: string; value: unknown }> {
+    return asArray(prop(def, key)).map((e) => ({
+        name: typeof prop(e, "name") === "string" ? String(prop(e, "name")) : "?",
+        value: key === "secrets" ? prop(e, "valueFrom") : prop(e, "value"),
+    }));
+}
+
+export const batchRunnerNoSecretEnv: ResourceRule = {
+    scope: "resource",
+    name: "batch-runner-no-secret-env",
+    description:
+        "No Batch job definition (the runner, which opens hostile sites in Chromium) injects a secret as an " +
+        "environment variable: its `secrets` list is empty and the runner reads secrets by ARN at start.",
+    checkov: [],
+    enforcementLevel: "mandatory",
+    remediation:
+        "Drop the `secrets` entry and pass the secret's ARN as a plain variable (SUPABASE_KEY_SECRET_ARN); the runner " +
+        "reads the value with its job role at start and keeps it in memory (containers/runner/src/secrets.ts), and the " +
+        "job role gets secretsmanager:GetSecretValue on that ARN.",
+    types: [JOB_DEFINITION],
+    check(r) {
+        const docs = containerDocs(r);
+        return docs.containers.flatMap((c) =>
+            entries(c.def, "secrets").map(
+                (e) =>
+                    `${describe(r)} ${c.label} injects the secret ${e.name} as an environment variable, where every ` +
+                    "process in the container (Chromium included) can read it",
+            ),
+        );
+    },
+};
+
+/** The runner's local-development switch (containers/runner/src/browser.ts `ALLOW_NO_SANDBOX`). */
+const ALLOW_NO_SANDBOX = "RUNNER_ALLOW_NO_SANDBOX";
+
+export const batchRunnerChromiumSandbox: ResourceRule = {
+    scope: "resource",
+    name: "batch-runner-chromium-sandbox",
+    description:
+        "No Batch job definition turns the runner's Chromium sandbox off (RUNNER_ALLOW_NO_SANDBOX=1 is for local " +
+        "development).",
+    checkov: [],
+    // Advisory while the compute environments' Docker hosts refuse user namespaces (policy/THREAT_MODEL.md
+    // "Chromium's sandbox"): the runner cannot be sandboxed there yet, and this keeps saying so on every preview.
+    enforcementLevel: "advisory",
+    remediation:
+        "Remove RUNNER_ALLOW_NO_SANDBOX from the job definition once the compute environments' hosts let containers " +
+        "create user namespaces (a Docker seccomp profile that allows clone/unshare with CLONE_NEWUSER).",
+    types: [JOB_DEFINITION],
+    check(r) {
+        return containerDocs(r).containers.flatMap((c) =>
+            entries(c.def, "environment")
+                .filter((e) => e.name === ALLOW_NO_SANDBOX && String(e.value).trim() === "1")
+                .map(() => `${describe(r)} ${c.label} sets ${ALLOW_NO_SANDBOX}=1: Chromium runs without its sandbox`),
+        );
+    },
+};
+
+export const CONTAINER_RULES = [
+    containersNonPrivileged,
+    efsEncryptedAtRest,
+    efsEncryptedInTransit,
+    batchRunnerNoSecretEnv,
+    batchRunnerChromiumSandbox,
+];

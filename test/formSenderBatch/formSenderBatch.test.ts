@@ -27,7 +27,7 @@ interface ComputeEnvironmentInputs {
 /** The job definition's `containerProperties`, parsed. */
 interface ContainerProperties {
     environment: { name: string; value: string }[];
-    secrets: { name: string; valueFrom: string }[];
+    secrets?: { name: string; valueFrom: string }[];
     linuxParameters?: unknown;
     resourceRequirements?: unknown;
 }
@@ -112,7 +112,7 @@ describe("FormSenderBatch", function () {
                 assert.deepEqual(q("spot-then-ondemand").jobStateTimeLimitActions, limit);
             });
 
-            it("defines the runner job with retries ending in EXIT, secrets, init process and shared memory", () => {
+            it("defines the runner job with retries ending in EXIT, secret ARNs, init process and shared memory", () => {
                 const jd = p().inputs(T.jobDef, "form-sender-job");
                 assert.deepEqual(jd.retryStrategy, {
                     attempts: 3,
@@ -125,11 +125,18 @@ describe("FormSenderBatch", function () {
                 assert.deepEqual(jd.timeout, { attemptDurationSeconds: 28800 });
                 const c = json<ContainerProperties>(jd.containerProperties);
                 assert.deepEqual(c.environment[0], { name: "FORM_SENDER_ENV", value: "aws_batch" });
+                // Issue 19: the runner reads the Supabase secrets by ARN with its job role; no value is injected
+                // into the container's environment (`secrets`), where Chromium could read it.
+                const secretArns = [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/key`].map(
+                    (n) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${n}-AbCdEf`,
+                );
+                assert.equal(c.secrets, undefined);
                 assert.deepEqual(
-                    c.secrets.map((s) => s.valueFrom),
-                    [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/key`].map(
-                        (n) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${n}-AbCdEf`,
-                    ),
+                    c.environment.filter((e) => e.name.endsWith("_SECRET_ARN")),
+                    [
+                        { name: "SUPABASE_URL_SECRET_ARN", value: secretArns[0] },
+                        { name: "SUPABASE_KEY_SECRET_ARN", value: secretArns[1] },
+                    ],
                 );
                 assert.deepEqual(c.linuxParameters, { initProcessEnabled: true, sharedMemorySize: 2048 });
                 assert.deepEqual(c.resourceRequirements, [
@@ -147,7 +154,18 @@ describe("FormSenderBatch", function () {
                         Action: ["s3:GetObject"],
                         Resource: `arn:aws:s3:::form-sender-configs/client-config/*`,
                     },
+                    {
+                        Sid: "ReadSupabaseSecrets",
+                        Effect: "Allow",
+                        Action: ["secretsmanager:GetSecretValue"],
+                        Resource: secretArns,
+                    },
                 ]);
+                const execution = json<PolicyDocument>(p().inputs(T.rolePolicy, "form-sender-job-execution").policy);
+                assert.ok(
+                    !JSON.stringify(execution).includes("secretsmanager"),
+                    "the execution role no longer reads the Supabase secrets",
+                );
             });
 
             it("lets the dispatcher list the bucket so a missing upload is 404 NoSuchKey, not 403", () => {

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startS3Server, type S3Server } from "../support/s3Server";
+import { startSecretsManager, type SecretsManagerServer } from "../support/secretsManagerServer";
 import { startSupabase, type LocalSupabase } from "../support/supabase";
 import { FIXTURE_ROOT, readExpectation, startFixtureServer, type FixtureServer } from "./fixtureServer";
 
@@ -18,6 +19,9 @@ const BUILD = path.join(ROOT, "containers", "runner", `dist-e2e-${process.pid}`)
 const ENTRY = path.join(BUILD, "containers", "runner", "src", "main.js");
 const CONFIG_TEXT = fs.readFileSync(path.join(FIXTURE_ROOT, "client_config.json"), "utf8");
 const BUCKET = "fs-client-config";
+/** The job definition passes the Supabase secrets' ARNs; the runner reads them with the job role (issue 19). */
+const SECRET_ARN = (what: string) =>
+    `arn:aws:secretsmanager:us-east-1:123456789012:secret:/fs-runner/e2e/supabase/${what}-AbCdEf`;
 
 /** `returning id` of a bigserial key (node-postgres reads int8 as a string). */
 interface IdRow {
@@ -64,6 +68,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     let sb: LocalSupabase;
     let s3: S3Server;
     let sites: FixtureServer;
+    let sm: SecretsManagerServer;
 
     before(async () => {
         const tsc = spawn(
@@ -86,6 +91,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
         sb = supabase;
         s3 = s3server;
         sites = fixtures;
+        sm = await startSecretsManager({ [SECRET_ARN("url")]: sb.url, [SECRET_ARN("key")]: sb.serviceRoleKey });
         assert.strictEqual(compiled, 0, "the runner compiles with containers/runner/tsconfig.build.json");
         const client = new S3Client({
             endpoint: s3.endpoint,
@@ -104,7 +110,7 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
     });
     after(async () => {
         fs.rmSync(BUILD, { recursive: true, force: true });
-        await Promise.all([sb?.stop(), s3?.close(), sites?.close()]);
+        await Promise.all([sb?.stop(), s3?.close(), sites?.close(), sm?.close()]);
     });
 
     /** Companies whose form_url is a fixture (null for a company without a form), queued for `targeting`. */
@@ -151,8 +157,12 @@ describe("runner Batch job end to end (PostgreSQL + RPC + S3 + Chromium)", funct
                 FORM_SENDER_CLIENT_CONFIG_URL: `s3://${BUCKET}/client-config/e2e.json`,
                 FORM_SENDER_SEND_END_TIME: "23:59",
                 FORM_SENDER_FORM_TIMEOUT_SECONDS: "60",
-                SUPABASE_URL: sb.url,
-                SUPABASE_SERVICE_ROLE_KEY: sb.serviceRoleKey,
+                SUPABASE_URL_SECRET_ARN: SECRET_ARN("url"),
+                SUPABASE_KEY_SECRET_ARN: SECRET_ARN("key"),
+                AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+                // Tests run as root, where Chromium's sandbox cannot start (test/runner/sandbox.test.ts runs it
+                // sandboxed as an unprivileged user).
+                ...(process.getuid?.() === 0 ? { RUNNER_ALLOW_NO_SANDBOX: "1" } : {}),
                 AWS_ENDPOINT_URL_S3: s3.endpoint,
                 AWS_REGION: "us-east-1",
                 AWS_ACCESS_KEY_ID: "test",

@@ -1,13 +1,17 @@
-/** Chromium for the runner: which binary, which flags, and contexts that cost little. */
+/**
+ * Chromium for the runner: which binary, which flags, its sandbox, its environment, and contexts that cost little.
+ * Every page the runner opens is on a site nobody here controls (policy/THREAT_MODEL.md "Hostile sites"): Chromium
+ * runs with its sandbox, as an unprivileged user, with an environment that holds nothing worth stealing.
+ */
 import * as fs from "fs";
 import { chromium, type Browser, type BrowserContext } from "playwright-core";
 
 /**
- * Flags for a headless Chromium in a container without a GPU or a user namespace sandbox; the
- * background services would only phone home (the job has no use for updates or sync).
+ * Flags for a headless Chromium in a container without a GPU; the background services would only phone home (the
+ * job has no use for updates or sync). No `--no-sandbox` here: `sandboxPolicy` decides, and Playwright adds
+ * `--no-sandbox` itself unless its `chromiumSandbox` option is true (playwright-core chromium.ts).
  */
 export const CHROMIUM_ARGS: readonly string[] = [
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -18,11 +22,16 @@ export const CHROMIUM_ARGS: readonly string[] = [
     "--disable-default-apps",
     "--mute-audio",
     "--no-default-browser-check",
-    // Site isolation would start a renderer process for every recipient site; the runner holds
-    // no credentials worth isolating, and reusing renderers triples throughput (scripts/bench).
+    // Site isolation stays off (one renderer may serve several recipient sites). Decided by measurement, issue 19:
+    // SITE_ISOLATION below.
     "--disable-site-isolation-trials",
     "--disable-features=Translate,MediaRouter,OptimizationHints,IsolateOrigins,site-per-process",
 ];
+
+/**
+ * SITE_ISOLATION — measured, then decided (`npm run bench -- runner`, figures below; filled in by issue 19).
+ */
+export const SITE_ISOLATION = "off";
 
 const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
@@ -43,17 +52,175 @@ export function resolveChromiumPath(
     return exists(DEBIAN_CHROMIUM) ? DEBIAN_CHROMIUM : undefined;
 }
 
-export async function launchBrowser(env: NodeJS.ProcessEnv = process.env): Promise<Browser> {
-    return chromium.launch({
-        executablePath: resolveChromiumPath(env),
-        headless: true,
-        args: [...CHROMIUM_ARGS],
-        // The job owns shutdown: Playwright must not kill Chromium on SIGTERM while in-flight
-        // forms are still finishing within the grace period.
-        handleSIGTERM: false,
-        handleSIGINT: false,
-        handleSIGHUP: false,
-    });
+/** The setting that lets Chromium run without its sandbox: local development only. */
+export const ALLOW_NO_SANDBOX = "RUNNER_ALLOW_NO_SANDBOX";
+
+/** What the runner does about Chromium's sandbox, from `RUNNER_ALLOW_NO_SANDBOX` and the user it runs as. */
+export interface SandboxPolicy {
+    /** Launch with Chromium's sandbox (Playwright's `chromiumSandbox`). */
+    readonly sandbox: boolean;
+    /** Why, for the log line at every browser start. */
+    readonly reason: string;
+}
+
+export class SandboxError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "SandboxError";
+    }
+}
+
+/**
+ * Chromium runs sandboxed unless `RUNNER_ALLOW_NO_SANDBOX=1` says otherwise. Chromium's sandbox cannot run as root
+ * (Chromium exits with "Running as root without --no-sandbox is not supported. See https://crbug.com/638180",
+ * content/browser/zygote_host/zygote_host_impl_linux.cc), so root without the setting is refused here, before a
+ * browser starts, with the fix.
+ */
+export function sandboxPolicy(env: NodeJS.ProcessEnv, uid: number | undefined = process.getuid?.()): SandboxPolicy {
+    const raw = env[ALLOW_NO_SANDBOX];
+    const value = raw?.trim() ?? "";
+    if (value === "1") {
+        return { sandbox: false, reason: `${ALLOW_NO_SANDBOX}=1: sandbox off (local development only)` };
+    }
+    if (value !== "" && value !== "0") {
+        throw new SandboxError(
+            `${ALLOW_NO_SANDBOX} must be 1 (run Chromium without its sandbox, local development only), 0 or unset, ` +
+                `got "${raw}"; unset it to keep the sandbox on`,
+        );
+    }
+    if (uid === 0) {
+        throw new SandboxError(
+            "the runner runs as root, where Chromium's sandbox cannot start, and it will not start a browser " +
+                `without the sandbox (${ALLOW_NO_SANDBOX} is ${raw === undefined ? "unset" : `"${raw}"`}): run it ` +
+                `as an unprivileged user (the image's USER runner), or set ${ALLOW_NO_SANDBOX}=1 for local development`,
+        );
+    }
+    return { sandbox: true, reason: "sandbox required" };
+}
+
+/**
+ * The only variables Chromium gets, never the runner's own (the ECS credentials endpoint, job settings, anything a
+ * later change adds): a renderer exploit can read its process's environment and command line.
+ */
+export const CHROMIUM_ENV_NAMES: readonly string[] = [
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "FONTCONFIG_PATH",
+];
+
+export function chromiumEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const name of CHROMIUM_ENV_NAMES) {
+        const v = env[name];
+        if (v !== undefined) out[name] = v;
+    }
+    out.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+    return out;
+}
+
+/** Chromium's own report (chrome://sandbox): layer 1 is "Namespace", "SUID" or "None". */
+export interface SandboxStatus {
+    readonly layer1: string;
+    readonly pidNamespace: boolean;
+    readonly networkNamespace: boolean;
+    readonly seccompBpf: boolean;
+    /** Chromium's verdict: "You are adequately sandboxed." */
+    readonly adequate: boolean;
+}
+
+/** What Chromium reports when Playwright started it with --no-sandbox. */
+const NO_SANDBOX: SandboxStatus = {
+    layer1: "None",
+    pidNamespace: false,
+    networkNamespace: false,
+    seccompBpf: false,
+    adequate: false,
+};
+
+/** Parses the text of chrome://sandbox (chrome/browser/resources/sandbox_internals, Linux). */
+export function parseSandboxPage(text: string): SandboxStatus {
+    const row = (label: string) => new RegExp(`^${label}\\s+(.+)$`, "m").exec(text)?.[1].trim() ?? "unknown";
+    return {
+        layer1: row("Layer 1 Sandbox"),
+        pidNamespace: row("PID namespaces") === "Yes",
+        networkNamespace: row("Network namespaces") === "Yes",
+        seccompBpf: row("Seccomp-BPF sandbox") === "Yes",
+        adequate: /You are adequately sandboxed\./.test(text),
+    };
+}
+
+/** Reads chrome://sandbox in a throwaway context (a renderer of this browser fills it in). */
+export async function readSandboxStatus(browser: Browser): Promise<SandboxStatus> {
+    const context = await browser.newContext();
+    try {
+        const page = await context.newPage();
+        await page.goto("chrome://sandbox");
+        return parseSandboxPage(await page.innerText("body"));
+    } finally {
+        await context.close();
+    }
+}
+
+/** Receives, at every browser start, the policy and what Chromium reports (the job logs it). */
+export type SandboxReporter = (policy: SandboxPolicy, status: SandboxStatus) => void;
+
+/**
+ * Starts Chromium with its sandbox (`sandboxPolicy`) and a minimal environment (`chromiumEnv`), then reads what
+ * Chromium reports: a browser that should be sandboxed and is not is closed and refused.
+ */
+export async function launchBrowser(
+    env: NodeJS.ProcessEnv = process.env,
+    report: SandboxReporter = () => undefined,
+): Promise<Browser> {
+    const policy = sandboxPolicy(env);
+    let browser: Browser;
+    try {
+        browser = await chromium.launch({
+            executablePath: resolveChromiumPath(env),
+            headless: true,
+            chromiumSandbox: policy.sandbox,
+            args: [...CHROMIUM_ARGS],
+            env: chromiumEnv(env),
+            // The job owns shutdown: Playwright must not kill Chromium on SIGTERM while in-flight
+            // forms are still finishing within the grace period.
+            handleSIGTERM: false,
+            handleSIGINT: false,
+            handleSIGHUP: false,
+        });
+    } catch (err) {
+        const said = (err as Error).message.split("\n").find((l) => /sandbox|namespace/i.test(l));
+        if (policy.sandbox && said) {
+            throw new SandboxError(
+                "Chromium could not start its sandbox: this host allows neither unprivileged user namespaces nor " +
+                    "the setuid helper (under Docker's default seccomp profile, clone(CLONE_NEWUSER) is refused; " +
+                    'policy/THREAT_MODEL.md "Chromium\'s sandbox"). Allow user namespaces on the host, or set ' +
+                    `${ALLOW_NO_SANDBOX}=1 for local development. Chromium said: ${said.trim()}`,
+            );
+        }
+        throw err;
+    }
+    try {
+        // With --no-sandbox there is nothing to ask Chromium (and no page to spend on asking).
+        const status = policy.sandbox ? await readSandboxStatus(browser) : NO_SANDBOX;
+        if (policy.sandbox && (status.layer1 === "None" || !status.seccompBpf)) {
+            throw new SandboxError(
+                `Chromium started without its sandbox (layer 1: ${status.layer1}, seccomp-bpf: ` +
+                    `${status.seccompBpf ? "on" : "off"}); the runner refuses to use it. Allow user namespaces on ` +
+                    `the host, or set ${ALLOW_NO_SANDBOX}=1 for local development`,
+            );
+        }
+        report(policy, status);
+        return browser;
+    } catch (err) {
+        await browser.close().catch(() => undefined);
+        throw err;
+    }
 }
 
 /** Resource types a form never needs; skipping them saves bandwidth and renderer memory. */

@@ -25,6 +25,10 @@ export interface RunnerSettings {
     /** `FORM_SENDER_TARGETING_ID`; null when unset (the execution row's `targeting_id` is used). */
     readonly targetingId: string | null;
     readonly clientConfigUrl: string;
+    /**
+     * Supabase URL and key. main.ts reads them from Secrets Manager (src/secrets.ts) and hands runJob an in-memory
+     * copy of the environment holding them; they are never in the process environment.
+     */
     readonly supabaseUrl: string;
     readonly supabaseKey: string;
     /** `FORM_SENDER_WORKERS` (`workers_per_workflow`), 1..16. @default 4 */
@@ -183,12 +187,12 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
         supabaseUrl: required(
             env,
             "SUPABASE_URL",
-            "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/url",
+            "main.ts reads it from the Secrets Manager secret SUPABASE_URL_SECRET_ARN names (src/secrets.ts)",
         ),
         supabaseKey: required(
             env,
             "SUPABASE_SERVICE_ROLE_KEY",
-            "the job definition injects it from Secrets Manager /fs-runner/<env>/supabase/key",
+            "main.ts reads it from the Secrets Manager secret SUPABASE_KEY_SECRET_ARN names (src/secrets.ts)",
         ),
         workers: int(env, "FORM_SENDER_WORKERS", 4, 1, 16, "workers_per_workflow is 1..16"),
         testMode: bool(env, "FORM_SENDER_TEST_MODE"),

@@ -224,6 +224,17 @@ describe("YouTube Data API client", () => {
         });
     });
 
+    it("retries a 502 whose body is the front end's HTML error page, not JSON", async () => {
+        yt.failNext(1, { endpoint: "channels", status: 502, body: "html" });
+        const items = await client().channels([ch]);
+        assert.equal(items[0].id, ch);
+        assert.deepEqual(
+            yt.requests.map((r) => r.status),
+            [502, 200],
+        );
+        assert.deepEqual(sleeps, [375]);
+    });
+
     it("reports a missing uploads playlist as an empty, not-found page", async () => {
         const p = await client().playlistPage("UUdoesnotexistdoesnotexis");
         assert.deepEqual(p, { videoIds: [], notFound: true });

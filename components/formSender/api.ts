@@ -18,6 +18,7 @@ export const ROUTES = [
     { method: "POST", path: ["form-sender", "submit"] },
     { method: "POST", path: ["form-sender", "client-config-upload"] },
     { method: "GET", path: ["form-sender", "executions"] },
+    { method: "GET", path: ["form-sender", "executions", "{id}"] },
     { method: "POST", path: ["form-sender", "executions", "{id}", "cancel"] },
 ] as const;
 

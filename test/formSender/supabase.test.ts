@@ -53,6 +53,7 @@ describe("Supabase schema and RPCs", function () {
         assert.deepEqual(await applyMigrations(sb.db), [
             "20261120000000_form_sender_tables.sql",
             "20261120000100_form_sender_functions.sql",
+            "20261127000000_form_sender_execution_detail.sql",
         ]);
     });
 

@@ -120,9 +120,9 @@ describe("form-sender API", function () {
             const deployed: Record<string, unknown> = {};
             for (const r of plan.resources.filter((x) => DEPLOYED_TYPES.includes(x.type)))
                 deployed[`${r.type.split(":").pop()} ${r.name}`] = r.inputs;
-            // 6 path resources (form-sender, submit, client-config-upload, executions, {id}, cancel), 4 methods, 4
-            // integrations.
-            assert.equal(Object.keys(deployed).length, 6 + 4 + 4);
+            // 6 path resources (form-sender, submit, client-config-upload, executions, {id}, cancel), 5 methods, 5
+            // integrations (GET executions/{id} joined the four routes for the operators' `show`).
+            assert.equal(Object.keys(deployed).length, 6 + 5 + 5);
             const triggers = plan.inputs<{ triggers: Record<string, string> }>(
                 T.deployment,
                 "form-sender-api",

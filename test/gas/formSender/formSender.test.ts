@@ -1,0 +1,431 @@
+/**
+ * The GAS package (gas/form-sender/*.gs over gas/AWSBatchClient.gs) end to end: an Apps Script
+ * project in Node (appsScript.ts) whose UrlFetchApp reaches the real dispatcher on loopback
+ * (apiProcess.ts: SigV4-checking API front, PostgreSQL through the RPC server, S3 and Batch
+ * stand-ins). Each test drives the operators' entry points and then reads the targeting sheet, the
+ * database and the Batch calls.
+ */
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
+import { Pool } from "pg";
+import { AppsScriptProject } from "./appsScript";
+
+const HEADER = [
+    "targeting_id",
+    "active",
+    "useAwsBatch",
+    "client_config",
+    "concurrent_workflow",
+    "batch_instance_count",
+    "shards",
+    "use_extra_table",
+    "test_mode",
+    "batch_prefer_spot",
+    "batch_allow_on_demand_fallback",
+    "batch_max_attempts",
+    "batch_workers_per_workflow",
+    "session_max_hours",
+    "send_end_time",
+    "batch_max_parallelism",
+    "memo",
+    "executionId",
+    "jobId",
+    "arraySize",
+    "submittedAt",
+    "awsStatus",
+    "awsMessage",
+];
+
+const CONFIG = JSON.stringify({
+    client: {
+        company_name: "株式会社テストコネクト",
+        last_name: "山田",
+        first_name: "太郎",
+        email: "t.yamada@example.com",
+        phone: "03-1234-5678",
+    },
+    message: { subject: "ご提案", body: "お世話になっております。" },
+});
+
+type Cell = string | number | boolean | Date;
+/** A targeting row from the columns it sets; every other cell is empty. */
+const row = (cells: Partial<Record<(typeof HEADER)[number], Cell>>): Cell[] =>
+    HEADER.map((h) => cells[h] ?? (h === "client_config" ? CONFIG : ""));
+
+const FORM_SENDER_WRITE_BACK = ["executionId", "jobId", "arraySize", "submittedAt", "awsStatus", "awsMessage"];
+
+/** A value from the script's realm as plain data (its arrays and objects have that realm's prototypes). */
+const plain = <T>(v: unknown): T => JSON.parse(JSON.stringify(v)) as T;
+
+const PROPS = {
+    FORM_SENDER_AWS_API_BASE_URL: "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/stg",
+    FORM_SENDER_AWS_REGION: "us-east-1",
+    FORM_SENDER_AWS_ACCESS_KEY_ID: "AKIAGASEXAMPLE0001",
+    FORM_SENDER_AWS_SECRET_ACCESS_KEY: "gas/secret/key/EXAMPLE0001",
+};
+
+interface ApiState {
+    submittedJobs: SubmitJobCommandInput[];
+    terminatedJobs: { jobId: string }[];
+}
+
+interface ExecutionRow {
+    id: string;
+    targeting_id: string;
+    status: string;
+    run_total: number;
+    shards: number;
+    test_mode: boolean;
+    idempotency_key: string;
+}
+
+describe("GAS form-sender package against the dispatcher on loopback", function () {
+    this.timeout(300000);
+    let child: ChildProcess;
+    let api: { baseUrl: string; connectionString: string; control: string };
+    let db: Pool;
+
+    before(async () => {
+        child = spawn(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "apiProcess.ts")],
+            { stdio: ["ignore", "pipe", "inherit"] },
+        );
+        api = await new Promise((resolve, reject) => {
+            let out = "";
+            child.stdout!.on("data", (d: Buffer) => {
+                out += d.toString("utf8");
+                if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]) as typeof api);
+            });
+            child.once("exit", (code) => reject(new Error(`apiProcess exited with ${code}`)));
+        });
+        db = new Pool({ connectionString: api.connectionString, max: 2 });
+    });
+    after(async () => {
+        await db?.end();
+        if (child && child.exitCode === null) {
+            const exited = new Promise((r) => child.once("exit", r));
+            child.kill("SIGTERM");
+            await exited;
+        }
+    });
+
+    const origin = () => new URL(api.baseUrl).origin;
+    const project = (rows: Cell[][], props: Record<string, string> = {}) => {
+        const p = new AppsScriptProject((u) => u.replace(/^https:\/\/[^/]+/, origin()));
+        p.sheets.set("targeting", [HEADER, ...rows]);
+        for (const [k, v] of Object.entries({ ...PROPS, ...props })) p.properties.set(k, v);
+        return p;
+    };
+    const state = async () => (await (await fetch(`${api.control}/state`)).json()) as ApiState;
+    const batchEvent = async (detail: object) => {
+        const res = await fetch(`${api.control}/batch-event`, { method: "POST", body: JSON.stringify(detail) });
+        assert.equal(res.status, 200, await res.text());
+    };
+    const executions = async (targetings: string[]) =>
+        (
+            await db.query<ExecutionRow>(
+                "select * from job_executions where targeting_id = any($1) order by targeting_id, created_at",
+                [targetings],
+            )
+        ).rows;
+    const env = (job: SubmitJobCommandInput): Record<string, string | undefined> =>
+        Object.fromEntries(
+            (job.containerOverrides?.environment ?? []).map((e): [string, string | undefined] => [e.name!, e.value]),
+        );
+
+    it("routes by the useAwsBatch column, then Script Property USE_AWS_BATCH, then off", () => {
+        const cases: [Cell, string | undefined, boolean | RegExp][] = [
+            [true, undefined, true],
+            ["TRUE", "false", true],
+            ["yes", undefined, true],
+            [1, undefined, true],
+            [false, "TRUE", false],
+            ["No", "true", false],
+            ["0", "true", false],
+            ["", "TRUE", true],
+            ["", "1", true],
+            ["", "false", false],
+            ["", undefined, false],
+            ["maybe", "true", /column useAwsBatch of targeting R1 is "maybe"; use TRUE or FALSE \(or leave it blank\)/],
+            ["", "on", /Script Property USE_AWS_BATCH is "on"; use TRUE or FALSE/],
+        ];
+        for (const [column, property, expected] of cases) {
+            const p = project([row({ targeting_id: "R1", useAwsBatch: column })]);
+            if (property === undefined) p.properties.delete("USE_AWS_BATCH");
+            else p.properties.set("USE_AWS_BATCH", property);
+            const run = () => p.execution().isAwsBatchTargeting("R1");
+            if (expected instanceof RegExp) assert.throws(run, expected, `${String(column)} / ${property}`);
+            else assert.equal(run(), expected, `${String(column)} / ${property}`);
+            assert.deepEqual(p.fetched, []);
+        }
+    });
+
+    // AWSBatchClient.gs still refuses every call unless USE_AWS_BATCH is "true" (review finding 3), so the
+    // pilot runs with the property TRUE and the targetings not piloted set to FALSE.
+    it("pilots one targeting from the Run button and writes jobId, arraySize, submittedAt and status back", async () => {
+        const sendEnd = new Date(Date.UTC(1899, 11, 30, 8, 30)); // a Sheets time cell: 17:30 JST
+        const p = project(
+            [
+                row({
+                    targeting_id: "P1",
+                    useAwsBatch: true,
+                    concurrent_workflow: 3,
+                    batch_instance_count: 4,
+                    shards: 2,
+                    use_extra_table: true,
+                    test_mode: false,
+                    batch_allow_on_demand_fallback: "false",
+                    batch_max_attempts: 2,
+                    batch_workers_per_workflow: 4,
+                    session_max_hours: 6,
+                    send_end_time: sendEnd,
+                    memo: "operator's note",
+                }),
+                row({ targeting_id: "P2", useAwsBatch: false }),
+            ],
+            { FORM_SENDER_AWS_MANUAL_TARGETING_ID: "P1", USE_AWS_BATCH: "TRUE" },
+        );
+        const before = (await state()).submittedJobs.length;
+        const out = p.execution().startFormSenderAws() as { status: string; execution_id: string };
+        assert.equal(out.status, "SUBMITTED");
+        const [p1, p2] = p.rows();
+        assert.equal(p1.executionId, out.execution_id);
+        assert.equal(p1.arraySize, 4);
+        assert.match(String(p1.jobId), /\S/);
+        assert.match(String(p1.submittedAt), /^\d{4}-\d{2}-\d{2}T/);
+        assert.deepEqual([p1.awsStatus, p1.awsMessage, p1.memo], ["SUBMITTED", "", "operator's note"]);
+        assert.deepEqual(
+            FORM_SENDER_WRITE_BACK.map((h) => p2[h]),
+            FORM_SENDER_WRITE_BACK.map(() => ""),
+        );
+        const [e] = await executions(["P1"]);
+        assert.deepEqual([e.status, e.run_total, e.shards, e.test_mode], ["submitted", 4, 2, false]);
+        const jobs = (await state()).submittedJobs.slice(before);
+        assert.equal(jobs.length, 1);
+        assert.equal(jobs[0].jobQueue, "stg-fs-spot");
+        assert.equal(jobs[0].retryStrategy?.attempts, 2);
+        assert.deepEqual(jobs[0].arrayProperties, { size: 4 });
+        const vars = env(jobs[0]);
+        assert.deepEqual(
+            [
+                vars.FORM_SENDER_TABLE_MODE,
+                vars.FORM_SENDER_SEND_END_TIME,
+                vars.FORM_SENDER_WORKERS,
+                vars.FORM_SENDER_SESSION_MAX_HOURS,
+                vars.FORM_SENDER_TOTAL_SHARDS,
+            ],
+            ["extra", "17:30", "4", "6", "2"],
+        );
+        assert.throws(
+            () => p.execution().startFormSenderAws("P2"),
+            /targeting P2 does not route to AWS Batch .*set useAwsBatch to TRUE on its row to pilot it/,
+        );
+        assert.equal((await state()).submittedJobs.length, before + 1);
+    });
+
+    it("refuses cells without an AWS meaning or with bad values, naming column, value and fix, and sends nothing", () => {
+        const p = project([
+            row({ targeting_id: "V1", useAwsBatch: "yes", batch_max_parallelism: 50, batch_max_attempts: "many" }),
+        ]);
+        const out = p.execution().startFormSenderAws("V1") as { status: string };
+        assert.equal(out.status, "INVALID_SETTINGS");
+        const [v1] = p.rows();
+        assert.equal(v1.awsStatus, "INVALID_SETTINGS");
+        assert.match(String(v1.awsMessage), /column batch_max_parallelism of targeting V1 is 50: AWS Batch has no/);
+        assert.match(
+            String(v1.awsMessage),
+            /column batch_max_attempts of targeting V1 is "many"; use a whole number from 1 to 10/,
+        );
+        assert.deepEqual(p.fetched, []);
+    });
+
+    it("dry run submits with test_mode whatever the routing and marks the row DRY_RUN_SUBMITTED", async () => {
+        const p = project([row({ targeting_id: "D1", useAwsBatch: false })], { USE_AWS_BATCH: "TRUE" });
+        const before = (await state()).submittedJobs.length;
+        p.execution().dryRunFormSenderAws("D1");
+        assert.equal(p.rows()[0].awsStatus, "DRY_RUN_SUBMITTED");
+        const [e] = await executions(["D1"]);
+        assert.equal(e.test_mode, true);
+        const jobs = (await state()).submittedJobs.slice(before);
+        assert.equal(env(jobs[0]).FORM_SENDER_TEST_MODE, "true");
+    });
+
+    it("writes FAILED_API_GATEWAY when the API refuses the signature and INVALID_REQUEST for a 400", async () => {
+        const p = project([row({ targeting_id: "F1", useAwsBatch: true })], {
+            FORM_SENDER_AWS_SECRET_ACCESS_KEY: "not-the-secret",
+            USE_AWS_BATCH: "TRUE",
+        });
+        p.execution().startFormSenderAws("F1");
+        assert.equal(p.rows()[0].awsStatus, "FAILED_API_GATEWAY");
+        assert.match(String(p.rows()[0].awsMessage), /HTTP 403: The request signature we calculated does not match/);
+        const bad = JSON.stringify({ client: { company_name: "A" }, message: { body: "x" } });
+        const q = project([row({ targeting_id: "F2", useAwsBatch: true, client_config: bad })], {
+            USE_AWS_BATCH: "TRUE",
+        });
+        q.execution().startFormSenderAws("F2");
+        assert.equal(q.rows()[0].awsStatus, "INVALID_REQUEST");
+        assert.match(String(q.rows()[0].awsMessage), /HTTP 400/);
+        assert.deepEqual(await executions(["F1", "F2"]), []);
+    });
+
+    describe("start all, the time budget, the lock, list and stop", () => {
+        const ids = ["A1", "A2", "A3", "A4", "A5", "A6"];
+        let p: AppsScriptProject;
+
+        it("stops before the 6-minute limit, resumes from a trigger and starts each active targeting once", async () => {
+            p = project(
+                [
+                    ...ids.map((id) => row({ targeting_id: id, active: true })),
+                    row({ targeting_id: "A7", active: false }),
+                    row({ targeting_id: "A8", active: true, useAwsBatch: false }),
+                ],
+                { USE_AWS_BATCH: "TRUE" },
+            );
+            // 60 s per request: the list and three submits use 240 s, beyond the 210 s budget
+            // (360 s − 4 × 29 s − 14 s of retry pauses − 20 s margin), so the fourth waits.
+            p.requestMs = 60000;
+            const first = plain<{ done: boolean; remaining: string[] }>(p.execution().startFormSenderAwsAll());
+            assert.equal(first.done, false);
+            assert.deepEqual(first.remaining, ["A4", "A5", "A6"]);
+            assert.deepEqual(
+                p.triggers.map((t) => [t.handler, t.afterMs]),
+                [["resumeFormSenderAws", 60000]],
+            );
+            assert.deepEqual(
+                p.rows().map((r) => r.awsStatus),
+                ["SUBMITTED", "SUBMITTED", "SUBMITTED", "", "", "", "", ""],
+            );
+            assert.equal(p.lockHolder, null);
+
+            const second = p.fireTrigger() as { done: boolean };
+            assert.equal(second.done, true);
+            assert.deepEqual(p.triggers, []);
+            assert.equal(p.properties.get("FORM_SENDER_AWS_RUN"), undefined);
+            assert.deepEqual(
+                p.rows().map((r) => r.awsStatus),
+                ["SUBMITTED", "SUBMITTED", "SUBMITTED", "SUBMITTED", "SUBMITTED", "SUBMITTED", "", ""],
+            );
+            const rows = await executions([...ids, "A7", "A8"]);
+            assert.deepEqual(
+                rows.map((r) => r.targeting_id),
+                ids,
+            );
+            assert.deepEqual(
+                p
+                    .rows()
+                    .slice(0, 6)
+                    .map((r) => r.executionId),
+                rows.map((r) => r.id),
+            );
+        });
+
+        it("a resume that repeats an already submitted targeting gets the same execution, never a second job", async () => {
+            const jobsBefore = (await state()).submittedJobs.length;
+            const [a1] = await executions(["A1"]);
+            // As if the execution had died after submitting A1 but before saving that it had.
+            p.properties.set(
+                "FORM_SENDER_AWS_RUN",
+                JSON.stringify({ run_id: a1.idempotency_key.replace(/-A1$/, ""), queue: ["A1"], started: 0 }),
+            );
+            p.execution().resumeFormSenderAws();
+            assert.equal((await executions(["A1"])).length, 1);
+            assert.equal((await state()).submittedJobs.length, jobsBefore);
+            assert.equal(p.rows()[0].executionId, a1.id);
+            assert.match(String(p.rows()[0].awsMessage), /already submitted by run gas-\d{14}; same execution/);
+        });
+
+        it("refuses a manual run while a trigger run holds the script lock; a resume then reschedules itself", async () => {
+            const jobsBefore = (await state()).submittedJobs.length;
+            p.lockHolder = 999;
+            const fetched = p.fetched.length;
+            assert.throws(
+                () => p.execution().startFormSenderAws("A1"),
+                /another form-sender AWS run holds the script lock .*nothing was submitted or cancelled/,
+            );
+            p.properties.set("FORM_SENDER_AWS_RUN", JSON.stringify({ run_id: "gas-x", queue: ["A2"], started: 0 }));
+            assert.deepEqual(plain(p.execution().resumeFormSenderAws()), { done: false, busy: true });
+            assert.deepEqual(
+                p.triggers.map((t) => t.handler),
+                ["resumeFormSenderAws"],
+            );
+            assert.equal(p.fetched.length, fetched);
+            assert.equal((await state()).submittedJobs.length, jobsBefore);
+            p.lockHolder = null;
+        });
+
+        it("lists pending, submitted and running executions; stops one targeting, then all (and the pending start-all)", async () => {
+            const byId = Object.fromEntries(p.rows().map((r) => [String(r.targeting_id), r]));
+            const job = (id: string, status: string) => ({
+                jobId: String(byId[id].jobId),
+                jobName: `stg-fs-${id}`,
+                jobQueue: "stg-fs-spot",
+                status,
+                container: { environment: [{ name: "FORM_SENDER_EXECUTION_ID", value: String(byId[id].executionId) }] },
+                attempts: status === "SUCCEEDED" ? [{ container: { exitCode: 0 } }] : [],
+            });
+            await batchEvent(job("A1", "RUNNING"));
+            await batchEvent(job("A6", "SUCCEEDED"));
+
+            const listed = plain<{ targeting_id: string; status: string }[]>(
+                p.execution().getRunningFormSenderAwsTasks(),
+            );
+            assert.deepEqual(
+                listed
+                    .filter((e) => ids.includes(e.targeting_id))
+                    .map((e) => [e.targeting_id, e.status])
+                    .sort(),
+                [
+                    ["A1", "running"],
+                    ["A2", "submitted"],
+                    ["A3", "submitted"],
+                    ["A4", "submitted"],
+                    ["A5", "submitted"],
+                ],
+            );
+            assert.equal(p.rows()[0].awsStatus, "RUNNING");
+
+            const stopped = plain<{ status: string }[]>(p.execution().stopSpecificFormSenderAwsTask("A2"));
+            assert.deepEqual(
+                stopped.map((s) => s.status),
+                ["cancelled"],
+            );
+            assert.equal(p.rows()[1].awsStatus, "CANCELLED");
+            assert.ok((await state()).terminatedJobs.some((t) => t.jobId === byId.A2.jobId));
+            // The pending start-all of the lock test queued A2; stopping A2 dropped it from the queue.
+            assert.deepEqual(
+                plain<{ queue: string[] }>(JSON.parse(p.properties.get("FORM_SENDER_AWS_RUN")!)).queue,
+                [],
+            );
+
+            p.execution().stopAllRunningFormSenderAwsTasks();
+            assert.deepEqual(p.triggers, []);
+            assert.equal(p.properties.get("FORM_SENDER_AWS_RUN"), undefined);
+            assert.deepEqual(
+                (await executions(ids)).map((r) => [r.targeting_id, r.status]),
+                [
+                    ["A1", "cancelled"],
+                    ["A2", "cancelled"],
+                    ["A3", "cancelled"],
+                    ["A4", "cancelled"],
+                    ["A5", "cancelled"],
+                    ["A6", "succeeded"],
+                ],
+            );
+            assert.deepEqual(
+                p
+                    .rows()
+                    .slice(0, 6)
+                    .map((r) => r.awsStatus),
+                ["CANCELLED", "CANCELLED", "CANCELLED", "CANCELLED", "CANCELLED", "SUBMITTED"],
+            );
+            const left = plain<{ targeting_id: string }[]>(p.execution().getRunningFormSenderAwsTasks());
+            assert.deepEqual(
+                left.filter((e) => ids.includes(e.targeting_id)),
+                [],
+            );
+        });
+    });
+});

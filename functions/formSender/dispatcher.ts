@@ -2,8 +2,7 @@
  * The form-sender API behind API Gateway (REST, IAM-authorized, Lambda proxy integration):
  *   POST /form-sender/submit                     validate, record, store config, SubmitJob
  *   POST /form-sender/client-config-upload       presigned PUT URL for a large client config
- *   GET  /form-sender/executions                 executions by targeting and a list of statuses
- *   GET  /form-sender/executions/{id}            one execution, its attempts per array index, its items
+ *   GET  /form-sender/executions                 executions by targeting and status
  *   POST /form-sender/executions/{id}/cancel     TerminateJob and mark cancelled
  * Order that loses nothing: record the execution (pending) → write the client config →
  * SubmitJob → mark submitted. A failure before SubmitJob submits nothing; a SubmitJob that keeps
@@ -20,6 +19,7 @@ import {
 import { GetObjectCommand, GetObjectCommandOutput, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describeErrors, makeAjv, Problem, validateClientConfig } from "./clientConfig";
 import { Logger } from "./log";
+import { classifyRpcFailure } from "./rpcFailure";
 import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody } from "./submitSchema";
 
 /**
@@ -40,38 +40,6 @@ export const sdkErrorFields = (e: unknown): SdkErrorFields => (typeof e === "obj
 
 export type JobExecutionStatus = "pending" | "submitted" | "running" | "succeeded" | "failed" | "cancelled";
 
-export const EXECUTION_STATUSES: readonly JobExecutionStatus[] = [
-    "pending",
-    "submitted",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-];
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A `job_execution_attempts` row (supabase/migrations/20261120000000_form_sender_tables.sql). */
-export interface JobAttemptRow {
-    run_index: number;
-    attempt: number;
-    job_id?: string | null;
-    status: string;
-    status_reason?: string | null;
-    exit_code?: number | null;
-    unknown_items?: number;
-    started_at?: string | null;
-    finished_at?: string | null;
-}
-
-/** What get_job_execution_detail answers (supabase/migrations/20261127000000_form_sender_execution_detail.sql). */
-interface ExecutionDetailRow {
-    execution: JobExecutionRow;
-    attempts: JobAttemptRow[];
-    queue_items: Record<string, number>;
-    submissions: Record<string, number>;
-}
-
 /** The Batch settings a submit records in `metadata.batch`; `fallback` once batch-events fell back to on-demand. */
 export interface ExecutionBatchMetadata extends SubmitDefaults {
     queue?: string;
@@ -84,7 +52,6 @@ export interface JobExecutionRow {
     targeting_id: string;
     status: JobExecutionStatus;
     run_total?: number;
-    test_mode?: boolean;
     job_id?: string | null;
     job_name?: string | null;
     job_queue?: string | null;
@@ -181,6 +148,8 @@ class HttpError extends Error {
         readonly code: string,
         message: string,
         readonly details?: unknown,
+        /** Whether sending the same request again can succeed; every error body says it. */
+        readonly retryable: boolean = status === 429 || status === 503 || status === 504,
     ) {
         super(message);
     }
@@ -192,7 +161,7 @@ const json = (statusCode: number, body: unknown): ApiResult => ({
     body: JSON.stringify(body),
 });
 
-/** Supabase RPC failure: unreachable / 5xx → 503, anything else is a bug or a conflict. */
+/** A failed Supabase RPC: unavailable → 503 (retryable), missing row → 404, conflict → 409, else a bug (500). */
 async function call<T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> {
     let result: { data: unknown; error: { code?: string; message: string } | null; status?: number };
     try {
@@ -201,13 +170,19 @@ async function call<T>(db: RpcClient, fn: string, args: Record<string, unknown>)
         throw new HttpError(503, "database_unavailable", `database unreachable calling ${fn}: ${(e as Error).message}`);
     }
     if (result.error) {
-        if (!result.status || result.status >= 500 || result.status === 0) {
+        // From the status AND PostgREST's code (rpcFailure.ts): a vanished row is 500 P0002 in PostgREST, a
+        // function bug 400; only what a retry can fix is "unavailable".
+        const kind = classifyRpcFailure(result.status ?? 0, result.error.code || undefined);
+        if (kind === "unavailable") {
             throw new HttpError(
                 503,
                 "database_unavailable",
                 `database unavailable calling ${fn}: ${result.error.message}`,
             );
         }
+        if (kind === "not_found") throw new HttpError(404, "not_found", `${fn}: ${result.error.message}`);
+        if (kind === "conflict") throw new HttpError(409, "conflict", `${fn}: ${result.error.message}`);
+        // A bug or a misconfiguration (wrong key, revoked grant, signature mismatch): 500 internal_error.
         throw Object.assign(new Error(`${fn} failed: ${result.error.message}`), {
             rpcCode: result.error.code,
             status: result.status,
@@ -460,59 +435,23 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
 
     async function list(event: ApiEvent): Promise<ApiResult> {
         const q = event.queryStringParameters ?? {};
-        // `status=pending,submitted,running`: what "list running" and "stop all" need in one call.
-        const wanted = q.status === undefined || q.status === "" ? [] : q.status.split(",").map((s) => s.trim());
-        const wrong = wanted.filter((s) => !EXECUTION_STATUSES.includes(s as JobExecutionStatus));
-        if (wrong.length) {
+        const statuses = ["pending", "submitted", "running", "succeeded", "failed", "cancelled"];
+        if (q.status !== undefined && !statuses.includes(q.status)) {
             throw new HttpError(400, "invalid_request", "invalid query", [
-                {
-                    path: "status",
-                    message: `${wrong.map((s) => JSON.stringify(s)).join(", ")} is not a status; use one or more of ${EXECUTION_STATUSES.join(", ")} separated by commas`,
-                },
+                { path: "status", message: `must be one of ${statuses.join(", ")}` },
             ]);
         }
-        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions_in", {
+        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions", {
             p_targeting_id: q.targeting_id ?? null,
-            p_statuses: wanted.length ? wanted : null,
+            p_status: q.status ?? null,
             p_limit: 100,
         });
         return json(200, { executions: rows.map((r) => summary(r)) });
     }
 
-    async function detail(event: ApiEvent): Promise<ApiResult> {
-        const id = event.pathParameters?.id ?? /\/executions\/([^/]+)$/.exec(event.path)?.[1];
-        if (!id || !UUID.test(id)) throw new HttpError(404, "not_found", `no execution ${id ?? ""}`);
-        const found = await call<ExecutionDetailRow | null>(await opts.db(), "get_job_execution_detail", {
-            p_execution_id: id,
-        });
-        if (!found) throw new HttpError(404, "not_found", `no execution ${id}`);
-        const e = found.execution;
-        return json(200, {
-            ...summary(e),
-            run_total: e.run_total ?? null,
-            test_mode: e.test_mode ?? null,
-            unknown_items: e.unknown_items ?? 0,
-            batch: e.metadata?.batch ?? null,
-            fallback: e.metadata?.batch?.fallback ?? null,
-            attempts: found.attempts.map((a) => ({
-                run_index: a.run_index,
-                attempt: a.attempt,
-                job_id: a.job_id ?? null,
-                status: a.status,
-                status_reason: a.status_reason ?? null,
-                exit_code: a.exit_code ?? null,
-                unknown_items: a.unknown_items ?? 0,
-                started_at: a.started_at ?? null,
-                finished_at: a.finished_at ?? null,
-            })),
-            queue_items: found.queue_items,
-            submissions: found.submissions,
-        });
-    }
-
     async function cancel(event: ApiEvent): Promise<ApiResult> {
         const id = event.pathParameters?.id ?? /\/executions\/([^/]+)\/cancel$/.exec(event.path)?.[1];
-        if (!id || !UUID.test(id)) {
+        if (!id || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
             throw new HttpError(404, "not_found", `no execution ${id ?? ""}`);
         }
         const db = await opts.db();
@@ -550,13 +489,6 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             if (route === "POST /form-sender/client-config-upload") return await upload(event);
             if (route === "GET /form-sender/executions") return await list(event);
             if (
-                event.httpMethod === "GET" &&
-                (event.resource === "/form-sender/executions/{id}" ||
-                    /^\/form-sender\/executions\/[^/]+$/.test(event.path))
-            ) {
-                return await detail(event);
-            }
-            if (
                 event.httpMethod === "POST" &&
                 (event.resource === "/form-sender/executions/{id}/cancel" ||
                     /^\/form-sender\/executions\/[^/]+\/cancel$/.test(event.path))
@@ -567,11 +499,18 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
         } catch (e) {
             if (e instanceof HttpError) {
                 if (e.status >= 500) opts.log("error", e.message, { code: e.code, route });
-                return json(e.status, { error: { code: e.code, message: e.message, details: e.details ?? null } });
+                return json(e.status, {
+                    error: { code: e.code, message: e.message, details: e.details ?? null, retryable: e.retryable },
+                });
             }
             opts.log("error", "unexpected error", { route, error: String(e) });
             return json(500, {
-                error: { code: "internal_error", message: "unexpected error; see the dispatcher logs", details: null },
+                error: {
+                    code: "internal_error",
+                    message: "unexpected error; see the dispatcher logs",
+                    details: null,
+                    retryable: false,
+                },
             });
         }
     };

@@ -2,7 +2,8 @@
  * The form-sender API behind API Gateway (REST, IAM-authorized, Lambda proxy integration):
  *   POST /form-sender/submit                     validate, record, store config, SubmitJob
  *   POST /form-sender/client-config-upload       presigned PUT URL for a large client config
- *   GET  /form-sender/executions                 executions by targeting and status
+ *   GET  /form-sender/executions                 executions by targeting and a list of statuses
+ *   GET  /form-sender/executions/{id}            one execution, its attempts per array index, its items
  *   POST /form-sender/executions/{id}/cancel     TerminateJob and mark cancelled
  * Order that loses nothing: record the execution (pending) → write the client config →
  * SubmitJob → mark submitted. A failure before SubmitJob submits nothing; a SubmitJob that keeps
@@ -40,6 +41,38 @@ export const sdkErrorFields = (e: unknown): SdkErrorFields => (typeof e === "obj
 
 export type JobExecutionStatus = "pending" | "submitted" | "running" | "succeeded" | "failed" | "cancelled";
 
+export const EXECUTION_STATUSES: readonly JobExecutionStatus[] = [
+    "pending",
+    "submitted",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A `job_execution_attempts` row (supabase/migrations/20261120000000_form_sender_tables.sql). */
+export interface JobAttemptRow {
+    run_index: number;
+    attempt: number;
+    job_id?: string | null;
+    status: string;
+    status_reason?: string | null;
+    exit_code?: number | null;
+    unknown_items?: number;
+    started_at?: string | null;
+    finished_at?: string | null;
+}
+
+/** What get_job_execution_detail answers (supabase/migrations/20261127000000_form_sender_execution_detail.sql). */
+interface ExecutionDetailRow {
+    execution: JobExecutionRow;
+    attempts: JobAttemptRow[];
+    queue_items: Record<string, number>;
+    submissions: Record<string, number>;
+}
+
 /** The Batch settings a submit records in `metadata.batch`; `fallback` once batch-events fell back to on-demand. */
 export interface ExecutionBatchMetadata extends SubmitDefaults {
     queue?: string;
@@ -52,6 +85,7 @@ export interface JobExecutionRow {
     targeting_id: string;
     status: JobExecutionStatus;
     run_total?: number;
+    test_mode?: boolean;
     job_id?: string | null;
     job_name?: string | null;
     job_queue?: string | null;
@@ -435,23 +469,59 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
 
     async function list(event: ApiEvent): Promise<ApiResult> {
         const q = event.queryStringParameters ?? {};
-        const statuses = ["pending", "submitted", "running", "succeeded", "failed", "cancelled"];
-        if (q.status !== undefined && !statuses.includes(q.status)) {
+        // `status=pending,submitted,running`: what "list running" and "stop all" need in one call.
+        const wanted = q.status === undefined || q.status === "" ? [] : q.status.split(",").map((s) => s.trim());
+        const wrong = wanted.filter((s) => !EXECUTION_STATUSES.includes(s as JobExecutionStatus));
+        if (wrong.length) {
             throw new HttpError(400, "invalid_request", "invalid query", [
-                { path: "status", message: `must be one of ${statuses.join(", ")}` },
+                {
+                    path: "status",
+                    message: `${wrong.map((s) => JSON.stringify(s)).join(", ")} is not a status; use one or more of ${EXECUTION_STATUSES.join(", ")} separated by commas`,
+                },
             ]);
         }
-        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions", {
+        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions_in", {
             p_targeting_id: q.targeting_id ?? null,
-            p_status: q.status ?? null,
+            p_statuses: wanted.length ? wanted : null,
             p_limit: 100,
         });
         return json(200, { executions: rows.map((r) => summary(r)) });
     }
 
+    async function detail(event: ApiEvent): Promise<ApiResult> {
+        const id = event.pathParameters?.id ?? /\/executions\/([^/]+)$/.exec(event.path)?.[1];
+        if (!id || !UUID.test(id)) throw new HttpError(404, "not_found", `no execution ${id ?? ""}`);
+        const found = await call<ExecutionDetailRow | null>(await opts.db(), "get_job_execution_detail", {
+            p_execution_id: id,
+        });
+        if (!found) throw new HttpError(404, "not_found", `no execution ${id}`);
+        const e = found.execution;
+        return json(200, {
+            ...summary(e),
+            run_total: e.run_total ?? null,
+            test_mode: e.test_mode ?? null,
+            unknown_items: e.unknown_items ?? 0,
+            batch: e.metadata?.batch ?? null,
+            fallback: e.metadata?.batch?.fallback ?? null,
+            attempts: found.attempts.map((a) => ({
+                run_index: a.run_index,
+                attempt: a.attempt,
+                job_id: a.job_id ?? null,
+                status: a.status,
+                status_reason: a.status_reason ?? null,
+                exit_code: a.exit_code ?? null,
+                unknown_items: a.unknown_items ?? 0,
+                started_at: a.started_at ?? null,
+                finished_at: a.finished_at ?? null,
+            })),
+            queue_items: found.queue_items,
+            submissions: found.submissions,
+        });
+    }
+
     async function cancel(event: ApiEvent): Promise<ApiResult> {
         const id = event.pathParameters?.id ?? /\/executions\/([^/]+)\/cancel$/.exec(event.path)?.[1];
-        if (!id || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+        if (!id || !UUID.test(id)) {
             throw new HttpError(404, "not_found", `no execution ${id ?? ""}`);
         }
         const db = await opts.db();
@@ -488,6 +558,13 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             if (route === "POST /form-sender/submit") return await submit(event);
             if (route === "POST /form-sender/client-config-upload") return await upload(event);
             if (route === "GET /form-sender/executions") return await list(event);
+            if (
+                event.httpMethod === "GET" &&
+                (event.resource === "/form-sender/executions/{id}" ||
+                    /^\/form-sender\/executions\/[^/]+$/.test(event.path))
+            ) {
+                return await detail(event);
+            }
             if (
                 event.httpMethod === "POST" &&
                 (event.resource === "/form-sender/executions/{id}/cancel" ||

@@ -1,8 +1,12 @@
 /**
- * `npm run gas-config -- --stack <name>`: prints the GAS Script Properties of a deployed stack as
- * JSON ready to paste (Apps Script editor → Project Settings → Script Properties, or
- * PropertiesService.getScriptProperties().setProperties(<json>)). Reads the live stack with
+ * `npm run gas-config -- --stack <name>`: prints the connection Script Properties of a deployed stack
+ * (API URL, region, the GAS access key, bucket, environment) as JSON ready to paste (Apps Script editor →
+ * Project Settings → Script Properties). Reads the live stack with
  * `pulumi stack output --json --show-secrets`, so it needs the Pulumi CLI and a login.
+ *
+ * It never prints the routing switch USE_AWS_BATCH: pasting the connection must not move every
+ * targeting to AWS Batch at once. Routing is per targeting (the useAwsBatch column, README "Piloting a
+ * few targetings"); USE_AWS_BATCH is set by hand once the pilot is over.
  */
 import { execFileSync } from "child_process";
 
@@ -24,6 +28,16 @@ export function gasPropertiesFromOutputs(outputsJson: string, stack: string): Re
         out[k] = v;
     }
     return out;
+}
+
+/** Script Properties that decide routing: set by the operator, never by gas-config. */
+export const ROUTING_PROPERTIES: readonly string[] = ["USE_AWS_BATCH"];
+
+/** The connection properties only: gasPropertiesFromOutputs without the routing switch. */
+export function connectionProperties(outputsJson: string, stack: string): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(gasPropertiesFromOutputs(outputsJson, stack)).filter(([k]) => !ROUTING_PROPERTIES.includes(k)),
+    );
 }
 
 function main(): void {
@@ -48,7 +62,11 @@ function main(): void {
         process.exit(1);
     }
     try {
-        process.stdout.write(JSON.stringify(gasPropertiesFromOutputs(text, stack), null, 2) + "\n");
+        process.stdout.write(JSON.stringify(connectionProperties(text, stack), null, 2) + "\n");
+        console.error(
+            "USE_AWS_BATCH is not printed: routing stays per targeting (useAwsBatch column); " +
+                "see README 'Piloting a few targetings'",
+        );
     } catch (e) {
         console.error((e as Error).message);
         process.exit(1);

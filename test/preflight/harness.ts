@@ -50,12 +50,14 @@ export async function withEnv<T>(vars: Record<string, string | undefined>, fn: (
 export interface RunOptions {
     /** Changes to the healthy account before the run. */
     account?: (a: FakeAccount) => void;
-    /** Config keys (unqualified) replacing the stack file's, on top of STG_OVERRIDES. */
+    /** Config keys (unqualified, or namespaced like aws:allowedAccountIds) replacing the stack file's, on top of STG_OVERRIDES. */
     config?: Record<string, string>;
     stack?: string;
     tools?: Tools;
     checkSecretKeys?: boolean;
     accessKeyId?: string;
+    /** No credentials anywhere (environment, files, metadata). */
+    noCredentials?: boolean;
     /** Replaces the stand-in's endpoint (an unreachable one). */
     endpoint?: string;
     /** Use the stack file's values as they are (no STG_OVERRIDES). */
@@ -74,14 +76,20 @@ export async function preflight(options: RunOptions = {}): Promise<Run> {
     const fake: FakeAws = await startFakeAws(account);
     try {
         const config: Record<string, string> = options.asCommitted ? {} : { ...STG_OVERRIDES };
-        for (const [k, v] of Object.entries(options.config ?? {})) config[`ops-platform:${k}`] = v;
-        const report = await withEnv(awsEnv(options.endpoint ?? fake.endpoint, options.accessKeyId), () =>
-            runPreflight({
-                stack: options.stack ?? "stg",
-                config,
-                checkSecretKeys: options.checkSecretKeys,
-                env: { PATH: toolsDir(options.tools) },
-            }),
+        for (const [k, v] of Object.entries(options.config ?? {}))
+            config[k.includes(":") ? k : `ops-platform:${k}`] = v;
+        const report = await withEnv(
+            awsEnv(
+                options.endpoint ?? fake.endpoint,
+                options.noCredentials ? undefined : (options.accessKeyId ?? ACCESS_KEY_ID),
+            ),
+            () =>
+                runPreflight({
+                    stack: options.stack ?? "stg",
+                    config,
+                    checkSecretKeys: options.checkSecretKeys,
+                    env: { PATH: toolsDir(options.tools) },
+                }),
         );
         return {
             report,

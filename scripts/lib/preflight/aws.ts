@@ -24,7 +24,7 @@ export interface ClientConfig {
     region: string;
     credentials: AwsCredentialIdentityProvider;
     maxAttempts: number;
-    requestHandler: { connectionTimeout: number; requestTimeout: number };
+    requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: boolean };
 }
 
 export function clientConfig(region: string, credentials: AwsCredentialIdentityProvider): ClientConfig {
@@ -32,7 +32,12 @@ export function clientConfig(region: string, credentials: AwsCredentialIdentityP
         region,
         credentials,
         maxAttempts: MAX_ATTEMPTS,
-        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+        // Without throwOnRequestTimeout the handler only logs a request past requestTimeout and keeps waiting.
+        requestHandler: {
+            connectionTimeout: CONNECTION_TIMEOUT_MS,
+            requestTimeout: REQUEST_TIMEOUT_MS,
+            throwOnRequestTimeout: true,
+        },
     };
 }
 

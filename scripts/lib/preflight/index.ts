@@ -7,12 +7,13 @@
  * bounded by a timeout.
  */
 import * as fs from "fs";
+import * as path from "path";
 import { parseStackConfig, PROJECT, PROJECT_DIR, StackConfig } from "../../../components/config";
 import { weatherAppPathProblem } from "../../../components/config/weather";
-import { readStackFile } from "../offlineEngine";
+import { OfflineRun, readStackFile } from "../offlineEngine";
 import { planStack } from "../plan";
 import { AccountInputs, accountChecks, callerIdentity, Clients, identityChecks } from "./accountChecks";
-import { CREDENTIALS_HELP, describeError, isAccessDenied, resolveCredentials } from "./aws";
+import { CREDENTIALS_HELP, describeError, resolveCredentials } from "./aws";
 import { CheckResult, PreflightReport, summarize } from "./report";
 import { requirementsFromPlan } from "./requirements";
 import { toolingChecks } from "./tooling";
@@ -83,6 +84,23 @@ function readConfig(stack: string, overrides: Record<string, string>): { config:
     return { config, allowed };
 }
 
+/**
+ * Plans by their inputs (Pulumi.yaml, the stack file, the overrides): a plan is a pure function of them, and a
+ * process that checks the same stack again (a watch loop, the tests) need not run the program again.
+ */
+const plans = new Map<string, Promise<OfflineRun>>();
+function planFor(stack: string, overrides: Record<string, string> | undefined): Promise<OfflineRun> {
+    const read = (f: string) => fs.readFileSync(path.join(PROJECT_DIR, f), "utf8");
+    const key = JSON.stringify([stack, read("Pulumi.yaml"), read(`Pulumi.${stack}.yaml`), overrides ?? {}]);
+    let plan = plans.get(key);
+    if (!plan) {
+        plan = planStack(stack, { config: overrides });
+        plans.set(key, plan);
+        plan.catch(() => plans.delete(key));
+    }
+    return plan;
+}
+
 const nodeMajorRequired = (): number => {
     const pkg = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8")) as {
         engines?: { node?: string };
@@ -124,7 +142,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
         const clients = new Clients(credentials.provider);
         try {
             // The plan (CPU-bound, seconds) overlaps the identity call; it is only awaited when that succeeds.
-            const planning = planStack(stack, { config: options.config });
+            const planning = planFor(stack, options.config);
             planning.catch(() => undefined);
             let identity;
             try {
@@ -134,9 +152,8 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
                     id: "identity",
                     region: identityRegion,
                     status: "FAIL",
-                    message: isAccessDenied(err)
-                        ? `sts:GetCallerIdentity was refused: ${describeError(err)}`
-                        : `the credentials were not accepted or AWS did not answer: ${describeError(err)}`,
+                    // No policy can deny GetCallerIdentity: a refusal means the credentials themselves are bad.
+                    message: `the credentials were not accepted or AWS did not answer: ${describeError(err)}`,
                     fix: CREDENTIALS_HELP,
                 });
             }

@@ -15,6 +15,7 @@ import {
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import type { JobExecutionRow, RpcClient, SendClient } from "./dispatcher";
 import { Logger } from "./log";
+import { classifyRpcFailure, RpcFailureKind } from "./rpcFailure";
 
 export interface BatchJobDetail {
     jobId: string;
@@ -67,16 +68,32 @@ export type BatchEventOutcome =
     | { action: "recorded"; executionId: string; status?: string; attempts: number }
     | { action: "fallback"; executionId: string; jobId: string | undefined };
 
+/** A failed RPC, saying whether a retry can help (rpcFailure.ts: from the status AND PostgREST's code). */
+export class RpcFailure extends Error {
+    constructor(
+        readonly fn: string,
+        readonly status: number,
+        readonly code: string | undefined,
+        message: string,
+    ) {
+        const retry = classifyRpcFailure(status, code) === "unavailable" ? "a retry can help" : "a retry cannot help";
+        super(`${fn} failed: ${message} (${status} ${code ?? "no code"}; ${retry})`);
+    }
+    get kind(): RpcFailureKind {
+        return classifyRpcFailure(this.status, this.code);
+    }
+}
+
 async function rpc<T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> {
-    const { data, error } = await db.rpc(fn, args);
+    const { data, error, status } = await db.rpc(fn, args);
     // Thrown errors make the invocation fail, so EventBridge retries it and then the DLQ keeps it.
-    if (error) throw new Error(`${fn} failed: ${error.message} (${error.code})`);
+    if (error) throw new RpcFailure(fn, status ?? 0, error.code || undefined, error.message);
     return data as T;
 }
 
 export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchEvent) => Promise<BatchEventOutcome> {
     const now = opts.now ?? (() => new Date());
-    return async (event) => {
+    const handle = async (event: BatchEvent): Promise<BatchEventOutcome> => {
         const d = event.detail;
         const executionId = env(d, "FORM_SENDER_EXECUTION_ID") ?? d.tags?.["ops:execution-id"];
         if (event["detail-type"] !== "Batch Job State Change" || !executionId)
@@ -203,6 +220,16 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             return { action: "recorded", executionId, status: "running", attempts };
         }
         return { action: "recorded", executionId, attempts };
+    };
+    // An execution that vanished between two calls (PostgREST 500 P0002) leaves nothing to record, and a
+    // retry by EventBridge could not change that: the event is ignored with the reason, not sent to the DLQ.
+    return async (event) => {
+        try {
+            return await handle(event);
+        } catch (e) {
+            if (e instanceof RpcFailure && e.kind === "not_found") return { action: "ignored", reason: e.message };
+            throw e;
+        }
     };
 
     /**

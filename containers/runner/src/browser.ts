@@ -42,7 +42,8 @@ export const CHROMIUM_ARGS: readonly string[] = [
  *   PSS 768 MiB, 19 processes (load ~6); with the sandbox (as an unprivileged user) 26.6 forms/min, 22 processes (load
  *   ~40; its PSS, 594 MiB, undercounts: an unprivileged sampler cannot read sandboxed processes' smaps). The run with
  *   isolation on did not finish within the session under that load.
- * - The same pool, interleaved in one session (48 forms each, 4 workers, PSS sampled by root over the whole tree):
+ * - The same pool driven by a one-off script, interleaved in one session (48 forms each, 4 workers, PSS sampled by
+ *   root over the whole tree):
  *   no sandbox, isolation off 8.3 forms/min, peak PSS 753 MiB, 18 processes; sandbox on, isolation off 9.4 forms/min,
  *   771 MiB, 21 processes; sandbox on, isolation on 6.0 forms/min, 610 MiB, 25 processes (more forms timed out under
  *   the load, so less page memory).

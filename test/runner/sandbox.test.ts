@@ -159,7 +159,8 @@ function unprivilegedUser(): { uid: number; gid: number } {
 }
 
 describe("Chromium sandbox and the Supabase key, on real Chromium as an unprivileged user", function () {
-    this.timeout(180_000);
+    // Starting ts-node and Chromium as another user takes well over a minute on a loaded 2-vCPU machine.
+    this.timeout(300_000);
     let sm: SecretsManagerServer;
     let sites: FixtureServer;
     let home: string;

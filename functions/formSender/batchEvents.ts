@@ -23,6 +23,9 @@ export interface BatchJobDetail {
     jobQueue: string;
     status: "SUBMITTED" | "PENDING" | "RUNNABLE" | "STARTING" | "RUNNING" | "SUCCEEDED" | "FAILED";
     statusReason?: string;
+    /** Set when someone terminated (STARTING/RUNNING) or cancelled (before STARTING) the job. */
+    isTerminated?: boolean;
+    isCancelled?: boolean;
     jobDefinition?: string;
     attempts?: {
         container?: { exitCode?: number; reason?: string };
@@ -195,6 +198,19 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                 !sameQueue(d.jobQueue, opts.onDemandQueue)
             ) {
                 return await fallBack(db, executionId, d);
+            }
+            // Terminated or cancelled by someone (`aws batch terminate-job`, the console) rather than failed on its
+            // own: Batch flags the job (JobDetail isTerminated / isCancelled,
+            // https://docs.aws.amazon.com/batch/latest/APIReference/API_JobDetail.html) and keeps the caller's reason.
+            if (!capacity && (d.isTerminated === true || d.isCancelled === true)) {
+                await rpc(db, "update_job_execution_status", {
+                    p_execution_id: executionId,
+                    p_status: "cancelled",
+                    p_error: `stopped outside the form-sender API: ${d.statusReason ?? "no reason given"}`,
+                    p_metadata: { cancelled_at: now().toISOString() },
+                });
+                opts.log("info", "execution cancelled outside the API", { execution_id: executionId, job_id: d.jobId });
+                return { action: "recorded", executionId, status: "cancelled", attempts };
             }
             await rpc(db, "update_job_execution_status", {
                 p_execution_id: executionId,

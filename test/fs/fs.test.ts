@@ -193,6 +193,28 @@ describe("npm run fs against the dispatcher on loopback", function () {
         );
     });
 
+    it("a job terminated outside the API (aws batch terminate-job) ends cancelled; a job failing on its own ends failed", async () => {
+        const stopped = await submit("T1");
+        const broken = await submit("T2");
+        const failedEvent = (s: { execution_id: string; job_id: string }, extra: object) =>
+            api.batchEvent({
+                jobId: s.job_id,
+                jobName: "stg-fs-T",
+                jobQueue: API_QUEUES.spotThenOnDemand,
+                status: "FAILED",
+                container: { environment: [{ name: "FORM_SENDER_EXECUTION_ID", value: s.execution_id }] },
+                attempts: [{ container: { exitCode: 143 } }],
+                ...extra,
+            });
+        await failedEvent(stopped, { statusReason: "stopped by the on-call operator", isTerminated: true });
+        await failedEvent(broken, { statusReason: "Essential container in task exited", isTerminated: false });
+        out.splice(0);
+        await fsCmd("show", stopped.execution_id);
+        assert.match(out[0], /status cancelled$/);
+        assert.match(out[2], /error: stopped outside the form-sender API: stopped by the on-call operator$/);
+        assert.equal((await row(broken.execution_id)).status, "failed");
+    });
+
     it("logs prints every attempt's masked runner lines of one array index, from the Spot job and its fallback", async () => {
         const s = await submit("G1", "--run-total", "2");
         await api.sb.db.query("select record_job_fallback($1, 'od-job-g1', 'stg-fs-G1-od', $2, $3)", [

@@ -1,7 +1,7 @@
 /**
  * Alarms and the pipeline dashboard: errors of the dispatcher and batch-events, API 5xx,
- * dead letters, failed executions and Spot capacity lowered by spot-watch (the last two from
- * metric filters on the functions' logs). Every alarm notifies the stack's alerts topic.
+ * dead letters, failed executions, send outcomes unknown and Spot capacity lowered by spot-watch
+ * (the last three from metric filters on the functions' logs). Every alarm notifies the stack's alerts topic.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -96,6 +96,36 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
         alarmDescription: "Form-sender executions failed",
         namespace: `OpsPlatform/FormSender/${env}`,
         metricName: "FailedJobs",
+        statistic: "Sum",
+        period: 900,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    // Queue items whose send intent was recorded and whose result never was: batch-events marks them
+    // "unknown" after their attempt ended and logs how many. They are never resent automatically; an
+    // operator checks with each company, then requeues (README "Unknown send outcomes").
+    new aws.cloudwatch.LogMetricFilter(
+        `${name}-unknown-sends`,
+        {
+            name: `${prefix}-unknown-sends`,
+            logGroupName: eventsLogs.name,
+            pattern: '{ $.message = "send outcomes unknown" }',
+            metricTransformation: {
+                name: "UnknownSendItems",
+                namespace: `OpsPlatform/FormSender/${env}`,
+                value: "$.unknown_items",
+                defaultValue: "0",
+            },
+        },
+        { parent },
+    );
+    alarm("unknown-sends", {
+        alarmDescription:
+            "Form-sender items with an unknown outcome (sent or not): " +
+            "check with the companies, then npm run requeue-unknown",
+        namespace: `OpsPlatform/FormSender/${env}`,
+        metricName: "UnknownSendItems",
         statistic: "Sum",
         period: 900,
         evaluationPeriods: 1,

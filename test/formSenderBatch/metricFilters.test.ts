@@ -36,7 +36,10 @@ async function stdoutLines(run: () => Promise<unknown>): Promise<string[]> {
 const textFormatConsoleLine = (message: string) =>
     `2026-11-23T01:50:00.000Z\t5f0e6c1e-1f8a-4c53-9a43-7d1c0f4e2b11\tINFO\t${message.replace(/\n/g, "\r")}`;
 
-/** batch-events for one failed plain job: Supabase and AWS stubbed at their boundaries. */
+/**
+ * batch-events for one failed plain job whose attempt left one send intent without a result:
+ * Supabase and AWS stubbed at their boundaries.
+ */
 async function batchEventsFailureLines(): Promise<string[]> {
     const db: RpcClient = {
         rpc: (fn) =>
@@ -44,7 +47,9 @@ async function batchEventsFailureLines(): Promise<string[]> {
                 data:
                     fn === "get_job_execution"
                         ? { id: "e1", targeting_id: "T1", status: "submitted", job_id: "job-1", metadata: {} }
-                        : null,
+                        : fn === "mark_send_intents_unknown"
+                          ? 1
+                          : null,
                 error: null,
             }),
     };
@@ -68,7 +73,7 @@ async function batchEventsFailureLines(): Promise<string[]> {
                 jobQueue: "stg-fs-spot",
                 status: "FAILED",
                 statusReason: "Essential container in task exited",
-                attempts: [],
+                attempts: [{ container: { exitCode: 137 }, statusReason: "Essential container in task exited" }],
                 container: { environment: [{ name: "FORM_SENDER_EXECUTION_ID", value: "e1" }] },
             },
         }),
@@ -156,6 +161,7 @@ describe("form-sender metric filters", function () {
             assert.deepEqual(filters.map((f) => f.name).sort(), [
                 `fs-${stack}-failed-jobs`,
                 `fs-${stack}-spot-actions`,
+                `fs-${stack}-unknown-sends`,
             ]);
             for (const f of filters) {
                 const lines = written[f.logGroupName];

@@ -42,13 +42,15 @@ export const CHROMIUM_ARGS: readonly string[] = [
  *   PSS 768 MiB, 19 processes (load ~6); with the sandbox (as an unprivileged user) 26.6 forms/min, 22 processes (load
  *   ~40; its PSS, 594 MiB, undercounts: an unprivileged sampler cannot read sandboxed processes' smaps). The run with
  *   isolation on did not finish within the session under that load.
- * - The same pool driven by a one-off script, interleaved in one session (48 forms each, 4 workers, PSS sampled by
- *   root over the whole tree):
- *   no sandbox, isolation off 8.3 forms/min, peak PSS 753 MiB, 18 processes; sandbox on, isolation off 9.4 forms/min,
- *   771 MiB, 21 processes; sandbox on, isolation on 6.0 forms/min, 610 MiB, 25 processes (more forms timed out under
- *   the load, so less page memory).
- * The sandbox costs nothing measurable; isolation costs about a third of the throughput and more processes for no
- * asset of this job. Revisit if pages ever run with a logged-in session or the job keeps data in a page.
+ * - The same pool driven by a one-off script, interleaved in one session, two rounds (48 forms each, 4 workers, PSS
+ *   sampled by root over the whole tree), round 1 / round 2: no sandbox, isolation off 8.3 / 9.7 forms/min, peak PSS
+ *   753 / 747 MiB, 18-19 processes; sandbox on, isolation off 9.4 / 9.4 forms/min, 771 / 708 MiB, 21-22 processes;
+ *   sandbox on, isolation on 6.0 / 11.6 forms/min, 610 / 752 MiB, 23-25 processes.
+ * The sandbox costs nothing measurable. Isolation's cost is lost in the noise of that load (one round a third slower,
+ * the other faster) apart from a few more processes; the corpus has one cross-site iframe, while real contact pages
+ * embed several (reCAPTCHA, maps, form widgets), each of which gets its own renderer process under isolation. With no
+ * asset of this job to protect, it stays off; revisit with a run on a quiet machine, or if pages ever run with a
+ * logged-in session or the job keeps data in a page.
  */
 export const SITE_ISOLATION = "off";
 

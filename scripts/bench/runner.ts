@@ -9,6 +9,11 @@
  * GPU/network utility and renderer processes) as PSS — each resident page counted once, as the
  * container's memory limit counts it — and, for reference, as the per-process RSS sum, which
  * counts the ~100 MiB Chromium binary and shared memory again in every process.
+ *
+ * Accuracy (issue 16): the memory round is scored against each fixture's expected.json: outcome as
+ * expected, forms sent that should be, expected fields received with the expected value, and wrongful
+ * sends (a site that received a message it must not have, or received it twice).
+ * RUNNER_BENCH_ACCURACY_ONLY=1 stops after that round.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -18,7 +23,15 @@ import { fillContactForm } from "../../containers/runner/src/fill";
 import { WorkerPool, type WorkItem } from "../../containers/runner/src/pool";
 import { makeLogger } from "../../containers/runner/src/log";
 import { buildProfile, type ClientConfigLike } from "../../containers/runner/src/profile";
-import { FIXTURE_ROOT, listFixtures, readExpectation, startFixtureServer } from "../../test/runner/fixtureServer";
+import type { FillStatus } from "../../containers/runner/src/types";
+import {
+    FIXTURE_ROOT,
+    listFixtures,
+    readExpectation,
+    scoreFixture,
+    startFixtureServer,
+    type FixtureScore,
+} from "../../test/runner/fixtureServer";
 
 const WORKERS = 4;
 const POOL_ROUNDS = 2;
@@ -112,6 +125,8 @@ export async function bench(): Promise<void> {
         const warm = await launchBrowser();
         await warm.close();
 
+        // The status each form ended with, by fixture, in the latest pool run.
+        const lastStatus = new Map<string, FillStatus>();
         const runPool = async (rounds: number) => {
             const queue: WorkItem[] = [];
             for (let r = 0; r < rounds; r++)
@@ -128,8 +143,9 @@ export async function bench(): Promise<void> {
                     next: () => Promise.resolve(queue.shift() ?? null),
                     process: (page: Page, item: WorkItem) =>
                         fillContactForm(page, item.url as string, profile, { dryRun: false }),
-                    settle: (_item, s) => {
+                    settle: (item, s) => {
                         const key = s.kind === "result" ? s.result.status : "abandoned";
+                        if (s.kind === "result") lastStatus.set(item.companyName, s.result.status);
                         statusOf.set(key, (statusOf.get(key) ?? 0) + 1);
                         return Promise.resolve();
                     },
@@ -139,7 +155,47 @@ export async function bench(): Promise<void> {
                 await browser.close();
             }
         };
-        // Timed runs sample only the cheap RSS; PSS is read in a separate, untimed pool run.
+        // First, untimed: one pool round that reads PSS and is also the accuracy run (what each
+        // site received in it, against its expected.json).
+        server.submissions.length = 0;
+        lastStatus.clear();
+        const poolMemory = await measure(() => runPool(1), true);
+        const scores: FixtureScore[] = fixtures.map((f) =>
+            scoreFixture(
+                f,
+                lastStatus.get(f) ?? "failed",
+                server.sent(f),
+                config.message.body,
+                server.submissions.filter((x) => x.fixture === f),
+            ),
+        );
+        console.log(
+            `corpus: ${urls.length} fixture pages, each its own site; ${WORKERS} workers; ` +
+                `outcomes ${JSON.stringify(Object.fromEntries(statusOf))}`,
+        );
+        const ok = scores.filter((x) => x.statusOk).length;
+        const fieldsOk = scores.reduce((n, x) => n + x.fieldsCorrect, 0);
+        const fieldsAll = scores.reduce((n, x) => n + x.fieldsExpected, 0);
+        const wrongful = scores.filter((x) => x.wrongful);
+        const mustSend = scores.filter((x) => x.expected === "sent");
+        console.log(
+            `accuracy (one pool round): outcome as expected ${ok}/${scores.length}; ` +
+                `sent ${mustSend.filter((x) => x.received === 1).length}/${mustSend.length} that should be; ` +
+                `fields ${fieldsOk}/${fieldsAll} (${((100 * fieldsOk) / Math.max(fieldsAll, 1)).toFixed(1)} %); ` +
+                `wrongful sends ${wrongful.length}` +
+                (wrongful.length ? ` (${wrongful.map((x) => x.fixture).join(", ")})` : ""),
+        );
+        for (const x of scores.filter((y) => !y.statusOk || y.fieldsCorrect < y.fieldsExpected)) {
+            console.log(
+                `  ${x.fixture}: expected ${x.expected}, got ${x.actual}; received ${x.received}; ` +
+                    `fields ${x.fieldsCorrect}/${x.fieldsExpected}`,
+            );
+        }
+        if (process.env.RUNNER_BENCH_ACCURACY_ONLY === "1") {
+            console.log("RUNNER_BENCH_ACCURACY_ONLY=1: throughput runs skipped");
+            return;
+        }
+        // Timed runs sample only the cheap RSS.
         const pool = await measure(() => runPool(POOL_ROUNDS));
         const poolForms = POOL_ROUNDS * urls.length;
 
@@ -164,17 +220,12 @@ export async function bench(): Promise<void> {
             return done;
         });
 
-        const poolMemory = await measure(() => runPool(1), true);
         const poolRate = (poolForms / pool.ms) * 60_000;
         const baseRate = (baseline.value / baseline.ms) * 60_000;
         const ratio = poolRate / baseRate;
         const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
         const fmt = (n: number) => n.toFixed(1);
         const met = (ok: boolean) => (ok ? "met" : "NOT met");
-        console.log(
-            `corpus: ${urls.length} fixture pages, each its own site; ${WORKERS} workers in both modes; ` +
-                `outcomes ${JSON.stringify(Object.fromEntries(statusOf))}`,
-        );
         console.log(
             `pool (1 Chromium, context+page per worker, ${POOL_ROUNDS} rounds): ` +
                 `${poolForms} forms in ${fmt(pool.ms / 1000)} s = ${fmt(poolRate)} forms/min; ` +

@@ -5,6 +5,10 @@ import * as path from "path";
 import {
     chooseOption,
     classifyTextField,
+    leastCommittal,
+    NO_FITTING_OPTION,
+    toFullWidth,
+    toHalfWidth,
     fitToMaxLength,
     identTokens,
     planForm,
@@ -205,14 +209,21 @@ describe("runner field mapping", () => {
         assert.deepStrictEqual(filled(f), {});
     });
 
-    it("chooses proposal over other and other over unrelated options; a required question falls back to the last option", () => {
+    it("chooses proposal over other over unrelated options; nothing when only unfitting options remain", () => {
         assert.strictEqual(
             chooseOption([{ text: "製品について" }, { text: "その他" }, { text: "営業・ご提案" }], false)?.text,
             "営業・ご提案",
         );
         assert.strictEqual(chooseOption([{ text: "製品について" }, { text: "その他" }], false)?.text, "その他");
         assert.strictEqual(chooseOption([{ text: "採用" }, { text: "見積" }], false), null);
-        assert.strictEqual(chooseOption([{ text: "採用" }, { text: "見積" }], true)?.text, "見積");
+        // Issue 16: filing a sales message under recruiting or quotes sends it to the wrong reader; the
+        // runner reports the form as undecided instead of picking the last option as it used to.
+        assert.strictEqual(chooseOption([{ text: "採用" }, { text: "見積" }], true), null);
+        assert.strictEqual(
+            chooseOption([{ text: "お取引について" }, { text: "営業・ご提案" }, { text: "その他" }], true)?.text,
+            "営業・ご提案",
+        );
+        assert.strictEqual(chooseOption([{ text: "お取引について" }, { text: "その他" }], true)?.text, "その他");
     });
 
     it("selects prefecture options by code, short name or English name", () => {
@@ -276,6 +287,62 @@ describe("runner field mapping", () => {
             plans.filter((p) => p.action.kind === "check").map((p) => p.field.label),
             ["営業のご案内"],
         );
+    });
+
+    it("answers a required question the profile cannot by e-mail or その他, never by a call or a visit", () => {
+        const t = (xs: string[]) => leastCommittal(xs.map((text) => ({ text })))?.text;
+        assert.strictEqual(t(["電話", "ご訪問", "メール"]), "メール");
+        assert.strictEqual(t(["電話", "その他"]), "その他");
+        assert.strictEqual(t(["採用について", "A社", "B社"]), "A社");
+        const reply = ["電話", "メール"].map((v) =>
+            field({ type: "radio", name: "reply", label: v, value: v, required: true, groupLabel: "ご希望の連絡方法" }),
+        );
+        assert.deepStrictEqual(
+            planForm(form(reply), profile, "ja")
+                .filter((p) => p.action.kind === "check")
+                .map((p) => p.field.label),
+            ["メール"],
+        );
+    });
+
+    it("marks a required inquiry type with no option for a sales message as unanswerable", () => {
+        const kind = field({
+            tag: "select",
+            type: "select",
+            name: "kind",
+            label: "お問い合わせ種別",
+            required: true,
+            options: ["", "採用について", "製品サポート", "IR・株式について"].map((t) => ({
+                value: t,
+                text: t || "選択してください",
+                disabled: false,
+            })),
+        });
+        const plan = planForm(form([kind]), profile, "ja")[0];
+        assert.deepStrictEqual(plan.action, { kind: "skip", reason: NO_FITTING_OPTION });
+    });
+
+    it("chooses Japan in a country select and writes 全角/半角 where a field demands it", () => {
+        const country = field({
+            tag: "select",
+            type: "select",
+            name: "country",
+            label: "国・地域",
+            options: ["", "Afghanistan", "Australia", "China", "Japan", "United States"].map((t) => ({
+                value: t.slice(0, 2).toUpperCase(),
+                text: t || "--",
+                disabled: false,
+            })),
+        });
+        const tel = field({ name: "tel", label: "電話番号（全角で入力してください）" });
+        const zip = field({ name: "zip", label: "郵便番号（半角）" });
+        assert.deepStrictEqual(filled([country, tel, zip]), {
+            country: "JA",
+            tel: "０３－１２３４－５６７８",
+            zip: "100-0005",
+        });
+        assert.strictEqual(toFullWidth("Ab 1-2"), "Ａｂ　１－２");
+        assert.strictEqual(toHalfWidth("０３－１２"), "03-12");
     });
 
     it("respects maxlength in UTF-16 units without splitting a character", () => {

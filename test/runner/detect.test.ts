@@ -3,6 +3,8 @@ import * as assert from "assert";
 import {
     buttonRole,
     findRefusal,
+    formPurpose,
+    readRefusal,
     isContactCandidate,
     judgeOutcome,
     looksLikeConfirmationPage,
@@ -23,6 +25,13 @@ describe("runner page judgements", () => {
         "We do not accept sales solicitations through this form.",
         "No solicitation, please.",
         "Sales pitches will not be answered.",
+        // Wording without the usual keywords, and refusals placed in small print (issue 16).
+        "※当フォームからの営業・勧誘を目的としたご連絡には一切返信いたしかねます。",
+        "セールスを目的としたお問い合わせには返信いたしかねますので、あらかじめご了承ください。",
+        "弊社に対する商品・サービスのご案内につきましては、ご返信を控えさせていただいております。",
+        "売込みのお電話・メールはご遠慮願います。",
+        "Please refrain from using this form to pitch products or services to us.",
+        "Vendor pitches will not receive a reply.",
     ];
     for (const text of refusals) {
         it(`treats 「${text}」 as a refusal of sales contact`, () => assert.ok(findRefusal(text), text));
@@ -34,10 +43,26 @@ describe("runner page judgements", () => {
         "弊社の営業担当よりご連絡いたします。",
         "Our sales team will contact you shortly.",
         "お問い合わせはお気軽にどうぞ",
+        // 営業 compounds and refusals about something other than sales approaches.
+        "営業時間外のお電話には対応いたしかねます。",
+        "営業時間外にいただいたお問い合わせは翌営業日以降のご返信となります。",
+        "お見積りのご依頼は最寄りの営業所、または担当営業までご連絡ください。",
+        "非通知設定のお電話はお断りしております。",
+        "アポイントのないご来社はご遠慮ください。",
+        "携帯電話のメールアドレスは受信できない場合があるためご遠慮ください。",
+        "Contact our sales team. We do not share your data with third parties.",
     ];
     for (const text of notRefusals) {
         it(`does not treat 「${text}」 as a refusal`, () => assert.strictEqual(findRefusal(text), null));
     }
+
+    it("reads hedged wording about sales approaches as unclear, not as a refusal nor as leave to send", () => {
+        const r = readRefusal("営業やセールスに関するご連絡は、内容によってはご返答いたしかねる場合がございます。");
+        assert.strictEqual(r?.kind, "unclear");
+        assert.strictEqual(readRefusal("Sales inquiries may not be answered in some cases.")?.kind, "unclear");
+        assert.strictEqual(readRefusal("営業目的のお問い合わせはご遠慮ください。")?.kind, "refusal");
+        assert.strictEqual(readRefusal("営業時間は9時から18時です。"), null);
+    });
 
     it("ranks contact links by text and path, dropping recruiting, privacy and off-site links", () => {
         const links = [
@@ -137,6 +162,49 @@ describe("runner page judgements", () => {
         );
     });
 
+    it("tells newsletter, recruiting, download and comment forms from contact forms", () => {
+        const fields = [
+            f({ name: "company", label: "会社名" }),
+            f({ name: "name", label: "お名前" }),
+            f({ type: "email", name: "email", label: "メールアドレス" }),
+            f({ tag: "textarea", type: "textarea", name: "body", label: "ご要望" }),
+        ];
+        const btn = (text: string) => [{ bid: 9, text, type: "submit", tag: "button", visible: true }];
+        assert.strictEqual(
+            formPurpose(form(fields, { heading: "メールマガジン登録", buttons: btn("登録する") })),
+            "newsletter",
+        );
+        assert.strictEqual(formPurpose(form(fields, { heading: "ENTRY", buttons: btn("エントリーする") })), "recruit");
+        assert.strictEqual(
+            formPurpose(form([...fields, f({ tag: "textarea", type: "textarea", label: "志望動機" })])),
+            "recruit",
+        );
+        assert.strictEqual(
+            formPurpose(form(fields, { heading: "資料ダウンロード", buttons: btn("資料をダウンロードする") })),
+            "download",
+        );
+        assert.strictEqual(
+            formPurpose(form(fields, { attrs: "commentform comment-form", buttons: btn("コメントを送信") })),
+            "comment",
+        );
+        // The page title alone speaks when the form itself says nothing.
+        assert.strictEqual(formPurpose(form(fields), "メールマガジン登録 | 株式会社エム"), "newsletter");
+        // A form that names contact stays a contact form, whatever else it offers.
+        assert.strictEqual(formPurpose(form(fields, { heading: "お問い合わせ・資料請求" })), "contact");
+        assert.strictEqual(
+            formPurpose(form(fields, { heading: "お問い合わせ" }), "採用情報 | 株式会社エム"),
+            "contact",
+        );
+        assert.strictEqual(
+            formPurpose(
+                form([...fields, f({ type: "radio", name: "t", label: "採用について" })], { heading: "お問い合わせ" }),
+            ),
+            "contact",
+        );
+        assert.ok(!isContactCandidate(form(fields, { heading: "メールマガジン登録" })));
+        assert.ok(isContactCandidate(form(fields, { heading: "お問い合わせ" })));
+    });
+
     it("tells confirm-step buttons from send buttons and excludes reset/back/search", () => {
         const b = (text: string, type = "submit") => buttonRole({ bid: 1, text, type, tag: "button", visible: true });
         assert.strictEqual(b("確認画面へ"), "confirm");
@@ -156,6 +224,7 @@ describe("runner page judgements", () => {
         assert.strictEqual(judgeOutcome(["メールアドレスを入力してください"]).kind, "error");
         assert.strictEqual(judgeOutcome(["ありがとうございます。", "電話番号の形式が正しくありません"]).kind, "error");
         assert.strictEqual(judgeOutcome(["お問い合わせフォーム"]).kind, "none");
+        assert.strictEqual(judgeOutcome(["回答を記録しました。"]).kind, "success");
         assert.ok(looksLikeConfirmationPage("以下の内容で送信します。よろしければ送信ボタンを押してください"));
         assert.ok(!looksLikeConfirmationPage("送信が完了しました"));
     });

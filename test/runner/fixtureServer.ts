@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
+import type { FillStatus } from "../../containers/runner/src/types";
 
 export const FIXTURE_ROOT = path.join(__dirname, "fixtures");
 
@@ -44,6 +45,21 @@ export interface ServerConfig {
     readonly apiMessage?: string;
     /** Delay before every answer, in ms: a slow site keeps a form in flight. */
     readonly delayMs?: number;
+    /** Files served only after a delay (ms): a script that fetches its notice or form definition late. */
+    readonly slowFiles?: Readonly<Record<string, number>>;
+    /**
+     * Further endpoints (last path segment) that take a submission the way a form product's own
+     * endpoint does: answer with JSON, with a file of the fixture, or with a 303 to a file (or to
+     * the URL a posted field names, as Salesforce Web-to-Lead's `retURL`).
+     */
+    readonly accept?: Readonly<Record<string, AcceptEndpoint>>;
+}
+
+export interface AcceptEndpoint {
+    readonly json?: unknown;
+    readonly file?: string;
+    readonly redirect?: string;
+    readonly redirectField?: string;
 }
 
 export interface FixtureServer {
@@ -97,7 +113,12 @@ export function parseBody(contentType: string, body: Buffer): Record<string, str
     if (ct.includes("application/json")) {
         const parsed = JSON.parse(body.toString("utf8") || "{}") as Record<string, unknown>;
         for (const [k, v] of Object.entries(parsed)) {
-            if (Array.isArray(v)) {
+            if (Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null && "name" in x)) {
+                // HubSpot's Forms API posts { fields: [{ name, value }] }: one form field each.
+                for (const x of v as Array<{ name: unknown; value: unknown }>) {
+                    addField(out, String(x.name), jsonFieldText(x.value));
+                }
+            } else if (Array.isArray(v)) {
                 v.forEach((x) => addField(out, k, String(x)));
             } else {
                 addField(out, k, jsonFieldText(v));
@@ -131,7 +152,8 @@ export function parseBody(contentType: string, body: Buffer): Record<string, str
     return out;
 }
 
-function readConfig(fixture: string): ServerConfig {
+/** A fixture's server.json ({} when it has none). */
+export function readServerConfig(fixture: string): ServerConfig {
     const file = path.join(FIXTURE_ROOT, fixture, "server.json");
     return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as ServerConfig) : {};
 }
@@ -226,7 +248,7 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
         if (!/^[\w.-]+$/.test(fixture) || !fs.existsSync(dir)) {
             return html(404, "<h1>404 Not Found</h1>");
         }
-        const config = readConfig(fixture);
+        const config = readServerConfig(fixture);
         if (config.delayMs && !delayed.has(res)) {
             delayed.add(res);
             setTimeout(() => handle(req, body, res), config.delayMs);
@@ -236,6 +258,12 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
         const rest = segments.slice(1).join("/");
         const method = req.method ?? "GET";
         const isFile = method === "GET" && (rest === "" || fs.existsSync(path.join(dir, rest)));
+        const slow = config.slowFiles?.[rest];
+        if (isFile && slow && !delayed.has(res)) {
+            delayed.add(res);
+            setTimeout(() => handle(req, body, res), slow);
+            return;
+        }
         if (isFile) {
             const file = path.join(dir, rest === "" || rest.endsWith("/") ? path.join(rest, "index.html") : rest);
             const resolved = fs.statSync(file).isDirectory() ? path.join(file, "index.html") : file;
@@ -304,6 +332,21 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
                 ),
             );
         }
+        const product = config.accept?.[endpoint];
+        if (product && method === "POST") {
+            record(true);
+            const target = product.redirectField ? fields[product.redirectField] : product.redirect;
+            if (typeof target === "string" && target !== "") {
+                res.writeHead(303, { location: product.redirectField ? target : `/${fixture}/${target}` });
+                return res.end();
+            }
+            if (product.file) {
+                const page = fs.readFileSync(path.join(dir, product.file), "utf8");
+                return html(200, page.replace(/\{\{ALT_ORIGIN\}\}/g, altOrigin).replace(/\{\{ORIGIN\}\}/g, origin));
+            }
+            res.writeHead(200, { "content-type": "application/json" });
+            return res.end(JSON.stringify(product.json ?? { ok: true }));
+        }
         record(false);
         return html(404, "<h1>404 Not Found</h1>");
     };
@@ -329,10 +372,8 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
         submissions,
         hits,
         url: (fixture, file = "") => `${origin}/${fixture}/${file}`,
-        sent: (fixture) =>
-            submissions.filter(
-                (s) => s.fixture === fixture && (s.endpoint === "submit" || s.endpoint === "api") && s.accepted,
-            ),
+        // Every accepted request but a confirmation step delivered the message to the site.
+        sent: (fixture) => submissions.filter((s) => s.fixture === fixture && s.endpoint !== "confirm" && s.accepted),
         close: async () => {
             const all = [main, alt, ...siteServers];
             all.forEach((srv) => srv.closeAllConnections());
@@ -352,7 +393,7 @@ export function listFixtures(): string[] {
 export interface FixtureExpectation {
     readonly title: string;
     readonly start?: string;
-    readonly status: "sent" | "dry_run" | "skipped_refusal" | "skipped_captcha" | "no_form" | "failed";
+    readonly status: FillStatus;
     readonly submitted: boolean;
     /** Exact fields of the accepted submission; "*" accepts any non-empty value. */
     readonly fields?: Record<string, string | string[]>;
@@ -364,4 +405,67 @@ export interface FixtureExpectation {
 
 export function readExpectation(fixture: string): FixtureExpectation {
     return JSON.parse(fs.readFileSync(path.join(FIXTURE_ROOT, fixture, "expected.json"), "utf8")) as FixtureExpectation;
+}
+
+/** "$body" and "$body:N" in expected.json stand for the configured message (cut to N chars). */
+export function expandExpected(value: string, body: string): string {
+    const m = /^\$body(?::(\d+))?$/.exec(value);
+    if (!m) {
+        return value;
+    }
+    return m[1] ? body.slice(0, Number(m[1])) : body;
+}
+
+const crlf = (v: string | string[]) =>
+    Array.isArray(v) ? v.map((x) => x.replace(/\r\n/g, "\n")) : v.replace(/\r\n/g, "\n");
+
+export interface FixtureScore {
+    readonly fixture: string;
+    readonly expected: FillStatus;
+    readonly actual: FillStatus;
+    readonly statusOk: boolean;
+    /** Submissions the site accepted (a confirmation step not counted). */
+    readonly received: number;
+    /** The site received a message it must not have (a refusal, a look-alike form) or got it twice. */
+    readonly wrongful: boolean;
+    /** Expected fields the accepted submission carried with the expected value, of `fieldsExpected`. */
+    readonly fieldsCorrect: number;
+    readonly fieldsExpected: number;
+}
+
+/**
+ * Judges one run of a fixture: its result against expected.json and what the site received.
+ * `accepted` are the submissions the site took; `requests` (default: those) every request that
+ * carried form data, so a newsletter sign-up the site answered with 404 still counts as received.
+ */
+export function scoreFixture(
+    fixture: string,
+    actual: FillStatus,
+    accepted: readonly Submission[],
+    body: string,
+    requests: readonly Submission[] = accepted,
+): FixtureScore {
+    const expected = readExpectation(fixture);
+    const want = Object.entries(expected.fields ?? {});
+    const got = accepted[0]?.fields ?? {};
+    const fieldsCorrect = want.filter(([k, v]) => {
+        const value = got[k];
+        if (v === "*") return value !== undefined && value !== "";
+        const w = Array.isArray(v) ? v.map((x) => expandExpected(x, body)) : expandExpected(v, body);
+        return JSON.stringify(crlf(value ?? "")) === JSON.stringify(w);
+    }).length;
+    return {
+        fixture,
+        expected: expected.status,
+        actual,
+        statusOk: actual === expected.status,
+        received:
+            expected.status === "sent" ? accepted.length : requests.filter((r) => r.endpoint !== "confirm").length,
+        wrongful:
+            expected.status === "sent"
+                ? accepted.length > 1
+                : requests.some((r) => r.endpoint !== "confirm" && !(expected.endpoints ?? []).includes(r.endpoint)),
+        fieldsCorrect: expected.status === "sent" ? fieldsCorrect : 0,
+        fieldsExpected: expected.status === "sent" ? want.length : 0,
+    };
 }

@@ -28,6 +28,7 @@ export type FieldKind =
     | "subject"
     | "message"
     | "inquiry_type"
+    | "country"
     | "consent"
     | "newsletter"
     | "password"
@@ -53,7 +54,7 @@ export interface FieldPlan {
 
 type TextKind = Exclude<
     FieldKind,
-    "inquiry_type" | "consent" | "newsletter" | "honeypot" | "unknown" | "password" | "search"
+    "inquiry_type" | "country" | "consent" | "newsletter" | "honeypot" | "unknown" | "password" | "search"
 >;
 
 /** Label/placeholder patterns in priority order: the first match is what one text says. */
@@ -140,7 +141,7 @@ const IDENT_PATTERNS: ReadonlyArray<[TextKind, RegExp]> = [
     ["department", /\b(dept|department|division|busho|busyo|bumon|shozoku)\b/],
     ["position", /\b(position|job title|jobtitle|yakushoku)\b/],
     ["subject", /\b(subject|title|kenmei|topic)\b/],
-    ["name", /\b(name|fullname|shimei|simei|onamae|namae|sei|mei|lname|fname|surname)\b/],
+    ["name", /\b(name|fullname|shimei|simei|onamae|namae|sei|mei|lname|fname|surname|lastname|firstname)\b/],
     [
         "message",
         sequence([
@@ -184,14 +185,42 @@ const CONSENT = /同意|承諾|個人情報|プライバシー|privacy|agree|con
 const NEWSLETTER = anyOf([
     /メルマガ|メールマガジン|ニュースレター|newsletter|subscribe/,
     /配信を希望|案内を受け取|情報を受け取|お知らせを受け取|opt-?in/,
+    // Marketing opt-ins beside a form (HubSpot's subscription checkbox): never a consent to tick.
+    /(情報|メール|ご案内)の?(受信|受け取り|配信)を希望|marketing (emails?|communications|information)/,
+    /receive (marketing|news|updates|offers)/,
 ]);
 const PLACEHOLDER_OPTION = /選択|選んで|select|choose|^-+$|^ー+$|^[-ー―]{2,}|^\s*$|指定なし/;
 /** Option texts a sales/proposal message belongs under, best first. */
 const OPTION_PROPOSAL = anyOf([
-    /営業|ご?提案|協業|提携|パートナー|取引|商談|広告|売り込み/,
+    /営業|ご?提案|協業|提携|パートナー|商談|広告|売り込み/,
     /business|proposal|partner|sales|collaborat|vendor|advertis/,
 ]);
 const OPTION_OTHER = /その他|そのほか|other|general|一般/;
+/**
+ * Options a sales message must not be filed under: it would reach recruiting, support, the quote desk,
+ * reception (visits, bookings), existing-customer trade or investor relations instead of the right reader.
+ */
+const OPTION_AVOID = anyOf([
+    /採用|求人|応募|サポート|不具合|障害|故障|見積|来訪|来社|見学|取引|ir|株主|投資家|予約|購入|注文|解約|請求/,
+    /support|recruit|career|job|quote|quotation|visit|investor|booking|reservation|order|billing|trade/,
+]);
+/** A reply channel that commits to nothing: e-mail, then "other"; never a call or a visit. */
+const OPTION_EMAIL = /メール|e-?mail|mail/;
+const OPTION_COMMITTING = /電話|訪問|来社|来店|面談|phone|call|visit|meeting/;
+/** Country names a Japanese sender's own country goes by in option lists. */
+const JAPAN_OPTION = /^(japan|日本|日本国|jp|jpn|japan \(日本\)|日本 \(japan\))$/;
+const COUNTRY_OPTIONS =
+    /^(japan|日本|china|中国|united states|アメリカ|usa|korea|韓国|australia|germany|france|taiwan|台湾)/;
+
+/** Full-width form of ASCII text: what a field that demands 全角 takes ("03-1234" → "０３－１２３４"). */
+export function toFullWidth(s: string): string {
+    return s.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).replace(/ /g, "\u3000");
+}
+
+/** Half-width form of full-width ASCII ("０３" → "03"), for a field that demands 半角. */
+export function toHalfWidth(s: string): string {
+    return s.replace(/[！-～]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, " ");
+}
 const DIGITS_ONLY_HINT = anyOf([
     /ハイフン(なし|不要|無し|を除|抜き|は不要|を入れず|を含めず|なしで)/,
     /半角数字のみ|数字のみ/,
@@ -231,8 +260,15 @@ const PART_LAST = /^[(（【［]?(姓|苗字|名字|せい|セイ|last|last name
 const PART_FIRST = /^[(（【［]?(名|めい|メイ|first|first name|given name|forename)[)）】］]?$/;
 const PART_LAST_LOOSE = /(^|[\s(（【［:])(姓|苗字|名字|せい|セイ)([\s)）】］:：]|$)|last|family|surname/;
 const PART_FIRST_LOOSE = /(^|[\s(（【［:])(名|めい|メイ)([\s)）】］:：]|$)|first name|given|forename|^first/;
-const IDENT_LAST = /\b(last|family|sei|lname|surname|myoji)\b/;
-const IDENT_FIRST = /\b(first|given|mei|fname)\b/;
+const IDENT_LAST = /\b(last|family|sei|lname|surname|myoji|lastname|familyname)\b/;
+const IDENT_FIRST = /\b(first|given|mei|fname|firstname|givenname)\b/;
+/** Required-field marks around a label ("姓*", "お名前 ※", "【必須】氏名"): not part of what it asks. */
+const REQUIRED_MARK =
+    /^\s*([*＊※]|[(（【［]?(必須|required)[)）】］]?)\s*|\s*([*＊※]|[(（【［]?(必須|required)[)）】］]?)\s*$/gi;
+
+function stripRequiredMark(s: string): string {
+    return s.replace(REQUIRED_MARK, "").trim();
+}
 
 function placeholderContentKind(ph: string): { kind: TextKind; script?: "kata" | "hira" } | null {
     const p = ph
@@ -293,8 +329,8 @@ export function classifyTextField(f: FieldInfo): { kind: FieldKind; part: FieldP
     if (f.type === "url") add("url", 3);
     if (f.type === "search") add("search", 6);
 
-    const label = normalizeText(f.label);
-    const group = normalizeText(f.groupLabel);
+    const label = stripRequiredMark(normalizeText(f.label));
+    const group = stripRequiredMark(normalizeText(f.groupLabel));
     // A label that only says "姓"/"名" names the half, not the kind: the row caption decides.
     if (PART_LAST.test(label) || PART_FIRST.test(label)) {
         add(
@@ -346,17 +382,21 @@ export function classifyTextField(f: FieldInfo): { kind: FieldKind; part: FieldP
 
 /** Explicit "which half" hints: inline labels, placeholders, ident tokens. */
 export function partHint(f: FieldInfo, kind: FieldKind): FieldPart {
-    const texts = [f.label, f.placeholder, f.trailingText, f.ariaLabel]
-        .map(normalizeText)
-        .filter((t) => t.length > 0 && t.length <= 12);
+    const short = (list: string[]) =>
+        list.map((t) => stripRequiredMark(normalizeText(t))).filter((t) => t.length > 0 && t.length <= 12);
+    // The field's own label speaks first; the text after it may be the next field's label ("Last Name").
+    const own = short([f.label, f.placeholder, f.ariaLabel]);
+    const trailing = short([f.trailingText]);
     const idents = `${identTokens(f.name)} ${identTokens(f.id)}`;
     if (kind === "name" || kind === "name_kana") {
-        if (texts.some((t) => PART_LAST.test(t) || PART_LAST_LOOSE.test(t)) || IDENT_LAST.test(idents)) {
-            return "last";
-        }
-        if (texts.some((t) => PART_FIRST.test(t) || PART_FIRST_LOOSE.test(t)) || IDENT_FIRST.test(idents)) {
-            return "first";
-        }
+        const isLast = (t: string) => PART_LAST.test(t) || PART_LAST_LOOSE.test(t);
+        const isFirst = (t: string) => PART_FIRST.test(t) || PART_FIRST_LOOSE.test(t);
+        if (own.some(isLast)) return "last";
+        if (own.some(isFirst)) return "first";
+        if (IDENT_LAST.test(idents)) return "last";
+        if (IDENT_FIRST.test(idents)) return "first";
+        if (trailing.some(isLast)) return "last";
+        if (trailing.some(isFirst)) return "first";
     }
     if (kind === "phone" || kind === "postal") {
         const m = /\b([123])\s*$/.exec(identTokens(f.name));
@@ -374,16 +414,44 @@ function isPlaceholderOption(o: OptionInfo): boolean {
     return o.disabled || o.value === "" || PLACEHOLDER_OPTION.test(normalizeText(o.text));
 }
 
-/** Ranks option texts for an inquiry-type question: proposal/sales first, then "other". */
+/**
+ * Ranks option texts for an inquiry-type question: proposal/sales first (3), then "other" (2); an
+ * option for recruiting, support, quotes, visits, trade or IR is below any neutral one (-1).
+ */
 export function optionScore(text: string): number {
     const t = normalizeText(text);
-    if (OPTION_PROPOSAL.test(t)) {
+    const avoid = OPTION_AVOID.test(t);
+    if (OPTION_PROPOSAL.test(t) && !avoid) {
         return 3;
     }
     if (OPTION_OTHER.test(t)) {
         return 2;
     }
-    return 0;
+    return avoid ? -1 : 0;
+}
+
+/**
+ * The least committal answer to a required question the profile has no data for: reply by e-mail,
+ * then "other", then the first option that commits to no call, visit, recruiting or support.
+ */
+export function leastCommittal<T extends { text: string }>(options: readonly T[]): T | null {
+    const score = (text: string) => {
+        const t = normalizeText(text);
+        if (OPTION_EMAIL.test(t) && !OPTION_COMMITTING.test(t)) return 3;
+        if (OPTION_OTHER.test(t)) return 2;
+        if (OPTION_COMMITTING.test(t) || OPTION_AVOID.test(t)) return -1;
+        return 0;
+    };
+    let best: T | null = null;
+    let bestScore = -Infinity;
+    for (const o of options) {
+        const sc = score(o.text);
+        if (sc > bestScore) {
+            best = o;
+            bestScore = sc;
+        }
+    }
+    return best;
 }
 
 /** Picks the option to select for an inquiry-type question (or a required unknown one). */
@@ -400,13 +468,14 @@ export function chooseOption<T extends { text: string }>(options: readonly T[], 
             bestScore = s;
         }
     }
-    if (best) {
-        return best;
-    }
-    // Nothing fits a sales message: a required question still needs an answer, and the last
-    // option is usually the catch-all.
-    return required ? options[options.length - 1] : null;
+    // Nothing fits a sales message (only recruiting, support, quotes …): filing it under one of those
+    // would send it to the wrong reader, so the caller reports the form as undecided instead.
+    void required;
+    return best;
 }
+
+/** Skip reason of a required inquiry-type question none of whose options fits a sales message. */
+export const NO_FITTING_OPTION = "no option fits a sales message";
 
 function isEnglishForm(form: FormInfo, lang: string): boolean {
     if (lang.startsWith("en")) {
@@ -640,6 +709,13 @@ function classifySelect(f: FieldInfo): FieldKind {
     if (looksLikePrefectureSelect(f)) {
         return "prefecture";
     }
+    const countryNames = f.options.filter((o) => COUNTRY_OPTIONS.test(normalizeText(o.text))).length;
+    if (
+        countryNames >= 3 ||
+        (countryNames >= 1 && /国|country|region|地域/.test(normalizeText(`${f.label} ${f.groupLabel} ${f.name}`)))
+    ) {
+        return "country";
+    }
     const text = normalizeText(`${f.label} ${f.groupLabel} ${f.ariaLabel}`);
     const idents = `${identTokens(f.name)} ${identTokens(f.id)}`;
     if (
@@ -648,7 +724,9 @@ function classifySelect(f: FieldInfo): FieldKind {
     ) {
         return "inquiry_type";
     }
-    if (f.options.some((o) => optionScore(o.text) === 3)) {
+    // Options alone say "inquiry type" only for a select nothing else names ("How did you hear about
+    // us?" lists "Partner Referral", which is no topic).
+    if (!text && f.options.some((o) => optionScore(o.text) === 3)) {
         return "inquiry_type";
     }
     return "unknown";
@@ -665,7 +743,10 @@ function classifyCheckable(f: FieldInfo, all: readonly FieldInfo[]): FieldKind {
     const group = normalizeText(f.groupLabel);
     const idents = `${identTokens(f.name)} ${identTokens(f.id)}`;
     if (f.type === "checkbox") {
-        if (NEWSLETTER.test(own) || /\b(newsletter|subscribe|mailmag|magazine|optin|opt in)\b/.test(idents)) {
+        if (
+            NEWSLETTER.test(own) ||
+            /\b(newsletter|subscribe|subscription|mailmag|magazine|optin|opt in)\b/.test(idents)
+        ) {
             return "newsletter";
         }
         if (CONSENT.test(own) || /\b(agree|consent|privacy|accept|terms|policy|doui|acceptance)\b/.test(idents)) {
@@ -694,10 +775,17 @@ function planRadioGroup(group: readonly FieldInfo[], kind: FieldKind): FieldPlan
     const required = group.some((g) => g.required) || /必須|required|\*/.test(group[0].groupLabel);
     const options = usable.map((g) => ({ g, text: g.label || g.value }));
     let chosen: { g: FieldInfo } | null = null;
+    let undecided = false;
     if (kind === "inquiry_type") {
         chosen = chooseOption(options, true);
+        // A preselected option stands if nothing fits better; a required question with no fitting
+        // option and nothing selected cannot be answered.
+        if (!chosen && usable.some((g) => g.checked)) {
+            chosen = options.find((o) => o.g.checked) ?? null;
+        }
+        undecided = !chosen && required;
     } else if (required && !usable.some((g) => g.checked)) {
-        chosen = options.find((o) => optionScore(o.text) === 2) ?? options[0] ?? null;
+        chosen = leastCommittal(options);
     }
     return group.map((g) => ({
         field: g,
@@ -706,7 +794,10 @@ function planRadioGroup(group: readonly FieldInfo[], kind: FieldKind): FieldPlan
         action:
             chosen && chosen.g === g
                 ? { kind: "check" as const }
-                : { kind: "skip" as const, reason: chosen ? "another option chosen" : "optional question" },
+                : {
+                      kind: "skip" as const,
+                      reason: chosen ? "another option chosen" : undecided ? NO_FITTING_OPTION : "optional question",
+                  },
     }));
 }
 
@@ -729,6 +820,10 @@ function actionFor(
     if (kind === "honeypot") {
         return { kind: "skip", reason: `honeypot (${f.honeypotHints.join(", ")})` };
     }
+    // A consent box disabled until the policy above it is read to its end: fill.ts scrolls it open.
+    if (f.type === "checkbox" && kind === "consent" && !f.editable && !f.checked) {
+        return { kind: "check" };
+    }
     if (!f.editable) {
         return { kind: "skip", reason: "read-only or disabled" };
     }
@@ -746,12 +841,19 @@ function actionFor(
         }
         const real = f.options.filter((o) => !isPlaceholderOption(o));
         const required = f.required || /必須|required|\*/.test(`${f.label} ${f.groupLabel}`);
-        const o =
-            kind === "inquiry_type"
-                ? chooseOption(real, true)
-                : required
-                  ? (real.find((x) => optionScore(x.text) === 2) ?? real[0] ?? null)
-                  : null;
+        if (kind === "country") {
+            // The sender is a Japanese company (DESIGN.md client_config: prefecture, 〒, 03- numbers).
+            const japan = real.find((o) => JAPAN_OPTION.test(normalizeText(o.text)) || /^(jp|jpn)$/i.test(o.value));
+            return japan
+                ? { kind: "select", value: japan.value, text: japan.text }
+                : { kind: "skip", reason: "no option for Japan" };
+        }
+        if (kind === "inquiry_type") {
+            const o = chooseOption(real, true);
+            if (o) return { kind: "select", value: o.value, text: o.text };
+            return { kind: "skip", reason: required ? NO_FITTING_OPTION : "optional question" };
+        }
+        const o = required ? leastCommittal(real) : null;
         return o ? { kind: "select", value: o.value, text: o.text } : { kind: "skip", reason: "optional question" };
     }
     if (f.type === "checkbox") {
@@ -764,9 +866,12 @@ function actionFor(
                 group.map((g) => ({ g, text: g.label || g.value })),
                 true,
             );
-            return best && best.g === f && !f.checked
-                ? { kind: "check" }
-                : { kind: "skip", reason: "another option chosen" };
+            const required =
+                group.some((g) => g.required) || /必須|required|\*|1つ以上|いずれか/.test(normalizeText(f.groupLabel));
+            if (!best) {
+                return { kind: "skip", reason: required ? NO_FITTING_OPTION : "optional question" };
+            }
+            return best.g === f && !f.checked ? { kind: "check" } : { kind: "skip", reason: "another option chosen" };
         }
         if (f.required && !f.checked && kind !== "newsletter") {
             return { kind: "check" };
@@ -780,8 +885,26 @@ function actionFor(
     if (value === null) {
         return { kind: "skip", reason: kind === "unknown" ? "unrecognised field" : `no ${kind} value to enter` };
     }
-    const fitted = fitToMaxLength(value, f.maxLength);
+    const fitted = fitToMaxLength(widthFor(f, kind, value), f.maxLength);
     return fitted === "" ? { kind: "skip", reason: `empty ${kind} value` } : { kind: "fill", value: fitted };
+}
+
+/**
+ * The value in the width the field demands: "全角" → full-width digits, hyphens and letters (a
+ * person types 「０３－１２３４－５６７８」), "半角" → half-width. Free text, e-mail and URLs stay as they are.
+ */
+function widthFor(f: FieldInfo, kind: FieldKind, value: string): string {
+    if (kind === "message" || kind === "email" || kind === "email_confirm" || kind === "url") {
+        return value;
+    }
+    const hint = `${f.label} ${f.groupLabel} ${f.placeholder} ${f.title} ${f.ariaLabel}`;
+    if (/全角/.test(hint) && !/半角/.test(hint)) {
+        return toFullWidth(value);
+    }
+    if (/半角/.test(hint) && !/全角/.test(hint)) {
+        return toHalfWidth(value);
+    }
+    return value;
 }
 
 function textValue(f: FieldInfo, kind: FieldKind, part: FieldPart, ctx: ValueContext): string | null {

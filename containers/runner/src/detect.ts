@@ -55,16 +55,97 @@ const REFUSAL_PATTERNS: readonly RegExp[] = [
     /\bsolicitations? (are|is) not (accepted|welcome)/i,
 ];
 
-/** The sentence that declines sales contact, or null. */
-export function findRefusal(text: string): string | null {
+/**
+ * Compounds with 営業 that are about business hours, offices or a company's own sales staff, not about
+ * being approached: masked before the sentence rules below look for a sales word.
+ */
+const NOT_SALES_EIGYO = anyOf([
+    /営業(時間|日|所|拠点|窓口|担当|部|本部|課|中|エリア|カレンダー|開始|終了|再開|案内)/,
+    /(担当|翌|前|休|臨時休|本日の?|通常)営業/,
+    /営業(いた)?します|営業しております/,
+]);
+
+/** What a sales approach is called, when the sentence is about approaching the site's owner. */
+const SALES_WORD = anyOf(
+    [
+        /営業|セールス|勧誘|売り?込み|押し売り|テレアポ|飛び込み/,
+        /(商品|製品|サービス|システム|ツール)[^。\n]{0,8}(の|に関する)?(ご?案内|ご?紹介|ご?提案|宣伝|広告)/,
+        /(弊社|当社|私ども)(へ|に対する|に対して|宛て?)の?[^。\n]{0,12}(ご?提案|ご?案内|ご?紹介|売り?込み)/,
+        /\b(sales|solicit\w*|vendors?|pitch\w*|marketing|advertis\w*|promotional|cold (calls?|emails?))\b/,
+    ],
+    "i",
+);
+
+/** A firm refusal: the site will not take, answer or welcome it. */
+const REFUSAL_WORD = anyOf(
+    [
+        /お断り|ご遠慮|お控え|控えさせて|禁止|固く|一切/,
+        /受け?付け?(て|いたして|致して)?(おりません|いません|いたしません|致しません|できません)/,
+        /お受け(して|いた?して|致して)?(おりません|いません|できません|いたしかねます|致しかねます)/,
+        /(ご?返信|ご?返答|ご?回答|お返事|対応|ご?連絡)[^。\n]{0,6}(いたし|致し|でき|し)かね/,
+        /(ご?返信|ご?返答|ご?回答|お返事|対応)[^。\n]{0,6}(いたしません|致しません|しません|しておりません|できません)/,
+        /\b(refrain|prohibited|not (be )?(accepted|answered|welcome[d]?|tolerated|responded to|replied to))\b/,
+        /\b(will not|won't|do not|don't|cannot) (accept|answer|respond|reply|receive a (reply|response)|entertain)/,
+        /\bno (solicitation|soliciting|sales|vendors?)\b/,
+    ],
+    "i",
+);
+
+/** Wording that makes a refusal conditional: "may go unanswered", "depending on the content". */
+const HEDGE = anyOf(
+    [
+        /場合が(あり|ござい)ます|場合もございます|ことが(あり|ござい)ます|可能性が(あり|ござい)ます/,
+        /内容によって(は)?|状況によって(は)?|場合によって(は)?/,
+        /\b(may|might) not\b|\bdepending on\b|\bin some cases\b/,
+    ],
+    "i",
+);
+
+/** Sentences of a page's text (Japanese and English punctuation, line breaks). */
+function sentences(text: string): string[] {
+    return text
+        .normalize("NFKC")
+        .split(/(?<=[。！？!?])|\n+|(?<=\.)\s+|;\s+/)
+        .map((x) => x.replace(/\s+/g, " ").trim())
+        .filter((x) => x.length >= 4);
+}
+
+export interface RefusalReading {
+    /** "refusal": the page declines sales contact. "unclear": it says something about sales approaches
+     *  that may mean so (hedged), so the runner must not send and an operator should look. */
+    readonly kind: "refusal" | "unclear";
+    readonly sentence: string;
+}
+
+/** What the page says about sales approaches: a refusal, something unclear, or nothing (null). */
+export function readRefusal(text: string): RefusalReading | null {
     const t = text.normalize("NFKC");
+    // 営業時間/営業所/担当営業 … never start a refusal: masked, the old patterns' 営業 cannot match them.
+    const masked = t.replace(new RegExp(NOT_SALES_EIGYO.source, "g"), "■");
     for (const re of REFUSAL_PATTERNS) {
-        const m = re.exec(t);
+        const m = re.exec(masked);
         if (m) {
-            return m[0].replace(/\s+/g, " ").slice(0, 120);
+            return { kind: "refusal", sentence: m[0].replace(/\s+/g, " ").slice(0, 120) };
         }
     }
-    return null;
+    let unclear: string | null = null;
+    for (const sentence of sentences(masked)) {
+        if (!SALES_WORD.test(sentence) || !REFUSAL_WORD.test(sentence)) {
+            continue;
+        }
+        if (HEDGE.test(sentence)) {
+            unclear ??= sentence.slice(0, 120);
+            continue;
+        }
+        return { kind: "refusal", sentence: sentence.slice(0, 120) };
+    }
+    return unclear ? { kind: "unclear", sentence: unclear } : null;
+}
+
+/** The sentence that declines sales contact, or null. */
+export function findRefusal(text: string): string | null {
+    const r = readRefusal(text);
+    return r?.kind === "refusal" ? r.sentence : null;
 }
 
 /** Link text/href that leads to a contact page. Used by the scanner (as a RegExp source) too. */
@@ -177,12 +258,100 @@ export function scoreForm(form: FormInfo): number {
     return score;
 }
 
+/** What a form is for, beyond "a contact form": the look-alikes a message must never go through. */
+export type FormPurpose = "contact" | "newsletter" | "recruit" | "download" | "comment" | "login" | "search";
+
+/** Words that say a form is for contacting the site's owner. */
+const CONTACT_WORDS =
+    /お問い?合わ?せ|問い?合わ?せ|問合せ|ご相談|お見積|contact|inquiry|enquiry|get in touch|toiawase|otoiawase/;
+/** Look-alike purposes: words in the form's heading/buttons/attributes (and, for recruiting, field labels). */
+const LOOK_ALIKE: ReadonlyArray<[Exclude<FormPurpose, "contact" | "login" | "search">, RegExp, RegExp | null]> = [
+    [
+        "comment",
+        anyOf([
+            /commentform|comment-form|wp-comments-post|comment_post_id/,
+            /コメントを(送信|残す|投稿|書く)|コメントする|leave a (reply|comment)|post comment/,
+        ]),
+        null,
+    ],
+    [
+        "newsletter",
+        anyOf([
+            /メルマガ|メールマガジン|ニュースレター|newsletter|mailing ?list|mailmag/,
+            /配信(を)?(登録|申し?込|希望)|購読|subscribe|subscription/,
+        ]),
+        null,
+    ],
+    [
+        "recruit",
+        anyOf([
+            /採用|求人|応募|エントリー(する|フォーム)?|recruit|career|job application|apply (now|for)/,
+            /^entry$|\bentry\b/,
+        ]),
+        /志望動機|自己pr|応募職種|希望職種|履歴書|職務経歴|最終学歴/,
+    ],
+    [
+        "download",
+        anyOf([
+            /ダウンロード|download|ホワイトペーパー|white ?paper|e-?book/,
+            /資料請求|資料(を)?(申し?込|お?取り寄せ|送付)|資料のご請求|カタログ請求/,
+        ]),
+        null,
+    ],
+];
+
+/**
+ * What a form is for, read from the form's own heading, buttons, attributes and field labels, and the
+ * page's title. A form that names a look-alike purpose (newsletter, recruiting entry, document download,
+ * comment) and says nothing of contact is that look-alike; "お問い合わせ・資料請求" stays contact.
+ */
+export function formPurpose(form: FormInfo, pageTitle = ""): FormPurpose {
+    const visible = form.fields.filter((f) => f.visible && f.honeypotHints.length === 0);
+    if (visible.some((f) => f.type === "password")) {
+        return "login";
+    }
+    if (scoreForm(form) <= -15 && !visible.some((f) => f.tag === "textarea")) {
+        return "search";
+    }
+    const own = normalizeText(
+        [
+            form.heading,
+            form.attrs,
+            identTokens(form.attrs),
+            form.action.replace(/[?#].*$/, ""),
+            ...form.buttons.filter((b) => b.visible).map((b) => b.text),
+        ].join(" "),
+    );
+    // Option texts of radios/checkboxes ("採用について") are choices, not what the form is for.
+    const labels = normalizeText(
+        visible
+            .filter((f) => f.type !== "radio" && f.type !== "checkbox")
+            .map((f) => `${f.label} ${f.groupLabel} ${f.placeholder}`)
+            .join(" "),
+    );
+    const title = normalizeText(pageTitle);
+    const says = (re: RegExp, t: string) => new RegExp(re.source, "i").test(t);
+    // Contact words in the form's own heading/buttons/attributes/labels make it a contact form; the page
+    // title only counts when the form itself names no look-alike purpose.
+    const contactOwn = says(CONTACT_WORDS, own) || says(CONTACT_WORDS, normalizeText(form.text.slice(0, 300)));
+    for (const [purpose, re, labelRe] of LOOK_ALIKE) {
+        const inOwn = says(re, own) || (labelRe !== null && says(labelRe, labels));
+        if (inOwn && !contactOwn) {
+            return purpose;
+        }
+        if (!inOwn && says(re, title) && !contactOwn && !says(CONTACT_WORDS, title)) {
+            return purpose;
+        }
+    }
+    return "contact";
+}
+
 /** A form is worth filling only if it could carry a message: a text area, or e-mail plus name. */
-export function isContactCandidate(form: FormInfo): boolean {
+export function isContactCandidate(form: FormInfo, pageTitle = ""): boolean {
     const visible = form.fields.filter((f) => f.visible && f.honeypotHints.length === 0);
     const hasTextarea = visible.some((f) => f.tag === "textarea");
     const textInputs = visible.filter((f) => f.tag === "input" && /^(text|email|tel|url|)$/.test(f.type)).length;
-    return scoreForm(form) >= 8 && (hasTextarea || textInputs >= 3);
+    return scoreForm(form) >= 8 && (hasTextarea || textInputs >= 3) && formPurpose(form, pageTitle) === "contact";
 }
 
 type ButtonRole = "confirm" | "send" | "other" | "excluded";
@@ -237,6 +406,9 @@ const SUCCESS = anyOf(
         /we('ve| have) received/,
         /message (was |has been )?sent/,
         /submission (was )?(received|successful)/,
+        // Google Forms' answer page: "回答を記録しました" / "Your response has been recorded".
+        /回答(を|が)?(記録|送信)(しました|されました)/,
+        /response has been recorded/,
     ],
     "i",
 );

@@ -21,6 +21,16 @@ export interface DomNode {
     readonly parentElement: DomElement | null;
     contains(other: DomNode | null): boolean;
     compareDocumentPosition(other: DomNode): number;
+    getRootNode(): DomNode;
+}
+
+/** An open shadow root (closed ones are invisible to page scripts, as to us). */
+export interface DomShadowRoot extends DomNode {
+    readonly host: DomElement;
+    readonly children: ArrayLike<DomElement>;
+    querySelector(selector: string): DomElement | null;
+    querySelectorAll(selector: string): ArrayLike<DomElement>;
+    getElementById(id: string): DomElement | null;
 }
 
 export interface DomElement extends DomNode {
@@ -32,8 +42,10 @@ export interface DomElement extends DomNode {
     readonly previousElementSibling: DomElement | null;
     readonly isConnected: boolean;
     readonly innerText: string;
+    readonly shadowRoot?: DomShadowRoot | null;
     getAttribute(name: string): string | null;
     setAttribute(name: string, value: string): void;
+    removeAttribute(name: string): void;
     closest(selector: string): DomElement | null;
     matches(selector: string): boolean;
     querySelector(selector: string): DomElement | null;
@@ -91,6 +103,7 @@ export interface DomNodeConstants {
     readonly TEXT_NODE: number;
     readonly ELEMENT_NODE: number;
     readonly DOCUMENT_POSITION_FOLLOWING: number;
+    readonly DOCUMENT_FRAGMENT_NODE: number;
 }
 
 export type DomEventConstructor = new (type: string, init?: object) => unknown;

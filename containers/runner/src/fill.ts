@@ -4,17 +4,17 @@
  * confirmation pages and read the outcome.
  */
 import type { Dialog, Frame, Page } from "playwright-core";
-import { planForm, type FieldPlan } from "./classify";
+import { NO_FITTING_OPTION, planForm, type FieldPlan } from "./classify";
 import {
     CONTACT_LINK_PATTERN,
     chooseSubmitButton,
     buttonRole,
-    findRefusal,
     isContactCandidate,
     judgeOutcome,
     looksLikeConfirmationPage,
     newLines,
     rankContactLinks,
+    readRefusal,
     scoreForm,
 } from "./detect";
 import type { DomControl, DomDocument, DomElement, DomEventConstructor, DomForm } from "./dom";
@@ -53,8 +53,16 @@ export interface FillOptions {
 }
 
 const DEFAULT_NAV_TIMEOUT_MS = 20_000;
+/** Longest wait for a page to settle after it loaded (scripts still fetching or rendering). */
+const SETTLE_AFTER_LOAD_MS = 6_000;
+/** Longest wait for the page to settle right before the final click (late notices). */
+const SETTLE_BEFORE_SEND_MS = 2_500;
+/** DOM unchanged this long, no request or short timer pending: the page has settled. */
+const QUIET_MS = 300;
 const DEFAULT_OUTCOME_TIMEOUT_MS = 15_000;
 const MAX_CONFIRM_STEPS = 3;
+/** Wizard steps (hidden fields revealed by a "next" button) followed at most. */
+const MAX_WIZARD_STEPS = 4;
 const SCAN_EXPRESSION = scanExpression({ maxText: 30_000, contactLinkPattern: CONTACT_LINK_PATTERN });
 
 interface FrameScanned {
@@ -91,6 +99,178 @@ function watchDialogs(page: Page): string[] {
     return log;
 }
 
+/**
+ * Installed in every document before its scripts run: counts the page's fetch/XHR requests in flight and
+ * its pending short timers (≤ 3 s: a widget that renders "in a moment"), and notes the time of the last
+ * DOM change. A page has settled when none is pending and the DOM has been quiet for QUIET_MS: evidence
+ * that scripts are done, instead of a fixed sleep. Long timers (carousels) and animation frames do not count.
+ */
+const SETTLE_TRACKER = `(() => {
+  if (window.__opsSettle) return;
+  const st = { timers: new Set(), requests: 0, last: Date.now() };
+  window.__opsSettle = st;
+  const setT = window.setTimeout, clearT = window.clearTimeout;
+  window.setTimeout = function (fn, ms, ...rest) {
+    if (typeof fn !== "function" || Number(ms) > 3000) return setT.call(window, fn, ms, ...rest);
+    let id;
+    id = setT.call(window, function (...a) { st.timers.delete(id); return fn.apply(this, a); }, ms, ...rest);
+    st.timers.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) { st.timers.delete(id); return clearT.call(window, id); };
+  const done = () => { st.requests--; st.last = Date.now(); };
+  if (window.fetch) {
+    const f = window.fetch;
+    window.fetch = function (...a) { st.requests++; return f.apply(this, a).finally(done); };
+  }
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...a) {
+    st.requests++; this.addEventListener("loadend", done); return send.apply(this, a);
+  };
+  new MutationObserver(() => { st.last = Date.now(); })
+    .observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+})()`;
+
+/** One frame's activity: busy (requests/short timers/loading) and ms since the last DOM change. */
+const SETTLE_STATE = `(() => {
+  const st = window.__opsSettle;
+  if (!st) return { busy: false, quiet: 1e9 };
+  const busy = st.timers.size > 0 || st.requests > 0 || document.readyState === "loading";
+  return { busy, quiet: Date.now() - st.last };
+})()`;
+
+const trackedPages = new WeakSet<Page>();
+
+async function trackSettling(page: Page): Promise<void> {
+    if (!trackedPages.has(page)) {
+        trackedPages.add(page);
+        await page.addInitScript(SETTLE_TRACKER);
+    }
+}
+
+/** Waits until every frame has settled (see SETTLE_TRACKER), at most `capMs`; true when it did. */
+async function settle(page: Page, capMs: number): Promise<boolean> {
+    const deadline = Date.now() + capMs;
+    for (;;) {
+        const states = await Promise.all(
+            page
+                .frames()
+                .filter((f) => !f.isDetached())
+                .map((f) =>
+                    f
+                        .evaluate<{ busy: boolean; quiet: number }>(SETTLE_STATE)
+                        .catch(() => ({ busy: false, quiet: 1e9 })),
+                ),
+        );
+        if (states.every((x) => !x.busy && x.quiet >= QUIET_MS)) {
+            return true;
+        }
+        if (Date.now() >= deadline) {
+            return false;
+        }
+        await page.waitForTimeout(100);
+    }
+}
+
+/**
+ * Presses "accept" on a cookie wall: a visible box that talks about cookies, holds no form fields, and
+ * has an accept button. Sites keep their forms disabled (or covered) until then. Returns whether one was.
+ */
+async function dismissCookieWall(page: Page): Promise<boolean> {
+    const clicked = await page
+        .mainFrame()
+        .evaluate(() => {
+            const boxes = Array.from(
+                document.querySelectorAll(
+                    [
+                        "[id*=cookie i]",
+                        "[class*=cookie i]",
+                        "[id*=consent i]",
+                        "[class*=consent i]",
+                        "[id*=gdpr i]",
+                        "[class*=gdpr i]",
+                        "[class*=cmp-]",
+                        "[aria-label*=cookie i]",
+                        "[aria-label*=クッキー]",
+                    ].join(", "),
+                ),
+            );
+            for (const box of boxes) {
+                const text = box.innerText ?? "";
+                if (!/cookie|クッキー/i.test(text) || box.querySelector("input:not([type=hidden]), select, textarea")) {
+                    continue;
+                }
+                const buttons = Array.from(box.querySelectorAll("button, [role=button], a, input[type=button]"));
+                const accept = buttons.find((b) => {
+                    const t = (b.innerText || b.getAttribute("value") || b.getAttribute("aria-label") || "").trim();
+                    return (
+                        /同意|accept|agree|allow|許可|了解|承諾|ok|got it/i.test(t) &&
+                        !/拒否|reject|decline|設定|settings|詳細|manage/i.test(t)
+                    );
+                });
+                const r = accept?.getBoundingClientRect();
+                if (accept && r && r.width > 0 && r.height > 0) {
+                    accept.click();
+                    return true;
+                }
+            }
+            return false;
+        })
+        .catch(() => false);
+    return clicked;
+}
+
+/**
+ * Clicks a visible control that says "contact" but goes nowhere (a button, an in-page anchor, a
+ * dialog/modal toggle): the form it shows lives in a dialog. `tried` holds the texts already pressed.
+ */
+async function openContactDialog(page: Page, tried: Set<string>): Promise<boolean> {
+    const candidates = await page
+        .mainFrame()
+        .evaluate(
+            ({ pattern, skip }) => {
+                const re = new RegExp(pattern, "i");
+                const els = Array.from(
+                    document.querySelectorAll(
+                        "button, [role=button], a[href^='#'], a[href^='javascript'], [aria-haspopup], " +
+                            "[data-toggle=modal], [data-bs-toggle=modal], [data-micromodal-trigger], [aria-controls]",
+                    ),
+                );
+                const out: Array<{ i: number; text: string }> = [];
+                els.forEach((el, i) => {
+                    const text = (el.innerText || el.getAttribute("aria-label") || el.getAttribute("title") || "")
+                        .replace(/\s+/g, " ")
+                        .trim();
+                    const r = el.getBoundingClientRect();
+                    const submitsForm = el.closest("form") && /^(submit|)$/i.test(el.getAttribute("type") ?? "");
+                    if (!text || text.length > 40 || !re.test(text) || skip.includes(text) || submitsForm) return;
+                    if (r.width < 2 || r.height < 2) return;
+                    el.setAttribute("data-ops-opener", String(i));
+                    out.push({ i, text });
+                });
+                return out;
+            },
+            { pattern: CONTACT_LINK_PATTERN, skip: [...tried] },
+        )
+        .catch(() => [] as Array<{ i: number; text: string }>);
+    const next = candidates[0];
+    if (!next) {
+        return false;
+    }
+    tried.add(next.text);
+    await page
+        .locator(`[data-ops-opener="${next.i}"]`)
+        .first()
+        .click({ timeout: 3000, noWaitAfter: true })
+        .catch(() => undefined);
+    return true;
+}
+
+/** The page's refusal reading (text, shadow roots, image alt/title texts) over every frame. */
+function pageRefusal(scans: readonly FrameScanned[]): ReturnType<typeof readRefusal> {
+    return readRefusal(scans.map((s) => `${s.scan.text}\n${s.scan.imageText}`).join("\n"));
+}
+
 /** Thrown when the job's shutdown gate closes before a submit: nothing was sent. */
 export class SubmitAbandoned extends Error {}
 
@@ -124,7 +304,7 @@ function chooseForm(scans: readonly FrameScanned[]): Chosen | null {
     let bestScore = -Infinity;
     for (const s of scans) {
         for (const form of s.scan.forms) {
-            if (!isContactCandidate(form)) {
+            if (!isContactCandidate(form, s.scan.title)) {
                 continue;
             }
             const score = scoreForm(form);
@@ -177,41 +357,99 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<voi
             kind: p.action.kind,
             value: p.action.kind === "fill" || p.action.kind === "select" ? p.action.value : "",
         }));
-    const failed = await frame.evaluate((list) => {
-        const bad: number[] = [];
-        for (const a of list) {
-            const el = document.querySelector(`[data-ops-fid="${a.fid}"]`) as DomControl | null;
-            if (!el) {
-                bad.push(a.fid);
-                continue;
+    const apply = (list: typeof actions) =>
+        frame.evaluate((items) => {
+            /** The element with scanner id `fid`, in the document or any open shadow root. */
+            const find = (fid: number): DomControl | null => {
+                const sel = `[data-ops-fid="${fid}"]`;
+                const walk = (root: {
+                    querySelector(s: string): DomElement | null;
+                    querySelectorAll(s: string): ArrayLike<DomElement>;
+                }): DomElement | null => {
+                    const hit = root.querySelector(sel);
+                    if (hit) return hit;
+                    for (const el of Array.from(root.querySelectorAll("*"))) {
+                        const found = el.shadowRoot ? walk(el.shadowRoot) : null;
+                        if (found) return found;
+                    }
+                    return null;
+                };
+                return walk(document) as DomControl | null;
+            };
+            const bad: number[] = [];
+            for (const a of items) {
+                const el = find(a.fid);
+                if (!el) {
+                    bad.push(a.fid);
+                    continue;
+                }
+                if (a.kind === "check") {
+                    if (el.tagName !== "INPUT") {
+                        // An ARIA radio/checkbox: a click is what its script listens to.
+                        if (el.getAttribute("aria-checked") !== "true") el.click();
+                        if (el.getAttribute("aria-checked") !== "true") bad.push(a.fid);
+                        continue;
+                    }
+                    if (el.disabled) {
+                        // Locked until something else happens (a policy read to its end): never forced.
+                        bad.push(a.fid);
+                        continue;
+                    }
+                    // Styled checkboxes hide the real input; a DOM click toggles it and fires the
+                    // click/input/change events either way.
+                    if (!el.checked) el.click();
+                    if (!el.checked) el.checked = true;
+                    continue;
+                }
+                fillOne(el, a);
             }
-            if (a.kind === "check") {
-                // Styled checkboxes hide the real input; a DOM click toggles it and fires the
-                // click/input/change events either way.
-                const box = el;
-                if (!box.checked) box.click();
-                if (!box.checked) box.checked = true;
-                continue;
+            return bad;
+            function fillOne(el: DomControl, a: { fid: number; kind: string; value: string }): void {
+                el.focus({ preventScroll: true });
+                const proto: unknown = Object.getPrototypeOf(el);
+                const descriptor = Object.getOwnPropertyDescriptor(proto, "value");
+                if (descriptor?.set) descriptor.set.call(el, a.value);
+                else el.value = a.value;
+                // composed: the events leave a shadow root, as a person's typing does.
+                if (a.kind === "fill") {
+                    el.dispatchEvent(
+                        new InputEvent("input", {
+                            bubbles: true,
+                            composed: true,
+                            inputType: "insertText",
+                            data: a.value,
+                        }),
+                    );
+                } else {
+                    el.dispatchEvent(new Event("input", { bubbles: true, composed: true }));
+                }
+                el.dispatchEvent(new Event("change", { bubbles: true }));
+                el.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true, composed: true }));
+                el.blur();
+                if (el.value !== a.value) {
+                    bad.push(a.fid);
+                }
             }
-            el.focus({ preventScroll: true });
-            const proto: unknown = Object.getPrototypeOf(el);
-            const descriptor = Object.getOwnPropertyDescriptor(proto, "value");
-            if (descriptor?.set) descriptor.set.call(el, a.value);
-            else el.value = a.value;
-            if (a.kind === "fill") {
-                el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: a.value }));
-            } else {
-                el.dispatchEvent(new Event("input", { bubbles: true }));
-            }
-            el.dispatchEvent(new Event("change", { bubbles: true }));
-            el.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
-            el.blur();
-            if (el.value !== a.value) {
-                bad.push(a.fid);
-            }
-        }
-        return bad;
-    }, actions);
+        }, list);
+    const failed = await apply(actions);
+    const locked = actions.filter((a) => a.kind === "check" && failed.includes(a.fid));
+    if (locked.length > 0) {
+        // Consent boxes that unlock once the policy above them is scrolled to its end: scroll every
+        // scrollable box of the page to its end, let its scroll handlers run, and try once more.
+        await frame
+            .evaluate(() => {
+                for (const el of Array.from(document.querySelectorAll("div, section, article, p, textarea, iframe"))) {
+                    const box = el as DomElement & { scrollHeight: number; clientHeight: number; scrollTop: number };
+                    if (box.scrollHeight > box.clientHeight + 4) {
+                        box.scrollTop = box.scrollHeight;
+                        box.dispatchEvent(new Event("scroll"));
+                    }
+                }
+            })
+            .catch(() => undefined);
+        await frame.page().waitForTimeout(150);
+        await apply(locked);
+    }
     for (const fid of failed) {
         const action = actions.find((a) => a.fid === fid);
         const loc = frame.locator(`[data-ops-fid="${fid}"]`);
@@ -236,14 +474,32 @@ async function invalidFieldIds(frame: Frame, formId: number): Promise<Array<{ fi
     }, formId);
 }
 
+/** The frame's visible text, open shadow roots included (innerText stops at them). */
 async function bodyText(frame: Frame): Promise<string> {
-    return frame.evaluate(() => (document.body ? document.body.innerText : ""));
+    return frame.evaluate(() => {
+        const parts = [document.body ? document.body.innerText : ""];
+        const visit = (root: { querySelectorAll(s: string): ArrayLike<DomElement> }): void => {
+            for (const el of Array.from(root.querySelectorAll("*"))) {
+                const sr = el.shadowRoot;
+                if (sr) {
+                    for (const child of Array.from(sr.children)) {
+                        if (child.tagName !== "STYLE" && child.tagName !== "SCRIPT") parts.push(child.innerText ?? "");
+                    }
+                    visit(sr);
+                }
+            }
+        };
+        visit(document);
+        return parts.join("\n");
+    });
 }
 
 type StepOutcome =
     | { kind: "success"; text: string }
     | { kind: "error"; text: string }
     | { kind: "confirm"; chosen: Chosen }
+    /** A wizard's next step: the same form now shows fields that were hidden. */
+    | { kind: "step"; chosen: Chosen }
     | { kind: "navigated-no-text"; url: string }
     | { kind: "form-again" }
     | { kind: "unrecognised-step" }
@@ -259,8 +515,11 @@ async function clickAndObserve(
     bid: number,
     outcomeTimeoutMs: number,
     ownValues: readonly string[],
+    /** Fields already seen visible: a "next" click that reveals others is a wizard step. Null: none expected. */
+    knownFields: ReadonlySet<number> | null,
 ): Promise<StepOutcome> {
     const { frame } = chosen;
+    let checkedText = "";
     // Confirmation pages echo what we typed; a sales message saying "ありがとうございます" must
     // not read as the site's thanks, so lines carrying our own values are ignored.
     const notOurs = (lines: string[]) =>
@@ -285,12 +544,35 @@ async function clickAndObserve(
     page.on("framenavigated", onNav);
     try {
         const loc = frame.locator(`[data-ops-bid="${bid}"]`);
+        // The button notes the first click that reaches it, so a click Playwright reports as failed
+        // (a timeout on a loaded machine, after the event was already dispatched) is never repeated:
+        // a second click on an AJAX form would send the message twice.
+        await loc
+            .evaluate(
+                (el) => {
+                    const b = el as DomElement & { addEventListener(t: string, f: () => void, o: object): void };
+                    b.removeAttribute("data-ops-clicked");
+                    b.addEventListener("click", () => b.setAttribute("data-ops-clicked", "1"), {
+                        capture: true,
+                        once: true,
+                    });
+                },
+                undefined,
+                { timeout: 2000 },
+            )
+            .catch(() => undefined);
         try {
             await loc.click({ timeout: 3000, noWaitAfter: true });
         } catch {
             // Covered or animating buttons fail Playwright's checks; a DOM click still submits.
-            // Skipped when the click got through after all (the page is already navigating).
-            if (!navigated) {
+            // Skipped when the click got through after all (it reached the button, or the page is
+            // already navigating and the button is gone).
+            const reached = await loc
+                .evaluate((el) => (el as DomElement).getAttribute("data-ops-clicked") === "1", undefined, {
+                    timeout: 2000,
+                })
+                .catch(() => true);
+            if (!navigated && !reached) {
                 await loc
                     .evaluate((el) => (el as DomElement).click(), undefined, { timeout: 2000 })
                     .catch(() => undefined);
@@ -316,20 +598,32 @@ async function clickAndObserve(
             if (judged.kind === "success" || judged.kind === "error") {
                 return judged;
             }
-            if (appeared.length > 0 && looksLikeConfirmationPage(appeared.join("\n"))) {
-                // A single-page confirmation step: wait for the DOM to settle, then rescan.
-                if (text === lastText) {
-                    if (stableSince && Date.now() - stableSince > 200) {
-                        const scans = await scanFrames(page);
-                        const next = chooseConfirmation(scans, frame);
-                        if (next) {
-                            return { kind: "confirm", chosen: next };
-                        }
+            const confirmWording = appeared.length > 0 && looksLikeConfirmationPage(appeared.join("\n"));
+            if ((confirmWording || knownFields) && text !== before && text === lastText && text !== checkedText) {
+                // The page changed in place: once it holds still, rescan. A confirmation step shows a
+                // send button and no empty field; a wizard's next step shows fields of the same form
+                // that were hidden before ("next" clicks only).
+                if (stableSince && Date.now() - stableSince > 200) {
+                    checkedText = text;
+                    const scans = await scanFrames(page);
+                    const next = confirmWording ? chooseConfirmation(scans, frame) : null;
+                    if (next) {
+                        return { kind: "confirm", chosen: next };
                     }
-                    stableSince ||= Date.now();
-                } else {
+                    const scan = scans.find((x) => x.frame === frame)?.scan;
+                    const form = scan?.forms.find((f) => f.formId === chosen.form.formId);
+                    const revealed = form?.fields.filter(
+                        (f) => f.visible && f.editable && f.honeypotHints.length === 0 && !knownFields?.has(f.fid),
+                    );
+                    if (scan && form && revealed && revealed.length > 0) {
+                        return { kind: "step", chosen: { frame, scan, form } };
+                    }
                     stableSince = 0;
+                } else {
+                    stableSince ||= Date.now();
                 }
+            } else if (text !== lastText) {
+                stableSince = 0;
             }
             lastText = text;
             await page.waitForTimeout(60);
@@ -391,6 +685,11 @@ function chooseConfirmation(scans: readonly FrameScanned[], onlyFrame: Frame | n
     return null;
 }
 
+/** The detail of a skip for wording that may decline sales contact. */
+function unclearDetail(sentence: string): string {
+    return `page may decline sales contact, an operator should decide: 「${sentence}」`;
+}
+
 /** Fills and submits the contact form reachable from `url`. Never throws for site problems. */
 export async function fillContactForm(
     page: Page,
@@ -399,6 +698,7 @@ export async function fillContactForm(
     opts: FillOptions,
 ): Promise<FillResult> {
     watchDialogs(page);
+    await trackSettling(page);
     const navTimeout = opts.navigationTimeoutMs ?? DEFAULT_NAV_TIMEOUT_MS;
     const outcomeTimeout = opts.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS;
     const maxHops = opts.maxContactHops ?? 2;
@@ -410,27 +710,31 @@ export async function fillContactForm(
     let chosen: Chosen | null = null;
     let scans: FrameScanned[] = [];
     for (let hop = 0; hop <= maxHops; hop++) {
+        // Scripts may still be fetching the form, or a notice, after 'load': read the page once it settled.
+        await settle(page, SETTLE_AFTER_LOAD_MS);
+        if (await dismissCookieWall(page)) {
+            await settle(page, SETTLE_BEFORE_SEND_MS);
+        }
         scans = await scanFrames(page);
-        let refusal = findRefusal(scans.map((s) => s.scan.text).join("\n"));
-        if (refusal) {
-            return result("skipped_refusal", false, `page declines sales contact: 「${refusal}」`, [], page.url());
+        const refusal = pageRefusal(scans);
+        if (refusal?.kind === "refusal") {
+            return result(
+                "skipped_refusal",
+                false,
+                `page declines sales contact: 「${refusal.sentence}」`,
+                [],
+                page.url(),
+            );
+        }
+        if (refusal?.kind === "unclear") {
+            return result("skipped_undecided", false, unclearDetail(refusal.sentence), [], page.url());
         }
         chosen = chooseForm(scans);
-        const hasLinks =
-            rankContactLinks(
-                scans.flatMap((s) => s.scan.links),
-                page.url(),
-                new Set([...visited, page.url().replace(/#.*$/, "")]),
-            ).length > 0;
-        if (!chosen && !(hasLinks && hop < maxHops)) {
-            // Forms injected by scripts after 'load' (embedded form services) need the network to
-            // settle; a page with a contact link to follow is not worth that wait.
-            await page.waitForLoadState("networkidle", { timeout: 3000 }).catch(() => undefined);
+        // A form shown only in a dialog: press the control that opens it (at most twice per page).
+        const tried = new Set<string>();
+        while (!chosen && tried.size < 2 && (await openContactDialog(page, tried))) {
+            await settle(page, SETTLE_BEFORE_SEND_MS);
             scans = await scanFrames(page);
-            refusal = findRefusal(scans.map((s) => s.scan.text).join("\n"));
-            if (refusal) {
-                return result("skipped_refusal", false, `page declines sales contact: 「${refusal}」`, [], page.url());
-            }
             chosen = chooseForm(scans);
         }
         if (chosen) {
@@ -460,7 +764,19 @@ export async function fillContactForm(
     }
 
     const plans = planForm(chosen.form, profile, chosen.scan.lang);
+    const unanswerable = plans.filter((p) => p.action.kind === "skip" && p.action.reason === NO_FITTING_OPTION);
+    if (unanswerable.length > 0) {
+        const question = unanswerable[0].field.groupLabel || unanswerable[0].field.label || unanswerable[0].field.name;
+        return result(
+            "skipped_undecided",
+            false,
+            `required question 「${question.slice(0, 40)}」 has no option for a sales message; an operator should decide`,
+            [],
+            formUrl,
+        );
+    }
     await applyPlan(chosen.frame, plans);
+    const allPlans: FieldPlan[] = [...plans];
     const fields = describe(plans);
     const missingRequired = plans
         .filter(
@@ -491,17 +807,21 @@ export async function fillContactForm(
         return result("failed", false, `validation: ${invalid.join("; ")}`.slice(0, 500), fields, formUrl);
     }
 
-    const ownValues = plans.flatMap((p) =>
-        p.action.kind === "fill" && (p.kind === "message" || p.kind === "subject")
-            ? p.action.value
-                  .split(/\r?\n/)
-                  .map((l) => l.trim())
-                  .filter((l) => l.length >= 8)
-            : [],
-    );
+    const ownValuesOf = (list: readonly FieldPlan[]) =>
+        list.flatMap((p) =>
+            p.action.kind === "fill" && (p.kind === "message" || p.kind === "subject")
+                ? p.action.value
+                      .split(/\r?\n/)
+                      .map((l) => l.trim())
+                      .filter((l) => l.length >= 8)
+                : [],
+        );
+    const ownValues = ownValuesOf(plans);
+    // Fields seen visible so far: a "next" click that shows others is a wizard step.
+    const known = new Set(chosen.form.fields.filter((f) => f.visible).map((f) => f.fid));
     let submitted = false;
     let current: Chosen = chosen;
-    for (let step = 0; step < MAX_CONFIRM_STEPS; step++) {
+    for (let step = 0; step < MAX_CONFIRM_STEPS + MAX_WIZARD_STEPS; step++) {
         // A script-driven form may keep its send button outside the <form>: fall back to the
         // page's loose buttons, but only ones that say they confirm or send.
         const loose = current.scan.forms
@@ -516,13 +836,39 @@ export async function fillContactForm(
         if (opts.mayClickSubmit && !opts.mayClickSubmit()) {
             throw new SubmitAbandoned("shutting down before submit");
         }
-        await opts.beforeSubmitClick?.();
         const final = button.role !== "confirm";
+        if (final && !submitted) {
+            // Last look before anything reaches the site: a notice rendered late, or on this step.
+            await settle(page, SETTLE_BEFORE_SEND_MS);
+            const last = pageRefusal(await scanFrames(page));
+            if (last?.kind === "refusal") {
+                return result(
+                    "skipped_refusal",
+                    false,
+                    `page declines sales contact: 「${last.sentence}」`,
+                    fields,
+                    formUrl,
+                );
+            }
+            if (last?.kind === "unclear") {
+                return result("skipped_undecided", false, unclearDetail(last.sentence), fields, formUrl);
+            }
+            if (opts.mayClickSubmit && !opts.mayClickSubmit()) {
+                throw new SubmitAbandoned("shutting down before submit");
+            }
+        }
         if (final) {
             submitted = true;
             opts.onSubmitted?.();
         }
-        const outcome = await clickAndObserve(page, current, button.button.bid, outcomeTimeout, ownValues);
+        const outcome = await clickAndObserve(
+            page,
+            current,
+            button.button.bid,
+            outcomeTimeout,
+            ownValues,
+            final ? null : known,
+        );
         switch (outcome.kind) {
             case "success":
                 if (!submitted) {
@@ -534,6 +880,28 @@ export async function fillContactForm(
             case "confirm":
                 current = outcome.chosen;
                 continue;
+            case "step": {
+                // The wizard's next step: plan the form again and fill only what was hidden before.
+                const next = planForm(outcome.chosen.form, profile, outcome.chosen.scan.lang).filter(
+                    (p) => !known.has(p.field.fid) && p.field.visible,
+                );
+                if (next.some((p) => p.action.kind === "skip" && p.action.reason === NO_FITTING_OPTION)) {
+                    return result(
+                        "skipped_undecided",
+                        false,
+                        "a later step asks a question with no option for a sales message",
+                        fields,
+                        formUrl,
+                    );
+                }
+                await applyPlan(outcome.chosen.frame, next);
+                outcome.chosen.form.fields.filter((f) => f.visible).forEach((f) => known.add(f.fid));
+                allPlans.push(...next);
+                fields.push(...describe(next));
+                ownValues.push(...ownValuesOf(next));
+                current = outcome.chosen;
+                continue;
+            }
             case "form-again":
                 return result("failed", submitted, "the form was shown again without a confirmation", fields, formUrl);
             case "unrecognised-step":

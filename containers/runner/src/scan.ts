@@ -26,6 +26,7 @@ import type { DomDocument } from "./dom";
 import { makeButtonDescriber } from "./scan/buttons";
 import { makeCaptionReader } from "./scan/caption";
 import { findCaptchas } from "./scan/captcha";
+import { makeDeep } from "./scan/deep";
 import { makeFieldDescriber } from "./scan/fields";
 import { collectForms } from "./scan/forms";
 import { makeIdAllocator } from "./scan/ids";
@@ -47,6 +48,7 @@ export interface ScanArgs {
 /** Every part of the in-page script, under the name it has there. */
 const SCAN_PARTS = {
     makeIdAllocator,
+    makeDeep,
     makeTextReader,
     makeLayout,
     makeCaptionReader,
@@ -68,18 +70,33 @@ export function scanDocument(args: ScanArgs, parts: ScanParts): FrameScan {
     const caption = parts.makeCaptionReader(reader, layout);
     const describeField = parts.makeFieldDescriber(ids, reader, layout, caption);
     const buttons = parts.makeButtonDescriber(ids, reader, layout);
+    const deep = parts.makeDeep();
 
-    const forms = parts.collectForms({ ids, reader, layout, describeField, buttons });
+    const forms = parts.collectForms({ ids, reader, layout, describeField, buttons, deep });
     const links = parts.collectContactLinks(args.contactLinkPattern, reader);
     const captcha = parts.findCaptchas();
 
     ids.save();
     const bodyText = document.body ? (document.body.innerText ?? "") : "";
+    // innerText stops at shadow roots: the text web components render is read from their roots.
+    const shadowText = deep.shadowRoots
+        .filter((sr) => !(sr.host.getRootNode() as { host?: unknown }).host)
+        .map((sr) => reader.textOf(sr, 4000))
+        .filter((t) => t)
+        .join("\n");
+    const imageText = [
+        ...deep.all("img[alt], area[alt], input[type=image][alt]").map((el) => el.getAttribute("alt") ?? ""),
+        ...deep.all("[title]:not(iframe):not(link):not(style)").map((el) => el.getAttribute("title") ?? ""),
+    ]
+        .map((t) => reader.clean(t))
+        .filter((t) => t.length >= 4)
+        .join("\n");
     return {
         url: location.href,
         title: document.title,
         lang: (root.getAttribute("lang") ?? "").toLowerCase(),
-        text: bodyText.slice(0, args.maxText),
+        text: `${bodyText}${shadowText ? `\n${shadowText}` : ""}`.slice(0, args.maxText),
+        imageText: imageText.slice(0, 4000),
         captcha,
         forms,
         links,

@@ -39,6 +39,8 @@ export interface FieldInfo {
     readonly options: readonly OptionInfo[];
     /** Reasons the scanner thinks this is a bot trap; non-empty means never fill it. */
     readonly honeypotHints: readonly string[];
+    /** "radio"/"checkbox"/"switch" for an ARIA control built from a div (clicked, never typed into). */
+    readonly ariaRole?: string;
 }
 
 export interface ButtonInfo {
@@ -76,8 +78,13 @@ export interface FrameScan {
     readonly url: string;
     readonly title: string;
     readonly lang: string;
-    /** Visible text of the document, truncated; refusal and outcome detection read it. */
+    /** Visible text of the document and its open shadow roots, truncated; refusal and outcome detection read it. */
     readonly text: string;
+    /**
+     * Text a person reads that is no node text: image alt texts and title tooltips (a refusal set as a
+     * banner image). Refusal detection reads it beside `text`.
+     */
+    readonly imageText: string;
     /** CAPTCHA widgets found in the DOM ("recaptcha", "hcaptcha", "turnstile", "image-captcha"). */
     readonly captcha: readonly string[];
     readonly forms: readonly FormInfo[];
@@ -85,7 +92,16 @@ export interface FrameScan {
 }
 
 /** The result contract of one form (DESIGN.md "Runner" CLI line). */
-export type FillStatus = "sent" | "dry_run" | "skipped_refusal" | "skipped_captcha" | "no_form" | "failed";
+export type FillStatus =
+    | "sent"
+    | "dry_run"
+    | "skipped_refusal"
+    | "skipped_captcha"
+    /** The runner could not decide whether sending is right (wording that may refuse sales, a required
+     *  question with no option for a sales message): nothing was sent, an operator should look. */
+    | "skipped_undecided"
+    | "no_form"
+    | "failed";
 
 export interface FilledField {
     readonly kind: string;

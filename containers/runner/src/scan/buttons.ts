@@ -26,6 +26,8 @@ export function makeButtonDescriber(ids: IdAllocator, reader: TextReader, layout
         "[role=button]",
         "a[onclick]",
         "a[href^='javascript']",
+        // Script-wired links: <a href="#">送信する</a> with a listener (buttonRole still needs send wording).
+        "a[href='#']",
     ].join(", ");
     const describeButton = (b: DomElement): ButtonInfo => {
         const input = b as DomControl;

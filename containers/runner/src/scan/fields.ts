@@ -3,7 +3,7 @@
  * row and the hints that it is a bot trap. Runs inside the page (see ../scan.ts): uses only its
  * parameters and browser globals.
  */
-import type { DomControl, DomDocument, DomElement } from "../dom";
+import type { DomControl, DomDocument, DomElement, DomNode } from "../dom";
 import type { FieldInfo } from "../types";
 import type { CaptionReader } from "./caption";
 import type { IdAllocator } from "./ids";
@@ -48,6 +48,71 @@ export function makeFieldDescriber(
             .join("|"),
         "i",
     );
+
+    // ARIA radios, checkboxes and switches built from divs (script-driven forms, Google Forms).
+    const ARIA_CHOICE = "[role=radio]:not(input), [role=checkbox]:not(input), [role=switch]:not(input)";
+    const labelledByText = (el: DomElement | null): string => {
+        const ids = el?.getAttribute("aria-labelledby");
+        if (!el || !ids) return "";
+        const root = el.getRootNode() as DomNode & { getElementById?: (id: string) => DomElement | null };
+        const byId = (id: string) => (root.getElementById ? root.getElementById(id) : document.getElementById(id));
+        return clean(
+            ids
+                .split(/\s+/)
+                .map((id) => textOf(byId(id)))
+                .join(" "),
+        );
+    };
+    /**
+     * An ARIA choice as a radio/checkbox field: a radio's name is its radiogroup (so the planner picks
+     * one per group), its option text is its own text, its question the group's label.
+     */
+    const describeAria = (
+        el: DomControl,
+        boundary: DomElement,
+        own: string,
+        caption: string,
+        visible: boolean,
+        hints: string[],
+    ): FieldInfo => {
+        const role = el.getAttribute("role") ?? "";
+        const group = role === "radio" ? (el.closest("[role=radiogroup]") ?? el.parentElement) : null;
+        const question = group
+            ? labelledByText(group) ||
+              clean(group.getAttribute("aria-label") ?? "") ||
+              captionOf(group, boundary, []).text
+            : caption;
+        const fid = idOf(el, "data-ops-fid");
+        const gid = group ? idOf(group, "data-ops-gid") : fid;
+        const text = clean(textOf(el, 120) || el.getAttribute("aria-label") || own);
+        return {
+            fid,
+            tag: "input",
+            type: role === "radio" ? "radio" : "checkbox",
+            name: group ? `aria-radiogroup-${gid}` : (el.getAttribute("name") ?? (el.id || `aria-${fid}`)),
+            id: el.id,
+            className: typeof el.className === "string" ? el.className : "",
+            placeholder: "",
+            autocomplete: "",
+            ariaLabel: el.getAttribute("aria-label") ?? "",
+            title: el.getAttribute("title") ?? "",
+            label: text,
+            groupLabel: question,
+            groupKey: `g${gid}`,
+            trailingText: "",
+            required: el.getAttribute("aria-required") === "true" || group?.getAttribute("aria-required") === "true",
+            maxLength: null,
+            pattern: "",
+            inputMode: "",
+            visible,
+            editable: el.getAttribute("aria-disabled") !== "true",
+            value: el.getAttribute("data-value") ?? text,
+            checked: el.getAttribute("aria-checked") === "true",
+            options: [],
+            honeypotHints: hints.filter((h) => h !== "label"),
+            ariaRole: role,
+        };
+    };
 
     return (el: DomControl, boundary: DomElement, formKey: number): FieldInfo => {
         const tag = el.tagName.toLowerCase() as "input" | "select" | "textarea";
@@ -106,6 +171,9 @@ export function makeFieldDescriber(
                 : [];
         const maxAttr = el.getAttribute("maxlength");
         const readOnly = el.readOnly === true;
+        if (el.matches(ARIA_CHOICE)) {
+            return describeAria(el, boundary, label, groupLabel, visible, hints);
+        }
         return {
             fid: idOf(el, "data-ops-fid"),
             tag,
@@ -126,7 +194,8 @@ export function makeFieldDescriber(
             pattern: el.getAttribute("pattern") ?? "",
             inputMode: el.getAttribute("inputmode") ?? "",
             visible,
-            editable: !el.disabled && !readOnly,
+            // :disabled also holds for controls of a disabled <fieldset>, whose own .disabled stays false.
+            editable: !el.disabled && !el.matches(":disabled") && !readOnly,
             value: el.value ?? "",
             checked: checkable ? el.checked : false,
             options,

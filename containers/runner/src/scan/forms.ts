@@ -3,9 +3,10 @@
  * sit outside any form (script-submitted pages). Runs inside the page (see ../scan.ts): uses only
  * its parameters and browser globals.
  */
-import type { DomControl, DomDocument, DomElement, DomNodeConstants } from "../dom";
+import type { DomControl, DomDocument, DomElement, DomForm, DomNodeConstants } from "../dom";
 import type { FormInfo } from "../types";
 import type { ButtonDescriber } from "./buttons";
+import type { Deep } from "./deep";
 import type { FieldDescriber } from "./fields";
 import type { IdAllocator } from "./ids";
 import type { Layout } from "./layout";
@@ -21,6 +22,7 @@ export interface FormTools {
     readonly layout: Layout;
     readonly describeField: FieldDescriber;
     readonly buttons: ButtonDescriber;
+    readonly deep: Deep;
 }
 
 export function collectForms(tools: FormTools): FormInfo[] {
@@ -30,9 +32,23 @@ export function collectForms(tools: FormTools): FormInfo[] {
     const { CONTROL_SELECTOR, isVisible } = tools.layout;
     const { describeField } = tools;
     const { BUTTON_SELECTOR, describeButton } = tools.buttons;
+    const { deep } = tools;
+    const ARIA_CHOICE = "[role=radio]:not(input), [role=checkbox]:not(input), [role=switch]:not(input)";
+    /** The element of the main document that holds `el` (its outermost shadow host, or itself). */
+    const anchorOf = (el: DomElement): DomElement => {
+        let cur = el;
+        for (;;) {
+            const top = cur.getRootNode() as { host?: DomElement };
+            if (!top.host) return cur;
+            cur = top.host;
+        }
+    };
+    /** `el` sits in some <form>, through shadow boundaries. */
+    const inAnyForm = (el: DomElement): boolean => (el as DomControl).form != null || deep.closest(el, "form") !== null;
 
     /** Text of the last heading before `el` (or the first one inside it). */
-    const headingBefore = (el: DomElement): string => {
+    const headingBefore = (formEl: DomElement): string => {
+        const el = anchorOf(formEl);
         const all = Array.from(doc.querySelectorAll("h1,h2,h3,h4,legend,.title,.heading"));
         let found = "";
         for (const h of all) {
@@ -46,11 +62,16 @@ export function collectForms(tools: FormTools): FormInfo[] {
     };
 
     const forms: FormInfo[] = [];
-    for (const form of Array.from(doc.forms)) {
+    for (const form of deep.all("form") as DomForm[]) {
         const formId = idOf(form, "data-ops-form");
-        const controls = Array.from(form.elements).filter((e) => e.matches(CONTROL_SELECTOR)) as Array<DomControl>;
+        const own = Array.from(form.elements).filter((e) => e.matches(CONTROL_SELECTOR));
+        // Controls inside web components of the form (each in its own shadow root) are not its
+        // elements, but they are what a person fills in it.
+        const nested = deep.all(CONTROL_SELECTOR, form).filter((e) => !own.includes(e) && !form.contains(e));
+        const aria = deep.all(ARIA_CHOICE, form);
+        const controls = [...own, ...nested, ...aria] as Array<DomControl>;
         const fields = controls.map((c) => describeField(c, form, formId));
-        const buttonEls = Array.from(form.querySelectorAll(BUTTON_SELECTOR));
+        const buttonEls = deep.all(BUTTON_SELECTOR, form);
         if (form.id) {
             buttonEls.push(
                 ...Array.from(doc.querySelectorAll(`[form="${CSS.escape(form.id)}"]`)).filter((b) =>
@@ -74,13 +95,11 @@ export function collectForms(tools: FormTools): FormInfo[] {
     }
     // Some sites build the form without a <form> element (JS-submitted): group the loose
     // controls of the document into one pseudo-form.
-    const loose = Array.from(doc.querySelectorAll(CONTROL_SELECTOR)).filter(
-        (c) => !(c as DomControl).form && !c.closest("form"),
+    const loose = [...deep.all(CONTROL_SELECTOR), ...deep.all(ARIA_CHOICE)].filter(
+        (c) => !inAnyForm(c),
     ) as Array<DomControl>;
     // Buttons outside any form matter too: single-page confirmation steps put 送信する there.
-    const looseButtons = Array.from(doc.querySelectorAll(BUTTON_SELECTOR)).filter(
-        (b) => !b.closest("form") && !(b as DomControl).form,
-    );
+    const looseButtons = deep.all(BUTTON_SELECTOR).filter((b) => !inAnyForm(b));
     const body = doc.body;
     if (body && (loose.filter((c) => isVisible(c)).length >= 2 || looseButtons.some((b) => isVisible(b)))) {
         const formId = idOf(body, "data-ops-form");

@@ -11,7 +11,7 @@ export interface TextReader {
     readonly clean: (s: string) => string;
     /**
      * The text a reader sees in `node`: image alt texts included; scripts, hidden elements and
-     * controls nested in it left out. At most `limit` characters.
+     * controls nested in it left out; open shadow roots read as what they render. At most `limit` characters.
      */
     readonly textOf: (node: DomNode | null, limit?: number) => string;
 }
@@ -45,6 +45,13 @@ export function makeTextReader(): TextReader {
                 size += t.length;
                 return;
             }
+            if (n.nodeType === Node.DOCUMENT_FRAGMENT_NODE) {
+                // A shadow root handed in directly: its children are its text.
+                for (const child of Array.from(n.childNodes)) {
+                    walk(child);
+                }
+                return;
+            }
             if (n.nodeType !== Node.ELEMENT_NODE) {
                 return;
             }
@@ -65,7 +72,9 @@ export function makeTextReader(): TextReader {
             if (style && style.display === "none") {
                 return;
             }
-            for (const child of Array.from(n.childNodes)) {
+            // A web component shows its open shadow root (its light children only through slots).
+            const shadow = el.shadowRoot;
+            for (const child of Array.from((shadow ?? n).childNodes)) {
                 walk(child);
             }
         };

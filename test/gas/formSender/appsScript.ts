@@ -13,12 +13,12 @@
  *   are sent to the loopback API with the original Host header (what the request was signed for);
  *   network failures throw, HTTP errors return when muteHttpExceptions is set, throw otherwise
  *   (https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetch(String,Object)).
- * - Utilities: digests, HMAC and blobs as signed Java bytes, formatDate, sleep.
+ * - Utilities: digests, HMAC and blobs as signed Java bytes, formatDate, getUuid, sleep.
  * - A simulated clock: Date and Date.now read it; each request and each sleep moves it forward, so
  *   time budgets are tested without waiting.
  */
 import { execFileSync } from "child_process";
-import { createHash, createHmac } from "crypto";
+import { createHash, createHmac, randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as vm from "vm";
@@ -189,6 +189,7 @@ export class AppsScriptProject {
                     toSigned(createHmac("sha256", toBuffer(key)).update(toBuffer(value)).digest()),
                 newBlob: (s: string) => ({ getBytes: () => toSigned(Buffer.from(s, "utf8")) }),
                 sleep: (ms: number) => void (project.now += ms),
+                getUuid: () => randomUUID(),
                 formatDate: (d: Date, tz: string, pattern: string) => formatDate(d, tz, pattern),
             },
             UrlFetchApp: {

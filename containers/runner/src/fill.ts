@@ -857,6 +857,8 @@ export async function fillContactForm(
                 throw new SubmitAbandoned("shutting down before submit");
             }
         }
+        // The durable send intent, right before the click (the job's hook; a rejection abandons the form).
+        await opts.beforeSubmitClick?.();
         if (final) {
             submitted = true;
             opts.onSubmitted?.();

@@ -7,15 +7,18 @@ import { FakeAccount } from "../support/aws/account";
 import { FakeAws, startFakeAws } from "../support/aws/server";
 import { ACCESS_KEY_ID, healthyAccount, STG_OVERRIDES, toolsDir, Tools } from "./fixtures";
 
-/** Environment of a machine with credentials in the environment and no profile, SSO or instance metadata. */
+/**
+ * Environment of a machine with credentials in the environment and no profile, SSO or instance metadata;
+ * `accessKeyId` null: no credentials at all.
+ */
 export function awsEnv(
     endpoint: string,
-    accessKeyId: string | undefined = ACCESS_KEY_ID,
+    accessKeyId: string | null = ACCESS_KEY_ID,
 ): Record<string, string | undefined> {
     return {
         AWS_ENDPOINT_URL: endpoint,
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: accessKeyId === undefined ? undefined : "fake-secret-access-key",
+        AWS_ACCESS_KEY_ID: accessKeyId ?? undefined,
+        AWS_SECRET_ACCESS_KEY: accessKeyId === null ? undefined : "fake-secret-access-key",
         AWS_SESSION_TOKEN: undefined,
         AWS_PROFILE: undefined,
         AWS_DEFAULT_PROFILE: undefined,
@@ -81,7 +84,7 @@ export async function preflight(options: RunOptions = {}): Promise<Run> {
         const report = await withEnv(
             awsEnv(
                 options.endpoint ?? fake.endpoint,
-                options.noCredentials ? undefined : (options.accessKeyId ?? ACCESS_KEY_ID),
+                options.noCredentials ? null : (options.accessKeyId ?? ACCESS_KEY_ID),
             ),
             () =>
                 runPreflight({

@@ -1,7 +1,7 @@
 /**
  * Alarms and the pipeline dashboard: errors of the dispatcher and batch-events, API 5xx,
- * dead letters, failed executions, send outcomes unknown and Spot capacity lowered by spot-watch
- * (the last three from metric filters on the functions' logs). Every alarm notifies the stack's alerts topic.
+ * dead letters, failed executions, send outcomes unknown, Spot fallbacks to on-demand and Spot capacity
+ * lowered by spot-watch (the last four from metric filters on the functions' logs). Every alarm notifies the stack's alerts topic.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -126,6 +126,35 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
             "check with the companies, then npm run requeue-unknown",
         namespace: `OpsPlatform/FormSender/${env}`,
         metricName: "UnknownSendItems",
+        statistic: "Sum",
+        period: 900,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    // Spot exhausted and the fallback used (seed 000 §9-1: notify when on-demand takes over): batch-events logs
+    // each resubmission of a capacity-cancelled job to the on-demand queue.
+    new aws.cloudwatch.LogMetricFilter(
+        `${name}-spot-fallbacks`,
+        {
+            name: `${prefix}-spot-fallbacks`,
+            logGroupName: eventsLogs.name,
+            pattern: '{ $.message = "Spot capacity unavailable; resubmitted to the on-demand queue" }',
+            metricTransformation: {
+                name: "SpotFallbacks",
+                namespace: `OpsPlatform/FormSender/${env}`,
+                value: "1",
+                defaultValue: "0",
+            },
+        },
+        { parent },
+    );
+    alarm("spot-fallbacks", {
+        alarmDescription:
+            "Spot capacity ran out and executions fell back to on-demand: check npm run fs -- list and the " +
+            "dashboard; above 50 % on-demand in a day, move targetings back (README FormSender runbook)",
+        namespace: `OpsPlatform/FormSender/${env}`,
+        metricName: "SpotFallbacks",
         statistic: "Sum",
         period: 900,
         evaluationPeriods: 1,

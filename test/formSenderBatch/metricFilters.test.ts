@@ -80,6 +80,52 @@ async function batchEventsFailureLines(): Promise<string[]> {
     );
 }
 
+/** batch-events for a job cancelled for Spot capacity whose execution allows on-demand: it falls back. */
+async function batchEventsFallbackLines(): Promise<string[]> {
+    const db: RpcClient = {
+        rpc: (fn) =>
+            Promise.resolve({
+                data:
+                    fn === "get_job_execution"
+                        ? {
+                              id: "e2",
+                              targeting_id: "T2",
+                              status: "submitted",
+                              job_id: "job-2",
+                              metadata: { batch: { allow_on_demand_fallback: true } },
+                          }
+                        : fn === "record_job_fallback"
+                          ? true
+                          : null,
+                error: null,
+            }),
+    };
+    const batch = { send: () => Promise.resolve({ jobId: "job-2-od", jobName: "stg-fs-T2-od" }) };
+    const handler = makeBatchEventsHandler({
+        bucket: "fs-configs",
+        onDemandQueue: "stg-fs-ondemand",
+        batch,
+        s3: batch,
+        db: () => Promise.resolve(db),
+        log: makeLogger({ component: "batch-events" }),
+    });
+    return stdoutLines(() =>
+        handler({
+            "detail-type": "Batch Job State Change",
+            source: "aws.batch",
+            time: "2026-11-23T02:20:00Z",
+            detail: {
+                jobId: "job-2",
+                jobName: "stg-fs-T2-20261123015000",
+                jobQueue: "stg-fs-spot-then-ondemand",
+                status: "FAILED",
+                statusReason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested",
+                container: { environment: [{ name: "FORM_SENDER_EXECUTION_ID", value: "e2" }] },
+            },
+        }),
+    );
+}
+
 /** spot-watch while Spot costs 90 % of on-demand: it lowers capacity. */
 async function spotWatchLoweredLines(): Promise<string[]> {
     const client = {
@@ -155,12 +201,16 @@ describe("form-sender metric filters", function () {
                 .filter((f) => f.name.startsWith("form-sender-"))
                 .map((f) => f.inputs as unknown as MetricFilterInputs);
             const written: Record<string, string[]> = {
-                [`/aws/lambda/fs-${stack}-batch-events`]: await batchEventsFailureLines(),
+                [`/aws/lambda/fs-${stack}-batch-events`]: [
+                    ...(await batchEventsFailureLines()),
+                    ...(await batchEventsFallbackLines()),
+                ],
                 [`/aws/lambda/fs-${stack}-spot-watch`]: await spotWatchLoweredLines(),
             };
             assert.deepEqual(filters.map((f) => f.name).sort(), [
                 `fs-${stack}-failed-jobs`,
                 `fs-${stack}-spot-actions`,
+                `fs-${stack}-spot-fallbacks`,
                 `fs-${stack}-unknown-sends`,
             ]);
             for (const f of filters) {

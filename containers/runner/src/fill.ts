@@ -568,8 +568,10 @@ async function clickAndObserve(
             // Skipped when the click got through after all (it reached the button, or the page is
             // already navigating and the button is gone).
             const reached = await loc
+                // Patient: on a loaded machine an out-of-process iframe answers slowly, and no answer
+                // counts as "reached" (never a second click), which costs the send.
                 .evaluate((el) => (el as DomElement).getAttribute("data-ops-clicked") === "1", undefined, {
-                    timeout: 2000,
+                    timeout: 8000,
                 })
                 .catch(() => true);
             if (!navigated && !reached) {

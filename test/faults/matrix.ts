@@ -629,14 +629,13 @@ const overlappingAttempts: Scenario = async (env) => {
     (await sentBySecond).release();
     hold.release();
     const exits = await Promise.all([first.exit, second.exit]);
-        // Attempt 1 never clicks for c1: its send intent is refused (attempt 2 holds or finished the item), or, on a
+    // Attempt 1 never clicks for c1: its send intent is refused (attempt 2 holds or finished the item), or, on a
     // slow machine, its page load timed out first and it reports c1 unsent.
     const refused = first.lines.some(
         (l) =>
             (l.msg === "send intent not recorded; the form is abandoned before the click" &&
                 l.item === companies[0].itemId) ||
             (l.msg === "form done" && l.item === companies[0].itemId && l.submitted === false),
-    ); the form is abandoned before the click",
     );
     return {
         sends: sendsOf(env.sites, companies),

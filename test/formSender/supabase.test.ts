@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { createClient } from "@supabase/supabase-js";
+import { FILL_STATUSES } from "../../containers/runner/src/types";
 import { JobExecutionRow, RpcClient } from "../../functions/formSender/dispatcher";
 import { applyMigrations, LocalSupabase, startSupabase } from "../support/supabase";
 
@@ -54,7 +55,32 @@ describe("Supabase schema and RPCs", function () {
             "20261120000000_form_sender_tables.sql",
             "20261120000100_form_sender_functions.sql",
             "20261127000000_form_sender_execution_detail.sql",
+            "20261127000100_form_sender_skipped_undecided.sql",
         ]);
+    });
+
+    it("records every outcome the runner reports, and only those", async () => {
+        const ids = await seedQueue("T-statuses", FILL_STATUSES.length + 1);
+        const claimed = await rpc<ClaimedItem[]>("claim_send_queue_items", {
+            p_targeting_id: "T-statuses",
+            p_shard_id: 1,
+            p_total_shards: 1,
+            p_worker_id: "w",
+            p_limit: ids.length,
+            p_lease_seconds: 60,
+        });
+        assert.equal(claimed.length, ids.length);
+        for (const [i, status] of FILL_STATUSES.entries()) {
+            assert.deepEqual(
+                await rpc("record_send_result", { p_item_id: claimed[i].id, p_worker_id: "w", p_status: status }),
+                { recorded: true, status: status === "failed" ? "failed" : "done" },
+                status,
+            );
+        }
+        await assert.rejects(
+            rpc("record_send_result", { p_item_id: claimed[ids.length - 1].id, p_worker_id: "w", p_status: "maybe" }),
+            /submissions_status_values/,
+        );
     });
 
     it("turns row-level security on and grants anon/authenticated nothing", async () => {

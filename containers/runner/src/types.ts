@@ -91,17 +91,24 @@ export interface FrameScan {
     readonly links: readonly LinkInfo[];
 }
 
-/** The result contract of one form (DESIGN.md "Runner" CLI line). */
-export type FillStatus =
-    | "sent"
-    | "dry_run"
-    | "skipped_refusal"
-    | "skipped_captcha"
-    /** The runner could not decide whether sending is right (wording that may refuse sales, a required
-     *  question with no option for a sales message): nothing was sent, an operator should look. */
-    | "skipped_undecided"
-    | "no_form"
-    | "failed";
+/**
+ * The result contract of one form (DESIGN.md "Runner" CLI line); the database's
+ * `submissions_status_values` check accepts exactly these (test/formSender/supabase.test.ts).
+ * `skipped_undecided`: the runner could not decide whether sending is right (wording that may refuse
+ * sales, a required question with no option for a sales message): nothing was sent, an operator
+ * should look.
+ */
+export const FILL_STATUSES = [
+    "sent",
+    "dry_run",
+    "skipped_refusal",
+    "skipped_captcha",
+    "skipped_undecided",
+    "no_form",
+    "failed",
+] as const;
+
+export type FillStatus = (typeof FILL_STATUSES)[number];
 
 export interface FilledField {
     readonly kind: string;

@@ -4,8 +4,17 @@
  * usage assumptions in the stack's `cost*` config keys.
  */
 import { parseStackConfig, PROJECT } from "../components/config";
-import { estimate, natTradeOff, runnerComparison, totalsByComponent, weatherVersusSeed, CostLine } from "./cost/model";
-import { PRICES, HOURS_PER_MONTH } from "./cost/prices";
+import {
+    estimate,
+    natTradeOff,
+    runnerComparison,
+    totalsByComponent,
+    weatherVersusSeed,
+    CostLine,
+    RUNNER_GB_PER_INSTANCE_HOUR,
+} from "./cost/model";
+import { dollarsPer1000Forms, MEASURED_DENSITY, packedWorkload, SEED_WORKERS } from "./cost/density";
+import { price, PRICES, HOURS_PER_MONTH } from "./cost/prices";
 import { readStackFile, UnknownStackError } from "./lib/offlineEngine";
 import { planStack } from "./lib/plan";
 
@@ -91,7 +100,31 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
             ],
         ],
     });
-    const nat = natTradeOff(usage.formSenderInstanceHours);
+    const d = MEASURED_DENSITY;
+    const packed = packedWorkload(usage.formSenderInstanceHours);
+    const spotHourly = price("us-east-1", "ec2.c6a.xlarge.spot").usd;
+    const densityRow = (label: string, rate: number, hours: number) => [
+        label,
+        qty(rate),
+        qty(Math.round(hours)),
+        usd(hours * spotHourly),
+        `$${dollarsPer1000Forms(spotHourly, rate).toFixed(3)}`,
+    ];
+    tables.push({
+        title:
+            `Runner density (npm run bench -- density, ${d.measuredOn}): the same ` +
+            `${qty(Math.round(packed.forms))} forms per month`,
+        head: ["workers per c6a.xlarge", "forms per instance-hour", "instance-hours", "all on Spot", "per 1,000 forms"],
+        rows: [
+            densityRow(`${SEED_WORKERS} (seed 000)`, d.seedFormsPerInstanceHour, usage.formSenderInstanceHours),
+            densityRow(`${d.workers} (default, measured)`, d.formsPerInstanceHour, packed.instanceHours),
+        ],
+    });
+    const nat = natTradeOff(
+        packed.instanceHours,
+        "us-east-1",
+        usage.formSenderInstanceHours * RUNNER_GB_PER_INSTANCE_HOUR,
+    );
     tables.push({
         title: "Runner egress: public IPv4 per instance vs one NAT gateway",
         head: ["option", "monthly", "how"],
@@ -99,7 +132,7 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
             [
                 "public subnets, public IPv4 per instance (default)",
                 usd(nat.publicIpv4),
-                `${qty(usage.formSenderInstanceHours)} instance-hours × $0.005`,
+                `${qty(Math.round(packed.instanceHours))} instance-hours × $0.005`,
             ],
             [
                 "private subnets + 1 NAT gateway",
@@ -129,6 +162,10 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
             .join(", ")}).`,
         "The seed's 17,600 figure is instance-hours: its own arithmetic multiplies it by c6a.xlarge instance prices.",
         "Data transfer out to the internet and Supabase are not included.",
+        `Runner instance-hours: costFormSenderInstanceHours is the workload at the seed's ${SEED_WORKERS} workers per ` +
+            `instance; the runner lines price the same forms at ${d.workers} workers per instance ` +
+            `(${qty(d.formsPerInstanceHour)} vs ${qty(d.seedFormsPerInstanceHour)} forms per instance-hour, ` +
+            "scripts/cost/density.ts). The seed comparison table keeps the seed's hours.",
     ];
     return render(tables, notes, markdown);
 }

@@ -142,7 +142,9 @@ export const CODE_DEFAULTS: Required<SubmitDefaults> = {
     prefer_spot: true,
     allow_on_demand_fallback: true,
     max_attempts: 3,
-    workers_per_workflow: 4,
+    // Measured, issue 17 (`npm run bench -- density`, README "Runner density"): 8 workers keep a c6a.xlarge within
+    // 75 % CPU and use 2× the forms per instance-hour of the seed's 4.
+    workers_per_workflow: 8,
     session_max_hours: 8,
 };
 

@@ -4,6 +4,7 @@
  */
 import type { CostAssumptions } from "../../components/config/cost";
 import type { OfflineRun, PlannedResource } from "../lib/offlineEngine";
+import { MEASURED_DENSITY, packedWorkload, SEED_WORKERS } from "./density";
 import { CLOUD_RUN, HOURS_PER_MONTH, price, PriceKey, RUNNER_INSTANCE } from "./prices";
 
 export interface CostLine {
@@ -196,14 +197,18 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
             );
         }
         if (of("aws:batch/computeEnvironment:ComputeEnvironment").length > 0) {
-            const h = usage.formSenderInstanceHours;
+            // The seed's hours (4 workers per instance) are the workload; the same forms at the measured density
+            // take fewer instance-hours (scripts/cost/density.ts, `npm run bench -- density`).
+            const seedHours = usage.formSenderInstanceHours;
+            const h = Math.round(packedWorkload(seedHours).instanceHours);
             const spotHours = (h * usage.spotSharePercent) / 100;
             add(
                 "runner instances",
                 "ec2.c6a.xlarge.spot",
                 spotHours,
                 `${RUNNER_INSTANCE.type} Spot`,
-                `${usage.spotSharePercent}% of ${h} instance-hours`,
+                `${usage.spotSharePercent}% of ${h} instance-hours: ${seedHours} at the seed's ${SEED_WORKERS} ` +
+                    `workers, packed ${MEASURED_DENSITY.workers} workers per instance as measured`,
             );
             add(
                 "runner instances",
@@ -223,7 +228,8 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
                 add(
                     "runner instances",
                     "nat.gb",
-                    h * RUNNER_GB_PER_INSTANCE_HOUR,
+                    // Traffic follows the forms, not the instance-hours they are packed into.
+                    seedHours * RUNNER_GB_PER_INSTANCE_HOUR,
                     "runner traffic through NAT",
                     `${RUNNER_GB_PER_INSTANCE_HOUR} GB per instance-hour`,
                 );
@@ -270,9 +276,13 @@ export function runnerComparison(instanceHours: number, region = "us-east-1") {
 }
 
 /** NAT gateway vs public IPv4 per runner instance, for the runner's monthly hours. */
-export function natTradeOff(instanceHours: number, region = "us-east-1") {
+export function natTradeOff(
+    instanceHours: number,
+    region = "us-east-1",
+    /** GB the runners move (it follows the forms, not how densely they are packed). */
+    gb = instanceHours * RUNNER_GB_PER_INSTANCE_HOUR,
+) {
     const publicIpv4 = instanceHours * price(region, "publicIpv4.hour").usd;
-    const gb = instanceHours * RUNNER_GB_PER_INSTANCE_HOUR;
     const natFixed = HOURS_PER_MONTH * (price(region, "nat.hour").usd + price(region, "publicIpv4.hour").usd);
     const nat = natFixed + gb * price(region, "nat.gb").usd;
     return {

@@ -4,7 +4,18 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "**/dist/", "test/runner/fixtures/", "**/*.js", "**/*.mjs", "**/*.gs"] },
+    {
+        ignores: [
+            "node_modules/",
+            "bin/",
+            "**/dist/",
+            "containers/runner/dist-*/",
+            "test/runner/fixtures/",
+            "**/*.js",
+            "**/*.mjs",
+            "**/*.gs",
+        ],
+    },
     eslint.configs.recommended,
     tseslint.configs.recommendedTypeChecked,
     {

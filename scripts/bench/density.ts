@@ -15,9 +15,10 @@
  * here says little; a worker spends each form waiting on the network (measured at the sites) and computing (CPU
  * seconds per form), so one worker completes 3600 / (wait + CPU) forms an hour — CPU counted as if never
  * overlapping the wait, which understates — and the instance completes the least of: workers × that (network
- * wait), 4 vCPU × 3600 × CPU_TARGET / CPU per form (CPU), and nothing when peak PSS exceeds 7.5 GiB (memory).
- * The recommended point is the densest one that keeps CPU at or under CPU_TARGET and peak memory at or under
- * MEMORY_TARGET of the usable memory (the safety margin), with outcomes identical to the 4-worker point.
+ * wait), 4 vCPU × 3600 / CPU per form (CPU), and nothing when peak PSS exceeds 7.5 GiB (memory). CPU and wait per
+ * form come from the 4-worker point (denser points starve on a loaded machine; their outcomes are printed and
+ * flagged), memory from each point. The recommended point is the densest one that keeps projected CPU at or under
+ * CPU_TARGET and peak memory at or under MEMORY_TARGET of the usable memory (the safety margin).
  */
 import * as fs from "fs";
 import * as os from "os";

@@ -77,115 +77,86 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
         threshold: 1,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
     });
-    new aws.cloudwatch.LogMetricFilter(
-        `${name}-failed-jobs`,
-        {
-            name: `${prefix}-failed-jobs`,
-            logGroupName: eventsLogs.name,
-            pattern: '{ $.message = "execution failed" }',
-            metricTransformation: {
-                name: "FailedJobs",
-                namespace: `OpsPlatform/FormSender/${env}`,
-                value: "1",
-                defaultValue: "0",
-            },
+    /**
+     * A metric counting one log line of a function (`value`: 1 per line, or a number the line carries)
+     * and an alarm when it is 1 or more within 15 minutes. Filter and alarm share `id` in their names
+     * unless `filterId` names a filter that was created under another name (child names are a contract).
+     */
+    const logLineAlarm = (
+        id: string,
+        a: {
+            logGroupName: pulumi.Input<string>;
+            message: string;
+            metricName: string;
+            value?: string;
+            filterId?: string;
         },
-        { parent },
+        alarmDescription: string,
+    ) => {
+        const namespace = `OpsPlatform/FormSender/${env}`;
+        const filterId = a.filterId ?? id;
+        new aws.cloudwatch.LogMetricFilter(
+            `${name}-${filterId}`,
+            {
+                name: `${prefix}-${filterId}`,
+                logGroupName: a.logGroupName,
+                pattern: `{ $.message = "${a.message}" }`,
+                metricTransformation: { name: a.metricName, namespace, value: a.value ?? "1", defaultValue: "0" },
+            },
+            { parent },
+        );
+        alarm(id, {
+            alarmDescription,
+            namespace,
+            metricName: a.metricName,
+            statistic: "Sum",
+            period: 900,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+        });
+    };
+    logLineAlarm(
+        "failed-jobs",
+        { logGroupName: eventsLogs.name, message: "execution failed", metricName: "FailedJobs" },
+        "Form-sender executions failed",
     );
-    alarm("failed-jobs", {
-        alarmDescription: "Form-sender executions failed",
-        namespace: `OpsPlatform/FormSender/${env}`,
-        metricName: "FailedJobs",
-        statistic: "Sum",
-        period: 900,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-    });
     // Queue items whose send intent was recorded and whose result never was: batch-events marks them
     // "unknown" after their attempt ended and logs how many. They are never resent automatically; an
     // operator checks with each company, then requeues (README "Unknown send outcomes").
-    new aws.cloudwatch.LogMetricFilter(
-        `${name}-unknown-sends`,
+    logLineAlarm(
+        "unknown-sends",
         {
-            name: `${prefix}-unknown-sends`,
             logGroupName: eventsLogs.name,
-            pattern: '{ $.message = "send outcomes unknown" }',
-            metricTransformation: {
-                name: "UnknownSendItems",
-                namespace: `OpsPlatform/FormSender/${env}`,
-                value: "$.unknown_items",
-                defaultValue: "0",
-            },
+            message: "send outcomes unknown",
+            metricName: "UnknownSendItems",
+            value: "$.unknown_items",
         },
-        { parent },
-    );
-    alarm("unknown-sends", {
-        alarmDescription:
-            "Form-sender items with an unknown outcome (sent or not): " +
+        "Form-sender items with an unknown outcome (sent or not): " +
             "check with the companies, then npm run requeue-unknown",
-        namespace: `OpsPlatform/FormSender/${env}`,
-        metricName: "UnknownSendItems",
-        statistic: "Sum",
-        period: 900,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-    });
+    );
     // Spot exhausted and the fallback used (seed 000 §9-1: notify when on-demand takes over): batch-events logs
     // each resubmission of a capacity-cancelled job to the on-demand queue.
-    new aws.cloudwatch.LogMetricFilter(
-        `${name}-spot-fallbacks`,
+    logLineAlarm(
+        "spot-fallbacks",
         {
-            name: `${prefix}-spot-fallbacks`,
             logGroupName: eventsLogs.name,
-            pattern: '{ $.message = "Spot capacity unavailable; resubmitted to the on-demand queue" }',
-            metricTransformation: {
-                name: "SpotFallbacks",
-                namespace: `OpsPlatform/FormSender/${env}`,
-                value: "1",
-                defaultValue: "0",
-            },
+            message: "Spot capacity unavailable; resubmitted to the on-demand queue",
+            metricName: "SpotFallbacks",
         },
-        { parent },
-    );
-    alarm("spot-fallbacks", {
-        alarmDescription:
-            "Spot capacity ran out and executions fell back to on-demand: check npm run fs -- list and the " +
+        "Spot capacity ran out and executions fell back to on-demand: check npm run fs -- list and the " +
             "dashboard; above 50 % on-demand in a day, move targetings back (README FormSender runbook)",
-        namespace: `OpsPlatform/FormSender/${env}`,
-        metricName: "SpotFallbacks",
-        statistic: "Sum",
-        period: 900,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-    });
-    new aws.cloudwatch.LogMetricFilter(
-        `${name}-spot-actions`,
-        {
-            name: `${prefix}-spot-actions`,
-            logGroupName: watchLogs.name,
-            pattern: '{ $.message = "Spot expensive: maxvCpus lowered" }',
-            metricTransformation: {
-                name: "SpotCapacityLowered",
-                namespace: `OpsPlatform/FormSender/${env}`,
-                value: "1",
-                defaultValue: "0",
-            },
-        },
-        { parent },
     );
-    alarm("spot-capacity-lowered", {
-        alarmDescription: "spot-watch lowered Spot capacity",
-        namespace: `OpsPlatform/FormSender/${env}`,
-        metricName: "SpotCapacityLowered",
-        statistic: "Sum",
-        period: 900,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-    });
+    logLineAlarm(
+        "spot-capacity-lowered",
+        {
+            filterId: "spot-actions",
+            logGroupName: watchLogs.name,
+            message: "Spot expensive: maxvCpus lowered",
+            metricName: "SpotCapacityLowered",
+        },
+        "spot-watch lowered Spot capacity",
+    );
     const dashboard = new aws.cloudwatch.Dashboard(
         `${name}-dashboard`,
         {

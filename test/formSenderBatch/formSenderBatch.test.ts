@@ -222,7 +222,8 @@ describe("FormSenderBatch", function () {
 
             it("authorizes every API method with IAM, throttles the stage and attaches a rate-based WAF", () => {
                 const methods = p().ofType(T.method);
-                assert.equal(methods.length, 4);
+                // submit, client-config-upload, executions (list), executions/{id}, executions/{id}/cancel
+                assert.equal(methods.length, 5);
                 for (const m of methods) assert.equal(m.inputs.authorization, "AWS_IAM", m.name);
                 const settings = p().inputs<{
                     settings: { throttlingBurstLimit: number; throttlingRateLimit: number };

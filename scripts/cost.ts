@@ -162,8 +162,8 @@ export async function costReport(stack: string, markdown: boolean): Promise<stri
             .join(", ")}).`,
         "The seed's 17,600 figure is instance-hours: its own arithmetic multiplies it by c6a.xlarge instance prices.",
         "Data transfer out to the internet and Supabase are not included.",
-        `Runner instance-hours: costFormSenderInstanceHours is the workload at the seed's ${SEED_WORKERS} workers per ` +
-            `instance; the runner lines price the same forms at ${d.workers} workers per instance ` +
+        "Runner instance-hours: costFormSenderInstanceHours is the workload at the seed's " +
+            `${SEED_WORKERS} workers per instance; the runner lines price the same forms at ${d.workers} workers per instance ` +
             `(${qty(d.formsPerInstanceHour)} vs ${qty(d.seedFormsPerInstanceHour)} forms per instance-hour, ` +
             "scripts/cost/density.ts). The seed comparison table keeps the seed's hours.",
     ];

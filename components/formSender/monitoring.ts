@@ -1,7 +1,8 @@
 /**
  * Alarms and the pipeline dashboard: errors of the dispatcher and batch-events, API 5xx,
  * dead letters, failed executions, send outcomes unknown, Spot fallbacks to on-demand and Spot capacity
- * lowered by spot-watch (the last four from metric filters on the functions' logs). Every alarm notifies the stack's alerts topic.
+ * lowered by spot-watch (the last four from metric filters on the functions' logs). Every alarm notifies
+ * the stack's alerts topic.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -143,9 +143,9 @@ export const batchRunnerNoSecretEnv: ResourceRule = {
     checkov: [],
     enforcementLevel: "mandatory",
     remediation:
-        "Drop the `secrets` entry and pass the secret's ARN as a plain variable (SUPABASE_KEY_SECRET_ARN); the runner " +
-        "reads the value with its job role at start and keeps it in memory (containers/runner/src/secrets.ts), and the " +
-        "job role gets secretsmanager:GetSecretValue on that ARN.",
+        "Drop the `secrets` entry and pass the secret's ARN as a plain variable (SUPABASE_KEY_SECRET_ARN); " +
+        "the runner reads the value with its job role at start and keeps it in memory " +
+        "(containers/runner/src/secrets.ts), and the job role gets secretsmanager:GetSecretValue on that ARN.",
     types: [JOB_DEFINITION],
     check(r) {
         const docs = containerDocs(r);

@@ -6,7 +6,8 @@
  * with request blocking on, for 4, 8, 12, 16 and 24 workers (`DENSITY_WORKERS=4,8` to choose), plus 4 workers
  * without blocking, all in the same run. Every point fills the same evenly spread sample of the corpus
  * (`DENSITY_SAMPLE` pages, default 24), `DENSITY_FORMS_PER_WORKER` forms per worker (default 2) and at least the
- * sample, so that all workers are busy at once (the memory peak) and a point ends within minutes on a loaded machine. Per point: forms per hour on this machine, CPU
+ * sample, so that all workers are busy at once (the memory peak) and a point ends within minutes on a loaded
+ * machine. Per point: forms per hour on this machine, CPU
  * seconds per form (utime+stime of the runner process and every Chromium process, /proc/<pid>/stat), peak PSS of
  * the Chromium processes (/proc/<pid>/smaps_rollup) per worker, network wait per form (time the sites had a request
  * of it outstanding), and the outcome counts against the corpus's expected.json.
@@ -414,8 +415,8 @@ function report(points: Point[], spot: number): void {
     const starved = rows.filter(({ p }) => p.blocking && !sameOutcomes(p)).map(({ p }) => p.workers);
     if (starved.length > 0) {
         console.log(
-            `outcomes below the 4-worker point's here at ${starved.join(", ")} workers (forms ran out of time on this ` +
-                "machine); the projection holds only while the instance keeps CPU within the margin",
+            `outcomes below the 4-worker point's here at ${starved.join(", ")} workers ` +
+                "(forms ran out of time on this machine); the projection holds only while the instance keeps CPU within the margin",
         );
     }
     const candidates = rows.filter(

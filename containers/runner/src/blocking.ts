@@ -87,7 +87,10 @@ export const GA_SURROGATE = `(function () {
   if (Array.isArray(queue)) queue.forEach(function (a) { ga.apply(null, a); });
 })();`;
 
-/** gtag.js stand-in: runs `event_callback` (gtag) and `eventCallback` (dataLayer) (uBlock Origin googletagmanager_gtm.js). */
+/**
+ * gtag.js stand-in: runs `event_callback` (gtag) and `eventCallback` (dataLayer), as uBlock Origin's
+ * googletagmanager_gtm.js does.
+ */
 export const GTAG_SURROGATE = `(function () {
   var dl = window.dataLayer;
   if (!dl || typeof dl.push !== "function") return;

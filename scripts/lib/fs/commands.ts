@@ -213,7 +213,8 @@ export async function runFs(argv: readonly string[], deps: FsDeps): Promise<numb
             print(d, () => [
                 `execution ${d.execution_id}  targeting ${d.targeting_id}  status ${d.status}` +
                     (d.test_mode ? "  (test mode)" : ""),
-                `job ${d.job_name ?? "-"} (${d.job_id ?? "-"}) on ${d.job_queue ?? "-"}, run total ${d.run_total ?? "-"}`,
+                `job ${d.job_name ?? "-"} (${d.job_id ?? "-"}) on ${d.job_queue ?? "-"}, ` +
+                    `run total ${d.run_total ?? "-"}`,
                 `submitted ${d.submitted_at ?? "-"}  finished ${d.finished_at ?? "-"}` +
                     (d.error ? `  error: ${d.error}` : ""),
                 d.fallback

@@ -218,7 +218,9 @@ async function ec2VcpuChecks(clients: Clients, req: RegionRequirements): Promise
             region,
             status: "WARN",
             message: `instance types ${nonStandard.join(", ")} are outside the Standard families; their vCPUs count against another quota this preflight does not check`,
-            fix: `aws service-quotas list-service-quotas --service-code ec2 --region ${region} (find the family's quota)`,
+            fix:
+                `aws service-quotas list-service-quotas --service-code ec2 --region ${region} ` +
+                "(find the family's quota)",
         });
     }
     const one = async (id: string, q: Quota, needed: number, what: string): Promise<CheckResult | undefined> => {
@@ -538,18 +540,19 @@ async function certificateCheck(clients: Clients, input: AccountInputs): Promise
     const arn = input.certificateArn;
     const fix =
         `request or import a certificate in ${region} (aws acm request-certificate --domain-name <name> ` +
-        `--validation-method DNS --region ${region}), validate it, then pulumi config set weatherCertificateArn <arn> ` +
-        `--stack ${input.stack}`;
+        `--validation-method DNS --region ${region}), validate it, ` +
+        `then pulumi config set weatherCertificateArn <arn> --stack ${input.stack}`;
     // The config reader already refuses a certificate of another region (components/config/weather.ts).
     try {
         const out = await clients.acm(region).send(new DescribeCertificateCommand({ CertificateArn: arn }));
         const c = out.Certificate;
         if (c?.Status === "ISSUED") {
+            const until = c.NotAfter ? `, valid until ${c.NotAfter.toISOString().slice(0, 10)}` : "";
             return {
                 id,
                 region,
                 status: "PASS",
-                message: `${c.DomainName ?? arn} is ISSUED${c.NotAfter ? `, valid until ${c.NotAfter.toISOString().slice(0, 10)}` : ""}`,
+                message: `${c.DomainName ?? arn} is ISSUED${until}`,
             };
         }
         const pending = c?.Status === "PENDING_VALIDATION";
@@ -716,11 +719,14 @@ async function syncNetworkChecks(clients: Clients, input: AccountInputs): Promis
                     id,
                     region,
                     status: "FAIL",
-                    message: `${subnet ? "syncSubnetIds" : "syncSecurityGroupIds"}: ${(err as Error).message} (${name})`,
+                    message:
+                        `${subnet ? "syncSubnetIds" : "syncSecurityGroupIds"}: ` +
+                        `${(err as Error).message} (${name})`,
                     needed: subnet ? "existing subnets of the RDS VPC" : "an existing security group of the RDS VPC",
                     fix: subnet
                         ? fixSubnets
-                        : `pulumi config set --path 'syncSecurityGroupIds[0]' <sg of the RDS VPC> --stack ${input.stack}`,
+                        : "pulumi config set --path 'syncSecurityGroupIds[0]' <sg of the RDS VPC> " +
+                          `--stack ${input.stack}`,
                 },
             ];
         }
@@ -731,12 +737,15 @@ async function syncNetworkChecks(clients: Clients, input: AccountInputs): Promis
     for (const g of groups.SecurityGroups ?? []) vpcOf.set(g.GroupId ?? "", g.VpcId ?? "");
     const vpcs = [...new Set(vpcOf.values())];
     if (vpcs.length !== 1) {
+        const placement = [...vpcOf].map(([k, v]) => `${k}→${v}`).join(", ");
         return [
             {
                 id,
                 region,
                 status: "FAIL",
-                message: `the subnets and security groups are in ${vpcs.length} VPCs (${[...vpcOf].map(([k, v]) => `${k}→${v}`).join(", ")}); Lambda takes them from one VPC`,
+                message:
+                    `the subnets and security groups are in ${vpcs.length} VPCs (${placement}); ` +
+                    "Lambda takes them from one VPC",
                 needed: "one VPC",
                 fix: fixSubnets,
             },
@@ -774,7 +783,8 @@ async function syncNetworkChecks(clients: Clients, input: AccountInputs): Promis
         else if (route.NatGatewayId) continue;
         else if (route.GatewayId?.startsWith("igw-")) {
             problems.push(
-                `${subnetId} routes 0.0.0.0/0 to ${route.GatewayId}, an internet gateway; a Lambda ENI has no public IP`,
+                `${subnetId} routes 0.0.0.0/0 to ${route.GatewayId}, an internet gateway; ` +
+                    "a Lambda ENI has no public IP",
             );
         } else
             unsure.push(

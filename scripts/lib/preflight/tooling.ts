@@ -125,7 +125,9 @@ async function dockerChecks(inputs: ToolingInputs): Promise<CheckResult[]> {
                 region: "local",
                 status: "FAIL",
                 message: `the Docker daemon does not answer: ${(info.stderr || info.stdout).trim().split("\n")[0]}`,
-                fix: "start it (sudo systemctl start docker, or open Docker Desktop) and make sure this user may use it",
+                fix:
+                    "start it (sudo systemctl start docker, or open Docker Desktop) " +
+                    "and make sure this user may use it",
             },
         ];
     }

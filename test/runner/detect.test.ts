@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import {
     buttonRole,
+    chooseSubmitButton,
     findRefusal,
     formPurpose,
     readRefusal,
@@ -215,6 +216,26 @@ describe("runner page judgements", () => {
         assert.strictEqual(b("戻る", "button"), "excluded");
         assert.strictEqual(b("リセット", "reset"), "excluded");
         assert.strictEqual(b("住所検索", "button"), "excluded");
+    });
+
+    it("never takes a cookie/consent notice's button for a send or confirm button", () => {
+        const b = (text: string, consent = false) =>
+            buttonRole({ bid: 1, text, type: "button", tag: "button", visible: true, consent });
+        // "ok" inside "cookie" once made "Accept cookies" a send button; "OK" in a notice is the notice's.
+        assert.strictEqual(b("Accept cookies"), "excluded");
+        assert.strictEqual(b("Cookie を許可する"), "excluded");
+        assert.strictEqual(b("すべて許可"), "excluded");
+        assert.strictEqual(b("OK", true), "excluded");
+        assert.strictEqual(b("同意する", true), "excluded");
+        assert.strictEqual(b("Book a demo"), "other");
+        // Outside a notice, a form's lone "OK" button still sends, and 同意して送信 is a send button.
+        assert.strictEqual(b("OK"), "send");
+        assert.strictEqual(b("同意して送信する"), "send");
+        const chosen = chooseSubmitButton([
+            { bid: 1, text: "OK", type: "button", tag: "button", visible: true, consent: true },
+            { bid: 2, text: "送信する", type: "submit", tag: "button", visible: true },
+        ]);
+        assert.strictEqual(chosen?.button.bid, 2);
     });
 
     it("reads success, errors and confirmation steps from the text that appeared", () => {

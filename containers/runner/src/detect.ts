@@ -365,16 +365,20 @@ const NOT_A_SUBMIT = anyOf([
     /住所検索|住所を?自動|郵便番号から/,
 ]);
 
-/** What a button does: go to the confirmation step, send, or neither (reset/back/search). */
+/** Buttons that answer a cookie/consent notice ("Cookie を許可", "Accept all cookies", "OK" in a notice). */
+const COOKIE_ANSWER = anyOf([/cookie|クッキー/, /^(accept|allow|reject|decline) all$|^(すべて|全て)(を)?(許可|拒否)/]);
+
+/** What a button does: go to the confirmation step, send, or neither (reset/back/search/cookie notice). */
 export function buttonRole(b: ButtonInfo): ButtonRole {
     const t = normalizeText(b.text);
-    if (b.type === "reset" || NOT_A_SUBMIT.test(t)) {
+    if (b.type === "reset" || NOT_A_SUBMIT.test(t) || b.consent === true || COOKIE_ANSWER.test(t)) {
         return "excluded";
     }
     if (/確認|confirm|次へ|next|進む|review|入力内容/.test(t) && !/送信する$/.test(t)) {
         return "confirm";
     }
-    if (/送信|送る|submit|send|申し?込|問い?合わ?せる|問合せる|登録|完了|お問い合わせ|ok/.test(t)) {
+    // "ok" only as the whole label: as a substring it is in "cookie", "book", "token".
+    if (/送信|送る|submit|send|申し?込|問い?合わ?せる|問合せる|登録|完了|お問い合わせ|^ok$/.test(t)) {
         return "send";
     }
     return b.type === "submit" || b.tag === "button" ? "other" : "excluded";

@@ -50,6 +50,11 @@ export interface ButtonInfo {
     readonly type: string;
     readonly tag: string;
     readonly visible: boolean;
+    /**
+     * The button sits in a cookie/consent notice (a box named cookie/consent/gdpr/cmp that holds no
+     * field to type into): it answers the notice and never sends or confirms a form.
+     */
+    readonly consent?: boolean;
 }
 
 export interface FormInfo {

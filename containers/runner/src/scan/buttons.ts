@@ -29,6 +29,22 @@ export function makeButtonDescriber(ids: IdAllocator, reader: TextReader, layout
         // Script-wired links: <a href="#">送信する</a> with a listener (buttonRole still needs send wording).
         "a[href='#']",
     ].join(", ");
+    /** Names cookie/consent-management boxes go by (OneTrust, Cookiebot, CookieYes, cookie-notice …). */
+    const NOTICE = /cookie|consent|gdpr|(^|[\s_-])cmp([\s_-]|$)|onetrust|cybot|cc-window|cc-banner|クッキー/i;
+    /** The button answers a cookie/consent notice: an ancestor named so that holds no field to type into. */
+    const inConsentNotice = (b: DomElement): boolean => {
+        let cur: DomElement | null = b.parentElement;
+        for (let depth = 0; cur && depth < 8 && cur.tagName !== "FORM" && cur.tagName !== "BODY"; depth++) {
+            const name = `${cur.id} ${typeof cur.className === "string" ? cur.className : ""} ${
+                cur.getAttribute("aria-label") ?? ""
+            }`;
+            if (NOTICE.test(name)) {
+                return !cur.querySelector("textarea, input[type=email], input[type=text], input:not([type]), select");
+            }
+            cur = cur.parentElement;
+        }
+        return false;
+    };
     const describeButton = (b: DomElement): ButtonInfo => {
         const input = b as DomControl;
         const text =
@@ -46,6 +62,7 @@ export function makeButtonDescriber(ids: IdAllocator, reader: TextReader, layout
             type: (b.getAttribute("type") ?? (b.tagName === "BUTTON" ? "submit" : "")).toLowerCase(),
             tag: b.tagName.toLowerCase(),
             visible: isVisible(b),
+            consent: inConsentNotice(b),
         };
     };
     return { BUTTON_SELECTOR, describeButton };

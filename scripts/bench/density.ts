@@ -3,7 +3,7 @@
  *
  * The corpus (test/runner/fixtures, each page its own site) is served through the realistic-site proxies
  * (support/realisticSites.ts: server time, a bandwidth cap, a median page's weight) and filled by the runner's pool
- * with request blocking on, for 4, 8, 12, 16 and 24 workers (`DENSITY_WORKERS=4,8` to choose), plus 4 workers
+ * with request blocking on, for 4, 5, 6, 8, 12, 16 and 24 workers (`DENSITY_WORKERS=4,8` to choose), plus 4 workers
  * without blocking, all in the same run. Every point fills the same evenly spread sample of the corpus
  * (`DENSITY_SAMPLE` pages, default 24), `DENSITY_FORMS_PER_WORKER` forms per worker (default 2) and at least the
  * sample, so that all workers are busy at once (the memory peak) and a point ends within minutes on a loaded
@@ -47,6 +47,22 @@ const MIB = 1024 ** 2;
 interface ProcInfo {
     ppid: number;
     ticks: number;
+}
+
+/**
+ * Which Chromium process a pid is, from its command line (`--type=renderer|gpu-process|utility|zygote`; none for the
+ * browser process itself), for the CPU split.
+ */
+function processKind(pid: number): string {
+    try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        const type = /--type=([\w-]+)/.exec(cmd)?.[1];
+        if (type === "utility") return "network and other services";
+        if (type === "gpu-process") return "GPU (software)";
+        return type ?? "browser";
+    } catch {
+        return "ended";
+    }
 }
 
 function readProcs(): Map<number, ProcInfo> {
@@ -104,12 +120,13 @@ async function sampleWhile<T>(fn: () => Promise<T>): Promise<{
     value: T;
     wallMs: number;
     chromiumCpuS: number;
+    chromiumCpuByKind: Record<string, number>;
     runnerCpuS: number;
     peakPss: number;
     peakProcesses: number;
     machineBusyCores: number;
 }> {
-    const seen = new Map<number, { first: number; last: number }>();
+    const seen = new Map<number, { first: number; last: number; kind: string }>();
     let peakPss = 0;
     let peakProcesses = 0;
     let n = 0;
@@ -122,7 +139,7 @@ async function sampleWhile<T>(fn: () => Promise<T>): Promise<{
             const ticks = procs.get(pid)?.ticks ?? 0;
             const s = seen.get(pid);
             if (s) s.last = ticks;
-            else seen.set(pid, { first: n === 0 ? ticks : 0, last: ticks });
+            else seen.set(pid, { first: n === 0 ? ticks : 0, last: ticks, kind: processKind(pid) });
         }
         // PSS walks page tables: every other sample is enough for a peak.
         if (n % 2 === 0) {
@@ -148,10 +165,15 @@ async function sampleWhile<T>(fn: () => Promise<T>): Promise<{
         const cpu = process.cpuUsage(cpu0);
         const m1 = machineTicks();
         const chromiumTicks = [...seen.values()].reduce((a, s) => a + (s.last - s.first), 0);
+        const chromiumCpuByKind: Record<string, number> = {};
+        for (const s of seen.values()) {
+            chromiumCpuByKind[s.kind] = (chromiumCpuByKind[s.kind] ?? 0) + (s.last - s.first) / CLK_TCK;
+        }
         return {
             value,
             wallMs,
             chromiumCpuS: chromiumTicks / CLK_TCK,
+            chromiumCpuByKind,
             // The sampler's own CPU is not the runner's; the loopback sites' (same process) is counted, which
             // overstates the runner slightly.
             runnerCpuS: (cpu.user + cpu.system - samplerUs) / 1e6,
@@ -171,6 +193,8 @@ export interface Point {
     readonly forms: number;
     readonly formsPerHourHere: number;
     readonly cpuPerForm: number;
+    /** CPU seconds per form by process: the runner (with the loopback sites) and each kind of Chromium process. */
+    readonly cpuSplit?: Record<string, number>;
     readonly waitPerForm: number;
     readonly pssPerWorker: number;
     readonly peakPss: number;
@@ -219,7 +243,7 @@ export async function bench(): Promise<void> {
     ) as ClientConfigLike;
     const profile = buildProfile(config);
     const fixtures = listFixtures();
-    const workerCounts = (process.env.DENSITY_WORKERS ?? "4,8,12,16,24").split(",").map((s) => Number(s.trim()));
+    const workerCounts = (process.env.DENSITY_WORKERS ?? "4,5,6,8,12,16,24").split(",").map((s) => Number(s.trim()));
     const bad = workerCounts.filter((w) => !Number.isInteger(w) || w < 1 || w > 64);
     if (bad.length > 0) {
         throw new Error(`DENSITY_WORKERS must list whole numbers 1..64 separated by commas, got "${bad.join(",")}"`);
@@ -307,6 +331,11 @@ export async function bench(): Promise<void> {
                 forms,
                 formsPerHourHere: (forms / run.wallMs) * 3_600_000,
                 cpuPerForm: (run.chromiumCpuS + run.runnerCpuS) / forms,
+                cpuSplit: Object.fromEntries(
+                    Object.entries({ "runner and sites": run.runnerCpuS, ...run.chromiumCpuByKind })
+                        .sort((a, b) => b[1] - a[1])
+                        .map(([k, v]) => [k, Number((v / forms).toFixed(2))]),
+                ),
                 waitPerForm: waitTotal / forms,
                 pssPerWorker: Math.max(0, run.peakPss - base) / workers,
                 peakPss: run.peakPss,
@@ -408,14 +437,16 @@ function report(points: Point[], spot: number): void {
     const load1 = os.loadavg();
     console.log(`load average at end ${load1.map((l) => l.toFixed(1)).join(" ")}`);
 
-    // The comparison is with 4 workers of the same runner (blocking on), so the ratio is what density alone buys;
-    // the seed's runner without blocking is the first row.
-    const seedRow = rows.find((r) => r.p.workers === 4 && r.p.blocking) ?? rows[0];
+    // The comparison is with the seed's configuration: 4 workers of the runner as the seed runs it, without request
+    // blocking (issue 17: "beside the seed's 4-worker configuration measured in the same run"). What density alone
+    // buys (against 4 workers with blocking) is printed beside it.
+    const seedRow = rows.find((r) => r.p.workers === 4 && !r.p.blocking) ?? rows[0];
+    const blockingRow = rows.find((r) => r.p.workers === 4 && r.p.blocking) ?? seedRow;
     const sameOutcomes = (p: Point) => p.asExpected / p.forms >= seedRow.p.asExpected / seedRow.p.forms;
     const starved = rows.filter(({ p }) => p.blocking && !sameOutcomes(p)).map(({ p }) => p.workers);
     if (starved.length > 0) {
         console.log(
-            `outcomes below the 4-worker point's here at ${starved.join(", ")} workers ` +
+            `outcomes below the seed configuration's here at ${starved.join(", ")} workers ` +
                 "(forms ran out of time on this machine); the projection holds only while the instance keeps CPU within the margin",
         );
     }
@@ -433,11 +464,13 @@ function report(points: Point[], spot: number): void {
     const ratio = best.x.formsPerInstanceHour / seedRow.x.formsPerInstanceHour;
     console.log(
         `recommended: ${best.p.workers} workers (densest point with projected CPU ≤ ${100 * CPU_TARGET} % and peak ` +
-            `PSS ≤ ${100 * MEMORY_TARGET} % of 7.5 GiB); target ≥ 2×: ${ratio >= 2 ? "met" : "NOT met"}`,
+            `PSS ≤ ${100 * MEMORY_TARGET} % of 7.5 GiB); target ≥ 2×: ${ratio >= 2 ? "met" : "NOT met"}; ` +
+            `request blocking alone ${(blockingRow.x.formsPerInstanceHour / seedRow.x.formsPerInstanceHour).toFixed(2)}×, ` +
+            `density alone ${(best.x.formsPerInstanceHour / blockingRow.x.formsPerInstanceHour).toFixed(2)}×`,
     );
     console.log(
         `density: ${best.x.formsPerInstanceHour.toFixed(0)} forms/instance-hour at ${best.p.workers} workers vs ` +
-            `${seedRow.x.formsPerInstanceHour.toFixed(0)} at 4 workers (${ratio.toFixed(2)}×), ` +
+            `${seedRow.x.formsPerInstanceHour.toFixed(0)} at 4 workers without blocking (${ratio.toFixed(2)}×), ` +
             `$${best.x.dollarsPer1000.toFixed(3)} per 1,000 forms vs $${seedRow.x.dollarsPer1000.toFixed(3)}`,
     );
 }
@@ -445,7 +478,7 @@ function report(points: Point[], spot: number): void {
 function describe(p: Point): string {
     return (
         `${p.label}: ${p.forms} forms, ${p.formsPerHourHere.toFixed(0)} forms/h here, ` +
-        `CPU ${p.cpuPerForm.toFixed(2)} s/form, network wait ${p.waitPerForm.toFixed(1)} s/form, ` +
+        `CPU ${p.cpuPerForm.toFixed(2)} s/form${p.cpuSplit ? ` ${JSON.stringify(p.cpuSplit)}` : ""}, network wait ${p.waitPerForm.toFixed(1)} s/form, ` +
         `peak PSS ${(p.peakPss / MIB).toFixed(0)} MiB (${(p.pssPerWorker / MIB).toFixed(0)} MiB/worker), ` +
         `machine busy ${p.machineBusyCores.toFixed(2)} cores; outcomes ${JSON.stringify(p.outcomes)}` +
         (Object.keys(p.failures).length > 0 ? `; failed: ${JSON.stringify(p.failures)}` : "")

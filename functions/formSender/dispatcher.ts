@@ -21,7 +21,8 @@ import { GetObjectCommand, GetObjectCommandOutput, PutObjectCommand } from "@aws
 import { describeErrors, makeAjv, Problem, validateClientConfig } from "./clientConfig";
 import { Logger } from "./log";
 import { classifyRpcFailure } from "./rpcFailure";
-import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody } from "./submitSchema";
+import { fitsOneInstance, largestJob, workersProblem } from "./sizing";
+import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody, UNSUPPORTED_FIELDS } from "./submitSchema";
 
 /**
  * Minimal client shape (the real SDK clients satisfy it), so tests stub at the SDK boundary.
@@ -73,10 +74,14 @@ interface ExecutionDetailRow {
     submissions: Record<string, number>;
 }
 
-/** The Batch settings a submit records in `metadata.batch`; `fallback` once batch-events fell back to on-demand. */
-export interface ExecutionBatchMetadata extends SubmitDefaults {
+/**
+ * The Batch settings a submit records in `metadata.batch`; `fallback` once batch-events fell back to on-demand;
+ * `ran` once batch-events saw what a run index's container actually got (queue, vCPU, memory, workers).
+ */
+export interface ExecutionBatchMetadata extends SubmitDefaults, Partial<JobSize> {
     queue?: string;
     fallback?: unknown;
+    ran?: unknown;
 }
 
 /** A `job_executions` row as the RPCs return it (supabase/migrations/*_form_sender_tables.sql). */
@@ -140,13 +145,28 @@ export interface SubmitDefaults {
 
 export const CODE_DEFAULTS: Required<SubmitDefaults> = {
     prefer_spot: true,
-    allow_on_demand_fallback: true,
+    // Off unless a targeting or the stack turns it on: seed 003 §2 and §7 (FORM_SENDER_BATCH_ALLOW_ON_DEMAND_DEFAULT
+    // = false, "fallback must be enabled explicitly"). Seed 000 §4.3 attaches on-demand to every queue instead; README
+    // "### FormSenderBatch" (formSenderDefaultAllowOnDemandFallback) records the disagreement and how a stack opts in.
+    allow_on_demand_fallback: false,
     max_attempts: 3,
     // Measured, issue 17 (`npm run bench -- density`, README "Runner density"): 8 workers keep a c6a.xlarge within
     // 75 % CPU and use 2× the forms per instance-hour of the seed's 4.
     workers_per_workflow: 8,
     session_max_hours: 8,
 };
+
+/** vCPU and memory (MiB) of one job: SubmitJob containerOverrides.resourceRequirements. */
+export interface JobSize {
+    vcpus: number;
+    memory_mib: number;
+}
+
+/**
+ * Code default of the job size when the stack says nothing: one c6a.xlarge (4 vCPU, 8 GiB installed, 7680 MiB of it
+ * usable, see sizing.ts usableMemoryMib); the job definition's own default (components/config/formSender.ts).
+ */
+export const CODE_JOB_SIZE: JobSize = { vcpus: 4, memory_mib: 7680 };
 
 export interface DispatcherOptions {
     /** Stack environment; prefixes job names and config keys. */
@@ -155,7 +175,15 @@ export interface DispatcherOptions {
     /** Job queue names or ARNs. */
     readonly queues: { readonly spot: string; readonly spotThenOnDemand: string; readonly onDemand: string };
     readonly jobDefinition: string;
+    /** Stack defaults (stackDefaults.ts reads them from the Lambda environment); unset fields take CODE_DEFAULTS. */
     readonly defaults?: SubmitDefaults;
+    /** The job definition's vCPU / memory (formSenderJobVcpus / formSenderJobMemoryMib); unset: CODE_JOB_SIZE. */
+    readonly jobSize?: Partial<JobSize>;
+    /**
+     * The compute environments' instance types. When given, a job size no instance type holds and workers that do not
+     * fit the job's size are refused (400); without it only the worker check against the job size runs.
+     */
+    readonly instanceTypes?: readonly string[];
     readonly batch: SendClient;
     readonly s3: SendClient;
     /** Supabase client with the service-role key; created lazily so the key is read at runtime. */
@@ -252,6 +280,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
     // Compiled once per cold start.
     const validateSubmit = makeAjv().compile(SUBMIT_SCHEMA);
     const defaults = { ...CODE_DEFAULTS, ...definedOnly(opts.defaults ?? {}) };
+    const stackJobSize: JobSize = { ...CODE_JOB_SIZE, ...definedOnly(opts.jobSize ?? {}) };
     const now = opts.now ?? (() => new Date());
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const random = opts.random ?? Math.random;
@@ -259,16 +288,19 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
 
     async function submit(event: ApiEvent): Promise<ApiResult> {
         const body = parseBody(event);
-        if (!validateSubmit(body)) {
-            throw new HttpError(
-                400,
-                "invalid_request",
-                "the submit body is invalid",
-                tidy(describeErrors(validateSubmit.errors)),
+        const unsupported = unsupportedFields(body);
+        if (!validateSubmit(body) || unsupported.length > 0) {
+            const generic = tidy(describeErrors(validateSubmit.errors)).filter(
+                (p) => !unsupported.some((u) => u.path === p.path),
             );
+            throw new HttpError(400, "invalid_request", "the submit body is invalid", [...unsupported, ...generic]);
         }
         const req = body as SubmitBody;
         const overrides = resolveOverrides(req.batch ?? {}, defaults, req.session_max_hours);
+        const size = resolveJobSize(req.batch ?? {}, stackJobSize);
+        const sizeProblems = checkJobSize(req.batch ?? {}, overrides, size, opts.instanceTypes);
+        if (sizeProblems.length > 0)
+            throw new HttpError(400, "invalid_request", "the job's size does not hold its workers", sizeProblems);
         const queue = !overrides.prefer_spot
             ? opts.queues.onDemand
             : overrides.allow_on_demand_fallback
@@ -285,7 +317,10 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             p_shards: req.execution.shards ?? 1,
             p_test_mode: req.test_mode ?? false,
             p_idempotency_key: req.idempotency_key ?? null,
-            p_metadata: { batch: { queue, ...overrides }, request_id: event.requestContext?.requestId ?? null },
+            p_metadata: {
+                batch: { queue, ...overrides, ...size },
+                request_id: event.requestContext?.requestId ?? null,
+            },
         });
         if (execution.duplicate) {
             opts.log("info", "duplicate submit answered with the existing execution", {
@@ -336,6 +371,7 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
             configKey,
             queue,
             overrides,
+            size,
             name: jobName(opts.env, req.targeting_id, at),
         });
         const tooBig = checkLimits(input);
@@ -625,6 +661,84 @@ function definedOnly<T extends object>(o: T): Partial<T> {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * Problems for fields that have no meaning on AWS Batch here (submitSchema.ts UNSUPPORTED_FIELDS), and for
+ * `tables.use_extra_table: true`: the runner claims from one send queue (`send_queue`, claim_send_queue_items); there
+ * is no extra table to honour, so asking for one is refused rather than silently ignored.
+ */
+function unsupportedFields(body: unknown): Problem[] {
+    if (typeof body !== "object" || body === null) return [];
+    const b = body as { batch?: unknown; tables?: unknown };
+    const out: Problem[] = [];
+    if (typeof b.batch === "object" && b.batch !== null) {
+        for (const key of Object.keys(b.batch)) {
+            const why = UNSUPPORTED_FIELDS[`/batch/${key}`];
+            if (why !== undefined)
+                out.push({
+                    path: `/batch/${key}`,
+                    message: `${JSON.stringify((b.batch as Record<string, unknown>)[key])} is not supported: ${why}`,
+                });
+        }
+    }
+    if (typeof b.tables === "object" && b.tables !== null && (b.tables as Record<string, unknown>).use_extra_table) {
+        out.push({
+            path: "/tables/use_extra_table",
+            message:
+                "true is not supported: the runner works from the one send_queue table and has no extra table. " +
+                "Remove it (or send false) and put the targeting's companies in send_queue",
+        });
+    }
+    return out;
+}
+
+/** The job's vCPU and memory: the submit's batch.vcpus / batch.memory_mib, else the stack's job definition. */
+export function resolveJobSize(batch: BatchOverrides, stack: JobSize): JobSize {
+    return { vcpus: batch.vcpus ?? stack.vcpus, memory_mib: batch.memory_mib ?? stack.memory_mib };
+}
+
+/**
+ * The size checks, each naming the field, its value and the fix: the job must fit one of the compute environments'
+ * instance types (else Batch never places it and it waits RUNNABLE until the queue cancels it,
+ * https://docs.aws.amazon.com/batch/latest/userguide/memory-management.html), and its workers must fit the job
+ * (sizing.ts: vCPU and memory per worker from README "Runner density", within a 75 % margin). Refused rather than
+ * sized up: a larger job costs more and may need instance types the stack does not list, so the operator decides.
+ */
+export function checkJobSize(
+    batch: BatchOverrides,
+    overrides: Required<SubmitDefaults>,
+    size: JobSize,
+    instanceTypes: readonly string[] | undefined,
+): Problem[] {
+    const field = (name: "vcpus" | "memory_mib" | "workers_per_workflow", stackKey: string) =>
+        batch[name] !== undefined ? `batch.${name}` : `${name} (stack default ${stackKey})`;
+    const where = {
+        workers: field("workers_per_workflow", "formSenderDefaultWorkersPerWorkflow"),
+        vcpus: field("vcpus", "formSenderJobVcpus"),
+        memoryMib: field("memory_mib", "formSenderJobMemoryMib"),
+    };
+    if (instanceTypes && !fitsOneInstance(instanceTypes, size.vcpus, size.memory_mib)) {
+        const largest = largestJob(instanceTypes);
+        return [
+            {
+                path: batch.vcpus !== undefined ? "/batch/vcpus" : "/batch/memory_mib",
+                message:
+                    `a job of ${where.vcpus} ${size.vcpus} and ${where.memoryMib} ${size.memory_mib} fits none of the ` +
+                    `compute environments' instance types (${instanceTypes.join(", ")}; the largest job they hold is ` +
+                    `${largest.vcpus} vCPU / ${largest.memoryMib} MiB), so Batch would never ` +
+                    "place it. Ask for at most that, or add larger instance types to formSenderInstanceTypes",
+            },
+        ];
+    }
+    const problem = workersProblem(
+        overrides.workers_per_workflow,
+        size.vcpus,
+        size.memory_mib,
+        instanceTypes ?? [],
+        where,
+    );
+    return problem ? [{ path: "/batch/workers_per_workflow", message: problem }] : [];
+}
+
 export function resolveOverrides(
     batch: BatchOverrides,
     defaults: Required<SubmitDefaults>,
@@ -642,7 +756,14 @@ export function resolveOverrides(
 export function submitJobInput(
     opts: Pick<DispatcherOptions, "env" | "bucket" | "jobDefinition">,
     req: SubmitBody,
-    x: { executionId: string; configKey: string; queue: string; overrides: Required<SubmitDefaults>; name: string },
+    x: {
+        executionId: string;
+        configKey: string;
+        queue: string;
+        overrides: Required<SubmitDefaults>;
+        size?: JobSize;
+        name: string;
+    },
 ): SubmitJobCommandInput {
     const environment = [
         ["FORM_SENDER_CLIENT_CONFIG_URL", `s3://${opts.bucket}/${x.configKey}`],
@@ -654,6 +775,13 @@ export function submitJobInput(
         ["FORM_SENDER_TEST_MODE", String(req.test_mode ?? false)],
         ["FORM_SENDER_SESSION_MAX_HOURS", String(x.overrides.session_max_hours)],
         ["FORM_SENDER_WORKERS", String(x.overrides.workers_per_workflow)],
+        // The runner compares its peak memory with these (memory_warning) and records them as what it ran with.
+        ...(x.size
+            ? [
+                  ["FORM_SENDER_JOB_VCPUS", String(x.size.vcpus)],
+                  ["FORM_SENDER_JOB_MEMORY_MIB", String(x.size.memory_mib)],
+              ]
+            : []),
         ...(req.send_end_time ? [["FORM_SENDER_SEND_END_TIME", req.send_end_time]] : []),
         ["FORM_SENDER_ALLOW_ON_DEMAND_FALLBACK", String(x.overrides.allow_on_demand_fallback)],
     ].map(([name, value]) => ({ name, value }));
@@ -673,7 +801,21 @@ export function submitJobInput(
                 { onReason: "*", action: "EXIT" },
             ],
         },
-        containerOverrides: { environment },
+        containerOverrides: {
+            environment,
+            // Overrides the job definition's VCPU / MEMORY for this job: VCPU a whole number of vCPUs as a string,
+            // MEMORY the hard limit in MiB as a string (https://docs.aws.amazon.com/batch/latest/APIReference/
+            // API_ContainerOverrides.html, API_ResourceRequirement.html). Always sent, so the job's size is the one
+            // recorded in metadata.batch even if the job definition's default changes later.
+            ...(x.size
+                ? {
+                      resourceRequirements: [
+                          { type: "VCPU" as const, value: String(x.size.vcpus) },
+                          { type: "MEMORY" as const, value: String(x.size.memory_mib) },
+                      ],
+                  }
+                : {}),
+        },
         tags: { "ops:execution-id": x.executionId, "ops:targeting-id": req.targeting_id, "ops:env": opts.env },
         propagateTags: true,
     };

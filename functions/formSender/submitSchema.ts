@@ -8,6 +8,10 @@ export interface BatchOverrides {
     allow_on_demand_fallback?: boolean;
     max_attempts?: number;
     workers_per_workflow?: number;
+    /** vCPUs of the job (SubmitJob containerOverrides.resourceRequirements VCPU); stack default formSenderJobVcpus. */
+    vcpus?: number;
+    /** Memory of the job in MiB (resourceRequirements MEMORY); stack default formSenderJobMemoryMib. */
+    memory_mib?: number;
 }
 
 export interface SubmitBody {
@@ -54,8 +58,34 @@ export const SUBMIT_SCHEMA = {
                 allow_on_demand_fallback: { type: "boolean" },
                 max_attempts: { type: "integer", minimum: 1, maximum: 10 },
                 workers_per_workflow: { type: "integer", minimum: 1, maximum: 16 },
+                // Upper bounds are the instance types' (dispatcher: largestJob); these only keep numbers sane.
+                vcpus: { type: "integer", minimum: 1, maximum: 192 },
+                memory_mib: { type: "integer", minimum: 512, maximum: 786432 },
             },
         },
         idempotency_key: { type: "string", pattern: "^[A-Za-z0-9_.:-]{1,128}$" },
     },
 } as const;
+
+/**
+ * Fields seed 003's GCP pipeline had that mean nothing to AWS Batch here. A submit that sends one is refused with this
+ * explanation (400 naming the field) instead of the generic "not a known field": nothing is accepted and ignored.
+ */
+export const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
+    "/batch/max_parallelism":
+        "AWS Batch has no per-job cap on running array children; the compute environments' maxvCpus " +
+        "(formSenderMaxVcpus, formSenderOnDemandMaxVcpus) caps all targetings together. Remove it, or lower " +
+        "execution.run_total to run fewer children",
+    "/batch/instance_count":
+        "a job runs one child per instance-sized slot, so the number of instances follows execution.run_total " +
+        "(GAS maps batch_instance_count there). Remove it and set execution.run_total",
+    "/batch/machine_type":
+        "Batch chooses the instance from the stack's formSenderInstanceTypes; a job asks for a size instead. Remove " +
+        "it and set batch.vcpus and batch.memory_mib",
+    "/batch/vcpu_per_worker":
+        'the vCPU a worker needs is measured once (README "Runner density"), not set per job. Remove it and set ' +
+        "batch.vcpus for the whole job",
+    "/batch/memory_per_worker_mb":
+        'the memory a worker needs is measured once (README "Runner density"), not set per job. Remove it and set ' +
+        "batch.memory_mib for the whole job",
+};

@@ -4,6 +4,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import {
     ApiEvent,
     ApiResult,
+    DispatcherOptions,
     JobExecutionRow,
     makeDispatcher,
     SendClient,
@@ -87,6 +88,7 @@ describe("dispatcher", function () {
     let batch: BatchStub;
     let logs: string[];
     let handler: ReturnType<typeof makeDispatcher>;
+    let options: DispatcherOptions;
 
     before(async () => {
         sb = await startSupabase();
@@ -103,7 +105,7 @@ describe("dispatcher", function () {
         logs = [];
         sb.rpc.unavailable = false;
         s3.failPutsWith = undefined;
-        handler = makeDispatcher({
+        options = {
             env: "stg",
             bucket: "fs-configs",
             queues: QUEUES,
@@ -125,7 +127,8 @@ describe("dispatcher", function () {
             }),
             now: () => new Date("2026-11-23T01:02:03Z"),
             sleep: () => Promise.resolve(),
-        });
+        };
+        handler = makeDispatcher(options);
     });
     const executionRow = async (id: string) =>
         (await sb.db.query<JobExecutionRow>("select * from job_executions where id = $1", [id])).rows[0];
@@ -146,7 +149,7 @@ describe("dispatcher", function () {
         assert.equal(out.duplicate, false);
         assert.deepEqual(
             [out.job_id, out.job_name, out.job_queue, out.array_size],
-            ["job-1", "stg-fs-T100-20261123010203", QUEUES.spotThenOnDemand, 3],
+            ["job-1", "stg-fs-T100-20261123010203", QUEUES.spot, 3],
         );
         assert.deepEqual(
             batch.sent.map((s) => s.command),
@@ -155,7 +158,7 @@ describe("dispatcher", function () {
         const key = `client-config/stg/T100/${out.execution_id}.json`;
         assert.deepEqual(batch.sent[0].input, {
             jobName: "stg-fs-T100-20261123010203",
-            jobQueue: QUEUES.spotThenOnDemand,
+            jobQueue: QUEUES.spot,
             jobDefinition: "arn:aws:batch:us-east-1:123456789012:job-definition/stg-fs-runner:3",
             arrayProperties: { size: 3 },
             retryStrategy: {
@@ -177,8 +180,15 @@ describe("dispatcher", function () {
                     { name: "FORM_SENDER_TEST_MODE", value: "true" },
                     { name: "FORM_SENDER_SESSION_MAX_HOURS", value: "8" },
                     { name: "FORM_SENDER_WORKERS", value: "4" },
+                    { name: "FORM_SENDER_JOB_VCPUS", value: "4" },
+                    { name: "FORM_SENDER_JOB_MEMORY_MIB", value: "7680" },
                     { name: "FORM_SENDER_SEND_END_TIME", value: "18:00" },
-                    { name: "FORM_SENDER_ALLOW_ON_DEMAND_FALLBACK", value: "true" },
+                    // Off by default (seed 003 §7): the targeting or the stack must allow it.
+                    { name: "FORM_SENDER_ALLOW_ON_DEMAND_FALLBACK", value: "false" },
+                ],
+                resourceRequirements: [
+                    { type: "VCPU", value: "4" },
+                    { type: "MEMORY", value: "7680" },
                 ],
             },
             tags: { "ops:execution-id": out.execution_id, "ops:targeting-id": "T100", "ops:env": "stg" },
@@ -188,7 +198,7 @@ describe("dispatcher", function () {
         const row = await executionRow(out.execution_id);
         assert.deepEqual(
             [row.status, row.job_id, row.job_queue, row.array_size],
-            ["submitted", "job-1", QUEUES.spotThenOnDemand, 3],
+            ["submitted", "job-1", QUEUES.spot, 3],
         );
         assert.ok(logs.every((l) => !l.includes("株式会社テストコネクト") && !l.includes("t.yamada@example.com")));
     });
@@ -208,6 +218,8 @@ describe("dispatcher", function () {
         };
         const plain = await queueFor({});
         assert.equal(plain.arrayProperties, undefined);
+        assert.equal(plain.jobQueue, QUEUES.spot, "no on-demand fallback unless asked for");
+        assert.equal((await queueFor({ allow_on_demand_fallback: true })).jobQueue, QUEUES.spotThenOnDemand);
         assert.equal((await queueFor({ prefer_spot: false })).jobQueue, QUEUES.onDemand);
         assert.equal((await queueFor({ prefer_spot: true, allow_on_demand_fallback: false })).jobQueue, QUEUES.spot);
     });
@@ -476,5 +488,120 @@ describe("dispatcher", function () {
             body: null,
         });
         assert.equal(badStatus.statusCode, 400);
+    });
+
+    describe("job size and unsupported fields", () => {
+        /** The stg instance types: all 4 vCPU / 8 GiB (7680 MiB usable). */
+        const STG_TYPES = ["c6a.xlarge", "c5a.xlarge", "c6i.xlarge"];
+        const submit = (h: ReturnType<typeof makeDispatcher>, extra: object) =>
+            h(
+                post("/form-sender/submit", {
+                    targeting_id: "T300",
+                    client_config: CONFIG,
+                    execution: { run_total: 1 },
+                    ...extra,
+                }),
+            );
+        const problems = (res: ApiResult) =>
+            answer<ErrorAnswer<{ path: string; message: string }[]>>(res).error.details;
+
+        it("sends batch.vcpus / batch.memory_mib as resourceRequirements and records the size in metadata.batch", async () => {
+            const h = makeDispatcher({ ...options, instanceTypes: STG_TYPES, jobSize: { vcpus: 4, memory_mib: 7680 } });
+            const res = await submit(h, { batch: { vcpus: 2, memory_mib: 3840, workers_per_workflow: 4 } });
+            assert.equal(res.statusCode, 200, res.body);
+            const input = batch.sent[0].input as SubmitJobCommandInput;
+            assert.deepEqual(input.containerOverrides?.resourceRequirements, [
+                { type: "VCPU", value: "2" },
+                { type: "MEMORY", value: "3840" },
+            ]);
+            const vars: Record<string, string | undefined> = Object.fromEntries(
+                (input.containerOverrides?.environment ?? []).map((e) => [e.name ?? "", e.value]),
+            );
+            assert.deepEqual([vars.FORM_SENDER_JOB_VCPUS, vars.FORM_SENDER_JOB_MEMORY_MIB], ["2", "3840"]);
+            const row = await executionRow(answer<SubmitAnswer>(res).execution_id);
+            const recorded = row.metadata?.batch;
+            assert.deepEqual(
+                [recorded?.queue, recorded?.vcpus, recorded?.memory_mib, recorded?.workers_per_workflow],
+                [QUEUES.spot, 2, 3840, 4],
+            );
+        });
+
+        it("refuses 16 workers in 4 vCPU / 7680 MiB with a 400 naming the field, the value and the fix", async () => {
+            const h = makeDispatcher({ ...options, instanceTypes: STG_TYPES });
+            const res = await submit(h, { batch: { workers_per_workflow: 16 } });
+            assert.equal(res.statusCode, 400, res.body);
+            assert.deepEqual(problems(res), [
+                {
+                    path: "/batch/workers_per_workflow",
+                    message:
+                        "batch.workers_per_workflow 16 does not fit a job of 4 vCPU / 7680 MiB: 16 workers need 109 % " +
+                        "of its CPU and 25 % of its memory, above the 75 % margin (0.27 vCPU and 120 MiB per worker, " +
+                        'README "Runner density"). Use batch.workers_per_workflow 11 or fewer (a job for 16 workers ' +
+                        "needs 6 vCPU / 7680 MiB; the largest the instance types c6a.xlarge, c5a.xlarge, c6i.xlarge " +
+                        "hold is 4 vCPU / 7680 MiB, so larger instance types would have to be added to " +
+                        "formSenderInstanceTypes first)",
+                },
+            ]);
+            assert.equal(batch.sent.length, 0);
+            // 11 workers are the most 4 vCPU hold within the margin.
+            assert.equal((await submit(h, { batch: { workers_per_workflow: 11 } })).statusCode, 200);
+        });
+
+        it("names the size fix when a larger job fits the instance types", async () => {
+            const h = makeDispatcher({ ...options, instanceTypes: ["c6a.xlarge", "m6a.xlarge"] });
+            const res = await submit(h, { batch: { workers_per_workflow: 6, vcpus: 2 } });
+            assert.equal(res.statusCode, 400, res.body);
+            assert.match(
+                problems(res)[0].message,
+                /^batch\.workers_per_workflow 6 does not fit a job of 2 vCPU \/ 7680 MiB: .* Use batch\.workers_per_workflow 5 or fewer, or give the job batch\.vcpus 3 and memory_mib \(stack default formSenderJobMemoryMib\) 7680$/,
+            );
+        });
+
+        it("refuses a job size none of the instance types holds", async () => {
+            const h = makeDispatcher({ ...options, instanceTypes: STG_TYPES });
+            const res = await submit(h, { batch: { vcpus: 8 } });
+            assert.equal(res.statusCode, 400, res.body);
+            assert.deepEqual(problems(res), [
+                {
+                    path: "/batch/vcpus",
+                    message:
+                        "a job of batch.vcpus 8 and memory_mib (stack default formSenderJobMemoryMib) 7680 fits none of " +
+                        "the compute environments' instance types (c6a.xlarge, c5a.xlarge, c6i.xlarge; the largest job " +
+                        "they hold is 4 vCPU / 7680 MiB), so Batch would never place it. Ask for at most that, or add " +
+                        "larger instance types to formSenderInstanceTypes",
+                },
+            ]);
+            assert.equal((await submit(h, { batch: { memory_mib: 7681 } })).statusCode, 400);
+            assert.equal(batch.sent.length, 0);
+        });
+
+        it("refuses max_parallelism, instance_count, machine_type and use_extra_table true, naming each with its fix", async () => {
+            const res = await submit(handler, {
+                batch: { max_parallelism: 100, instance_count: 2, machine_type: "e2-standard-2" },
+                tables: { use_extra_table: true },
+            });
+            assert.equal(res.statusCode, 400, res.body);
+            const got = problems(res);
+            assert.deepEqual(got.map((p) => p.path).sort(), [
+                "/batch/instance_count",
+                "/batch/machine_type",
+                "/batch/max_parallelism",
+                "/tables/use_extra_table",
+            ]);
+            const byPath = Object.fromEntries(got.map((p) => [p.path, p.message]));
+            assert.match(
+                byPath["/batch/max_parallelism"],
+                /^100 is not supported: AWS Batch has no per-job cap.*formSenderMaxVcpus/,
+            );
+            assert.match(byPath["/batch/instance_count"], /^2 is not supported: .*execution\.run_total/);
+            assert.match(
+                byPath["/batch/machine_type"],
+                /^"e2-standard-2" is not supported: .*batch\.vcpus and batch\.memory_mib/,
+            );
+            assert.match(byPath["/tables/use_extra_table"], /^true is not supported: .*send_queue/);
+            assert.equal(batch.sent.length, 0);
+            // false asks for nothing the runner lacks.
+            assert.equal((await submit(handler, { tables: { use_extra_table: false } })).statusCode, 200);
+        });
     });
 });

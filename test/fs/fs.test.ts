@@ -95,7 +95,7 @@ describe("npm run fs against the dispatcher on loopback", function () {
         assert.equal(out.length, 3);
         assert.match(
             out[1],
-            new RegExp(`^${a.execution_id}\\s+L1\\s+submitted\\s+stg-fs-L1-\\d{14}\\s+${API_QUEUES.spotThenOnDemand}`),
+            new RegExp(`^${a.execution_id}\\s+L1\\s+submitted\\s+stg-fs-L1-\\d{14}\\s+${API_QUEUES.spot}\\s`),
         );
         assert.equal(out[2], "1 execution(s) with status pending,submitted,running");
         out.splice(0);

@@ -7,26 +7,11 @@
 import { formatPlanText, formatWarnings, planStack } from "./lib/plan";
 import { UnknownStackError } from "./lib/offlineEngine";
 import { StackConfigError } from "./lib/stackConfig";
-
-function usage(): never {
-    console.error("usage: npm run plan -- --stack <stg|prd> [--json]");
-    process.exit(2);
-}
+import { parseStackArgs } from "./lib/cliArgs";
 
 async function main(): Promise<void> {
-    const args = process.argv.slice(2);
-    let stack: string | undefined;
-    let json = false;
-    for (let i = 0; i < args.length; i++) {
-        if (args[i] === "--stack") stack = args[++i];
-        else if (args[i].startsWith("--stack=")) stack = args[i].slice("--stack=".length);
-        else if (args[i] === "--json") json = true;
-        else {
-            console.error(`unknown argument ${JSON.stringify(args[i])}`);
-            usage();
-        }
-    }
-    if (!stack) usage();
+    const { stack, flags } = parseStackArgs("npm run plan -- --stack <stg|prd> [--json]", ["json"]);
+    const json = flags.json;
     const plan = await planStack(stack);
     const { project, stack: name, resources, outputs } = plan;
     if (json) {

@@ -6,33 +6,19 @@
 import { exitCodeOf, formatReport, runPreflight } from "./lib/preflight";
 import { UnknownStackError } from "./lib/offlineEngine";
 import { StackConfigError } from "./lib/stackConfig";
+import { parseStackArgs } from "./lib/cliArgs";
 
 /** The whole run stops here at the latest (each call has its own shorter timeout). */
 const RUN_DEADLINE_MS = 60_000;
 
-function usage(): never {
-    console.error("usage: npm run preflight -- --stack <stg|prd> [--json] [--check-secret-keys] [--skip-tooling]");
-    process.exit(2);
-}
-
 async function main(): Promise<void> {
-    const args = process.argv.slice(2);
-    let stack: string | undefined;
-    let json = false;
-    let checkSecretKeys = false;
-    let skipTooling = false;
-    for (let i = 0; i < args.length; i++) {
-        if (args[i] === "--stack") stack = args[++i];
-        else if (args[i].startsWith("--stack=")) stack = args[i].slice("--stack=".length);
-        else if (args[i] === "--json") json = true;
-        else if (args[i] === "--check-secret-keys") checkSecretKeys = true;
-        else if (args[i] === "--skip-tooling") skipTooling = true;
-        else {
-            console.error(`unknown argument ${JSON.stringify(args[i])}`);
-            usage();
-        }
-    }
-    if (!stack) usage();
+    const { stack, flags } = parseStackArgs(
+        "npm run preflight -- --stack <stg|prd> [--json] [--check-secret-keys] [--skip-tooling]",
+        ["json", "check-secret-keys", "skip-tooling"],
+    );
+    const json = flags.json;
+    const checkSecretKeys = flags["check-secret-keys"];
+    const skipTooling = flags["skip-tooling"];
     const deadline = setTimeout(() => {
         console.error(
             `preflight did not finish within ${RUN_DEADLINE_MS / 1000} s; an AWS endpoint or a local tool hangs`,

@@ -25,7 +25,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, newFormContext } from "../../containers/runner/src/browser";
+import { launchBrowser, newFormContext, sandboxPolicy } from "../../containers/runner/src/browser";
 import { installRequestBlocking } from "../../containers/runner/src/blocking";
 import { fillContactForm } from "../../containers/runner/src/fill";
 import { makeLogger } from "../../containers/runner/src/log";
@@ -269,6 +269,8 @@ export async function bench(): Promise<void> {
         `machine: ${os.cpus().length} CPUs shared with other work, load average ${load0.map((l) => l.toFixed(1)).join(" ")}` +
             " at start: wall-clock figures are of this machine under that load; the projection uses CPU and memory per form",
     );
+    // The sandbox is part of what a form costs on the instance; as root it cannot run (browser.ts sandboxPolicy).
+    console.log(`Chromium: ${sandboxPolicy(process.env).reason}`);
 
     const runPoint = async (workers: number, blocking: boolean): Promise<Point> => {
         // Two forms per worker, at least SAMPLE.length, cycling over the same sample of the corpus at every point.

@@ -1,5 +1,6 @@
 /**
- * Batch compute: the instance role, the IMDSv2-only launch template, a Spot and an on-demand compute
+ * Batch compute: the instance role, the IMDSv2-only launch template (whose user data lets Chromium's sandbox run in
+ * containers, chromiumSeccomp.ts), a Spot and an on-demand compute
  * environment, and the three queues (Spot, Spot then on-demand, on-demand). The job definition is
  * submitted to these queues; spot-watch adjusts the Spot environment.
  *
@@ -22,6 +23,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
 import { STATE_TAG } from "../../functions/formSender/spotWatch";
 import { assumeRolePolicy } from "../iam";
+import { hostUserData } from "./chromiumSeccomp";
 import type { PartContext } from "./context";
 
 /** Spot allocation: capacity-optimized, the Spot strategy the provider can update in place (see above). */
@@ -78,11 +80,17 @@ export function buildCompute(input: ComputeInput): Compute {
     // instance metadata service at all, so a page the runner visits cannot steer it into
     // leaking instance credentials. Jobs get their own credentials from the ECS task-role
     // endpoint and their region from AWS_REGION.
+    // The user data gives dockerd a seccomp profile under which Chromium's namespace sandbox can start (Docker's
+    // default plus clone/unshare for user namespaces; chromiumSeccomp.ts). A change to it is a new launch template
+    // version, which the environments take as an infrastructure update: Batch replaces their instances in place
+    // (https://docs.aws.amazon.com/batch/latest/userguide/infrastructure-updates.html, "launchTemplate"), and the
+    // provider updates rather than replaces them (see the file comment). EC2 takes user data base64-encoded.
     const launchTemplate = new aws.ec2.LaunchTemplate(
         `${name}-instances`,
         {
             namePrefix: `${prefix}-runner-`,
             metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            userData: Buffer.from(hostUserData(), "utf8").toString("base64"),
             tagSpecifications: [{ resourceType: "instance", tags: { Name: `${prefix}-runner` } }],
         },
         { parent },

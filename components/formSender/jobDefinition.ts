@@ -8,6 +8,13 @@
  * no secret value is in its container's environment: the definition passes the secrets' ARNs and
  * the runner reads the values at start with the job role (containers/runner/src/secrets.ts), keeping
  * them in memory. Policy rule `batch-runner-no-secret-env` holds every job definition to that.
+ *
+ * Chromium runs with its sandbox: the environment has no RUNNER_ALLOW_NO_SANDBOX (containers/runner/src/browser.ts
+ * refuses to start an unsandboxed browser without it), because the compute environments' hosts give containers a
+ * Docker seccomp profile that lets Chromium's namespace sandbox start (chromiumSeccomp.ts, installed by the launch
+ * template's user data in compute.ts). A Batch job definition itself could not: LinuxParameters has no capabilities or
+ * security options (https://docs.aws.amazon.com/batch/latest/APIReference/API_LinuxParameters.html), and
+ * `privileged` would drop seccomp altogether. Policy rule `batch-runner-chromium-sandbox` refuses the override.
  */
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
@@ -29,33 +36,6 @@ export const JOB_RETRY_RULES = [
     { onReason: "CannotPullContainerError:*", action: "RETRY" },
     { onReason: "*", action: "EXIT" },
 ] as const;
-
-/**
- * Chromium's sandbox on Batch (issue 19). The runner refuses to start Chromium without its sandbox unless
- * RUNNER_ALLOW_NO_SANDBOX=1 (containers/runner/src/browser.ts); the image runs it as the unprivileged user `runner`,
- * where the sandbox works wherever the container may create user namespaces (test/runner/sandbox.test.ts shows the
- * renderers in their own user, PID and network namespaces under seccomp-bpf). On Batch's hosts it cannot start yet:
- * - Chromium's namespace sandbox needs clone/unshare with CLONE_NEWUSER. Docker's default seccomp profile, which ECS
- *   applies to every container on the ECS-optimized AL2023 AMI (Docker 25.0.18, amazon-ecs-ami release 20261113),
- *   allows `clone` only without any namespace flag (mask 2114060288 = CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|
- *   NEWPID|NEWNET) and `unshare`/`clone3` only with CAP_SYS_ADMIN (moby/profiles seccomp/default.json; Docker docs
- *   https://docs.docker.com/engine/security/seccomp/).
- * - The setuid helper (Debian's chromium-sandbox) does not help: it clones with CLONE_NEWPID|CLONE_NEWNET and gives up
- *   on any error but EINVAL (chromium sandbox/linux/suid/sandbox.c `MoveToNewNamespaces`), and a PID namespace needs
- *   CAP_SYS_ADMIN, which Docker's default capability set does not grant. So the image installs no setuid binary.
- * - A Batch job definition cannot change either: its LinuxParameters offer devices, initProcessEnabled, maxSwap,
- *   sharedMemorySize, swappiness and tmpfs only (https://docs.aws.amazon.com/batch/latest/APIReference/
- *   API_LinuxParameters.html), with no capabilities and no docker security options (ECS task definitions have
- *   `dockerSecurityOptions`, Batch container properties do not); `privileged` would drop seccomp altogether and is
- *   refused by `containers-non-privileged`.
- * What is needed is on the hosts: dockerd started with a seccomp profile that is Docker's default plus clone/unshare
- * with CLONE_NEWUSER (daemon.json "seccomp-profile"), written by the compute environments' launch template user data
- * (compute.ts). Until that lands, the job definition says openly that Chromium runs unsandboxed, and the advisory
- * policy rule `batch-runner-chromium-sandbox` repeats it on every preview; drop this entry with the host change.
- */
-export const RUNNER_SANDBOX_ENVIRONMENT: readonly { readonly name: string; readonly value: string }[] = [
-    { name: "RUNNER_ALLOW_NO_SANDBOX", value: "1" },
-];
 
 export interface JobDefinitionInput
     extends
@@ -199,7 +179,6 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
                     { name: "AWS_REGION", value: region },
                     { name: "SUPABASE_URL_SECRET_ARN", value: supabaseUrl.arn },
                     { name: "SUPABASE_KEY_SECRET_ARN", value: supabaseKey.arn },
-                    ...RUNNER_SANDBOX_ENVIRONMENT,
                 ],
                 // Chromium needs more than Docker's 64 MB /dev/shm; the init process reaps its zombies and
                 // forwards SIGTERM.

@@ -169,12 +169,14 @@ export const batchRunnerChromiumSandbox: ResourceRule = {
         "No Batch job definition turns the runner's Chromium sandbox off (RUNNER_ALLOW_NO_SANDBOX=1 is for local " +
         "development).",
     checkov: [],
-    // Advisory while the compute environments' Docker hosts refuse user namespaces (policy/THREAT_MODEL.md
-    // "Chromium's sandbox"): the runner cannot be sandboxed there yet, and this keeps saying so on every preview.
-    enforcementLevel: "advisory",
+    // Mandatory: the compute environments' hosts run containers under a Docker seccomp profile that lets Chromium's
+    // namespace sandbox start (components/formSender/chromiumSeccomp.ts, policy/THREAT_MODEL.md "Chromium's
+    // sandbox"), so no job definition has a reason to turn it off, and one that does hands a hostile page the job.
+    enforcementLevel: "mandatory",
     remediation:
-        "Remove RUNNER_ALLOW_NO_SANDBOX from the job definition once the compute environments' hosts let containers " +
-        "create user namespaces (a Docker seccomp profile that allows clone/unshare with CLONE_NEWUSER).",
+        "Remove RUNNER_ALLOW_NO_SANDBOX from the job definition: the compute environments' launch template gives the " +
+        "hosts' Docker a seccomp profile under which Chromium's sandbox starts " +
+        "(components/formSender/chromiumSeccomp.ts); if it does not start there, fix the host, not the job.",
     types: [JOB_DEFINITION],
     check(r) {
         return containerDocs(r).containers.flatMap((c) =>

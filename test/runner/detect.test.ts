@@ -3,6 +3,8 @@ import * as assert from "assert";
 import {
     buttonRole,
     chooseSubmitButton,
+    correctValue,
+    namedCaption,
     findRefusal,
     formPurpose,
     readRefusal,
@@ -236,6 +238,40 @@ describe("runner page judgements", () => {
             { bid: 2, text: "送信する", type: "submit", tag: "button", visible: true },
         ]);
         assert.strictEqual(chosen?.button.bid, 2);
+    });
+
+    it("corrects the value a validation message names, and nothing else", () => {
+        assert.strictEqual(
+            correctValue("やまだ たろう", "ふりがなは全角カタカナで入力してください。"),
+            "ヤマダ タロウ",
+        );
+        assert.strictEqual(correctValue("ﾔﾏﾀﾞ", "カタカナで入力してください"), "ヤマダ");
+        assert.strictEqual(correctValue("ヤマダ", "ひらがなで入力してください"), "やまだ");
+        assert.strictEqual(correctValue("03-1234-5678", "ハイフンなしで入力してください。"), "0312345678");
+        assert.strictEqual(correctValue("03-1234-5678", "Please enter digits only"), "0312345678");
+        assert.strictEqual(correctValue("100-0005", "半角数字のみで入力してください"), "1000005");
+        assert.strictEqual(correctValue("０３", "半角で入力してください"), "03");
+        assert.strictEqual(correctValue("03-1234", "全角で入力してください"), "０３－１２３４");
+        assert.strictEqual(correctValue("abcdefghij", "5文字以内で入力してください"), "abcde");
+        // The field's pattern decides when the words do not: a space the pattern does not allow.
+        assert.strictEqual(
+            correctValue("ヤマダ タロウ", "Please match the requested format.", "[ァ-ヶー]+"),
+            "ヤマダタロウ",
+        );
+        // Nothing to change: a missing answer, a message about something else, a value already right.
+        assert.strictEqual(correctValue("", "FAX番号を入力してください"), null);
+        assert.strictEqual(correctValue("t.yamada@example.com", "メールアドレスが一致しません"), null);
+        assert.strictEqual(correctValue("0312345678", "ハイフンなしで入力してください"), null);
+        // A hyphenated e-mail or name is no phone number: "no hyphens" leaves it alone.
+        assert.strictEqual(correctValue("山田-太郎", "ハイフンなしで入力してください"), null);
+    });
+
+    it("tells which field an error line names, by the longest caption in it", () => {
+        const captions = ["お名前", "お名前（ふりがな）※必須", "メールアドレス", "電話"];
+        assert.strictEqual(namedCaption("お名前（ふりがな）は全角カタカナで入力してください", captions), 1);
+        assert.strictEqual(namedCaption("お名前を入力してください", captions), 0);
+        assert.strictEqual(namedCaption("メールアドレスの形式が正しくありません", captions), 2);
+        assert.strictEqual(namedCaption("入力内容に誤りがあります", captions), -1);
     });
 
     it("reads success, errors and confirmation steps from the text that appeared", () => {

@@ -105,6 +105,14 @@ describe("runner form filling on the fixture corpus (real Chromium)", function (
                 expected.status === "sent" ? 1 : 0,
                 `accepted submissions: ${JSON.stringify(requests.map((r) => r.endpoint))}`,
             );
+            if (expected.rejected !== undefined) {
+                // The refused attempts reached the site and were recorded as not accepted; only one was taken.
+                assert.strictEqual(
+                    requests.filter((r) => !r.accepted && r.endpoint !== "confirm").length,
+                    expected.rejected,
+                    `refused submissions: ${JSON.stringify(requests.map((r) => [r.endpoint, r.accepted]))}`,
+                );
+            }
             const allowed = new Set([
                 ...(expected.endpoints ?? []),
                 ...(expected.status === "sent"

@@ -7,7 +7,8 @@
  *
  * Endpoints per fixture: GET any file; POST confirm → a generic confirmation page that posts
  * on to submit; POST submit → recorded, then a thanks page (or the form again with errors);
- * POST api → recorded, JSON answer for script-driven forms; anything else is recorded too, so
+ * POST api → recorded, JSON answer for script-driven forms (on a broken rule: 400 with `errors` and
+ * `fieldErrors`, the message per field name); anything else is recorded too, so
  * a test can prove a search or newsletter form was left alone.
  */
 import * as fs from "fs";
@@ -191,16 +192,21 @@ function thanksPage(lang: "ja" | "en"): string {
         : `<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>送信完了</title></head><body><main><h1>送信完了</h1><p>お問い合わせありがとうございました。送信が完了しました。</p><p>内容を確認のうえ、担当者よりご連絡いたします。</p><p><a href="/">トップページへ戻る</a></p></main></body></html>`;
 }
 
-function checkRules(config: ServerConfig, fields: Record<string, string | string[]>): string[] {
-    const errors: string[] = [];
+/** The messages of the rules a submission breaks, by field. */
+function brokenRules(config: ServerConfig, fields: Record<string, string | string[]>): Record<string, string> {
+    const errors: Record<string, string> = {};
     for (const rule of config.rules ?? []) {
         const v = fields[rule.field];
         const value = Array.isArray(v) ? v.join(",") : (v ?? "");
         if (!new RegExp(rule.pattern, "u").test(value)) {
-            errors.push(rule.message);
+            errors[rule.field] = rule.message;
         }
     }
     return errors;
+}
+
+function checkRules(config: ServerConfig, fields: Record<string, string | string[]>): string[] {
+    return Object.values(brokenRules(config, fields));
 }
 
 async function listenOn(server: http.Server, host: string): Promise<number> {
@@ -328,7 +334,7 @@ export async function startFixtureServer(opts: { sites?: number } = {}): Promise
                 JSON.stringify(
                     errors.length === 0
                         ? { ok: true, message: config.apiMessage ?? "送信が完了しました。" }
-                        : { ok: false, errors },
+                        : { ok: false, errors, fieldErrors: brokenRules(config, fields) },
                 ),
             );
         }
@@ -399,6 +405,11 @@ export interface FixtureExpectation {
     readonly fields?: Record<string, string | string[]>;
     /** A substring the result's detail must contain. */
     readonly detail?: string;
+    /**
+     * Submissions the site refused (a broken server rule) before the accepted one: a fixture that shows the
+     * runner correcting what a validation message names. Checked when given.
+     */
+    readonly rejected?: number;
     /** Requests that must have reached the site besides the accepted submit (e.g. "confirm"). */
     readonly endpoints?: readonly string[];
 }

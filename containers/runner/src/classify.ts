@@ -510,7 +510,7 @@ export function wantsDigitsOnly(f: FieldInfo, hyphenated: string): boolean {
     return /\d{7,}/.test(ph) && !/\d-\d/.test(ph);
 }
 
-function compilePattern(pattern: string): RegExp | null {
+export function compilePattern(pattern: string): RegExp | null {
     // HTML `pattern` is compiled with the "v" flag in current browsers; fall back to "u".
     for (const flags of ["v", "u"]) {
         try {

@@ -3,7 +3,8 @@
  * contact form, and what the page said after a submit. Pure, so each rule is table-tested.
  */
 import type { ButtonInfo, FormInfo, LinkInfo } from "./types";
-import { normalizeText, identTokens } from "./classify";
+import { compilePattern, fitToMaxLength, identTokens, normalizeText, toFullWidth, toHalfWidth } from "./classify";
+import { hiraganaToKatakana, katakanaToHiragana } from "./profile";
 import { anyOf, group, sequence } from "./regex";
 
 /**
@@ -445,7 +446,8 @@ export function newLines(before: string, after: string): string[] {
 
 export type Outcome =
     | { readonly kind: "success"; readonly text: string }
-    | { readonly kind: "error"; readonly text: string }
+    /** `thanked`: the page thanked the visitor too, so the message may have gone through after all. */
+    | { readonly kind: "error"; readonly text: string; readonly thanked: boolean }
     | { readonly kind: "none" };
 
 /** Reads the text that appeared after a submit: confirmation of success, or validation errors. */
@@ -456,7 +458,7 @@ export function judgeOutcome(appeared: readonly string[]): Outcome {
         return { kind: "success", text: success.slice(0, 160) };
     }
     if (errors.length > 0) {
-        return { kind: "error", text: errors.slice(0, 5).join(" / ").slice(0, 300) };
+        return { kind: "error", text: errors.slice(0, 5).join(" / ").slice(0, 300), thanked: success !== undefined };
     }
     return { kind: "none" };
 }
@@ -473,4 +475,98 @@ const CONFIRMATION_PAGE = anyOf(
 /** Text of a confirmation step ("入力内容の確認", "以下の内容で送信"), as opposed to a result. */
 export function looksLikeConfirmationPage(text: string): boolean {
     return CONFIRMATION_PAGE.test(text.normalize("NFKC"));
+}
+
+/** Messages that ask for the value without hyphens or separators: bare digits. */
+const WANTS_BARE_DIGITS = anyOf(
+    [
+        /ハイフン(なし|無し|不要|は不要|を除|抜き|を入れず|を含めず|を付けず|は入れず|なしで|を使わず)/,
+        /(半角)?数字のみ|数字だけ/,
+        /without (hyphens?|dashes|spaces)|no (hyphens?|dashes)|(digits|numbers|numerals) only|only (digits|numbers)/,
+    ],
+    "i",
+);
+const WANTS_KATAKANA = /カタカナ|カナで|katakana/i;
+const WANTS_HIRAGANA = /ひらがな|hiragana/i;
+const WANTS_FULL = /全角|full-?width|double-?byte/i;
+const WANTS_HALF = /半角|half-?width|single-?byte/i;
+const MAX_CHARS = anyOf(
+    [
+        /(\d+)\s*(文字|字)(以内|まで|以下)/,
+        /(at most|up to|maximum of|no more than) (\d+) char/,
+        /(\d+) char\w* or (fewer|less)/,
+    ],
+    "i",
+);
+
+/**
+ * The value a validation message asks for instead of `value`, or null when the message names nothing this
+ * can change (a missing answer, a value we do not have). Reads: カタカナ/ひらがな, 全角/半角, no hyphens or
+ * digits only, a length limit; and the field's own `pattern`, which decides between candidates when given.
+ */
+export function correctValue(value: string, message: string, pattern = ""): string | null {
+    const m = message.normalize("NFKC");
+    const digitsLike = /^[\d０-９\s()（）+＋\-‐－―ー]+$/.test(value);
+    let v = value;
+    if (WANTS_KATAKANA.test(m) && !WANTS_HIRAGANA.test(m)) {
+        // NFKC also widens half-width katakana (ｶﾀｶﾅ → カタカナ).
+        v = hiraganaToKatakana(v);
+    } else if (WANTS_HIRAGANA.test(m) && !WANTS_KATAKANA.test(m)) {
+        v = katakanaToHiragana(v);
+    }
+    if (digitsLike && WANTS_BARE_DIGITS.test(m)) {
+        v = toHalfWidth(v).replace(/[^0-9]/g, "");
+    } else if (WANTS_HALF.test(m) && !WANTS_FULL.test(m)) {
+        v = toHalfWidth(v);
+    } else if (WANTS_FULL.test(m) && !WANTS_HALF.test(m) && !WANTS_KATAKANA.test(m)) {
+        v = toFullWidth(v);
+    }
+    const max = MAX_CHARS.exec(m);
+    if (max) {
+        v = fitToMaxLength(v, Number(max[1] ?? max[5] ?? max[6]));
+    }
+    const re = pattern ? compilePattern(pattern) : null;
+    if (re && !re.test(v)) {
+        // The field's pattern knows better than our reading of the words: the first variant it takes.
+        const variants = [
+            v,
+            toHalfWidth(v),
+            toHalfWidth(v).replace(/[^0-9]/g, ""),
+            toFullWidth(v),
+            hiraganaToKatakana(v),
+            katakanaToHiragana(v),
+            v.replace(/\s+/g, ""),
+        ];
+        v = variants.find((x) => re.test(x)) ?? v;
+    }
+    return v !== value && v !== "" ? v : null;
+}
+
+/** A field's caption as error messages name it: "ふりがな（必須）" → "ふりがな". */
+export function captionCore(caption: string): string {
+    return normalizeText(caption)
+        .replace(/必須|任意|required|optional|[*※＊:：()（）【】[\]「」]/g, " ")
+        .replace(/\s+/g, " ")
+        .trim();
+}
+
+/**
+ * Which of `captions` an error line names: the longest caption the line contains (so "お名前（ふりがな）"
+ * wins over "お名前"), or -1. Captions shorter than two characters name nothing.
+ */
+export function namedCaption(line: string, captions: readonly string[]): number {
+    // Brackets and spaces differ between a caption and the message quoting it: compared without them.
+    const l = captionCore(line).replace(/ /g, "");
+    let best = -1;
+    captions.forEach((c, i) => {
+        const core = captionCore(c).replace(/ /g, "");
+        if (
+            core.length >= 2 &&
+            l.includes(core) &&
+            (best < 0 || core.length > captionCore(captions[best]).replace(/ /g, "").length)
+        ) {
+            best = i;
+        }
+    });
+    return best;
 }

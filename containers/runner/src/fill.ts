@@ -9,6 +9,8 @@ import {
     CONTACT_LINK_PATTERN,
     chooseSubmitButton,
     buttonRole,
+    correctValue,
+    namedCaption,
     isContactCandidate,
     judgeOutcome,
     looksLikeConfirmationPage,
@@ -474,6 +476,161 @@ async function invalidFieldIds(frame: Frame, formId: number): Promise<Array<{ fi
     }, formId);
 }
 
+/** What a page says is wrong with each field, and the error texts it shows that no field owns. */
+interface FieldErrors {
+    readonly fields: ReadonlyArray<{ readonly fid: number; readonly messages: readonly string[] }>;
+    readonly summary: readonly string[];
+}
+
+/**
+ * Reads the validation messages a page shows after a rejected submit, the ways sites show them: the
+ * browser's own (`:invalid` with `validationMessage`, and the `title` that describes a `pattern`),
+ * `aria-invalid` with `aria-errormessage`/`aria-describedby` (https://www.w3.org/TR/wai-aria-1.2/#aria-errormessage),
+ * inline error text beside a field (an element named error/invalid/alert in the field's own row: Contact Form 7's
+ * `.wpcf7-not-valid-tip`, MW WP Form's `.error`), and an error summary elsewhere on the page.
+ */
+async function readFieldErrors(frame: Frame, formId: number): Promise<FieldErrors> {
+    return frame
+        .evaluate((id) => {
+            type El = DomElement & {
+                textContent?: string | null;
+                validity?: { patternMismatch?: boolean };
+                name?: string;
+            };
+            const ERR = /error|invalid|not-valid|err[-_]|alert|warning|caution|validat/i;
+            const root = document.querySelector(`[data-ops-form="${id}"]`);
+            const text = (el: El) => (el.innerText || el.textContent || "").replace(/\s+/g, " ").trim();
+            const shown = (el: El) => {
+                const r = el.getBoundingClientRect();
+                return r.width > 0 && r.height > 0 && (el.checkVisibility ? el.checkVisibility({}) : true);
+            };
+            const named = (el: El) =>
+                ERR.test(
+                    `${el.id} ${typeof el.className === "string" ? el.className : ""} ${el.getAttribute("role") ?? ""}`,
+                );
+            /** An error text element: named so, shown, holding no control, short. */
+            const isMessage = (el: El) =>
+                named(el) &&
+                !el.querySelector("input, select, textarea") &&
+                !/^(INPUT|SELECT|TEXTAREA|BUTTON|FORM|LABEL)$/.test(el.tagName) &&
+                shown(el) &&
+                text(el).length > 0 &&
+                text(el).length <= 200;
+            const out: Array<{ fid: number; messages: string[] }> = [];
+            const owned = new Set<El>();
+            const controls = root ? (Array.from(root.querySelectorAll("[data-ops-fid]")) as El[]) : [];
+            for (const el of controls) {
+                const c = el as unknown as DomControl & El;
+                const messages: string[] = [];
+                const invalid = el.getAttribute("aria-invalid") === "true";
+                for (const attr of ["aria-errormessage", "aria-describedby"]) {
+                    for (const ref of (el.getAttribute(attr) ?? "").split(/\s+/).filter((x) => x)) {
+                        const target = document.getElementById(ref) as El | null;
+                        if (target && shown(target) && (attr === "aria-errormessage" || invalid || named(target))) {
+                            messages.push(text(target));
+                            owned.add(target);
+                        }
+                    }
+                }
+                if (c.willValidate && !c.checkValidity()) {
+                    messages.push(c.validationMessage);
+                    if (c.validity?.patternMismatch && el.getAttribute("title")) {
+                        messages.push(el.getAttribute("title") ?? "");
+                    }
+                }
+                // The field's own row: the ancestors that hold no other field (radio/part siblings of one name do).
+                let row = el.parentElement as El | null;
+                for (let depth = 0; row && depth < 4 && row !== root; depth++) {
+                    const others = (
+                        Array.from(row.querySelectorAll("input:not([type=hidden]), select, textarea")) as El[]
+                    ).filter((o) => o !== el && o.getAttribute("name") !== el.getAttribute("name"));
+                    if (others.length > 0) break;
+                    for (const e of Array.from(row.querySelectorAll("*")) as El[]) {
+                        if (isMessage(e)) {
+                            messages.push(text(e));
+                            owned.add(e);
+                        }
+                    }
+                    row = row.parentElement as El | null;
+                }
+                const unique = [...new Set(messages.filter((m) => m))];
+                if (unique.length > 0) {
+                    out.push({ fid: Number(el.getAttribute("data-ops-fid")), messages: unique });
+                }
+            }
+            const summary = (
+                Array.from(
+                    document.querySelectorAll("[class*=error i], [class*=invalid i], [role=alert], [class*=alert i]"),
+                ) as El[]
+            )
+                .filter((e) => !owned.has(e) && isMessage(e))
+                .map(text);
+            return { fields: out, summary: [...new Set(summary)] };
+        }, formId)
+        .catch(() => ({ fields: [], summary: [] }));
+}
+
+/**
+ * After a rejected submit (or the browser's own validation refusing it): the form as the page shows it now,
+ * planned again, with the values its validation messages name corrected. Null when no message names a value
+ * this can change; the caller then gives up with the site's message.
+ */
+async function correctRejected(
+    page: Page,
+    profile: FormProfile,
+    siteText: string,
+    /** The values entered before, by field name. */
+    sent: ReadonlyMap<string, string>,
+): Promise<{ chosen: Chosen; plans: FieldPlan[]; changes: string[] } | null> {
+    await settle(page, SETTLE_BEFORE_SEND_MS);
+    const scans = await scanFrames(page);
+    const refusal = pageRefusal(scans);
+    const chosen = chooseForm(scans);
+    if (!chosen || refusal) {
+        return null;
+    }
+    const errors = await readFieldErrors(chosen.frame, chosen.form.formId);
+    const captions = chosen.form.fields.map((f) => f.label || f.groupLabel || f.placeholder || f.ariaLabel);
+    const byField = new Map<number, string[]>(errors.fields.map((e) => [e.fid, [...e.messages]]));
+    // Lines of a summary ("ふりがなは全角カタカナで入力してください") go to the field they name.
+    for (const line of [...errors.summary, ...siteText.split(" / ")]) {
+        const i = namedCaption(line, captions);
+        // Every part of a split field shares the caption: each gets the line.
+        chosen.form.fields.forEach((g, j) => {
+            if (i >= 0 && captions[j] === captions[i]) {
+                byField.set(g.fid, [...(byField.get(g.fid) ?? []), line]);
+            }
+        });
+    }
+    const changes: string[] = [];
+    const plans = planForm(chosen.form, profile, chosen.scan.lang).map((p): FieldPlan => {
+        const messages = byField.get(p.field.fid);
+        if (!messages || p.action.kind !== "fill") {
+            return p;
+        }
+        // Planned again, the value may already be right: the message now beside the field is read as its hint.
+        const fixed = correctValue(p.action.value, messages.join(" "), p.field.pattern) ?? p.action.value;
+        // What the site refused: the value the field holds, or (a re-rendered, emptied form) what we sent.
+        const refused = p.field.value !== "" ? p.field.value : (sent.get(p.field.name) ?? "");
+        if (fixed === refused || refused === "") {
+            return p;
+        }
+        const caption = (p.field.label || p.field.groupLabel || p.field.name).slice(0, 30);
+        changes.push(`${caption}: ${refused} → ${fixed}`);
+        return { ...p, action: { kind: "fill", value: fixed } };
+    });
+    return changes.length > 0 ? { chosen, plans, changes } : null;
+}
+
+/** The values the plans entered, by field name (for telling what a site refused). */
+function sentValues(plans: readonly FieldPlan[]): Map<string, string> {
+    return new Map(
+        plans.flatMap((p) =>
+            p.action.kind === "fill" && p.field.name ? [[p.field.name, p.action.value] as const] : [],
+        ),
+    );
+}
+
 /** The frame's visible text, open shadow roots included (innerText stops at them). */
 async function bodyText(frame: Frame): Promise<string> {
     return frame.evaluate(() => {
@@ -496,12 +653,12 @@ async function bodyText(frame: Frame): Promise<string> {
 
 type StepOutcome =
     | { kind: "success"; text: string }
-    | { kind: "error"; text: string }
+    | { kind: "error"; text: string; thanked: boolean }
     | { kind: "confirm"; chosen: Chosen }
     /** A wizard's next step: the same form now shows fields that were hidden. */
     | { kind: "step"; chosen: Chosen }
     | { kind: "navigated-no-text"; url: string }
-    | { kind: "form-again" }
+    | { kind: "form-again"; text: string }
     | { kind: "unrecognised-step" }
     | { kind: "timeout" };
 
@@ -650,7 +807,9 @@ async function clickAndObserve(
             return judged;
         }
         if (chooseForm(scans)) {
-            return { kind: "form-again" };
+            // Errors the page shows, new or not (a second refusal repeats the first one's words): only reported.
+            const shown = judgeOutcome(notOurs(afterText.split(/\n+/).map((l) => l.trim())));
+            return { kind: "form-again", text: shown.kind === "error" ? shown.text : "" };
         }
         // A page that still offers a send button is a step we did not understand, not a result.
         if (scans.some((s) => s.scan.forms.some((f) => f.buttons.some((b) => b.visible && buttonRole(b) === "send")))) {
@@ -800,14 +959,30 @@ export async function fillContactForm(
             formUrl,
         );
     }
-    const invalid = (await invalidFieldIds(chosen.frame, chosen.form.formId)).map(({ fid, message }) => {
-        const f = chosen?.form.fields.find((x) => x.fid === fid);
-        const label = f ? f.label || f.groupLabel || f.placeholder || f.name : `field ${fid}`;
-        return `${label.slice(0, 40)} (${message})`;
-    });
+    const describeInvalid = async (c: Chosen) =>
+        (await invalidFieldIds(c.frame, c.form.formId)).map(({ fid, message }) => {
+            const f = c.form.fields.find((x) => x.fid === fid);
+            const label = f ? f.label || f.groupLabel || f.placeholder || f.name : `field ${fid}`;
+            return `${label.slice(0, 40)} (${message})`;
+        });
+    /** Values changed once after the page's validation messages; at most one correction per form. */
+    let corrections: string[] | null = null;
+    let invalid = await describeInvalid(chosen);
+    if (invalid.length > 0) {
+        // The browser's own validation refuses the form (nothing was sent): correct what it names, once.
+        const fix = await correctRejected(page, profile, invalid.join(" / "), sentValues(allPlans));
+        corrections = fix?.changes ?? [];
+        if (fix) {
+            await applyPlan(fix.chosen.frame, fix.plans);
+            chosen = fix.chosen;
+            invalid = await describeInvalid(chosen);
+        }
+    }
     if (invalid.length > 0) {
         return result("failed", false, `validation: ${invalid.join("; ")}`.slice(0, 500), fields, formUrl);
     }
+    const correctedNote = () =>
+        corrections && corrections.length > 0 ? ` (after correcting ${corrections.join("; ")})` : "";
 
     const ownValuesOf = (list: readonly FieldPlan[]) =>
         list.flatMap((p) =>
@@ -878,9 +1053,30 @@ export async function fillContactForm(
                 if (!submitted) {
                     opts.onSubmitted?.();
                 }
-                return result("sent", true, `confirmed: 「${outcome.text}」`, fields, formUrl);
-            case "error":
-                return result("failed", submitted, `site reported: ${outcome.text}`, fields, formUrl);
+                return result("sent", true, `confirmed: 「${outcome.text}」${correctedNote()}`, fields, formUrl);
+            case "error": {
+                // The site refused the values (it said so and did not thank): correct the fields its messages
+                // name, once, and send again. Never after thanks: that message may have gone through.
+                if (corrections === null && !outcome.thanked) {
+                    const fix = await correctRejected(page, profile, outcome.text, sentValues(allPlans));
+                    corrections = fix?.changes ?? [];
+                    if (fix) {
+                        await applyPlan(fix.chosen.frame, fix.plans);
+                        if ((await describeInvalid(fix.chosen)).length === 0) {
+                            current = fix.chosen;
+                            fix.chosen.form.fields.filter((f) => f.visible).forEach((f) => known.add(f.fid));
+                            continue;
+                        }
+                    }
+                }
+                return result(
+                    "failed",
+                    submitted,
+                    `site reported: ${outcome.text}${correctedNote()}`.slice(0, 500),
+                    fields,
+                    formUrl,
+                );
+            }
             case "confirm":
                 current = outcome.chosen;
                 continue;
@@ -907,7 +1103,16 @@ export async function fillContactForm(
                 continue;
             }
             case "form-again":
-                return result("failed", submitted, "the form was shown again without a confirmation", fields, formUrl);
+                return result(
+                    "failed",
+                    submitted,
+                    `the form was shown again without a confirmation${outcome.text ? `: ${outcome.text}` : ""}${correctedNote()}`.slice(
+                        0,
+                        500,
+                    ),
+                    fields,
+                    formUrl,
+                );
             case "unrecognised-step":
                 return result(
                     "failed",

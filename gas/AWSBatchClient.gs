@@ -2,26 +2,45 @@
  * AWSBatchClient.gs — calls the ops-platform form-sender API from Google Apps Script (V8).
  *
  * Script Properties (paste the output of `npm run gas-config -- --stack <name>`):
- *   USE_AWS_BATCH, FORM_SENDER_AWS_API_BASE_URL, FORM_SENDER_AWS_REGION,
- *   FORM_SENDER_AWS_ACCESS_KEY_ID, FORM_SENDER_AWS_SECRET_ACCESS_KEY, FORM_SENDER_S3_BUCKET
+ *   FORM_SENDER_AWS_API_BASE_URL, FORM_SENDER_AWS_REGION,
+ *   FORM_SENDER_AWS_ACCESS_KEY_ID, FORM_SENDER_AWS_SECRET_ACCESS_KEY (FORM_SENDER_S3_BUCKET for reference)
+ *
+ * This file is only the transport: it never decides whether a targeting goes to AWS Batch. That is the
+ * routing of the caller (FormSenderAwsSettings.gs: the row's useAwsBatch column → Script Property
+ * USE_AWS_BATCH → off), so a few targetings can be piloted while USE_AWS_BATCH stays off.
  *
  * Every API request is signed with AWS Signature Version 4 (service execute-api). Only what a
  * retry can fix is retried, after 1 s, 4 s and 9 s: the API's error body when it says so
- * (`error.retryable`), otherwise 429, 503 and 504, and network exceptions UrlFetchApp throws
- * (DNS, connection, timeout: `muteHttpExceptions` only covers HTTP statuses,
+ * (`error.retryable`, which the dispatcher sets on every error), otherwise — API Gateway's own answers
+ * carry no such flag — 429, 503 and 504, and network exceptions UrlFetchApp throws (DNS, connection,
+ * timeout: `muteHttpExceptions` only covers HTTP statuses,
  * https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetchurl,-params).
  * Anything else, or the last retry failing, throws an Error whose `status` (0: no answer) and
- * `body` carry the API's answer.
+ * `body` carry the API's answer; its message lists the API's `details` (each field and what is wrong).
  *
  * submitFormSenderJob is safe to retry: it gives each logical submit one idempotency key (unless
  * the caller passes its own), so a retry after a lost answer returns the same execution
  * (`duplicate: true`) instead of starting a second one; and a duplicate whose execution failed
- * throws, because nothing runs for it.
+ * throws, because nothing runs for it. submitFormSenderJobs does the same for up to
+ * AWS_BATCH_FETCH_ALL_MAX submits at once with UrlFetchApp.fetchAll.
  */
 
 var AWS_BATCH_RETRY_DELAYS_MS = [1000, 4000, 9000];
 /** HTTP statuses a retry can fix when the body does not say: throttling, unavailable, gateway timeout. */
 var AWS_BATCH_RETRY_STATUSES = [429, 503, 504];
+/**
+ * The longest URL UrlFetchApp fetches: "The URL can have up to 2,082 characters"
+ * (https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetch(String,Object); the
+ * quotas page lists "URL Fetch URL length 2 kB / URL",
+ * https://developers.google.com/apps-script/guides/services/quotas).
+ * A longer one is refused here with the length and the fix instead of Apps Script's "Limit Exceeded".
+ */
+var AWS_BATCH_URL_MAX_CHARS = 2082;
+/**
+ * Most submits sent in one UrlFetchApp.fetchAll: API Gateway's stage allows bursts of 50 requests and 10
+ * a second (components/formSender/api.ts), so 10 at once stay within the rate even when retried together.
+ */
+var AWS_BATCH_FETCH_ALL_MAX = 10;
 
 /**
  * Submits a form-sender job for `targetingId`; payload as the submit route documents it. Returns
@@ -29,15 +48,63 @@ var AWS_BATCH_RETRY_STATUSES = [429, 503, 504];
  * submit whose execution failed (`e.status` 409, `e.body` that answer).
  */
 function submitFormSenderJob(targetingId, payload) {
+    var body = AWSBatchSubmitBody_(targetingId, payload);
+    var answer = AWSBatchClient_().request("POST", "/form-sender/submit", null, body);
+    AWSBatchCheckDuplicate_(answer, body.idempotency_key);
+    return answer;
+}
+
+/**
+ * Submits several targetings at once with UrlFetchApp.fetchAll: `submits` is an array of
+ * `{ targetingId, payload }` (at most AWS_BATCH_FETCH_ALL_MAX). Returns one entry per submit, in the
+ * same order: `{ answer }` as submitFormSenderJob returns it, or `{ error }` as it would throw. Each
+ * submit keeps its idempotency key through the retries, and only the submits whose answer says a retry
+ * can help are sent again, so no targeting is submitted twice.
+ */
+function submitFormSenderJobs(submits) {
+    if (!submits || !submits.length) return [];
+    if (submits.length > AWS_BATCH_FETCH_ALL_MAX) {
+        throw new Error(
+            "submitFormSenderJobs got " +
+                submits.length +
+                " submits; send at most " +
+                AWS_BATCH_FETCH_ALL_MAX +
+                " at once (API Gateway allows 10 requests a second)",
+        );
+    }
+    var bodies = submits.map(function (s) {
+        return AWSBatchSubmitBody_(s.targetingId, s.payload);
+    });
+    var results = AWSBatchClient_().requestAll(
+        bodies.map(function (body) {
+            return { method: "POST", path: "/form-sender/submit", query: null, body: body };
+        }),
+    );
+    return results.map(function (r, i) {
+        if (r.error) return r;
+        try {
+            AWSBatchCheckDuplicate_(r.answer, bodies[i].idempotency_key);
+        } catch (e) {
+            return { error: e };
+        }
+        return r;
+    });
+}
+
+function AWSBatchSubmitBody_(targetingId, payload) {
     var body = Object.assign({}, payload || {}, { targeting_id: String(targetingId) });
     if (!body.idempotency_key) body.idempotency_key = "gas-" + Utilities.getUuid();
-    var answer = AWSBatchClient_().request("POST", "/form-sender/submit", null, body);
+    return body;
+}
+
+/** A duplicate whose execution failed or was cancelled: nothing runs for it, so it is an error. */
+function AWSBatchCheckDuplicate_(answer, idempotencyKey) {
     if (answer && answer.duplicate && (answer.status === "failed" || answer.status === "cancelled")) {
         throw AWSBatchError_(
             "POST /form-sender/submit: the execution " +
                 answer.execution_id +
                 " of idempotency key " +
-                body.idempotency_key +
+                idempotencyKey +
                 " is " +
                 answer.status +
                 (answer.error ? " (" + answer.error + ")" : "") +
@@ -46,7 +113,6 @@ function submitFormSenderJob(targetingId, payload) {
             answer,
         );
     }
-    return answer;
 }
 
 /** Uploads a client_config through a presigned URL; returns the key for `client_config_object`. */
@@ -58,6 +124,7 @@ function uploadClientConfig(clientConfig, targetingId) {
         null,
         targetingId ? { targeting_id: String(targetingId) } : {},
     );
+    AWSBatchCheckUrl_(upload.url, "the presigned upload URL of POST /form-sender/client-config-upload");
     var response = UrlFetchApp.fetch(upload.url, {
         method: "put",
         contentType: "application/json",
@@ -118,9 +185,6 @@ function AWSBatchClient_() {
             );
         values[name] = v;
     });
-    if (String(props.getProperty("USE_AWS_BATCH")).toLowerCase() !== "true") {
-        throw new Error('Script Property USE_AWS_BATCH is not "true"; the AWS Batch path is switched off');
-    }
     return new AWSBatchApi_(
         values.FORM_SENDER_AWS_API_BASE_URL,
         values.FORM_SENDER_AWS_REGION,
@@ -141,56 +205,140 @@ function AWSBatchApi_(baseUrl, region, accessKeyId, secretAccessKey) {
 
 /** Sends one signed request, retrying what a retry can fix; returns the parsed JSON answer. */
 AWSBatchApi_.prototype.request = function (method, path, query, body) {
-    var payload = body === null || body === undefined ? "" : JSON.stringify(body);
+    var r = this.requestAll([{ method: method, path: path, query: query, body: body }], true)[0];
+    if (r.error) throw r.error;
+    return r.answer;
+};
+
+/**
+ * Sends signed requests together (UrlFetchApp.fetchAll; fetch for one), retrying on the shared schedule
+ * the ones whose answer a retry can fix. Returns `{ answer }` or `{ error }` per request, in order.
+ *
+ * fetchAll takes request objects (`url` plus fetch's parameters, `muteHttpExceptions` among them) and
+ * returns "an array of HTTP response data from each input request", in the order of the requests
+ * (https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetchAll(Object)). A request
+ * that gets no answer makes the whole call throw, so which of them arrived is unknown: all are sent again,
+ * each with the same body and so the same idempotency key.
+ */
+AWSBatchApi_.prototype.requestAll = function (requests, single) {
+    var self = this;
+    var payloads = requests.map(function (r) {
+        return r.body === null || r.body === undefined ? "" : JSON.stringify(r.body);
+    });
+    var results = requests.map(function () {
+        return null;
+    });
+    var pending = requests.map(function (r, i) {
+        return i;
+    });
     for (var attempt = 0; ; attempt++) {
-        var signed = this.sign(method, this.basePath + path, query || {}, payload, new Date());
-        var options = {
-            method: method.toLowerCase(),
-            headers: signed.headers,
-            muteHttpExceptions: true,
-            followRedirects: false,
-        };
-        if (payload !== "") {
-            options.payload = payload;
-            options.contentType = "application/json";
-        }
-        var response;
-        try {
-            response = UrlFetchApp.fetch(signed.url, options);
-        } catch (e) {
-            // No answer at all: the request may or may not have arrived, which the idempotency key covers.
-            if (attempt >= AWS_BATCH_RETRY_DELAYS_MS.length) {
-                throw AWSBatchError_(method + " " + path + " failed without an answer: " + e.message, 0, null);
+        var fetches = pending.map(function (i) {
+            var r = requests[i];
+            var signed = self.sign(r.method, self.basePath + r.path, r.query || {}, payloads[i], new Date());
+            AWSBatchCheckUrl_(signed.url, r.method + " " + r.path);
+            var options = {
+                url: signed.url,
+                method: r.method.toLowerCase(),
+                headers: signed.headers,
+                muteHttpExceptions: true,
+                followRedirects: false,
+            };
+            if (payloads[i] !== "") {
+                options.payload = payloads[i];
+                options.contentType = "application/json";
             }
-            Utilities.sleep(AWS_BATCH_RETRY_DELAYS_MS[attempt]);
-            continue;
-        }
-        var status = response.getResponseCode();
-        var text = response.getContentText();
-        if (status >= 200 && status < 300) return text ? JSON.parse(text) : null;
-        var parsed = null;
+            return options;
+        });
+        var last = attempt >= AWS_BATCH_RETRY_DELAYS_MS.length;
+        var again = [];
+        var responses = null;
         try {
-            parsed = JSON.parse(text);
+            responses =
+                single && fetches.length === 1
+                    ? [UrlFetchApp.fetch(fetches[0].url, fetches[0])]
+                    : UrlFetchApp.fetchAll(fetches);
         } catch (e) {
-            parsed = null;
+            // No answer at all: the requests may or may not have arrived, which the idempotency key covers.
+            pending.forEach(function (i) {
+                var r = requests[i];
+                if (last) {
+                    results[i] = {
+                        error: AWSBatchError_(
+                            r.method + " " + r.path + " failed without an answer: " + e.message,
+                            0,
+                            null,
+                        ),
+                    };
+                } else again.push(i);
+            });
         }
-        var said =
-            parsed && parsed.error && typeof parsed.error.retryable === "boolean" ? parsed.error.retryable : null;
-        var retryable = said !== null ? said : AWS_BATCH_RETRY_STATUSES.indexOf(status) >= 0;
-        if (!retryable || attempt >= AWS_BATCH_RETRY_DELAYS_MS.length) {
-            var message =
-                parsed && parsed.error && parsed.error.message
-                    ? parsed.error.message
-                    : (parsed && parsed.message) || text;
-            throw AWSBatchError_(
-                method + " " + path + " failed with HTTP " + status + ": " + message,
-                status,
-                parsed || text,
-            );
+        if (responses) {
+            pending.forEach(function (i, k) {
+                var outcome = AWSBatchOutcome_(requests[i], responses[k]);
+                if (outcome.retryable && !last) again.push(i);
+                else results[i] = outcome.error ? { error: outcome.error } : { answer: outcome.answer };
+            });
         }
+        if (!again.length) return results;
         Utilities.sleep(AWS_BATCH_RETRY_DELAYS_MS[attempt]);
+        pending = again;
     }
 };
+
+/** One HTTP answer: `{ answer }`, or `{ error, retryable }` (the error body's flag, else the status). */
+function AWSBatchOutcome_(request, response) {
+    var status = response.getResponseCode();
+    var text = response.getContentText();
+    if (status >= 200 && status < 300) return { answer: text ? JSON.parse(text) : null };
+    var parsed = null;
+    try {
+        parsed = JSON.parse(text);
+    } catch (e) {
+        parsed = null;
+    }
+    var said = parsed && parsed.error && typeof parsed.error.retryable === "boolean" ? parsed.error.retryable : null;
+    var message =
+        parsed && parsed.error && parsed.error.message ? parsed.error.message : (parsed && parsed.message) || text;
+    var details = parsed && parsed.error && Array.isArray(parsed.error.details) ? parsed.error.details : [];
+    var listed = details
+        .filter(function (d) {
+            return d && typeof d.message === "string";
+        })
+        .map(function (d) {
+            return (d.path ? d.path + " " : "") + d.message;
+        });
+    return {
+        retryable: said !== null ? said : AWS_BATCH_RETRY_STATUSES.indexOf(status) >= 0,
+        error: AWSBatchError_(
+            request.method +
+                " " +
+                request.path +
+                " failed with HTTP " +
+                status +
+                ": " +
+                message +
+                (listed.length ? " (" + listed.join("; ") + ")" : ""),
+            status,
+            parsed || text,
+        ),
+    };
+}
+
+/** Refuses a URL UrlFetchApp would refuse, naming its length and the limit. */
+function AWSBatchCheckUrl_(url, what) {
+    if (String(url).length > AWS_BATCH_URL_MAX_CHARS) {
+        throw AWSBatchError_(
+            what +
+                " is " +
+                String(url).length +
+                " characters; UrlFetchApp fetches at most " +
+                AWS_BATCH_URL_MAX_CHARS +
+                ". Send the client config inline (a valid one always fits) or shorten the query",
+            0,
+            null,
+        );
+    }
+}
 
 /** AWS Signature Version 4 for execute-api: returns the URL and the headers to send. */
 AWSBatchApi_.prototype.sign = function (method, path, query, payload, date) {

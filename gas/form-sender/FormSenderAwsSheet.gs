@@ -8,7 +8,15 @@
 
 function formSenderAwsSheet_() {
     var name = PropertiesService.getScriptProperties().getProperty("FORM_SENDER_TARGETING_SHEET") || "targeting";
-    var sheet = SpreadsheetApp.getActiveSpreadsheet().getSheetByName(name);
+    // The container of a bound script; the manifest's spreadsheets.currentonly scope reaches no other file.
+    var spreadsheet = SpreadsheetApp.getActiveSpreadsheet();
+    if (!spreadsheet) {
+        throw new Error(
+            "this script is not bound to a spreadsheet (SpreadsheetApp.getActiveSpreadsheet() is null); add the " +
+                "package through Extensions > Apps Script of the targeting spreadsheet",
+        );
+    }
+    var sheet = spreadsheet.getSheetByName(name);
     if (!sheet) {
         throw new Error(
             "no sheet named " +

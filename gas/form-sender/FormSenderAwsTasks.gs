@@ -15,10 +15,19 @@
  * Property FORM_SENDER_AWS_MANUAL_TARGETING_ID. Helpers end in `_`, so the Run menu hides them.
  *
  * Apps Script limits (https://developers.google.com/apps-script/guides/services/quotas): an execution
- * stops after 6 minutes, so a start-all submits only while one more call surely fits, then saves where it
- * stopped and schedules resumeFormSenderAws() one minute later. LockService's script lock keeps a
+ * stops after 6 minutes, so a start-all submits in batches (UrlFetchApp.fetchAll, FORM_SENDER_AWS_BATCH_SIZE
+ * at once) only while one more batch surely fits, then saves where it stopped and schedules
+ * resumeFormSenderAws() one minute later. A run killed anyway is resumed too: every start-all keeps a
+ * resume trigger set for after the 6-minute limit until it finishes. LockService's script lock keeps a
  * trigger run and a manual run from submitting at the same time
- * (https://developers.google.com/apps-script/reference/lock/lock-service).
+ * (https://developers.google.com/apps-script/reference/lock/lock-service); Apps Script releases it when
+ * an execution ends, also a killed one (https://developers.google.com/apps-script/reference/lock/lock#releaseLock()).
+ *
+ * Nothing is submitted twice: every submit of a start-all carries the idempotency key
+ * `<run id>-<targeting>`, and the answers of a batch are saved (Script Property FORM_SENDER_AWS_RUN_WRITTEN,
+ * together with the shortened queue) before they are written to the sheet, so a resume writes those rows
+ * from what was saved and sends nothing for them. A run cut off while a batch was in flight resends that
+ * batch with the same keys, and the API answers each with the execution it already made.
  */
 
 /** Apps Script's limit per execution (consumer and Workspace accounts alike). */
@@ -28,8 +37,17 @@ var FORM_SENDER_AWS_API_TIMEOUT_MS = 29000;
 /** Left for the write-back, saving the state and creating the trigger. */
 var FORM_SENDER_AWS_MARGIN_MS = 20000;
 var FORM_SENDER_AWS_RESUME_AFTER_MS = 60 * 1000;
+/** The resume trigger a start-all keeps while it runs: it fires only if the run was killed. */
+var FORM_SENDER_AWS_WATCHDOG_AFTER_MS = FORM_SENDER_AWS_EXECUTION_LIMIT_MS + 60 * 1000;
 var FORM_SENDER_AWS_LOCK_WAIT_MS = 30000;
 var FORM_SENDER_AWS_RUN_PROPERTY = "FORM_SENDER_AWS_RUN";
+/** Answers of the batch being written to the sheet (a separate property: each value holds at most 9 kB). */
+var FORM_SENDER_AWS_WRITTEN_PROPERTY = "FORM_SENDER_AWS_RUN_WRITTEN";
+/** "Properties value size 9 kB / val" (https://developers.google.com/apps-script/guides/services/quotas). */
+var FORM_SENDER_AWS_PROPERTY_MAX_CHARS = 9000;
+/** Submits per UrlFetchApp.fetchAll unless Script Property FORM_SENDER_AWS_BATCH_SIZE says fewer. */
+var FORM_SENDER_AWS_BATCH_SIZE = 10;
+/** Unfinished executions; a Batch job RUNNABLE or STARTING is `submitted` until it runs (batch-events). */
 var FORM_SENDER_AWS_UNFINISHED = "pending,submitted,running";
 
 /** Starts one targeting; the Run button reads FORM_SENDER_AWS_MANUAL_TARGETING_ID. */
@@ -64,6 +82,7 @@ function startFormSenderAwsAll() {
     var startedAt = Date.now();
     return formSenderAwsWithLock_(function () {
         var props = PropertiesService.getScriptProperties();
+        formSenderAwsBatchSize_(props); // a bad FORM_SENDER_AWS_BATCH_SIZE stops here, before a run is saved
         if (props.getProperty(FORM_SENDER_AWS_RUN_PROPERTY)) {
             throw new Error(
                 "a start-all is still in progress (resumeFormSenderAws continues it); wait for it, or run " +
@@ -92,7 +111,7 @@ function startFormSenderAwsAll() {
             queue.push(id);
         });
         var state = { run_id: formSenderAwsRunId_(), queue: queue, started: 0 };
-        props.setProperty(FORM_SENDER_AWS_RUN_PROPERTY, JSON.stringify(state));
+        formSenderAwsSaveRun_(props, state, null);
         return formSenderAwsContinue_(sheet, state, startedAt);
     });
 }
@@ -108,8 +127,13 @@ function resumeFormSenderAws() {
         return { done: false, busy: true };
     }
     try {
-        var saved = PropertiesService.getScriptProperties().getProperty(FORM_SENDER_AWS_RUN_PROPERTY);
-        if (!saved) return { done: true, started: [] };
+        var props = PropertiesService.getScriptProperties();
+        var saved = props.getProperty(FORM_SENDER_AWS_RUN_PROPERTY);
+        if (!saved) {
+            // A stop-all abandoned the run; rows answered before it still get their write-back.
+            var written = formSenderAwsFlushWritten_(formSenderAwsSheet_(), props);
+            return { done: true, started: written };
+        }
         return formSenderAwsContinue_(formSenderAwsSheet_(), JSON.parse(saved), startedAt);
     } finally {
         lock.releaseLock();
@@ -154,8 +178,11 @@ function stopSpecificFormSenderAwsTask(targetingId) {
 /** Abandons a start-all in progress, then cancels every unfinished execution. */
 function stopAllRunningFormSenderAwsTasks() {
     return formSenderAwsWithLock_(function () {
-        PropertiesService.getScriptProperties().deleteProperty(FORM_SENDER_AWS_RUN_PROPERTY);
+        var props = PropertiesService.getScriptProperties();
+        props.deleteProperty(FORM_SENDER_AWS_RUN_PROPERTY);
         formSenderAwsDeleteResumeTriggers_();
+        // Rows of a batch answered just before a kill get their execution first, so the cancel marks them.
+        formSenderAwsFlushWritten_(formSenderAwsSheet_(), props);
         return formSenderAwsCancel_(listExecutions(null, FORM_SENDER_AWS_UNFINISHED).executions);
     });
 }
@@ -216,36 +243,129 @@ function formSenderAwsWorstCallMs_() {
 function formSenderAwsContinue_(sheet, state, startedAt) {
     var props = PropertiesService.getScriptProperties();
     var budget = FORM_SENDER_AWS_EXECUTION_LIMIT_MS - formSenderAwsWorstCallMs_() - FORM_SENDER_AWS_MARGIN_MS;
-    var results = [];
+    var size = formSenderAwsBatchSize_(props);
+    // Set before anything is sent: if this execution is killed, the trigger resumes the run.
+    formSenderAwsDeleteResumeTriggers_();
+    formSenderAwsScheduleResume_(FORM_SENDER_AWS_WATCHDOG_AFTER_MS);
+    var results = formSenderAwsFlushWritten_(sheet, props);
     while (state.queue.length) {
         if (Date.now() - startedAt > budget) {
-            props.setProperty(FORM_SENDER_AWS_RUN_PROPERTY, JSON.stringify(state));
-            formSenderAwsScheduleResume_();
+            formSenderAwsSaveRun_(props, state, null);
+            formSenderAwsDeleteResumeTriggers_();
+            formSenderAwsScheduleResume_(FORM_SENDER_AWS_RESUME_AFTER_MS);
             console.log(
                 "time budget used after " +
                     results.length +
-                    " submit(s); " +
+                    " targeting(s); " +
                     state.queue.length +
-                    " targeting(s) left, resumeFormSenderAws runs in " +
+                    " left, resumeFormSenderAws runs in " +
                     FORM_SENDER_AWS_RESUME_AFTER_MS / 1000 +
                     " s",
             );
             return { done: false, started: results, remaining: state.queue.slice() };
         }
-        var id = state.queue[0];
+        var batch = state.queue.slice(0, size);
+        var written = formSenderAwsSubmitBatch_(sheet, batch, state.run_id, { testMode: false });
+        state.queue = state.queue.slice(batch.length);
+        state.started += batch.length;
+        // Progress and answers in one write, before the sheet: a resume after a kill from here on
+        // writes these rows from the saved answers and submits none of them again.
+        formSenderAwsSaveRun_(props, state, written);
+        results = results.concat(formSenderAwsFlushWritten_(sheet, props));
+    }
+    props.deleteProperty(FORM_SENDER_AWS_RUN_PROPERTY);
+    formSenderAwsDeleteResumeTriggers_();
+    return { done: true, started: results, remaining: [] };
+}
+
+/**
+ * Submits the rows of `ids` with one UrlFetchApp.fetchAll (transport: submitFormSenderJobs) and returns
+ * what to write to each row, by targeting id. Rows whose cells are invalid are not sent.
+ */
+function formSenderAwsSubmitBatch_(sheet, ids, runId, options) {
+    var written = {};
+    var submits = [];
+    ids.forEach(function (id) {
         var row = null;
         try {
             row = sheet.row(id);
         } catch (e) {
             console.log("skipped " + id + ": " + e.message);
+            return;
         }
-        if (row) results.push(formSenderAwsStartRow_(sheet, row, state.run_id, { testMode: false }));
-        state.queue.shift();
-        state.started++;
-        props.setProperty(FORM_SENDER_AWS_RUN_PROPERTY, JSON.stringify(state));
+        var prepared = formSenderAwsPrepare_(row, runId, options);
+        if (prepared.fields) written[id] = prepared.fields;
+        else submits.push({ targetingId: id, payload: prepared.payload });
+    });
+    submitFormSenderJobs(submits).forEach(function (r, i) {
+        var id = submits[i].targetingId;
+        written[id] = formSenderAwsOutcome_(r.answer, r.error, runId, options);
+    });
+    return written;
+}
+
+/** Writes the saved answers of the last batch to their rows, then forgets them; returns one result per row. */
+function formSenderAwsFlushWritten_(sheet, props) {
+    var saved = props.getProperty(FORM_SENDER_AWS_WRITTEN_PROPERTY);
+    if (!saved) return [];
+    var written = JSON.parse(saved);
+    var results = Object.keys(written).map(function (id) {
+        var fields = written[id];
+        try {
+            sheet.write(sheet.row(id), fields);
+        } catch (e) {
+            console.log("not written back for " + id + ": " + e.message);
+        }
+        return {
+            targeting_id: id,
+            status: fields.awsStatus,
+            execution_id: fields.executionId || null,
+            job_id: fields.jobId || null,
+            message: fields.awsMessage || "",
+        };
+    });
+    props.deleteProperty(FORM_SENDER_AWS_WRITTEN_PROPERTY);
+    return results;
+}
+
+/** Saves the run (and the answers to write, when given) in one call, within the 9 kB a value may hold. */
+function formSenderAwsSaveRun_(props, state, written) {
+    var values = {};
+    values[FORM_SENDER_AWS_RUN_PROPERTY] = JSON.stringify(state);
+    if (written) values[FORM_SENDER_AWS_WRITTEN_PROPERTY] = JSON.stringify(written);
+    Object.keys(values).forEach(function (k) {
+        if (values[k].length > FORM_SENDER_AWS_PROPERTY_MAX_CHARS) {
+            throw new Error(
+                "Script Property " +
+                    k +
+                    " would hold " +
+                    values[k].length +
+                    " characters; Apps Script keeps at most 9 kB per value. Start fewer targetings at once " +
+                    "(clear active on some rows) or shorten their targeting_id",
+            );
+        }
+    });
+    props.setProperties(values);
+}
+
+/** Submits per fetchAll: Script Property FORM_SENDER_AWS_BATCH_SIZE (1-10), default 10. */
+function formSenderAwsBatchSize_(props) {
+    var text = props.getProperty("FORM_SENDER_AWS_BATCH_SIZE");
+    if (text === null || text === undefined || String(text).trim() === "") return FORM_SENDER_AWS_BATCH_SIZE;
+    var n = Number(String(text).trim());
+    var max = typeof AWS_BATCH_FETCH_ALL_MAX !== "undefined" ? AWS_BATCH_FETCH_ALL_MAX : FORM_SENDER_AWS_BATCH_SIZE;
+    if (!isFinite(n) || Math.floor(n) !== n || n < 1 || n > max) {
+        throw new Error(
+            "Script Property FORM_SENDER_AWS_BATCH_SIZE is " +
+                JSON.stringify(text) +
+                "; use a whole number from 1 to " +
+                max +
+                " (or delete it for " +
+                FORM_SENDER_AWS_BATCH_SIZE +
+                ")",
+        );
     }
-    props.deleteProperty(FORM_SENDER_AWS_RUN_PROPERTY);
-    return { done: true, started: results, remaining: [] };
+    return n;
 }
 
 /**
@@ -255,45 +375,62 @@ function formSenderAwsContinue_(sheet, state, startedAt) {
  */
 function formSenderAwsStartRow_(sheet, row, runId, options) {
     var id = String(row.targeting_id).trim();
+    var prepared = formSenderAwsPrepare_(row, runId, options);
+    var fields = prepared.fields;
+    if (!fields) {
+        try {
+            fields = formSenderAwsOutcome_(submitFormSenderJob(id, prepared.payload), null, runId, options);
+        } catch (e) {
+            fields = formSenderAwsOutcome_(null, e, runId, options);
+        }
+    }
+    sheet.write(row, fields);
+    var result = { targeting_id: id, status: fields.awsStatus };
+    if (fields.executionId) result.execution_id = fields.executionId;
+    if (fields.jobId) result.job_id = fields.jobId;
+    if (fields.awsMessage) result.message = fields.awsMessage;
+    return result;
+}
+
+/** The submit body of a row (`payload`), or the write-back of a row whose cells are invalid (`fields`). */
+function formSenderAwsPrepare_(row, runId, options) {
+    var id = String(row.targeting_id).trim();
     var payload;
     try {
         payload = formSenderAwsPayload_(row, options);
     } catch (e) {
-        sheet.write(row, { awsStatus: FORM_SENDER_AWS_STATUS.invalidSettings, awsMessage: e.message });
-        return { targeting_id: id, status: FORM_SENDER_AWS_STATUS.invalidSettings, message: e.message };
+        return { fields: { awsStatus: FORM_SENDER_AWS_STATUS.invalidSettings, awsMessage: e.message } };
     }
     payload.idempotency_key = runId + "-" + id + (options.testMode ? "-dry" : "");
-    var answer;
-    try {
-        answer = submitFormSenderJob(id, payload);
-    } catch (e) {
+    return { payload: payload };
+}
+
+/** The write-back columns for an API answer or a transport error. */
+function formSenderAwsOutcome_(answer, error, runId, options) {
+    if (error) {
         // 400 is the request's own fault and retrying cannot help; anything else failed on the way
-        // (SigV4 403, throttling, 5xx after the client's last retry, network) and may be run again.
-        var status = e.status === 400 ? FORM_SENDER_AWS_STATUS.invalidRequest : FORM_SENDER_AWS_STATUS.failedApiGateway;
-        sheet.write(row, { awsStatus: status, awsMessage: e.message });
-        return { targeting_id: id, status: status, message: e.message };
+        // (SigV4 403, throttling, 5xx after the transport's last retry, network) and may be run again.
+        var status =
+            error.status === 400 ? FORM_SENDER_AWS_STATUS.invalidRequest : FORM_SENDER_AWS_STATUS.failedApiGateway;
+        return { awsStatus: status, awsMessage: String(error.message).slice(0, 1000) };
     }
     if (answer.status === "failed") {
-        var failed = "execution " + answer.execution_id + " failed before it ran; start the targeting again";
-        sheet.write(row, {
+        return {
             executionId: answer.execution_id,
             awsStatus: FORM_SENDER_AWS_STATUS.failedApiGateway,
-            awsMessage: failed,
-        });
-        return { targeting_id: id, status: FORM_SENDER_AWS_STATUS.failedApiGateway, message: failed };
+            awsMessage: "execution " + answer.execution_id + " failed before it ran; start the targeting again",
+        };
     }
-    var written = options.testMode
-        ? FORM_SENDER_AWS_STATUS.dryRunSubmitted
-        : String(answer.status || "submitted").toUpperCase();
-    sheet.write(row, {
+    return {
         executionId: answer.execution_id,
         jobId: answer.job_id || "",
         arraySize: answer.array_size === null || answer.array_size === undefined ? "" : answer.array_size,
         submittedAt: answer.submitted_at || "",
-        awsStatus: written,
+        awsStatus: options.testMode
+            ? FORM_SENDER_AWS_STATUS.dryRunSubmitted
+            : String(answer.status || "submitted").toUpperCase(),
         awsMessage: answer.duplicate ? "already submitted by run " + runId + "; same execution" : "",
-    });
-    return { targeting_id: id, status: written, execution_id: answer.execution_id, job_id: answer.job_id };
+    };
 }
 
 function formSenderAwsCancel_(executions) {
@@ -318,8 +455,11 @@ function formSenderAwsCancel_(executions) {
     });
 }
 
-function formSenderAwsScheduleResume_() {
-    ScriptApp.newTrigger("resumeFormSenderAws").timeBased().after(FORM_SENDER_AWS_RESUME_AFTER_MS).create();
+function formSenderAwsScheduleResume_(afterMs) {
+    ScriptApp.newTrigger("resumeFormSenderAws")
+        .timeBased()
+        .after(afterMs || FORM_SENDER_AWS_RESUME_AFTER_MS)
+        .create();
 }
 
 function formSenderAwsDeleteResumeTriggers_() {

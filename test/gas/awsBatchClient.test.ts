@@ -459,6 +459,68 @@ describe("GAS AWSBatchClient", function () {
             assert.deepEqual(JSON.parse(seen[1].body), { client: { company_name: "A" } });
         });
 
+        it("never vetoes a call the routing chose: works with USE_AWS_BATCH unset or FALSE", async () => {
+            const { USE_AWS_BATCH: _, ...unset } = PROPS;
+            for (const props of [unset, { ...PROPS, USE_AWS_BATCH: "FALSE" }]) {
+                await setScript([
+                    { status: 200, body: '{"execution_id":"e2","duplicate":false,"status":"submitted"}' },
+                ]);
+                const g = loadGas(props, (u) => u.replace(/^https:\/\/[^/]+/, base));
+                assert.deepEqual(g.context.submitFormSenderJob("T2", { execution: { run_total: 1 } }), {
+                    execution_id: "e2",
+                    duplicate: false,
+                    status: "submitted",
+                });
+                await loadSeen();
+                assert.equal(seen.length, 1);
+            }
+        });
+
+        it("lists the API's details in the error of a 400, each field with what is wrong", async () => {
+            await setScript([
+                {
+                    status: 400,
+                    body: JSON.stringify({
+                        error: {
+                            code: "invalid_request",
+                            message: "the submit body is invalid",
+                            details: [
+                                { path: "/execution/run_total", message: "must be <= 10000" },
+                                { path: "/batch/max_parallelism", message: "is not supported" },
+                            ],
+                            retryable: false,
+                        },
+                    }),
+                },
+            ]);
+            assert.throws(
+                () => gas().context.submitFormSenderJob("T1", { execution: { run_total: 20000 } }),
+                new RegExp(
+                    "HTTP 400: the submit body is invalid " +
+                        "\\(/execution/run_total must be <= 10000; /batch/max_parallelism is not supported\\)$",
+                ),
+            );
+        });
+
+        it("refuses a presigned upload URL over UrlFetchApp's 2,082 characters and sends nothing to it", async () => {
+            const long = `${base}/upload-target?X-Amz-Security-Token=${"A".repeat(2100)}`;
+            await setScript([{ status: 200, body: JSON.stringify({ url: long, key: "client-config/k.json" }) }]);
+            const g = gas();
+            assert.throws(
+                () => g.context.uploadClientConfig({ client: { company_name: "A" } }, "T1"),
+                new RegExp(
+                    "the presigned upload URL of POST /form-sender/client-config-upload is " +
+                        `${long.length} characters; ` +
+                        "UrlFetchApp fetches at most 2082",
+                ),
+            );
+            await loadSeen();
+            assert.deepEqual(
+                seen.map((r) => r.method),
+                ["POST"],
+            );
+        });
+
         it("cancels by id and refuses to run when a Script Property is missing", async () => {
             await setScript([{ status: 200, body: '{"status":"cancelled"}' }]);
             assert.deepEqual(gas().context.cancelExecution("0000-aa"), { status: "cancelled" });

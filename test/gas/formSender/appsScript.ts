@@ -7,15 +7,27 @@
  *   which empty cells are "" (https://developers.google.com/apps-script/reference/spreadsheet/range#getValues()).
  * - PropertiesService: script properties; values are stored as strings.
  * - LockService: one script lock per project; tryLock(ms) waits up to ms and answers false while another
- *   execution holds it (https://developers.google.com/apps-script/reference/lock/lock#tryLock(Integer)).
+ *   execution holds it (https://developers.google.com/apps-script/reference/lock/lock#tryLock(Integer));
+ *   "the lock is automatically released when the script terminates"
+ *   (https://developers.google.com/apps-script/reference/lock/lock#releaseLock()), also a killed one.
  * - ScriptApp: time-based triggers created with newTrigger(fn).timeBased().after(ms).create().
  * - UrlFetchApp: fetch and fetchAll over real HTTP, run synchronously in a child process; https URLs
- *   are sent to the loopback API with the original Host header (what the request was signed for);
- *   network failures throw, HTTP errors return when muteHttpExceptions is set, throw otherwise
- *   (https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetch(String,Object)).
+ *   are sent to the loopback API with the original Host header (what the request was signed for).
+ *   fetchAll takes an array of URLs or request objects (`url` plus fetch's parameters, each with its own
+ *   muteHttpExceptions) and returns "an array of HTTP response data from each input request", in request
+ *   order; the requests of one call are in flight together, so the clock moves once per call
+ *   (https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetchAll(Object)).
+ *   A network failure throws for the whole call (not documented; the transport assumes no answer for
+ *   any request then), an HTTP error returns when muteHttpExceptions is set and throws otherwise
+ *   (https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetch(String,Object)), and
+ *   a URL over 2,082 characters is refused ("The URL can have up to 2,082 characters", same page).
  * - Utilities: digests, HMAC and blobs as signed Java bytes, formatDate, getUuid, sleep.
  * - A simulated clock: Date and Date.now read it; each request and each sleep moves it forward, so
  *   time budgets are tested without waiting.
+ * - The 6-minute limit (https://developers.google.com/apps-script/guides/services/quotas, "Script runtime"):
+ *   the first service call after it, or the one `kill` picks, throws "Exceeded maximum execution time" and
+ *   every later call of that execution throws too (Apps Script stops the script there; a `finally` of the
+ *   script's own cannot save anything). A fetch that is killed has reached the server; its answer is lost.
  */
 import { execFileSync } from "child_process";
 import { createHash, createHmac, randomUUID } from "crypto";
@@ -24,6 +36,10 @@ import * as path from "path";
 import * as vm from "vm";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** Apps Script's limit per execution. */
+export const EXECUTION_LIMIT_MS = 6 * 60 * 1000;
+/** UrlFetchApp's longest URL (url-fetch-app#fetch(String)). */
+const URL_MAX_CHARS = 2082;
 /** The transport and the package, in the order clasp would push them. */
 export const GAS_FILES = [
     "gas/AWSBatchClient.gs",
@@ -82,6 +98,14 @@ export class AppsScriptProject {
     lockHolder: number | null = null;
     /** Every request: method and URL as the script asked for it. */
     readonly fetched: { method: string; url: string }[] = [];
+    /** Every UrlFetchApp call: which method, and how many requests it carried. */
+    readonly fetchCalls: { fn: "fetch" | "fetchAll"; requests: number }[] = [];
+    /** Every Utilities.sleep, in ms. */
+    readonly sleeps: number[] = [];
+    /** Service calls that killed their execution (the limit, or `kill`). */
+    readonly killed: string[] = [];
+    /** Picks a service call (`UrlFetchApp.fetchAll`, `Range.setValue`, …) at which its execution is killed. */
+    kill: ((call: string) => boolean) | null = null;
     readonly logs: string[] = [];
     private executions = 0;
     private triggerIds = 0;
@@ -110,13 +134,32 @@ export class AppsScriptProject {
                 return project.now;
             }
         }
-        const fetchAll = (requests: ({ url: string } & FetchOptions)[]) => {
+        const started = project.now;
+        let dead = false;
+        /** Throws as Apps Script ends an execution: past the limit, at the call `kill` picks, and after. */
+        const alive = (call: string) => {
+            if (dead) throw new Error("Exceeded maximum execution time");
+            if (project.now - started > EXECUTION_LIMIT_MS || project.kill?.(call)) {
+                dead = true;
+                project.killed.push(call);
+                if (project.lockHolder === id) project.lockHolder = null;
+                throw new Error("Exceeded maximum execution time");
+            }
+        };
+        const fetchAll = (given: (string | ({ url: string } & FetchOptions))[], fn: "fetch" | "fetchAll") => {
+            alive(`UrlFetchApp.${fn}:before`);
+            const requests = given.map((r) => (typeof r === "string" ? { url: r } : r));
+            for (const r of requests) {
+                if (r.url.length > URL_MAX_CHARS) throw new Error("Limit Exceeded: URLFetch URL Length.");
+            }
+            this.fetchCalls.push({ fn, requests: requests.length });
             for (const r of requests) this.fetched.push({ method: (r.method ?? "get").toUpperCase(), url: r.url });
             this.now += this.requestMs;
             const wire = requests.map((r) => {
                 const original = new URL(r.url);
                 const headers: Record<string, string> = { ...(r.headers ?? {}), host: original.host };
-                if (r.contentType) headers["content-type"] = r.contentType;
+                if (r.payload !== undefined)
+                    headers["content-type"] = r.contentType ?? "application/x-www-form-urlencoded";
                 return {
                     url: this.route(r.url),
                     method: (r.method ?? "get").toUpperCase(),
@@ -127,6 +170,8 @@ export class AppsScriptProject {
             const out = JSON.parse(
                 execFileSync(process.execPath, ["-e", FETCH_SCRIPT, JSON.stringify(wire)], { encoding: "utf8" }),
             ) as { status?: number; body?: string; error?: string }[];
+            // Killed while the requests were in flight: they reached the server, the answers are lost.
+            alive(`UrlFetchApp.${fn}`);
             return out.map((o, i) => {
                 if (o.error) throw new Error(`Address unavailable: ${requests[i].url}`);
                 if (o.status! >= 400 && !requests[i].muteHttpExceptions)
@@ -136,6 +181,7 @@ export class AppsScriptProject {
         };
         const lock = {
             tryLock: (ms: number) => {
+                alive("Lock.tryLock");
                 if (project.lockHolder === null || project.lockHolder === id) {
                     project.lockHolder = id;
                     return true;
@@ -149,12 +195,14 @@ export class AppsScriptProject {
             },
             hasLock: () => project.lockHolder === id,
             releaseLock: () => {
+                alive("Lock.releaseLock");
                 if (project.lockHolder === id) project.lockHolder = null;
             },
         };
         const range = (sheet: Cell[][], row: number, col: number) => ({
             getValue: () => sheet[row - 1]?.[col - 1] ?? "",
             setValue: (v: Cell) => {
+                alive("Range.setValue");
                 while (sheet.length < row) sheet.push([]);
                 const r = sheet[row - 1];
                 while (r.length < col) r.push("");
@@ -167,6 +215,7 @@ export class AppsScriptProject {
                 getName: () => name,
                 getDataRange: () => ({
                     getValues: () => {
+                        alive("Range.getValues");
                         const width = Math.max(0, ...sheet.map((r) => r.length));
                         return sheet.map((r) => Array.from({ length: width }, (_, c) => r[c] ?? ""));
                     },
@@ -188,21 +237,35 @@ export class AppsScriptProject {
                 computeHmacSha256Signature: (value: string | number[], key: string | number[]) =>
                     toSigned(createHmac("sha256", toBuffer(key)).update(toBuffer(value)).digest()),
                 newBlob: (s: string) => ({ getBytes: () => toSigned(Buffer.from(s, "utf8")) }),
-                sleep: (ms: number) => void (project.now += ms),
+                sleep: (ms: number) => {
+                    project.sleeps.push(ms);
+                    project.now += ms;
+                    alive("Utilities.sleep");
+                },
                 getUuid: () => randomUUID(),
                 formatDate: (d: Date, tz: string, pattern: string) => formatDate(d, tz, pattern),
             },
             UrlFetchApp: {
-                fetch: (url: string, options: FetchOptions = {}) => fetchAll([{ url, ...options }])[0],
-                fetchAll,
+                fetch: (url: string, options: FetchOptions = {}) => fetchAll([{ ...options, url }], "fetch")[0],
+                fetchAll: (requests: (string | ({ url: string } & FetchOptions))[]) => fetchAll(requests, "fetchAll"),
             },
             PropertiesService: {
                 getScriptProperties: () => ({
-                    getProperty: (k: string) => project.properties.get(k) ?? null,
-                    setProperty: (k: string, v: unknown) => void project.properties.set(k, String(v)),
-                    deleteProperty: (k: string) => void project.properties.delete(k),
+                    getProperty: (k: string) => {
+                        alive("Properties.getProperty");
+                        return project.properties.get(k) ?? null;
+                    },
+                    setProperty: (k: string, v: unknown) => {
+                        alive("Properties.setProperty");
+                        project.properties.set(k, String(v));
+                    },
+                    deleteProperty: (k: string) => {
+                        alive("Properties.deleteProperty");
+                        project.properties.delete(k);
+                    },
                     getProperties: () => Object.fromEntries(project.properties),
                     setProperties: (o: Record<string, unknown>) => {
+                        alive("Properties.setProperties");
                         for (const [k, v] of Object.entries(o)) project.properties.set(k, String(v));
                     },
                 }),
@@ -215,22 +278,25 @@ export class AppsScriptProject {
                 flush: () => undefined,
             },
             ScriptApp: {
-                newTrigger: (handler: string) => ({
-                    timeBased: () => ({
-                        after: (ms: number) => ({
-                            create: () => {
-                                const t = {
-                                    id: `trigger-${++project.triggerIds}`,
-                                    handler,
-                                    afterMs: ms,
-                                    createdAt: project.now,
-                                };
-                                project.triggers.push(t);
-                                return { getHandlerFunction: () => handler, getUniqueId: () => t.id };
-                            },
+                newTrigger: (handler: string) => (
+                    alive("ScriptApp.newTrigger"),
+                    {
+                        timeBased: () => ({
+                            after: (ms: number) => ({
+                                create: () => {
+                                    const t = {
+                                        id: `trigger-${++project.triggerIds}`,
+                                        handler,
+                                        afterMs: ms,
+                                        createdAt: project.now,
+                                    };
+                                    project.triggers.push(t);
+                                    return { getHandlerFunction: () => handler, getUniqueId: () => t.id };
+                                },
+                            }),
                         }),
-                    }),
-                }),
+                    }
+                ),
                 getProjectTriggers: () =>
                     project.triggers.map((t) => ({ getHandlerFunction: () => t.handler, getUniqueId: () => t.id })),
                 deleteTrigger: (t: { getUniqueId: () => string }) => {

@@ -69,6 +69,8 @@ const PROPS = {
 interface ApiState {
     submittedJobs: SubmitJobCommandInput[];
     terminatedJobs: { jobId: string }[];
+    /** Every submit the front in apiProcess.ts saw, faulted or passed on. */
+    front: { targeting_id: string; status: number; faulted: boolean }[];
 }
 
 interface ExecutionRow {
@@ -163,8 +165,7 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
         }
     });
 
-    // AWSBatchClient.gs still refuses every call unless USE_AWS_BATCH is "true" (review finding 3), so the
-    // pilot runs with the property TRUE and the targetings not piloted set to FALSE.
+    // The transport never vetoes what the routing chose: the pilot runs with USE_AWS_BATCH unset.
     it("pilots one targeting from the Run button and writes jobId, arraySize, submittedAt and status back", async () => {
         const sendEnd = new Date(Date.UTC(1899, 11, 30, 8, 30)); // a Sheets time cell: 17:30 JST
         const p = project(
@@ -175,7 +176,6 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
                     concurrent_workflow: 3,
                     batch_instance_count: 4,
                     shards: 2,
-                    use_extra_table: true,
                     test_mode: false,
                     batch_allow_on_demand_fallback: "false",
                     batch_max_attempts: 2,
@@ -186,11 +186,11 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
                 }),
                 row({ targeting_id: "P2", useAwsBatch: false }),
             ],
-            { FORM_SENDER_AWS_MANUAL_TARGETING_ID: "P1", USE_AWS_BATCH: "TRUE" },
+            { FORM_SENDER_AWS_MANUAL_TARGETING_ID: "P1" },
         );
         const before = (await state()).submittedJobs.length;
         const out = p.execution().startFormSenderAws() as { status: string; execution_id: string };
-        assert.equal(out.status, "SUBMITTED");
+        assert.equal(out.status, "SUBMITTED", String(p.rows()[0].awsMessage));
         const [p1, p2] = p.rows();
         assert.equal(p1.executionId, out.execution_id);
         assert.equal(p1.arraySize, 4);
@@ -211,19 +211,81 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
         const vars = env(jobs[0]);
         assert.deepEqual(
             [
-                vars.FORM_SENDER_TABLE_MODE,
                 vars.FORM_SENDER_SEND_END_TIME,
                 vars.FORM_SENDER_WORKERS,
                 vars.FORM_SENDER_SESSION_MAX_HOURS,
                 vars.FORM_SENDER_TOTAL_SHARDS,
             ],
-            ["extra", "17:30", "4", "6", "2"],
+            ["17:30", "4", "6", "2"],
         );
         assert.throws(
             () => p.execution().startFormSenderAws("P2"),
             /targeting P2 does not route to AWS Batch .*set useAwsBatch to TRUE on its row to pilot it/,
         );
         assert.equal((await state()).submittedJobs.length, before + 1);
+    });
+
+    it("pilots with USE_AWS_BATCH unset or FALSE: useAwsBatch TRUE goes to AWS in start one and all", async () => {
+        const before = (await state()).submittedJobs.length;
+        const p = project([
+            row({ targeting_id: "PA1", active: true, useAwsBatch: true }),
+            row({ targeting_id: "PA2", active: true }),
+            row({ targeting_id: "PA3", active: true, useAwsBatch: false }),
+        ]);
+        const all = plain<{ done: boolean; started: { targeting_id: string }[] }>(
+            p.execution().startFormSenderAwsAll(),
+        );
+        assert.deepEqual(
+            all.started.map((s) => s.targeting_id),
+            ["PA1"],
+        );
+        assert.deepEqual(
+            p.rows().map((r) => r.awsStatus),
+            ["SUBMITTED", "", ""],
+        );
+        const q = project([row({ targeting_id: "PB1", useAwsBatch: "TRUE" })], { USE_AWS_BATCH: "FALSE" });
+        q.execution().startFormSenderAws("PB1");
+        const [pb1] = q.rows();
+        assert.equal(pb1.awsStatus, "SUBMITTED", String(pb1.awsMessage));
+        const rows = await executions(["PA1", "PA2", "PA3", "PB1"]);
+        assert.deepEqual(
+            rows.map((r) => [r.targeting_id, r.status]),
+            [
+                ["PA1", "submitted"],
+                ["PB1", "submitted"],
+            ],
+        );
+        assert.deepEqual([p.rows()[0].executionId, pb1.executionId], [rows[0].id, rows[1].id]);
+        assert.equal((await state()).submittedJobs.length, before + 2);
+    });
+
+    it("keeps useAwsBatch FALSE off AWS while USE_AWS_BATCH is TRUE, in start one and start all", async () => {
+        const before = (await state()).submittedJobs.length;
+        const p = project(
+            [
+                row({ targeting_id: "PC1", active: true, useAwsBatch: "FALSE" }),
+                row({ targeting_id: "PC2", active: true }),
+            ],
+            { USE_AWS_BATCH: "TRUE" },
+        );
+        p.execution().startFormSenderAwsAll();
+        assert.throws(
+            () => p.execution().startFormSenderAws("PC1"),
+            /targeting PC1 does not route to AWS Batch \(its useAwsBatch column is FALSE/,
+        );
+        assert.equal(p.execution().isAwsBatchTargeting("PC1"), false);
+        const [pc1, pc2] = p.rows();
+        assert.deepEqual(
+            FORM_SENDER_WRITE_BACK.map((h) => pc1[h]),
+            FORM_SENDER_WRITE_BACK.map(() => ""),
+        );
+        assert.equal(pc2.awsStatus, "SUBMITTED", String(pc2.awsMessage));
+        assert.deepEqual(
+            (await executions(["PC1", "PC2"])).map((r) => r.targeting_id),
+            ["PC2"],
+        );
+        assert.equal((await state()).submittedJobs.length, before + 1);
+        assert.ok(!p.fetched.some((f) => f.url.includes("PC1")));
     });
 
     it("refuses cells without an AWS meaning or with bad values, naming column, value and fix, and sends nothing", () => {
@@ -282,21 +344,28 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
                     row({ targeting_id: "A7", active: false }),
                     row({ targeting_id: "A8", active: true, useAwsBatch: false }),
                 ],
-                { USE_AWS_BATCH: "TRUE" },
+                { USE_AWS_BATCH: "TRUE", FORM_SENDER_AWS_BATCH_SIZE: "2" },
             );
-            // 60 s per request: the list and three submits use 240 s, beyond the 210 s budget
-            // (360 s − 4 × 29 s − 14 s of retry pauses − 20 s margin), so the fourth waits.
-            p.requestMs = 60000;
+            // 90 s per request (a fetchAll's requests travel together): the list and two batches of two
+            // use 270 s, beyond the 210 s budget (360 s − 4 × 29 s − 14 s of retry pauses − 20 s margin),
+            // so the third batch waits for the trigger.
+            p.requestMs = 90000;
             const first = plain<{ done: boolean; remaining: string[] }>(p.execution().startFormSenderAwsAll());
             assert.equal(first.done, false);
-            assert.deepEqual(first.remaining, ["A4", "A5", "A6"]);
+            assert.deepEqual(first.remaining, ["A5", "A6"]);
+            assert.deepEqual(p.fetchCalls, [
+                { fn: "fetch", requests: 1 },
+                { fn: "fetchAll", requests: 2 },
+                { fn: "fetchAll", requests: 2 },
+            ]);
+            assert.deepEqual(p.killed, []);
             assert.deepEqual(
                 p.triggers.map((t) => [t.handler, t.afterMs]),
                 [["resumeFormSenderAws", 60000]],
             );
             assert.deepEqual(
                 p.rows().map((r) => r.awsStatus),
-                ["SUBMITTED", "SUBMITTED", "SUBMITTED", "", "", "", "", ""],
+                ["SUBMITTED", "SUBMITTED", "SUBMITTED", "SUBMITTED", "", "", "", ""],
             );
             assert.equal(p.lockHolder, null);
 
@@ -357,6 +426,7 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
         });
 
         it("lists pending, submitted and running executions; stops one targeting, then all (and the pending start-all)", async () => {
+            p.requestMs = 2000;
             const byId = Object.fromEntries(p.rows().map((r) => [String(r.targeting_id), r]));
             const job = (id: string, status: string) => ({
                 jobId: String(byId[id].jobId),
@@ -426,6 +496,165 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
                 left.filter((e) => ids.includes(e.targeting_id)),
                 [],
             );
+        });
+    });
+
+    describe("batches of submits with UrlFetchApp.fetchAll", () => {
+        const setFaults = async (faults: object[]) => {
+            const res = await fetch(`${api.control}/faults`, { method: "POST", body: JSON.stringify(faults) });
+            assert.equal(res.status, 200, await res.text());
+        };
+        const frontCounts = async (ids: string[], since: number) => {
+            const counts: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
+            for (const f of (await state()).front.slice(since)) if (f.targeting_id in counts) counts[f.targeting_id]++;
+            return counts;
+        };
+        afterEach(() => setFaults([]));
+
+        // Each answer to its row; only what the answer says a retry can fix is retried; FAILED_API_GATEWAY after
+        // the last retry; a lost answer comes back as the same execution.
+        it("maps answers to rows, retries only the retryable, never makes a second execution", async () => {
+            const ids = ["B1", "B2", "B3", "B4", "B5"];
+            const error = (code: string, retryable: boolean) =>
+                JSON.stringify({ error: { code, message: `${code} from the stand-in`, details: null, retryable } });
+            await setFaults([
+                // API Gateway throttling: no retryable flag, the status decides.
+                { targeting_id: "B1", status: 429, body: '{"message":"Too Many Requests"}', times: 1 },
+                // The dispatcher says a retry cannot help.
+                { targeting_id: "B2", status: 500, body: error("internal_error", false), times: 1 },
+                // The dispatcher says it can, every time: the transport gives up after three retries.
+                { targeting_id: "B3", status: 503, body: error("database_unavailable", true), times: 4 },
+                // The submit went through but its answer was lost at the gateway.
+                {
+                    targeting_id: "B5",
+                    status: 504,
+                    body: '{"message":"Endpoint request timed out"}',
+                    times: 1,
+                    forward: true,
+                },
+            ]);
+            const s0 = await state();
+            const p = project(
+                ids.map((id) => row({ targeting_id: id, active: true })),
+                { USE_AWS_BATCH: "TRUE" },
+            );
+            const out = plain<{ done: boolean; started: { targeting_id: string; status: string }[] }>(
+                p.execution().startFormSenderAwsAll(),
+            );
+            assert.equal(out.done, true);
+            // One list, then the five together, then the three retryable ones, then B3 alone twice.
+            assert.deepEqual(
+                p.fetchCalls.map((c) => `${c.fn}:${c.requests}`),
+                ["fetch:1", "fetchAll:5", "fetchAll:3", "fetchAll:1", "fetchAll:1"],
+            );
+            assert.deepEqual(p.sleeps, [1000, 4000, 9000]);
+            assert.deepEqual(await frontCounts(ids, s0.front.length), { B1: 2, B2: 1, B3: 4, B4: 1, B5: 2 });
+            const rows = Object.fromEntries(p.rows().map((r) => [String(r.targeting_id), r]));
+            assert.deepEqual(
+                ids.map((id) => rows[id].awsStatus),
+                ["SUBMITTED", "FAILED_API_GATEWAY", "FAILED_API_GATEWAY", "SUBMITTED", "SUBMITTED"],
+            );
+            assert.match(String(rows.B2.awsMessage), /HTTP 500: internal_error from the stand-in/);
+            assert.match(String(rows.B3.awsMessage), /HTTP 503: database_unavailable from the stand-in/);
+            assert.match(String(rows.B5.awsMessage), /already submitted by run gas-\d{14}; same execution/);
+            const made = await executions(ids);
+            assert.deepEqual(
+                made.map((e) => e.targeting_id),
+                ["B1", "B4", "B5"],
+            );
+            for (const e of made) assert.equal(rows[e.targeting_id].executionId, e.id, e.targeting_id);
+            const jobs = (await state()).submittedJobs.slice(s0.submittedJobs.length);
+            assert.equal(jobs.length, 3);
+            assert.deepEqual(jobs.map((j) => env(j).FORM_SENDER_EXECUTION_ID).sort(), made.map((e) => e.id).sort());
+            assert.equal(p.properties.get("FORM_SENDER_AWS_RUN"), undefined);
+            assert.equal(p.properties.get("FORM_SENDER_AWS_RUN_WRITTEN"), undefined);
+        });
+
+        it("a run killed with a batch in flight is resumed by its trigger and gets the same executions", async () => {
+            const ids = ["K1", "K2", "K3", "K4"];
+            const s0 = await state();
+            const p = project(
+                ids.map((id) => row({ targeting_id: id, active: true })),
+                { USE_AWS_BATCH: "TRUE", FORM_SENDER_AWS_BATCH_SIZE: "2" },
+            );
+            p.kill = (call) => call === "UrlFetchApp.fetchAll";
+            assert.throws(() => p.execution().startFormSenderAwsAll(), /Exceeded maximum execution time/);
+            p.kill = null;
+            assert.deepEqual(p.killed, ["UrlFetchApp.fetchAll"]);
+            assert.equal(p.lockHolder, null);
+            // The first batch reached the API; the sheet never heard of it.
+            assert.deepEqual(
+                (await executions(ids)).map((e) => e.targeting_id),
+                ["K1", "K2"],
+            );
+            assert.deepEqual(
+                p.rows().map((r) => r.jobId),
+                ["", "", "", ""],
+            );
+            assert.deepEqual(
+                p.triggers.map((t) => [t.handler, t.afterMs]),
+                [["resumeFormSenderAws", 420000]],
+            );
+
+            assert.equal((p.fireTrigger() as { done: boolean }).done, true);
+            assert.deepEqual(p.triggers, []);
+            const made = await executions(ids);
+            assert.deepEqual(
+                made.map((e) => e.targeting_id),
+                ids,
+            );
+            assert.deepEqual(
+                p.rows().map((r) => r.executionId),
+                made.map((e) => e.id),
+            );
+            assert.deepEqual(
+                p.rows().map((r) => r.awsStatus),
+                ["SUBMITTED", "SUBMITTED", "SUBMITTED", "SUBMITTED"],
+            );
+            assert.equal((await state()).submittedJobs.length, s0.submittedJobs.length + 4);
+        });
+
+        it("a run killed while writing a batch's rows resumes without submitting any of them again", async () => {
+            const ids = ["L1", "L2", "L3", "L4"];
+            const s0 = await state();
+            const p = project(
+                ids.map((id) => row({ targeting_id: id, active: true })),
+                { USE_AWS_BATCH: "TRUE", FORM_SENDER_AWS_BATCH_SIZE: "2" },
+            );
+            let writes = 0;
+            // L1's executionId is written, then the execution dies.
+            p.kill = (call) => call === "Range.setValue" && ++writes === 2;
+            assert.throws(() => p.execution().startFormSenderAwsAll(), /Exceeded maximum execution time/);
+            p.kill = null;
+            const [l1] = p.rows();
+            assert.match(String(l1.executionId), /^[0-9a-f-]{36}$/);
+            assert.equal(l1.jobId, "");
+            const calls = p.fetchCalls.length;
+
+            assert.equal((p.fireTrigger() as { done: boolean }).done, true);
+            // Only the second batch is sent: L1 (holding its execution) and L2 are written from the saved answers.
+            assert.deepEqual(p.fetchCalls.slice(calls), [{ fn: "fetchAll", requests: 2 }]);
+            assert.deepEqual(await frontCounts(ids, s0.front.length), { L1: 1, L2: 1, L3: 1, L4: 1 });
+            const made = await executions(ids);
+            assert.deepEqual(
+                p.rows().map((r) => [r.executionId, r.awsStatus, r.awsMessage]),
+                made.map((e) => [e.id, "SUBMITTED", ""]),
+            );
+            assert.ok(p.rows().every((r) => /\S/.test(String(r.jobId))));
+            assert.equal((await state()).submittedJobs.length, s0.submittedJobs.length + 4);
+            assert.equal(p.properties.get("FORM_SENDER_AWS_RUN_WRITTEN"), undefined);
+        });
+
+        it("refuses a batch size outside 1-10, naming the property, the value and the fix, and sends nothing", () => {
+            const p = project([row({ targeting_id: "Z1", active: true })], {
+                USE_AWS_BATCH: "TRUE",
+                FORM_SENDER_AWS_BATCH_SIZE: "50",
+            });
+            assert.throws(
+                () => p.execution().startFormSenderAwsAll(),
+                /Script Property FORM_SENDER_AWS_BATCH_SIZE is "50"; use a whole number from 1 to 10/,
+            );
+            assert.ok(!p.fetched.some((f) => f.method === "POST"));
         });
     });
 });

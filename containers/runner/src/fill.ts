@@ -525,7 +525,7 @@ async function readFieldErrors(frame: Frame, formId: number): Promise<FieldError
                 const invalid = el.getAttribute("aria-invalid") === "true";
                 for (const attr of ["aria-errormessage", "aria-describedby"]) {
                     for (const ref of (el.getAttribute(attr) ?? "").split(/\s+/).filter((x) => x)) {
-                        const target = document.getElementById(ref) as El | null;
+                        const target = document.getElementById(ref);
                         if (target && shown(target) && (attr === "aria-errormessage" || invalid || named(target))) {
                             messages.push(text(target));
                             owned.add(target);
@@ -539,7 +539,7 @@ async function readFieldErrors(frame: Frame, formId: number): Promise<FieldError
                     }
                 }
                 // The field's own row: the ancestors that hold no other field (radio/part siblings of one name do).
-                let row = el.parentElement as El | null;
+                let row = el.parentElement;
                 for (let depth = 0; row && depth < 4 && row !== root; depth++) {
                     const others = (
                         Array.from(row.querySelectorAll("input:not([type=hidden]), select, textarea")) as El[]
@@ -551,7 +551,7 @@ async function readFieldErrors(frame: Frame, formId: number): Promise<FieldError
                             owned.add(e);
                         }
                     }
-                    row = row.parentElement as El | null;
+                    row = row.parentElement;
                 }
                 const unique = [...new Set(messages.filter((m) => m))];
                 if (unique.length > 0) {

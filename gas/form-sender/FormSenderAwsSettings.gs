@@ -61,11 +61,12 @@ var FORM_SENDER_AWS_STATUS = {
 };
 
 /**
- * Inline client configs up to this size; larger ones go through the upload route. UrlFetchApp URLs
- * are limited to 2 KB (https://developers.google.com/apps-script/guides/services/quotas, "URL Fetch
- * URL length"), and the presigned upload URL is 1.3–2.0 KB with Lambda session tokens, so the
- * upload route is the exception: the client_config schema caps message.body at 10,000 characters,
- * which keeps every valid config far below this size.
+ * Inline client configs up to this size; larger ones go through the upload route. Inline is preferred:
+ * the config travels in the POST body (UrlFetchApp payloads may be far larger), while the upload route
+ * fetches a presigned S3 URL that carries the Lambda's session token (1.3-2.0 KB) against UrlFetchApp's
+ * 2,082-character URL limit (AWSBatchClient.gs refuses a longer one before sending). The client_config
+ * schema caps message.body at 10,000 characters and every other field at a few hundred, so a valid config
+ * stays below 64 KiB and always goes inline; the upload route only serves a config above this size.
  */
 var FORM_SENDER_AWS_INLINE_CONFIG_MAX_BYTES = 256 * 1024;
 

@@ -32,7 +32,8 @@
 
 /** Apps Script's limit per execution (consumer and Workspace accounts alike). */
 var FORM_SENDER_AWS_EXECUTION_LIMIT_MS = 6 * 60 * 1000;
-/** API Gateway ends an integration after 29 s (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+/** API Gateway ends an integration after 29 s
+ *  (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 var FORM_SENDER_AWS_API_TIMEOUT_MS = 29000;
 /** Left for the write-back, saving the state and creating the trigger. */
 var FORM_SENDER_AWS_MARGIN_MS = 20000;
@@ -189,10 +190,12 @@ function stopAllRunningFormSenderAwsTasks() {
 
 /** For your Code.gs: `if (isAwsBatchTargeting(id)) return startFormSenderAws(id);` before the old path. */
 function isAwsBatchTargeting(targetingId) {
-    return formSenderAwsRouted_(
-        formSenderAwsSheet_().row(String(targetingId)),
-        PropertiesService.getScriptProperties(),
-    );
+    // Run button (no argument) or trigger (an event): the manual targeting; from code, exactly the id given.
+    var id =
+        targetingId === undefined || (typeof targetingId === "object" && targetingId !== null)
+            ? formSenderAwsManualId_(targetingId, "isAwsBatchTargeting")
+            : String(targetingId);
+    return formSenderAwsRouted_(formSenderAwsSheet_().row(id), PropertiesService.getScriptProperties());
 }
 
 // ---- helpers -------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { Pool } from "pg";
-import { AppsScriptProject } from "./appsScript";
+import * as fs from "fs";
+import { AppsScriptProject, GAS_FILES } from "./appsScript";
 
 const HEADER = [
     "targeting_id",
@@ -286,6 +287,44 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
         );
         assert.equal((await state()).submittedJobs.length, before + 1);
         assert.ok(!p.fetched.some((f) => f.url.includes("PC1")));
+    });
+
+    it("every entry point of gas/form-sender runs from the editor's Run button, with no argument", async () => {
+        const root = path.resolve(__dirname, "..", "..", "..");
+        // Public = no trailing `_` (the Run menu hides those).
+        const entryPoints = GAS_FILES.filter((f) => f.startsWith("gas/form-sender/")).flatMap((f) =>
+            [...fs.readFileSync(path.join(root, f), "utf8").matchAll(/^function ([A-Za-z0-9]+)\(/gm)].map((m) => m[1]),
+        );
+        const p = project([row({ targeting_id: "RB1", active: true, useAwsBatch: true })], {
+            FORM_SENDER_AWS_MANUAL_TARGETING_ID: "RB1",
+        });
+        const called: string[] = [];
+        const run = <T>(fn: string): T => {
+            called.push(fn);
+            return plain<T>(p.execution()[fn]());
+        };
+        const mine = (list: { targeting_id: string; status: string }[]) =>
+            list.filter((e) => e.targeting_id === "RB1").map((e) => e.status);
+        assert.equal(run("isAwsBatchTargeting"), true);
+        assert.equal(run<{ status: string }>("dryRunFormSenderAws").status, "DRY_RUN_SUBMITTED");
+        assert.equal(run<{ status: string }>("startFormSenderAws").status, "SUBMITTED");
+        assert.deepEqual(mine(run("getRunningFormSenderAwsTasks")), ["submitted", "submitted"]);
+        assert.deepEqual(mine(run("stopSpecificFormSenderAwsTask")), ["cancelled", "cancelled"]);
+        assert.deepEqual(
+            run<{ started: { targeting_id: string }[] }>("startFormSenderAwsAll").started.map((s) => s.targeting_id),
+            ["RB1"],
+        );
+        assert.deepEqual(run<{ done: boolean }>("resumeFormSenderAws").done, true);
+        assert.deepEqual(mine(run("stopAllRunningFormSenderAwsTasks")), ["cancelled"]);
+        assert.deepEqual([...called].sort(), [...entryPoints].sort());
+        assert.deepEqual(
+            (await executions(["RB1"])).map((e) => [e.status, e.test_mode]),
+            [
+                ["cancelled", true],
+                ["cancelled", false],
+                ["cancelled", false],
+            ],
+        );
     });
 
     it("refuses cells without an AWS meaning or with bad values, naming column, value and fix, and sends nothing", () => {

@@ -75,6 +75,48 @@ describe("the composed in-page scanner", function () {
         }
     });
 
+    it("reports an ARIA combobox as a select with its listbox's options, and a cookie notice's OK as consent", async () => {
+        const page = await browser.newPage();
+        try {
+            await page.goto(url);
+            await page.setContent(`<form action="/send" method="post">
+  <span id="l">ご用件</span>
+  <div role="combobox" aria-controls="lb" aria-expanded="false" aria-labelledby="l" aria-required="true">選択</div>
+  <div role="listbox" id="lb" hidden><div role="option">採用</div><div role="option" data-value="p">営業・ご提案</div></div>
+  <button type="button" role="combobox" aria-controls="gone" aria-labelledby="l">国</button>
+  <textarea name="body"></textarea><button type="submit">送信する</button>
+</form>
+<div class="cookie-notice"><p>Cookie を使用しています</p><button type="button">OK</button></div>`);
+            const scan = await page.evaluate<FrameScan>(scanExpression({ maxText: 1000, contactLinkPattern: "x" }));
+            const form = scan.forms.find((f) => !f.pseudo);
+            assert.ok(form);
+            const combos = form.fields.filter((f) => f.ariaRole === "combobox");
+            assert.equal(combos.length, 2);
+            assert.equal(combos[0].tag, "select");
+            assert.equal(combos[0].label, "ご用件");
+            assert.equal(combos[0].required, true);
+            assert.deepEqual(
+                combos[0].options.map((o) => [o.value, o.text]),
+                [
+                    ["採用", "採用"],
+                    ["p", "営業・ご提案"],
+                ],
+            );
+            // A list rendered only while open has no options yet (fill.ts opens it to read them).
+            assert.deepEqual(combos[1].options, []);
+            // Comboboxes are fields, not buttons: only 送信する is the form's button.
+            assert.deepEqual(
+                form.buttons.map((b) => b.text),
+                ["送信する"],
+            );
+            const notice = scan.forms.find((f) => f.pseudo)?.buttons.find((b) => b.text === "OK");
+            assert.equal(notice?.consent, true);
+            assert.equal(form.buttons[0].consent, false);
+        } finally {
+            await page.close();
+        }
+    });
+
     it("throws in the page when a part depends on anything outside the script", async () => {
         const page = await browser.newPage();
         try {

@@ -352,8 +352,10 @@ function describe(plans: readonly FieldPlan[]): FilledField[] {
  * Fields where that did not stick (a widget re-rendered them) get Playwright's own fill.
  */
 async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<void> {
+    // ARIA comboboxes are opened and their option clicked, after the rest (pickComboOption).
+    const combos = plans.filter((p) => p.field.ariaRole === "combobox" && p.action.kind === "select");
     const actions = plans
-        .filter((p) => p.action.kind !== "skip")
+        .filter((p) => p.action.kind !== "skip" && p.field.ariaRole !== "combobox")
         .map((p) => ({
             fid: p.field.fid,
             kind: p.action.kind,
@@ -452,6 +454,11 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<voi
         await frame.page().waitForTimeout(150);
         await apply(locked);
     }
+    for (const p of combos) {
+        if (p.action.kind === "select") {
+            await pickComboOption(frame, p.field.fid, p.action.text);
+        }
+    }
     for (const fid of failed) {
         const action = actions.find((a) => a.fid === fid);
         const loc = frame.locator(`[data-ops-fid="${fid}"]`);
@@ -461,6 +468,109 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<voi
             await loc.selectOption({ value: action.value }, { timeout: 3000 });
         }
     }
+}
+
+/**
+ * In-page source: `(fid) => Element[]`, the role=option elements combobox `fid` shows now: in the elements its
+ * aria-controls/aria-owns name (the APG examples, Radix), else in any listbox shown on the page (MUI renders
+ * its list in a portal at the end of <body>). Given as source, evaluated with a JSON argument.
+ */
+const COMBO_OPTIONS_SOURCE = `(fid) => {
+  const combo = document.querySelector('[data-ops-fid="' + fid + '"]');
+  if (!combo) return [];
+  const ids = ((combo.getAttribute("aria-controls") || "") + " " + (combo.getAttribute("aria-owns") || ""))
+    .split(/\\s+/).filter(Boolean);
+  let opts = [];
+  for (const id of ids) {
+    const t = document.getElementById(id);
+    if (t) opts.push(...(t.matches("[role=option]") ? [t] : Array.from(t.querySelectorAll("[role=option]"))));
+  }
+  if (opts.length === 0) {
+    for (const lb of Array.from(document.querySelectorAll("[role=listbox]"))) {
+      const r = lb.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) opts.push(...Array.from(lb.querySelectorAll("[role=option]")));
+    }
+  }
+  return opts;
+}`;
+
+/** In-page: notes the options combobox `fid` shows on it (data-ops-options); true once there are any. */
+const noteComboOptions = (fid: number) => `(() => {
+  const opts = (${COMBO_OPTIONS_SOURCE})(${fid});
+  if (opts.length === 0) return false;
+  const list = opts.map((o) => {
+    const text = (o.textContent || "").replace(/\\s+/g, " ").trim();
+    return { value: o.getAttribute("data-value") ?? text, text, disabled: o.getAttribute("aria-disabled") === "true" };
+  });
+  document.querySelector('[data-ops-fid="${fid}"]').setAttribute("data-ops-options", JSON.stringify(list));
+  return true;
+})()`;
+
+/** In-page: marks (data-ops-pick) the option of combobox `fid` whose text is `text`; true once one is shown. */
+const markComboOption = (fid: number, text: string) => `(() => {
+  const norm = (s) => (s || "").replace(/\\s+/g, " ").trim();
+  const hit = (${COMBO_OPTIONS_SOURCE})(${fid}).find((o) => norm(o.textContent) === norm(${JSON.stringify(text)}));
+  if (!hit) return false;
+  document.querySelectorAll("[data-ops-pick]").forEach((o) => o.removeAttribute("data-ops-pick"));
+  hit.setAttribute("data-ops-pick", "1");
+  return true;
+})()`;
+
+/** Closes a combobox's popup as a person would (Escape), clicking it again if it stays open. */
+async function closeCombo(frame: Frame, fid: number): Promise<void> {
+    await frame
+        .page()
+        .keyboard.press("Escape")
+        .catch(() => undefined);
+    const combo = frame.locator(`[data-ops-fid="${fid}"]`);
+    if ((await combo.getAttribute("aria-expanded", { timeout: 1000 }).catch(() => null)) === "true") {
+        await combo.click({ timeout: 2000 }).catch(() => undefined);
+    }
+}
+
+/**
+ * Comboboxes whose listbox is rendered only while open have no options to plan with: each is opened once,
+ * its options noted on it (`data-ops-options`, which the scanner reads), and closed. True when any was.
+ */
+async function discoverComboOptions(chosen: Chosen): Promise<boolean> {
+    const { frame } = chosen;
+    const closed = chosen.form.fields.filter(
+        (f) => f.ariaRole === "combobox" && f.options.length === 0 && f.visible && f.editable,
+    );
+    for (const f of closed) {
+        await frame
+            .locator(`[data-ops-fid="${f.fid}"]`)
+            .click({ timeout: 3000 })
+            .catch(() => undefined);
+        await frame
+            .waitForFunction(noteComboOptions(f.fid), undefined, { timeout: 3000, polling: 100 })
+            .catch(() => undefined);
+        await closeCombo(frame, f.fid);
+    }
+    return closed.length > 0;
+}
+
+/** Opens a combobox and clicks the option whose text is `text`, as a person picks from the list. */
+async function pickComboOption(frame: Frame, fid: number, text: string): Promise<boolean> {
+    const combo = frame.locator(`[data-ops-fid="${fid}"]`);
+    await combo.click({ timeout: 3000 }).catch(() => undefined);
+    const marked = await frame
+        .waitForFunction(markComboOption(fid, text), undefined, { timeout: 3000, polling: 100 })
+        .then(() => true)
+        .catch(() => false);
+    if (!marked) {
+        await closeCombo(frame, fid);
+        return false;
+    }
+    await frame
+        .locator("[data-ops-pick]")
+        .first()
+        .click({ timeout: 3000 })
+        .catch(() => undefined);
+    if ((await combo.getAttribute("aria-expanded", { timeout: 1000 }).catch(() => null)) === "true") {
+        await closeCombo(frame, fid);
+    }
+    return true;
 }
 
 /** Fields the browser's own validation rejects (required, type, pattern), by scanner id. */
@@ -924,6 +1034,11 @@ export async function fillContactForm(
         return result("skipped_captcha", false, `form is protected by ${captcha.join(", ")}`, [], formUrl);
     }
 
+    if (await discoverComboOptions(chosen)) {
+        // Options of comboboxes that render their list only while open are now noted: scan again.
+        scans = await scanFrames(page);
+        chosen = chooseForm(scans) ?? chosen;
+    }
     const plans = planForm(chosen.form, profile, chosen.scan.lang);
     const unanswerable = plans.filter((p) => p.action.kind === "skip" && p.action.reason === NO_FITTING_OPTION);
     if (unanswerable.length > 0) {

@@ -51,6 +51,44 @@ export function makeFieldDescriber(
 
     // ARIA radios, checkboxes and switches built from divs (script-driven forms, Google Forms).
     const ARIA_CHOICE = "[role=radio]:not(input), [role=checkbox]:not(input), [role=switch]:not(input)";
+    // Select-only comboboxes: a div/button that pops up a listbox of role=option elements
+    // (https://www.w3.org/WAI/ARIA/apg/patterns/combobox/examples/combobox-select-only/, MUI Select, Radix).
+    const ARIA_COMBO = "[role=combobox]:not(input):not(select), [aria-haspopup=listbox]:not(input):not(select)";
+    /**
+     * A combobox's options: the role=option elements of the listbox it controls (aria-controls, or aria-owns
+     * in ARIA 1.1), or, for a listbox rendered only while open, those fill.ts noted on it when it opened it.
+     */
+    const comboOptions = (el: DomElement): FieldInfo["options"] => {
+        const ids = `${el.getAttribute("aria-controls") ?? ""} ${el.getAttribute("aria-owns") ?? ""}`
+            .split(/\s+/)
+            .filter((x) => x);
+        const found: DomElement[] = [];
+        for (const id of ids) {
+            const target = document.getElementById(id);
+            if (target) {
+                found.push(
+                    ...(target.matches("[role=option]")
+                        ? [target]
+                        : Array.from(target.querySelectorAll("[role=option]"))),
+                );
+            }
+        }
+        if (found.length > 0) {
+            return found.map((o) => {
+                const text = clean((o as DomElement & { textContent: string | null }).textContent ?? "");
+                return {
+                    value: o.getAttribute("data-value") ?? text,
+                    text,
+                    disabled: o.getAttribute("aria-disabled") === "true",
+                };
+            });
+        }
+        try {
+            return JSON.parse(el.getAttribute("data-ops-options") ?? "[]") as FieldInfo["options"];
+        } catch {
+            return [];
+        }
+    };
     const labelledByText = (el: DomElement | null): string => {
         const ids = el?.getAttribute("aria-labelledby");
         if (!el || !ids) return "";
@@ -173,6 +211,37 @@ export function makeFieldDescriber(
         const readOnly = el.readOnly === true;
         if (el.matches(ARIA_CHOICE)) {
             return describeAria(el, boundary, label, groupLabel, visible, hints);
+        }
+        if (el.matches(ARIA_COMBO)) {
+            // Chosen from its list by clicks (fill.ts), never typed into; its own text is its current value.
+            const fid = idOf(el, "data-ops-fid");
+            return {
+                fid,
+                tag: "select",
+                type: "select",
+                name: el.getAttribute("name") ?? (el.id || `aria-combobox-${fid}`),
+                id: el.id,
+                className: typeof el.className === "string" ? el.className : "",
+                placeholder: "",
+                autocomplete: "",
+                ariaLabel: el.getAttribute("aria-label") ?? "",
+                title: el.getAttribute("title") ?? "",
+                label: clean(own || el.getAttribute("aria-label") || ""),
+                groupLabel: cap.text,
+                groupKey,
+                trailingText: "",
+                required: el.getAttribute("aria-required") === "true",
+                maxLength: null,
+                pattern: "",
+                inputMode: "",
+                visible,
+                editable: el.getAttribute("aria-disabled") !== "true" && !el.matches(":disabled"),
+                value: clean(textOf(el, 120)),
+                checked: false,
+                options: comboOptions(el),
+                honeypotHints: hints.filter((h) => h !== "label"),
+                ariaRole: "combobox",
+            };
         }
         return {
             fid: idOf(el, "data-ops-fid"),

@@ -33,7 +33,15 @@ export function collectForms(tools: FormTools): FormInfo[] {
     const { describeField } = tools;
     const { BUTTON_SELECTOR, describeButton } = tools.buttons;
     const { deep } = tools;
-    const ARIA_CHOICE = "[role=radio]:not(input), [role=checkbox]:not(input), [role=switch]:not(input)";
+    // ARIA choices and select-only comboboxes on divs/buttons: fields, never buttons (see ./fields.ts).
+    const ARIA_CHOICE = [
+        "[role=radio]:not(input)",
+        "[role=checkbox]:not(input)",
+        "[role=switch]:not(input)",
+        "[role=combobox]:not(input):not(select)",
+        "[aria-haspopup=listbox]:not(input):not(select)",
+    ].join(", ");
+    const notAField = (b: DomElement) => !b.matches(ARIA_CHOICE);
     /** The element of the main document that holds `el` (its outermost shadow host, or itself). */
     const anchorOf = (el: DomElement): DomElement => {
         let cur = el;
@@ -71,7 +79,7 @@ export function collectForms(tools: FormTools): FormInfo[] {
         const aria = deep.all(ARIA_CHOICE, form);
         const controls = [...own, ...nested, ...aria] as Array<DomControl>;
         const fields = controls.map((c) => describeField(c, form, formId));
-        const buttonEls = deep.all(BUTTON_SELECTOR, form);
+        const buttonEls = deep.all(BUTTON_SELECTOR, form).filter(notAField);
         if (form.id) {
             buttonEls.push(
                 ...Array.from(doc.querySelectorAll(`[form="${CSS.escape(form.id)}"]`)).filter((b) =>
@@ -99,7 +107,7 @@ export function collectForms(tools: FormTools): FormInfo[] {
         (c) => !inAnyForm(c),
     ) as Array<DomControl>;
     // Buttons outside any form matter too: single-page confirmation steps put 送信する there.
-    const looseButtons = deep.all(BUTTON_SELECTOR).filter((b) => !inAnyForm(b));
+    const looseButtons = deep.all(BUTTON_SELECTOR).filter((b) => !inAnyForm(b) && notAField(b));
     const body = doc.body;
     if (body && (loose.filter((c) => isVisible(c)).length >= 2 || looseButtons.some((b) => isVisible(b)))) {
         const formId = idOf(body, "data-ops-form");

@@ -167,6 +167,41 @@ function cancelExecution(executionId) {
     }
 }
 
+/**
+ * Cancels up to AWS_BATCH_FETCH_ALL_MAX executions with one UrlFetchApp.fetchAll. Returns one entry per id,
+ * in order: `{ answer }` (an execution already cancelled counts as cancelled, as in cancelExecution) or
+ * `{ error }` (a 409 `already_finished` carries the final status in `error.body.error.details.status`).
+ */
+function cancelExecutions(executionIds) {
+    if (!executionIds || !executionIds.length) return [];
+    if (executionIds.length > AWS_BATCH_FETCH_ALL_MAX) {
+        throw new Error(
+            "cancelExecutions got " +
+                executionIds.length +
+                " ids; send at most " +
+                AWS_BATCH_FETCH_ALL_MAX +
+                " at once",
+        );
+    }
+    var results = AWSBatchClient_().requestAll(
+        executionIds.map(function (id) {
+            return {
+                method: "POST",
+                path: "/form-sender/executions/" + encodeURIComponent(id) + "/cancel",
+                query: null,
+                body: {},
+            };
+        }),
+    );
+    return results.map(function (r, i) {
+        var details = r.error && r.error.body && r.error.body.error && r.error.body.error.details;
+        if (r.error && r.error.status === 409 && details && details.status === "cancelled") {
+            return { answer: { execution_id: String(executionIds[i]), status: "cancelled", already: true } };
+        }
+        return r;
+    });
+}
+
 /** Reads the Script Properties and returns a client; throws naming any missing property. */
 function AWSBatchClient_() {
     var props = PropertiesService.getScriptProperties();

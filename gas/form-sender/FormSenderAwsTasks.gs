@@ -161,6 +161,7 @@ function getRunningFormSenderAwsTasks(targetingId) {
 
 /** Cancels every unfinished execution of one targeting and drops it from a start-all in progress. */
 function stopSpecificFormSenderAwsTask(targetingId) {
+    var startedAt = Date.now();
     var id = formSenderAwsManualId_(targetingId, "stopSpecificFormSenderAwsTask");
     return formSenderAwsWithLock_(function () {
         var props = PropertiesService.getScriptProperties();
@@ -172,19 +173,20 @@ function stopSpecificFormSenderAwsTask(targetingId) {
             });
             props.setProperty(FORM_SENDER_AWS_RUN_PROPERTY, JSON.stringify(state));
         }
-        return formSenderAwsCancel_(listExecutions(id, FORM_SENDER_AWS_UNFINISHED).executions);
+        return formSenderAwsStop_(id, startedAt);
     });
 }
 
 /** Abandons a start-all in progress, then cancels every unfinished execution. */
 function stopAllRunningFormSenderAwsTasks() {
+    var startedAt = Date.now();
     return formSenderAwsWithLock_(function () {
         var props = PropertiesService.getScriptProperties();
         props.deleteProperty(FORM_SENDER_AWS_RUN_PROPERTY);
         formSenderAwsDeleteResumeTriggers_();
         // Rows of a batch answered just before a kill get their execution first, so the cancel marks them.
         formSenderAwsFlushWritten_(formSenderAwsSheet_(), props);
-        return formSenderAwsCancel_(listExecutions(null, FORM_SENDER_AWS_UNFINISHED).executions);
+        return formSenderAwsStop_(null, startedAt);
     });
 }
 
@@ -436,26 +438,67 @@ function formSenderAwsOutcome_(answer, error, runId, options) {
     };
 }
 
-function formSenderAwsCancel_(executions) {
+/**
+ * Cancels the unfinished executions of one targeting (or all), FORM_SENDER_AWS_BATCH_SIZE at a time with
+ * UrlFetchApp.fetchAll, listing again until none is left: the list answers at most 100 executions. Stops
+ * within the time budget (run it again for the rest); throws after writing the rows if a cancel failed.
+ */
+function formSenderAwsStop_(targetingId, startedAt) {
+    var props = PropertiesService.getScriptProperties();
+    var budget = FORM_SENDER_AWS_EXECUTION_LIMIT_MS - formSenderAwsWorstCallMs_() - FORM_SENDER_AWS_MARGIN_MS;
+    var size = formSenderAwsBatchSize_(props);
     var sheet = formSenderAwsSheet_();
     var rows = {};
     sheet.targetings().forEach(function (row) {
         if (row.executionId) rows[String(row.executionId)] = row;
     });
-    return executions.map(function (e) {
-        var outcome;
-        try {
-            outcome = cancelExecution(e.execution_id).status;
-        } catch (err) {
-            // 409: it finished while we were listing; its final status is in the answer.
-            if (err.status !== 409) throw err;
-            outcome = err.body && err.body.error && err.body.error.details ? err.body.error.details.status : "finished";
+    var results = [];
+    var failed = [];
+    var tried = {};
+    for (;;) {
+        if (Date.now() - startedAt > budget) {
+            console.log(
+                "time budget used after " + results.length + " cancel(s); run the stop again for the executions left",
+            );
+            break;
         }
-        var row = rows[e.execution_id];
-        if (row) sheet.write(row, { awsStatus: String(outcome).toUpperCase(), awsMessage: "stopped from GAS" });
-        console.log("cancel " + e.targeting_id + " " + e.execution_id + ": " + outcome);
-        return { targeting_id: e.targeting_id, execution_id: e.execution_id, status: outcome };
-    });
+        var left = listExecutions(targetingId, FORM_SENDER_AWS_UNFINISHED).executions.filter(function (e) {
+            return !tried[e.execution_id];
+        });
+        if (!left.length) break;
+        for (var i = 0; i < left.length && Date.now() - startedAt <= budget; i += size) {
+            var chunk = left.slice(i, i + size);
+            var answers = cancelExecutions(
+                chunk.map(function (e) {
+                    tried[e.execution_id] = true;
+                    return e.execution_id;
+                }),
+            );
+            chunk.forEach(function (e, k) {
+                var r = answers[k];
+                var details = r.error && r.error.body && r.error.body.error && r.error.body.error.details;
+                var outcome;
+                if (r.answer) outcome = r.answer.status;
+                // 409: it finished while we were listing; its final status is in the answer.
+                else if (r.error.status === 409) outcome = details && details.status ? details.status : "finished";
+                else {
+                    failed.push(e.execution_id + ": " + r.error.message);
+                    console.log("cancel " + e.targeting_id + " " + e.execution_id + " failed: " + r.error.message);
+                    return;
+                }
+                var row = rows[e.execution_id];
+                if (row) sheet.write(row, { awsStatus: String(outcome).toUpperCase(), awsMessage: "stopped from GAS" });
+                console.log("cancel " + e.targeting_id + " " + e.execution_id + ": " + outcome);
+                results.push({ targeting_id: e.targeting_id, execution_id: e.execution_id, status: outcome });
+            });
+        }
+    }
+    if (failed.length) {
+        throw new Error(
+            failed.length + " cancel(s) failed (the others are done; run the stop again): " + failed.join("; "),
+        );
+    }
+    return results;
 }
 
 function formSenderAwsScheduleResume_(afterMs) {

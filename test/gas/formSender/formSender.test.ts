@@ -684,6 +684,35 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
             assert.equal(p.properties.get("FORM_SENDER_AWS_RUN_WRITTEN"), undefined);
         });
 
+        it("stop-all cancels more executions than one list answers (100), ten at a time with fetchAll", async () => {
+            const ids = Array.from({ length: 105 }, (_, i) => `S${String(i + 1).padStart(3, "0")}`);
+            const p = project(
+                ids.map((id) => row({ targeting_id: id, active: true })),
+                { USE_AWS_BATCH: "TRUE" },
+            );
+            assert.equal(plain<{ done: boolean }>(p.execution().startFormSenderAwsAll()).done, true);
+            assert.equal((await executions(ids)).length, 105);
+            const calls = p.fetchCalls.length;
+            const stopped = plain<{ targeting_id: string; status: string }[]>(
+                p.execution().stopAllRunningFormSenderAwsTasks(),
+            );
+            assert.deepEqual(
+                stopped
+                    .filter((s) => ids.includes(s.targeting_id))
+                    .map((s) => s.status)
+                    .filter((s) => s !== "cancelled"),
+                [],
+            );
+            const after = p.fetchCalls.slice(calls);
+            assert.ok(after.filter((c) => c.fn === "fetch").length >= 2, "listed again after the first 100");
+            assert.ok(after.every((c) => c.requests <= 10));
+            assert.deepEqual(
+                (await executions(ids)).filter((e) => e.status !== "cancelled"),
+                [],
+            );
+            assert.ok(p.rows().every((r) => r.awsStatus === "CANCELLED"));
+        });
+
         it("refuses a batch size outside 1-10, naming the property, the value and the fix, and sends nothing", () => {
             const p = project([row({ targeting_id: "Z1", active: true })], {
                 USE_AWS_BATCH: "TRUE",

@@ -1,3 +1,5 @@
+import { CODE_DEFAULTS } from "../../functions/formSender/dispatcher";
+import { fitsOneInstance, knowsSizes, largestJob, workersProblem } from "../../functions/formSender/sizing";
 import { AWS_REGIONS, AwsRegion, CIDR16_TO_24, ConfigReader, SUBNET_ID } from "./validate";
 
 /** FormSenderBatch settings (keys `formSender*`). */
@@ -44,6 +46,17 @@ export interface FormSenderConfig {
     readonly spotPriceThresholdPercent: number;
     /** On-demand USD/hour per instance type for spot-watch. */
     readonly onDemandPrices: Record<string, number>;
+    /**
+     * Stack defaults of the per-submit settings (seed 003 §7: targeting column → these → code default). `max_attempts`
+     * defaults to `jobAttempts`, the job's vCPU / memory to `jobVcpus` / `jobMemoryMib`.
+     */
+    readonly defaultPreferSpot: boolean;
+    /** Seed 003: off, each targeting opts in; seed 000 attaches on-demand to every queue (README config table). */
+    readonly defaultAllowOnDemandFallback: boolean;
+    readonly defaultWorkersPerWorkflow: number;
+    readonly defaultSessionMaxHours: number;
+    /** Minutes the oldest job of the stack's queues may wait RUNNABLE before the backlog alarm fires. */
+    readonly backlogAlarmMinutes: number;
 }
 
 /**
@@ -78,6 +91,11 @@ export const FORM_SENDER_DEFAULTS = {
     manageApiGatewayAccount: false,
     dispatcherReservedConcurrency: 0,
     spotPriceThresholdPercent: 80,
+    defaultPreferSpot: CODE_DEFAULTS.prefer_spot,
+    defaultAllowOnDemandFallback: CODE_DEFAULTS.allow_on_demand_fallback,
+    defaultWorkersPerWorkflow: CODE_DEFAULTS.workers_per_workflow,
+    defaultSessionMaxHours: CODE_DEFAULTS.session_max_hours,
+    backlogAlarmMinutes: 45,
 };
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)$/;
@@ -122,6 +140,34 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
             );
         } else if (p !== undefined) onDemandPrices[t] = p;
     }
+    const jobMemoryMib = r.integer("formSenderJobMemoryMib", { default: d.jobMemoryMib, min: 512, max: 30720 });
+    if (knowsSizes(instanceTypes) && !fitsOneInstance(instanceTypes, jobVcpus, jobMemoryMib)) {
+        const largest = largestJob(instanceTypes);
+        r.fail(
+            "formSenderJobVcpus",
+            `a job size one of formSenderInstanceTypes holds (at most ${largest.vcpus} vCPU / ${largest.memoryMib} MiB ` +
+                "with these types); Batch never places a larger job",
+            `${jobVcpus} vCPU / ${jobMemoryMib} MiB (formSenderJobMemoryMib)`,
+            "lower formSenderJobVcpus / formSenderJobMemoryMib or add larger instance types",
+        );
+    }
+    const defaultWorkersPerWorkflow = r.integer("formSenderDefaultWorkersPerWorkflow", {
+        default: d.defaultWorkersPerWorkflow,
+        min: 1,
+        max: 16,
+    });
+    const workersTooMany = workersProblem(defaultWorkersPerWorkflow, jobVcpus, jobMemoryMib, instanceTypes, {
+        workers: "formSenderDefaultWorkersPerWorkflow",
+        vcpus: "formSenderJobVcpus",
+        memoryMib: "formSenderJobMemoryMib",
+    });
+    if (workersTooMany)
+        r.fail(
+            "formSenderDefaultWorkersPerWorkflow",
+            "as many workers as the job's vCPU and memory hold",
+            String(defaultWorkersPerWorkflow),
+            workersTooMany,
+        );
     const azPattern = new RegExp(`^${region}[a-z]$`);
     return {
         region,
@@ -149,7 +195,7 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         maxVcpus,
         onDemandMaxVcpus: r.integer("formSenderOnDemandMaxVcpus", { default: d.onDemandMaxVcpus, min: 0, max: 4000 }),
         jobVcpus,
-        jobMemoryMib: r.integer("formSenderJobMemoryMib", { default: d.jobMemoryMib, min: 512, max: 30720 }),
+        jobMemoryMib,
         jobAttempts: r.integer("formSenderJobAttempts", { default: d.jobAttempts, min: 1, max: 10 }),
         attemptDurationSeconds: r.integer("formSenderAttemptDurationSeconds", {
             default: d.attemptDurationSeconds,
@@ -183,5 +229,20 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
             max: 100,
         }),
         onDemandPrices,
+        defaultPreferSpot: r.boolean("formSenderDefaultPreferSpot", { default: d.defaultPreferSpot }),
+        defaultAllowOnDemandFallback: r.boolean("formSenderDefaultAllowOnDemandFallback", {
+            default: d.defaultAllowOnDemandFallback,
+        }),
+        defaultWorkersPerWorkflow,
+        defaultSessionMaxHours: r.integer("formSenderDefaultSessionMaxHours", {
+            default: d.defaultSessionMaxHours,
+            min: 1,
+            max: 24,
+        }),
+        backlogAlarmMinutes: r.integer("formSenderBacklogAlarmMinutes", {
+            default: d.backlogAlarmMinutes,
+            min: 15,
+            max: 1440,
+        }),
     };
 }

@@ -115,6 +115,14 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             onDemandPrices: args.onDemandPrices,
             spotPriceThresholdPercent: args.spotPriceThresholdPercent,
             maxVcpus: args.maxVcpus,
+            defaultPreferSpot: args.defaultPreferSpot,
+            defaultAllowOnDemandFallback: args.defaultAllowOnDemandFallback,
+            jobAttempts: args.jobAttempts,
+            defaultWorkersPerWorkflow: args.defaultWorkersPerWorkflow,
+            defaultSessionMaxHours: args.defaultSessionMaxHours,
+            jobVcpus: args.jobVcpus,
+            jobMemoryMib: args.jobMemoryMib,
+            instanceTypes: args.instanceTypes,
         });
 
         buildEvents({ ...ctx, queues: compute.queues, ...functions });
@@ -136,6 +144,8 @@ export class FormSenderBatch extends pulumi.ComponentResource {
             region,
             api,
             alertsTopicArn: args.alertsTopicArn,
+            backlogAlarmMinutes: args.backlogAlarmMinutes,
+            jobDefinition: job.jobDefinition,
         });
 
         this.apiBaseUrl = stage.invokeUrl;

@@ -20,6 +20,7 @@ import { makeBatchEventsHandler } from "../../functions/formSender/batchEvents";
 import { makeDispatcher } from "../../functions/formSender/dispatcher";
 import { makeLogger } from "../../functions/formSender/log";
 import { presignPutWith, supabaseFromSecrets } from "../../functions/formSender/runtime";
+import { stackDefaultsEnvironment, stackDefaultsFromEnvironment } from "../../functions/formSender/stackDefaults";
 import { makeSpotWatchHandler } from "../../functions/formSender/spotWatch";
 import type { FormSenderConfig } from "../config/formSender";
 import { serviceRole } from "../iam";
@@ -37,7 +38,18 @@ export interface FunctionsInput
         RunnerJob,
         Pick<
             FormSenderConfig,
-            "dispatcherReservedConcurrency" | "onDemandPrices" | "spotPriceThresholdPercent" | "maxVcpus"
+            | "dispatcherReservedConcurrency"
+            | "onDemandPrices"
+            | "spotPriceThresholdPercent"
+            | "maxVcpus"
+            | "defaultPreferSpot"
+            | "defaultAllowOnDemandFallback"
+            | "jobAttempts"
+            | "defaultWorkersPerWorkflow"
+            | "defaultSessionMaxHours"
+            | "jobVcpus"
+            | "jobMemoryMib"
+            | "instanceTypes"
         > {
     readonly region: pulumi.Output<string>;
     readonly account: pulumi.Output<string>;
@@ -52,6 +64,8 @@ export interface LambdaFunctions {
     readonly dispatcher: aws.lambda.Function;
     readonly batchEvents: aws.lambda.Function;
     readonly spotWatch: aws.lambda.Function;
+    /** The dispatcher's log group; the supabase-errors metric filter reads it. */
+    readonly dispatcherLogs: aws.cloudwatch.LogGroup;
     /** batch-events' log group; the failed-jobs metric filter reads it. */
     readonly batchEventsLogs: aws.cloudwatch.LogGroup;
     /** spot-watch's log group; the spot-actions metric filter reads it. */
@@ -63,6 +77,7 @@ export class FormSenderFunctions implements LambdaFunctions {
     public readonly dispatcher: aws.lambda.Function;
     public readonly batchEvents: aws.lambda.Function;
     public readonly spotWatch: aws.lambda.Function;
+    public readonly dispatcherLogs: aws.cloudwatch.LogGroup;
     public readonly batchEventsLogs: aws.cloudwatch.LogGroup;
     public readonly spotWatchLogs: aws.cloudwatch.LogGroup;
 
@@ -171,10 +186,14 @@ export class FormSenderFunctions implements LambdaFunctions {
                     ? { reservedConcurrentExecutions: input.dispatcherReservedConcurrency }
                     : {}),
                 tracingConfig: { mode: "Active" },
+                // The stack defaults (Pulumi.<stack>.yaml) as variables: changing one updates the configuration, not
+                // the code. Read back once per cold start by stackDefaultsFromEnvironment.
+                environment: { variables: stackDefaultsEnvironment(input) },
                 loggingConfig: { logFormat: "Text", logGroup: dispatcherLogs.name },
                 codePathOptions: lambdaCodePaths(dispatcherName, ["@supabase/postgrest-js", "ajv", "ajv-formats"]),
                 callbackFactory: () => {
                     const s3 = new S3Client({});
+                    const stack = stackDefaultsFromEnvironment(process.env);
                     return makeDispatcher({
                         env,
                         bucket: bucketName.get(),
@@ -184,6 +203,9 @@ export class FormSenderFunctions implements LambdaFunctions {
                             onDemand: queueNames.onDemand.get(),
                         },
                         jobDefinition: jobDefArn.get(),
+                        defaults: stack.defaults,
+                        jobSize: stack.jobSize,
+                        instanceTypes: stack.instanceTypes,
                         batch: new BatchClient({}),
                         s3,
                         db: supabaseFromSecrets(new SecretsManagerClient({}), urlArn.get(), keyArn.get()),
@@ -278,6 +300,10 @@ export class FormSenderFunctions implements LambdaFunctions {
                         Action: ["batch:UpdateComputeEnvironment", "batch:TagResource", "batch:UntagResource"],
                         Resource: spotCe.arn,
                     },
+                    // The backlog check (functions/formSender/backlog.ts). ListJobs names no resource type in the Service
+                    // Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/
+                    // list_awsbatch.html), so it takes "*"; it reads job summaries only.
+                    { Sid: "ListQueuedJobs", Effect: "Allow", Action: ["batch:ListJobs"], Resource: "*" },
                     { Sid: "Alert", Effect: "Allow", Action: ["sns:Publish"], Resource: input.alertsTopicArn },
                     { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlq.arn },
                 ]),
@@ -310,6 +336,7 @@ export class FormSenderFunctions implements LambdaFunctions {
                         thresholdPercent: threshold,
                         topicArn: topicArn.get(),
                         environment: env,
+                        queues: [queueNames.spot.get(), queueNames.spotThenOnDemand.get(), queueNames.onDemand.get()],
                         ec2: new EC2Client({}),
                         batch: new BatchClient({}),
                         sns: new SNSClient({}),
@@ -323,6 +350,7 @@ export class FormSenderFunctions implements LambdaFunctions {
         this.dispatcher = dispatcher;
         this.batchEvents = batchEvents;
         this.spotWatch = spotWatch;
+        this.dispatcherLogs = dispatcherLogs;
         this.batchEventsLogs = eventsLogs;
         this.spotWatchLogs = watchLogs;
     }

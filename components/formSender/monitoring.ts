@@ -1,17 +1,25 @@
 /**
  * Alarms and the pipeline dashboard: errors of the dispatcher and batch-events, API 5xx,
- * dead letters, failed executions, send outcomes unknown, Spot fallbacks to on-demand and Spot capacity
- * lowered by spot-watch (the last four from metric filters on the functions' logs). Every alarm notifies
- * the stack's alerts topic.
+ * dead letters, failed executions, send outcomes unknown, Spot fallbacks to on-demand, Spot capacity
+ * lowered by spot-watch, a RUNNABLE backlog and Supabase failures (the last six from metric filters on the
+ * functions' and the runner's logs). Every alarm notifies the stack's alerts topic.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Api } from "./api";
 import type { PartContext } from "./context";
 import type { LambdaFunctions } from "./functions";
+import type { RunnerJob } from "./jobDefinition";
+
+/** Failed Supabase calls (dispatcher and runner together) within 5 minutes that raise the supabase-errors alarm. */
+export const SUPABASE_ERRORS_PER_5_MINUTES = 5;
 
 export interface MonitoringInput extends PartContext, LambdaFunctions, Pick<Api, "api"> {
     readonly region: pulumi.Output<string>;
+    /** Minutes the oldest RUNNABLE job may wait before the backlog alarm fires. */
+    readonly backlogAlarmMinutes: number;
+    /** The runner's job definition: its log group `/aws/batch/<prefix>-runner` exists once the definition does. */
+    readonly jobDefinition: RunnerJob["jobDefinition"];
     /** Every alarm's action. */
     readonly alertsTopicArn: pulumi.Input<string>;
 }
@@ -22,7 +30,7 @@ export interface Monitoring {
 
 export function buildMonitoring(input: MonitoringInput): Monitoring {
     const { name, prefix, env, parent, region, api, dispatcher, batchEvents, spotWatch, dlq } = input;
-    const { batchEventsLogs: eventsLogs, spotWatchLogs: watchLogs } = input;
+    const { batchEventsLogs: eventsLogs, spotWatchLogs: watchLogs, dispatcherLogs } = input;
     const alarm = (id: string, a: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions">) =>
         new aws.cloudwatch.MetricAlarm(
             `${name}-${id}`,
@@ -78,10 +86,34 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
         threshold: 1,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
     });
+    const namespace = `OpsPlatform/FormSender/${env}`;
+    /** A metric filter on one JSON log line (`field` = `message` for the functions, `msg` for the runner). */
+    const lineFilter = (
+        filterId: string,
+        a: {
+            logGroupName: pulumi.Input<string>;
+            message: string;
+            metricName: string;
+            value?: string;
+            field?: "message" | "msg";
+            dependsOn?: pulumi.Resource[];
+        },
+    ) =>
+        new aws.cloudwatch.LogMetricFilter(
+            `${name}-${filterId}`,
+            {
+                name: `${prefix}-${filterId}`,
+                logGroupName: a.logGroupName,
+                pattern: `{ $.${a.field ?? "message"} = "${a.message}" }`,
+                metricTransformation: { name: a.metricName, namespace, value: a.value ?? "1", defaultValue: "0" },
+            },
+            { parent, dependsOn: a.dependsOn },
+        );
     /**
      * A metric counting one log line of a function (`value`: 1 per line, or a number the line carries)
-     * and an alarm when it is 1 or more within 15 minutes. Filter and alarm share `id` in their names
-     * unless `filterId` names a filter that was created under another name (child names are a contract).
+     * and an alarm when it is 1 or more within 15 minutes (or `statistic` ≥ `threshold` over `period`). Filter and
+     * alarm share `id` in their names unless `filterId` names a filter that was created under another name (child
+     * names are a contract).
      */
     const logLineAlarm = (
         id: string,
@@ -91,29 +123,21 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
             metricName: string;
             value?: string;
             filterId?: string;
+            statistic?: "Sum" | "Maximum";
+            threshold?: number;
+            period?: number;
         },
         alarmDescription: string,
     ) => {
-        const namespace = `OpsPlatform/FormSender/${env}`;
-        const filterId = a.filterId ?? id;
-        new aws.cloudwatch.LogMetricFilter(
-            `${name}-${filterId}`,
-            {
-                name: `${prefix}-${filterId}`,
-                logGroupName: a.logGroupName,
-                pattern: `{ $.message = "${a.message}" }`,
-                metricTransformation: { name: a.metricName, namespace, value: a.value ?? "1", defaultValue: "0" },
-            },
-            { parent },
-        );
+        lineFilter(a.filterId ?? id, a);
         alarm(id, {
             alarmDescription,
             namespace,
             metricName: a.metricName,
-            statistic: "Sum",
-            period: 900,
+            statistic: a.statistic ?? "Sum",
+            period: a.period ?? 900,
             evaluationPeriods: 1,
-            threshold: 1,
+            threshold: a.threshold ?? 1,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
         });
     };
@@ -157,6 +181,46 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
             metricName: "SpotCapacityLowered",
         },
         "spot-watch lowered Spot capacity",
+    );
+    // Executions waiting: spot-watch lists the queues' RUNNABLE jobs every 15 minutes (ListJobs; Batch publishes no
+    // queue metric) and logs how long the oldest has waited (functions/formSender/backlog.ts).
+    logLineAlarm(
+        "backlog",
+        {
+            logGroupName: watchLogs.name,
+            message: "runnable backlog",
+            metricName: "OldestRunnableMinutes",
+            value: "$.oldest_runnable_minutes",
+            statistic: "Maximum",
+            threshold: input.backlogAlarmMinutes,
+        },
+        `A form-sender job has waited RUNNABLE for ${input.backlogAlarmMinutes} minutes or more: check maxvCpus ` +
+            "(spot-watch may have lowered it), the queues' jobs (npm run fs -- list) and the job size " +
+            "(README troubleshooting, jobs stuck RUNNABLE)",
+    );
+    // Supabase failing: the dispatcher logs each failed RPC (unreachable, unavailable, refused, a function bug;
+    // dispatcher.ts SUPABASE_FAILURE_MESSAGE) and the runner each Supabase call it retries (containers/runner/src/
+    // job.ts onRetry). Both filters feed one metric; the alarm counts them per 5 minutes.
+    lineFilter("supabase-errors-runner", {
+        logGroupName: `/aws/batch/${prefix}-runner`,
+        message: "Supabase call failed; retrying",
+        field: "msg",
+        metricName: "SupabaseErrors",
+        // The log group is the job definition's (jobDefinition.ts `${name}-runner-logs`), created before it.
+        dependsOn: [input.jobDefinition],
+    });
+    logLineAlarm(
+        "supabase-errors",
+        {
+            logGroupName: dispatcherLogs.name,
+            message: "supabase call failed",
+            metricName: "SupabaseErrors",
+            statistic: "Sum",
+            period: 300,
+            threshold: SUPABASE_ERRORS_PER_5_MINUTES,
+        },
+        `Supabase calls failed ${SUPABASE_ERRORS_PER_5_MINUTES} or more times in 5 minutes (dispatcher and runners): ` +
+            "check the Supabase project's status and the service-role key (README troubleshooting)",
     );
     const dashboard = new aws.cloudwatch.Dashboard(
         `${name}-dashboard`,
@@ -207,13 +271,15 @@ export function buildMonitoring(input: MonitoringInput): Monitoring {
                         width: 12,
                         height: 6,
                         properties: {
-                            title: "Failed executions / Spot capacity lowered",
+                            title: "Failed executions / Spot capacity lowered / Supabase errors",
                             region,
                             stat: "Sum",
                             period: 900,
                             metrics: [
                                 [`OpsPlatform/FormSender/${env}`, "FailedJobs"],
                                 [".", "SpotCapacityLowered"],
+                                [".", "SupabaseErrors"],
+                                [".", "OldestRunnableMinutes", { stat: "Maximum", label: "Oldest RUNNABLE (min)" }],
                             ],
                         },
                     },

@@ -21,7 +21,7 @@ import { GetObjectCommand, GetObjectCommandOutput, PutObjectCommand } from "@aws
 import { describeErrors, makeAjv, Problem, validateClientConfig } from "./clientConfig";
 import { Logger } from "./log";
 import { classifyRpcFailure } from "./rpcFailure";
-import { fitsOneInstance, largestJob, workersProblem } from "./sizing";
+import { fitsOneInstance, knowsSizes, largestJob, workersProblem } from "./sizing";
 import { BatchOverrides, SUBMIT_SCHEMA, SubmitBody, UNSUPPORTED_FIELDS } from "./submitSchema";
 
 /**
@@ -225,18 +225,32 @@ const json = (statusCode: number, body: unknown): ApiResult => ({
     body: JSON.stringify(body),
 });
 
+/**
+ * The log line of every Supabase call that failed for a reason other than a missing row or a conflict (unreachable,
+ * unavailable, refused, a function bug); the SupabaseErrors metric filter counts it (monitoring.ts).
+ */
+export const SUPABASE_FAILURE_MESSAGE = "supabase call failed";
+
 /** A failed Supabase RPC: unavailable → 503 (retryable), missing row → 404, conflict → 409, else a bug (500). */
-async function call<T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> {
+async function rpcCall<T>(
+    db: RpcClient,
+    fn: string,
+    args: Record<string, unknown>,
+    failed: (fields: Record<string, unknown>) => void,
+): Promise<T> {
     let result: { data: unknown; error: { code?: string; message: string } | null; status?: number };
     try {
         result = await db.rpc(fn, args);
     } catch (e) {
+        failed({ fn, kind: "unreachable", error: (e as Error).message });
         throw new HttpError(503, "database_unavailable", `database unreachable calling ${fn}: ${(e as Error).message}`);
     }
     if (result.error) {
         // From the status AND PostgREST's code (rpcFailure.ts): a vanished row is 500 P0002 in PostgREST, a
         // function bug 400; only what a retry can fix is "unavailable".
         const kind = classifyRpcFailure(result.status ?? 0, result.error.code || undefined);
+        if (kind !== "not_found" && kind !== "conflict")
+            failed({ fn, kind, status: result.status ?? null, code: result.error.code ?? null });
         if (kind === "unavailable") {
             throw new HttpError(
                 503,
@@ -285,6 +299,8 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const random = opts.random ?? Math.random;
     const submitAttempts = opts.submitAttempts ?? 4;
+    const call = <T>(db: RpcClient, fn: string, args: Record<string, unknown>): Promise<T> =>
+        rpcCall<T>(db, fn, args, (fields) => opts.log("error", SUPABASE_FAILURE_MESSAGE, fields));
 
     async function submit(event: ApiEvent): Promise<ApiResult> {
         const body = parseBody(event);
@@ -716,7 +732,7 @@ export function checkJobSize(
         vcpus: field("vcpus", "formSenderJobVcpus"),
         memoryMib: field("memory_mib", "formSenderJobMemoryMib"),
     };
-    if (instanceTypes && !fitsOneInstance(instanceTypes, size.vcpus, size.memory_mib)) {
+    if (instanceTypes && knowsSizes(instanceTypes) && !fitsOneInstance(instanceTypes, size.vcpus, size.memory_mib)) {
         const largest = largestJob(instanceTypes);
         return [
             {

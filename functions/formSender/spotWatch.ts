@@ -23,6 +23,7 @@ import {
     type _InstanceType,
 } from "@aws-sdk/client-ec2";
 import { PublishCommand } from "@aws-sdk/client-sns";
+import { reportBacklog } from "./backlog";
 import type { SendClient } from "./dispatcher";
 import { Logger } from "./log";
 
@@ -42,6 +43,8 @@ export interface SpotWatchOptions {
     readonly reducePercent?: number;
     readonly topicArn: string;
     readonly environment: string;
+    /** The stack's job queues (names or ARNs); each run logs their RUNNABLE backlog (backlog.ts). None: no check. */
+    readonly queues?: readonly string[];
     readonly ec2: SendClient;
     readonly batch: SendClient;
     readonly sns: SendClient;
@@ -84,6 +87,11 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
     const now = opts.now ?? (() => new Date());
     const types = Object.keys(opts.onDemandPrices);
     return async () => {
+        if (opts.queues?.length) await reportBacklog(opts.batch, opts.queues, now(), opts.log);
+        return watchPrices();
+    };
+
+    async function watchPrices(): Promise<SpotWatchOutcome> {
         const history = (await opts.ec2.send(
             new DescribeSpotPriceHistoryCommand({
                 // Instance types come from stack config, which validated them against the price table.
@@ -158,7 +166,7 @@ export function makeSpotWatchHandler(opts: SpotWatchOptions): () => Promise<Spot
             );
         }
         return { action: "none", ratioPercent: rounded, reason: reduced ? "already reduced" : "price below threshold" };
-    };
+    }
 
     async function publish(subject: string, message: string) {
         await opts.sns.send(

@@ -147,12 +147,16 @@ describe("form-sender deployment artifacts", function () {
 
         assert.equal(aws.submittedJobs.length, 1);
         const job = aws.submittedJobs[0];
-        assert.equal(
-            job.jobQueue,
-            plan.inputs("aws:batch/jobQueue:JobQueue", "form-sender-queue-spot-then-ondemand").name,
-        );
+        // On-demand fallback is off unless the targeting or the stack allows it (seed 003 §7).
+        assert.equal(job.jobQueue, plan.inputs("aws:batch/jobQueue:JobQueue", "form-sender-queue-spot").name);
         assert.deepEqual(job.arrayProperties, { size: 2 });
         const env = envOf(job);
+        // The stack's job size and default workers reached the deployed function through its environment.
+        assert.deepEqual(job.containerOverrides?.resourceRequirements, [
+            { type: "VCPU", value: "4" },
+            { type: "MEMORY", value: "7680" },
+        ]);
+        assert.equal(env.FORM_SENDER_WORKERS, "8");
         assert.equal(env.FORM_SENDER_EXECUTION_ID, out.execution_id);
         const configUrl = env.FORM_SENDER_CLIENT_CONFIG_URL ?? "";
         const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(configUrl)!;

@@ -32,4 +32,48 @@ describe("form-sender configuration", () => {
             'ops-platform:formSenderDispatcherReservedConcurrency: expected an integer from 0 to 1000, got "-1". Fix: pulumi config set formSenderDispatcherReservedConcurrency 0 --stack stg',
         ]);
     });
+
+    it("defaults the per-submit settings to the code defaults, on-demand fallback off (seed 003)", () => {
+        const f = parseStackConfig("stg", MINIMAL_CONFIG).formSender;
+        assert.deepEqual(
+            [
+                f.defaultPreferSpot,
+                f.defaultAllowOnDemandFallback,
+                f.defaultWorkersPerWorkflow,
+                f.defaultSessionMaxHours,
+            ],
+            [true, false, 8, 8],
+        );
+    });
+
+    it("refuses default workers the job's vCPU and memory do not hold, naming the fix", () => {
+        assert.deepEqual(problems({ formSenderDefaultWorkersPerWorkflow: "11" }), []);
+        const [message] = problems({ formSenderDefaultWorkersPerWorkflow: "12" });
+        assert.match(
+            message,
+            /^ops-platform:formSenderDefaultWorkersPerWorkflow: expected as many workers as the job's vCPU and memory hold, got "12"\. Fix: formSenderDefaultWorkersPerWorkflow 12 does not fit a job of 4 vCPU \/ 7680 MiB: 12 workers need 81 % of its CPU .* Use formSenderDefaultWorkersPerWorkflow 11 or fewer/,
+        );
+        // Two vCPUs hold five workers.
+        assert.match(
+            problems({ formSenderJobVcpus: "2", formSenderDefaultWorkersPerWorkflow: "6" })[0],
+            /Use formSenderDefaultWorkersPerWorkflow 5 or fewer, or give the job formSenderJobVcpus 3 and formSenderJobMemoryMib 7680$/,
+        );
+    });
+
+    it("refuses a job size none of the instance types holds", () => {
+        const cTypes = '["c6a.xlarge","c5a.xlarge","c6i.xlarge"]';
+        assert.deepEqual(problems({ formSenderInstanceTypes: cTypes, formSenderJobMemoryMib: "8192" }), [
+            "ops-platform:formSenderJobVcpus: expected a job size one of formSenderInstanceTypes holds (at most 4 vCPU / " +
+                '7680 MiB with these types); Batch never places a larger job, got "4 vCPU / 8192 MiB (formSenderJobMemoryMib)". ' +
+                "Fix: lower formSenderJobVcpus / formSenderJobMemoryMib or add larger instance types",
+        ]);
+        // m6a.xlarge has 16 GiB: a 15,360 MiB job fits it.
+        assert.deepEqual(
+            problems({
+                formSenderInstanceTypes: '["c6a.xlarge","m6a.xlarge"]',
+                formSenderJobMemoryMib: "15360",
+            }),
+            [],
+        );
+    });
 });

@@ -40,7 +40,8 @@ interface LifecycleRule {
 }
 
 /** Statements allowed a "*" resource, each because AWS offers no resource-level permission. */
-const STAR_ALLOWED = new Set(["EcrAuth", "Tracing", "ReadPricesAndCapacity"]);
+// ListQueuedJobs: batch:ListJobs names no resource type (Service Authorization Reference, list_awsbatch).
+const STAR_ALLOWED = new Set(["EcrAuth", "Tracing", "ReadPricesAndCapacity", "ListQueuedJobs"]);
 
 describe("FormSenderBatch", function () {
     this.timeout(120000);

@@ -4,7 +4,9 @@
  */
 import { strict as assert } from "assert";
 import { makeBatchEventsHandler } from "../../functions/formSender/batchEvents";
-import type { RpcClient } from "../../functions/formSender/dispatcher";
+import { makeDispatcher, type RpcClient } from "../../functions/formSender/dispatcher";
+import { RPC_RETRY_MESSAGE } from "../../containers/runner/src/job";
+import { makeLogger as makeRunnerLogger } from "../../containers/runner/src/log";
 import { makeLogger } from "../../functions/formSender/log";
 import { makeSpotWatchHandler } from "../../functions/formSender/spotWatch";
 import { planFor } from "../harness";
@@ -146,6 +148,16 @@ async function spotWatchLoweredLines(): Promise<string[]> {
                     return Promise.resolve({
                         computeEnvironments: [{ computeEnvironmentArn: "ce", computeResources: { maxvCpus: 16 } }],
                     });
+                case "ListJobsCommand": {
+                    // One job RUNNABLE for 50 minutes in the Spot queue, no array parents.
+                    const { jobStatus } = describeCommand(command).input as { jobStatus?: string };
+                    return Promise.resolve({
+                        jobSummaryList:
+                            jobStatus === "RUNNABLE"
+                                ? [{ jobId: "job-9", jobName: "n", createdAt: Date.parse("2026-11-23T01:10:00Z") }]
+                                : [],
+                    });
+                }
                 default:
                     return Promise.resolve({});
             }
@@ -157,6 +169,7 @@ async function spotWatchLoweredLines(): Promise<string[]> {
         onDemandPrices: { "c6a.xlarge": 0.153 },
         topicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
         environment: "stg",
+        queues: ["stg-fs-spot"],
         ec2: client,
         batch: client,
         sns: client,
@@ -164,6 +177,54 @@ async function spotWatchLoweredLines(): Promise<string[]> {
         now: () => new Date("2026-11-23T02:00:00Z"),
     });
     return stdoutLines(handler);
+}
+
+/** The dispatcher while Supabase answers 503: the submit fails with 503 and the failed RPC is logged. */
+async function dispatcherSupabaseDownLines(): Promise<string[]> {
+    const none = { send: () => Promise.resolve({}) };
+    const handler = makeDispatcher({
+        env: "stg",
+        bucket: "fs-configs",
+        queues: { spot: "s", spotThenOnDemand: "so", onDemand: "o" },
+        jobDefinition: "jd",
+        batch: none,
+        s3: none,
+        db: () =>
+            Promise.resolve({
+                rpc: () => Promise.resolve({ data: null, error: { message: "Service Unavailable" }, status: 503 }),
+            }),
+        presignPut: () => Promise.resolve(""),
+        log: makeLogger({ component: "dispatcher" }),
+    });
+    return stdoutLines(async () => {
+        const res = await handler({
+            httpMethod: "POST",
+            path: "/form-sender/submit",
+            resource: "/form-sender/submit",
+            body: JSON.stringify({
+                targeting_id: "T3",
+                client_config: {
+                    client: {
+                        company_name: "A",
+                        last_name: "B",
+                        first_name: "C",
+                        email: "a@example.com",
+                        phone: "03-1234-5678",
+                    },
+                    message: { body: "x" },
+                },
+                execution: { run_total: 1 },
+            }),
+        });
+        assert.equal(res.statusCode, 503, res.body);
+    });
+}
+
+/** The runner's line for a Supabase call it retries, written by its own logger. */
+async function runnerRetryLines(): Promise<string[]> {
+    const lines: string[] = [];
+    makeRunnerLogger((l) => lines.push(l), { run_index: 1 }).warn(RPC_RETRY_MESSAGE, { fn: "claim", attempt: 1 });
+    return Promise.resolve(lines);
 }
 
 interface MetricFilterInputs {
@@ -206,11 +267,16 @@ describe("form-sender metric filters", function () {
                     ...(await batchEventsFallbackLines()),
                 ],
                 [`/aws/lambda/fs-${stack}-spot-watch`]: await spotWatchLoweredLines(),
+                [`/aws/lambda/fs-${stack}-dispatcher`]: await dispatcherSupabaseDownLines(),
+                [`/aws/batch/fs-${stack}-runner`]: await runnerRetryLines(),
             };
             assert.deepEqual(filters.map((f) => f.name).sort(), [
+                `fs-${stack}-backlog`,
                 `fs-${stack}-failed-jobs`,
                 `fs-${stack}-spot-actions`,
                 `fs-${stack}-spot-fallbacks`,
+                `fs-${stack}-supabase-errors`,
+                `fs-${stack}-supabase-errors-runner`,
                 `fs-${stack}-unknown-sends`,
             ]);
             for (const f of filters) {

@@ -134,6 +134,9 @@ class ClaimSource {
     }
 }
 
+/** The line logged for each Supabase call the runner retries; the supabase-errors-runner metric filter counts it. */
+export const RPC_RETRY_MESSAGE = "Supabase call failed; retrying";
+
 export async function runJob(deps: JobDeps): Promise<number> {
     const now = deps.now ?? Date.now;
     const startedAt = now();
@@ -258,8 +261,7 @@ function openQueue(deps: JobDeps, settings: RunnerSettings, log: Logger): QueueA
         deps.rpc ?? makeRpc(settings.supabaseUrl, settings.supabaseKey, deps.fetch),
         { executionId: settings.executionId, runIndex: settings.runIndex, attempt: settings.attempt, workerId },
         {
-            onRetry: (fn, err, attempt) =>
-                log.warn("Supabase call failed; retrying", { fn, attempt, error: (err as Error).message }),
+            onRetry: (fn, err, attempt) => log.warn(RPC_RETRY_MESSAGE, { fn, attempt, error: (err as Error).message }),
         },
     );
 }

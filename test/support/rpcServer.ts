@@ -12,6 +12,7 @@
  * the schema-cache reload (functions are read from pg_catalog on every call, so a freshly migrated
  * function never answers PGRST202 here) and PGRST202's fuzzy "Perhaps you meant" hint.
  */
+import * as crypto from "crypto";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { Pool, PoolClient } from "pg";
@@ -239,6 +240,30 @@ export interface RpcServerOptions {
     readonly statementTimeoutMs?: Partial<Record<SupabaseRole, number>>;
     /** How long a call waits for a database connection before answering 503/504. @default 5000 */
     readonly connectTimeoutMs?: number;
+    /**
+     * The project's JWT secret (legacy HS256). When set, a bearer token that is an HS256 JWT signed with it runs as
+     * the role its `role` claim names, any role (PostgREST src/PostgREST/Auth.hs; a custom role must exist and be
+     * granted to the authenticator, or `SET ROLE` fails: 401). Without it, only the two keys are known.
+     */
+    readonly jwtSecret?: string;
+}
+
+/**
+ * The claims of an HS256 JWT signed with `secret`, "expired" when `exp` is past (PostgREST Auth.hs: JWTExpired,
+ * answered 401 PGRST303), or undefined when it is no such JWT.
+ */
+function verifyJwt(token: string, secret: string): Record<string, unknown> | "expired" | undefined {
+    const parts = token.split(".");
+    if (parts.length !== 3) return undefined;
+    const header = parseJson<{ alg?: string }>(Buffer.from(parts[0], "base64url").toString("utf8"));
+    if (header?.alg !== "HS256") return undefined;
+    const mac = crypto.createHmac("sha256", secret).update(`${parts[0]}.${parts[1]}`).digest();
+    const sig = Buffer.from(parts[2], "base64url");
+    if (sig.length !== mac.length || !crypto.timingSafeEqual(sig, mac)) return undefined;
+    const claims = parseJson<Record<string, unknown>>(Buffer.from(parts[1], "base64url").toString("utf8"));
+    if (!claims || typeof claims !== "object") return undefined;
+    if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) return "expired";
+    return claims;
 }
 
 export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer> {
@@ -300,14 +325,22 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
         // runs without one as db-anon-role (anon on Supabase). Keys stand for the JWTs here; a token that is
         // no key fails as PostgREST fails an undecodable JWT: 401 PGRST301 (Error.hs `JwtDecodeErr`).
         const bearer = /^Bearer\s+(.+)$/i.exec(req.headers["authorization"] ?? "")?.[1];
-        const role: SupabaseRole | undefined =
+        const jwt =
+            bearer !== undefined && opts.jwtSecret !== undefined ? verifyJwt(bearer, opts.jwtSecret) : undefined;
+        if (jwt === "expired")
+            return fail(res, 401, pgrst("PGRST303", "JWT expired"), {
+                "www-authenticate": 'Bearer error="invalid_token", error_description="JWT expired"',
+            });
+        const role: string | undefined =
             bearer === undefined
                 ? "anon"
                 : bearer === opts.serviceRoleKey
                   ? "service_role"
                   : bearer === opts.anonKey
                     ? "anon"
-                    : undefined;
+                    : typeof jwt?.role === "string"
+                      ? jwt.role
+                      : undefined;
         if (!role)
             return fail(res, 401, pgrst("PGRST301", "No suitable key or wrong key type"), {
                 "www-authenticate": 'Bearer error="invalid_token"',
@@ -389,7 +422,13 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
             await client.query(
                 "select set_config('role', $1, true), set_config('statement_timeout', $2, true), " +
                     "set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true)",
-                [role, String(timeouts[role]), JSON.stringify({ role }), req.method],
+                [
+                    role,
+                    // A custom role: its own setting (fs_runner sets 8s), here the authenticator's 8s.
+                    String(timeouts[role as SupabaseRole] ?? 8000),
+                    JSON.stringify(jwt ?? { role }),
+                    req.method,
+                ],
             );
             const sql = callSql(proc, fn, keys);
             const result = await client.query<{ body: string }>(sql, sql.includes("$1") ? [JSON.stringify(args)] : []);

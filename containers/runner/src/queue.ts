@@ -5,6 +5,7 @@
  * retried with backoff; anything else is thrown at once with the function's name and PostgREST's message.
  */
 import { createClient } from "@supabase/supabase-js";
+import { parseSupabaseKey } from "./secrets";
 import { retryWithBackoff } from "./backoff";
 import { isRetryableRpcFailure } from "./rpcFailure";
 import type { FillStatus } from "./types";
@@ -54,11 +55,17 @@ export class RpcError extends Error {
     }
 }
 
-/** supabase-js `.rpc()` wrapped to throw RpcError (with the HTTP status) instead of returning `{ error }`. */
+/**
+ * supabase-js `.rpc()` wrapped to throw RpcError (with the HTTP status) instead of returning `{ error }`. `key` is a
+ * plain API key or the runner key (secrets.ts `parseSupabaseKey`), whose JWT supabase-js sends as the bearer token
+ * (its `accessToken` option) beside the API key.
+ */
 export function makeRpc(url: string, key: string, fetchImpl?: typeof fetch): RpcCall {
-    const client = createClient(url, key, {
+    const { apikey, accessToken } = parseSupabaseKey(key);
+    const client = createClient(url, apikey, {
         auth: { persistSession: false, autoRefreshToken: false },
         global: fetchImpl ? { fetch: fetchImpl } : undefined,
+        ...(accessToken === undefined ? {} : { accessToken: () => Promise.resolve(accessToken) }),
     });
     return async (fn, args) => {
         let res;

@@ -1,6 +1,7 @@
 /**
  * The Supabase URL and key, read once at start from Secrets Manager with the job role and kept in this process's
- * memory only. The job definition passes the secrets' ARNs, never their values: a value Batch injects as an
+ * memory only. The key is the runner's own (`RunnerKey`: fs_runner, its RPCs only) or, until an operator mints one,
+ * the service-role key. The job definition passes the secrets' ARNs, never their values: a value Batch injects as an
  * environment variable sits in /proc/<pid>/environ of the runner and of every process it starts without a fresh
  * environment, where a page that breaks out of Chromium's renderer would look first (policy rule
  * `batch-runner-no-secret-env`, policy/THREAT_MODEL.md "Hostile sites").
@@ -32,6 +33,54 @@ export class SecretsError extends Error {
 }
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+
+/**
+ * The runner's own Supabase credential, as `npm run mint-runner-key` writes it (scripts/mintRunnerKey.ts): the
+ * project's publishable (or legacy anon) key for the `apikey` header, and a JWT whose `role` claim is `fs_runner`, a
+ * role that may execute the runner's RPCs and nothing else
+ * (supabase/migrations/20261127000300_form_sender_runner_role.sql),
+ * sent as `Authorization: Bearer`. Supabase's gateway wants a project API key in `apikey` and takes a minted JWT only
+ * in `Authorization` (https://supabase.com/docs/guides/auth/signing-keys, "How to create (mint) JWTs").
+ */
+export interface RunnerKey {
+    readonly apikey: string;
+    readonly access_token: string;
+}
+
+/** The key as the Supabase client takes it: `apikey`, and the bearer token when it is not the key itself. */
+export interface SupabaseKeyParts {
+    readonly apikey: string;
+    readonly accessToken?: string;
+}
+
+/**
+ * Reads the key secret's value: a runner key (JSON `{"apikey", "access_token"}`) or a plain API key (the service-role
+ * key, as before the runner had a role of its own). Errors name the fields, never a value.
+ */
+export function parseSupabaseKey(value: string): SupabaseKeyParts {
+    const text = value.trim();
+    if (!text.startsWith("{")) return { apikey: text };
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        throw new SecretsError(
+            "the Supabase key is neither an API key nor a runner key: it starts with { but is not JSON; " +
+                "write it with npm run mint-runner-key",
+            false,
+        );
+    }
+    const o = (parsed ?? {}) as Partial<Record<keyof RunnerKey, unknown>>;
+    const bad = (["apikey", "access_token"] as const).filter((k) => typeof o[k] !== "string" || !String(o[k]).trim());
+    if (bad.length)
+        throw new SecretsError(
+            `the runner key must be JSON {"apikey": "<publishable or anon key>", "access_token": "<runner JWT>"}; ` +
+                `${bad.join(" and ")} ${bad.length > 1 ? "are" : "is"} missing or empty; ` +
+                "write it with npm run mint-runner-key",
+            false,
+        );
+    return { apikey: String(o.apikey).trim(), accessToken: String(o.access_token).trim() };
+}
 
 /**
  * Reads the Supabase credentials: from Secrets Manager when the job definition names the secrets (always in Batch),
@@ -107,5 +156,10 @@ export async function loadSupabaseCredentials(
         return value;
     };
     const [url, key] = await Promise.all([read(URL_SECRET_VAR, urlArn!), read(KEY_SECRET_VAR, keyArn!)]);
+    try {
+        parseSupabaseKey(key);
+    } catch (err) {
+        throw new SecretsError(`the secret ${keyArn} (${KEY_SECRET_VAR}): ${(err as Error).message}`, false);
+    }
     return { url, key, source: "secrets-manager" };
 }

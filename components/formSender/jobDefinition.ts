@@ -1,8 +1,8 @@
 /**
- * The runner's job definition and what it needs: the Supabase secrets (with their values when the
- * stack supplies them), the job log group, the execution role (pull, log) and the job role (read
- * its client config and the two Supabase secrets), and the SSM parameter that publishes the
- * definition. The functions submit jobs with this definition and pass these roles.
+ * The runner's job definition and what it needs: the Supabase secrets (URL and service-role key with their values
+ * when the stack supplies them; the runner's own key, which operators mint), the job log group, the execution role
+ * (pull, log) and the job role (read its client config, the URL and the runner's key), and the SSM parameter that
+ * publishes the definition. The functions submit jobs with this definition and pass these roles.
  *
  * The runner opens pages on sites nobody here controls (policy/THREAT_MODEL.md "Hostile sites"), so
  * no secret value is in its container's environment: the definition passes the secrets' ARNs and
@@ -58,6 +58,8 @@ export interface RunnerJob {
     readonly jobDefinition: aws.batch.JobDefinition;
     readonly supabaseUrlSecret: aws.secretsmanager.Secret;
     readonly supabaseKeySecret: aws.secretsmanager.Secret;
+    /** The runner's own key (publishable key + fs_runner JWT), written by `npm run mint-runner-key`. */
+    readonly supabaseRunnerKeySecret: aws.secretsmanager.Secret;
     /** The role the runner's container runs as. */
     readonly jobRole: RoleWithPolicy;
     /** The role ECS uses to start the container. */
@@ -84,6 +86,22 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
         {
             name: `/fs-runner/${env}/supabase/key`,
             description: "Supabase service-role key for the form-sender runner and functions",
+            recoveryWindowInDays,
+        },
+        { parent, protect: input.protectStateful },
+    );
+    // The runner's own key (issue 19): the project's publishable key and a JWT for the fs_runner role, which may
+    // execute the runner's RPCs and nothing else (supabase/migrations/20261127000300_form_sender_runner_role.sql),
+    // instead of the service-role key, which bypasses row-level security for the whole project. Operators write it
+    // with `npm run mint-runner-key` (scripts/mintRunnerKey.ts); the program never holds the signing secret, so the
+    // secret has no version here, and a job started before it has one stops at once with an error that says so
+    // (containers/runner/src/secrets.ts). The job role can read this secret and the URL, not the service-role key.
+    const supabaseRunnerKey = new aws.secretsmanager.Secret(
+        `${name}-supabase-runner-key`,
+        {
+            name: `/fs-runner/${env}/supabase/runner-key`,
+            description:
+                "Form-sender runner's Supabase key (npm run mint-runner-key): publishable key and fs_runner JWT",
             recoveryWindowInDays,
         },
         { parent, protect: input.protectStateful },
@@ -133,7 +151,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
         `${name}-job`,
         {
             service: "ecs-tasks.amazonaws.com",
-            description: "Form-sender runner: read its client config and the two Supabase secrets, nothing else",
+            description: "Form-sender runner: read its client config, the Supabase URL and its own key, nothing else",
             statements: [
                 {
                     Sid: "ReadClientConfig",
@@ -141,12 +159,13 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
                     Action: ["s3:GetObject"],
                     Resource: pulumi.interpolate`${bucket.arn}/client-config/*`,
                 },
-                // Read once at start by the runner itself (containers/runner/src/secrets.ts); these two ARNs only.
+                // Read once at start by the runner itself (containers/runner/src/secrets.ts); these two ARNs only: the
+                // URL and the runner's own key, never the service-role key the functions use.
                 {
                     Sid: "ReadSupabaseSecrets",
                     Effect: "Allow",
                     Action: ["secretsmanager:GetSecretValue"],
-                    Resource: [supabaseUrl.arn, supabaseKey.arn],
+                    Resource: [supabaseUrl.arn, supabaseRunnerKey.arn],
                 },
             ],
         },
@@ -178,7 +197,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
                     { name: "FORM_SENDER_ENV", value: "aws_batch" },
                     { name: "AWS_REGION", value: region },
                     { name: "SUPABASE_URL_SECRET_ARN", value: supabaseUrl.arn },
-                    { name: "SUPABASE_KEY_SECRET_ARN", value: supabaseKey.arn },
+                    { name: "SUPABASE_KEY_SECRET_ARN", value: supabaseRunnerKey.arn },
                 ],
                 // Chromium needs more than Docker's 64 MB /dev/shm; the init process reaps its zombies and
                 // forwards SIGTERM.
@@ -211,6 +230,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
         jobDefinition,
         supabaseUrlSecret: supabaseUrl,
         supabaseKeySecret: supabaseKey,
+        supabaseRunnerKeySecret: supabaseRunnerKey,
         jobRole,
         executionRole: execution,
     };

@@ -127,8 +127,9 @@ describe("FormSenderBatch", function () {
                 const c = json<ContainerProperties>(jd.containerProperties);
                 assert.deepEqual(c.environment[0], { name: "FORM_SENDER_ENV", value: "aws_batch" });
                 // Issue 19: the runner reads the Supabase secrets by ARN with its job role; no value is injected
-                // into the container's environment (`secrets`), where Chromium could read it.
-                const secretArns = [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/key`].map(
+                // into the container's environment (`secrets`), where Chromium could read it. Its key is its own
+                // (runner-key: fs_runner, its RPCs only), not the service-role key the functions read.
+                const secretArns = [`/fs-runner/${stack}/supabase/url`, `/fs-runner/${stack}/supabase/runner-key`].map(
                     (n) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${n}-AbCdEf`,
                 );
                 assert.equal(c.secrets, undefined);

@@ -10,6 +10,7 @@ const STATEFUL: [string, string][] = [
     ["aws:ecr/repository:Repository", "form-sender-runner"],
     ["aws:secretsmanager/secret:Secret", "form-sender-supabase-url"],
     ["aws:secretsmanager/secret:Secret", "form-sender-supabase-key"],
+    ["aws:secretsmanager/secret:Secret", "form-sender-supabase-runner-key"],
     ["aws:iam/user:User", "form-sender-gas"],
     ["aws:iam/accessKey:AccessKey", "form-sender-gas"],
 ];

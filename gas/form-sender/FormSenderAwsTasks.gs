@@ -65,6 +65,18 @@ function startFormSenderAws(targetingId) {
                     "Script Property USE_AWS_BATCH is not TRUE); set useAwsBatch to TRUE on its row to pilot it",
             );
         }
+        // A start-all in progress submits it with its own key; a second start now would be a second execution.
+        var saved = PropertiesService.getScriptProperties().getProperty(FORM_SENDER_AWS_RUN_PROPERTY);
+        if (saved && JSON.parse(saved).queue.indexOf(id) >= 0) {
+            throw new Error(
+                "targeting " +
+                    id +
+                    " is queued in the start-all in progress, which starts it; nothing was submitted. Wait for " +
+                    "it, or run stopSpecificFormSenderAwsTask('" +
+                    id +
+                    "') first to drop it from the queue",
+            );
+        }
         return formSenderAwsStartRow_(sheet, row, formSenderAwsRunId_(), { testMode: false });
     });
 }

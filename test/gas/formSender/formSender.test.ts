@@ -455,6 +455,13 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
             );
             p.properties.set("FORM_SENDER_AWS_RUN", JSON.stringify({ run_id: "gas-x", queue: ["A2"], started: 0 }));
             assert.deepEqual(plain(p.execution().resumeFormSenderAws()), { done: false, busy: true });
+            p.lockHolder = null;
+            // A manual start of a targeting the saved start-all still has queued would make a second execution.
+            assert.throws(
+                () => p.execution().startFormSenderAws("A2"),
+                /targeting A2 is queued in the start-all in progress, which starts it; nothing was submitted/,
+            );
+            p.lockHolder = 999;
             assert.deepEqual(
                 p.triggers.map((t) => t.handler),
                 ["resumeFormSenderAws"],

@@ -51,6 +51,7 @@ export interface DomElement extends DomNode {
     querySelector(selector: string): DomElement | null;
     querySelectorAll(selector: string): ArrayLike<DomElement>;
     getBoundingClientRect(): DomRect;
+    getClientRects(): ArrayLike<DomRect>;
     checkVisibility?(options: object): boolean;
     click(): void;
     focus(options?: object): void;

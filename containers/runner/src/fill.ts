@@ -580,8 +580,9 @@ async function invalidFieldIds(frame: Frame, formId: number): Promise<Array<{ fi
         if (!form || form.tagName !== "FORM" || form.noValidate || form.checkValidity()) {
             return [];
         }
+        // Only fields shown now: a wizard's later steps are hidden and filled when they appear.
         return (Array.from(form.elements) as DomControl[])
-            .filter((el) => el.willValidate && !el.checkValidity())
+            .filter((el) => el.willValidate && !el.checkValidity() && el.getClientRects().length > 0)
             .map((el) => ({ fid: Number(el.getAttribute("data-ops-fid") ?? "0"), message: el.validationMessage }));
     }, formId);
 }

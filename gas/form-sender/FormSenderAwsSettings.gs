@@ -22,12 +22,21 @@ var FORM_SENDER_AWS_COLUMNS = {
     concurrent_workflow: { payload: "execution.run_total", type: "integer", min: 1, max: 10000 },
     batch_instance_count: { payload: "execution.run_total", type: "integer", min: 1, max: 10000 },
     shards: { payload: "execution.shards", type: "integer", min: 1, max: 10000 },
-    use_extra_table: { payload: "tables.use_extra_table", type: "boolean" },
+    use_extra_table: {
+        payload: null,
+        type: "boolean",
+        onlyFalse:
+            "the runner works from the one send_queue table and has no extra table (the API refuses " +
+            "tables.use_extra_table true). Clear the cell or set FALSE, and put the targeting's companies in send_queue",
+    },
     test_mode: { payload: "test_mode", type: "boolean" },
     batch_prefer_spot: { payload: "batch.prefer_spot", type: "boolean" },
     batch_allow_on_demand_fallback: { payload: "batch.allow_on_demand_fallback", type: "boolean" },
     batch_max_attempts: { payload: "batch.max_attempts", type: "integer", min: 1, max: 10 },
     batch_workers_per_workflow: { payload: "batch.workers_per_workflow", type: "integer", min: 1, max: 16 },
+    // SubmitJob resourceRequirements of the job; the dispatcher refuses a size no instance type holds.
+    batch_vcpus: { payload: "batch.vcpus", type: "integer", min: 1, max: 192 },
+    batch_memory_mib: { payload: "batch.memory_mib", type: "integer", min: 512, max: 786432 },
     session_max_hours: { payload: "session_max_hours", type: "number", min: 0.01, max: 24 },
     send_end_time: { payload: "send_end_time", type: "time" },
 };
@@ -40,10 +49,16 @@ var FORM_SENDER_AWS_UNSUPPORTED_COLUMNS = {
     batch_max_parallelism:
         "AWS Batch has no per-job concurrency cap; the compute environment's maxvCpus (formSenderMaxVcpus) caps " +
         "every targeting together. Clear the cell",
-    batch_machine_type: "instance types are chosen per stack (formSenderInstanceTypes), not per job. Clear the cell",
-    batch_vcpu_per_worker: "vCPU per job is a stack setting (formSenderJobVcpus). Clear the cell",
-    batch_memory_per_worker_mb: "memory per job is a stack setting (formSenderJobMemoryMib). Clear the cell",
-    batch_memory_buffer_mb: "memory per job is a stack setting (formSenderJobMemoryMib). Clear the cell",
+    batch_machine_type:
+        "Batch picks the instance from the stack's formSenderInstanceTypes; a job asks for a size. Clear the cell " +
+        "and set batch_vcpus and batch_memory_mib",
+    batch_vcpu_per_worker:
+        'the vCPU a worker needs is measured once (README "Runner density"), not set per job. Clear the cell and ' +
+        "set batch_vcpus for the whole job",
+    batch_memory_per_worker_mb:
+        'the memory a worker needs is measured once (README "Runner density"), not set per job. Clear the cell and ' +
+        "set batch_memory_mib for the whole job",
+    batch_memory_buffer_mb: "memory is set for the whole job. Clear the cell and set batch_memory_mib",
     batch_signed_url_ttl_hours: "the job reads its config from s3:// with its own role; no URL expires. Clear the cell",
     batch_signed_url_refresh_threshold_seconds:
         "the job reads its config from s3:// with its own role; no URL expires. Clear the cell",
@@ -159,14 +174,17 @@ function formSenderAwsPayload_(row, options) {
     var runTotal = 1;
     Object.keys(FORM_SENDER_AWS_COLUMNS).forEach(function (column) {
         var spec = FORM_SENDER_AWS_COLUMNS[column];
-        if (!spec.payload || column === "targeting_id" || column === "client_config") return;
+        if ((!spec.payload && !spec.onlyFalse) || column === "targeting_id" || column === "client_config") return;
         try {
             var value = null;
             if (spec.type === "boolean") value = formSenderAwsBoolean_(row[column], where(column));
-            else if (spec.type === "integer" || spec.type === "number")
+            if (spec.onlyFalse && value === true) {
+                problems.push(where(column) + " is " + JSON.stringify(row[column]) + ": " + spec.onlyFalse);
+                return;
+            } else if (spec.type === "integer" || spec.type === "number")
                 value = formSenderAwsNumber_(row[column], spec, where(column));
             else if (spec.type === "time") value = formSenderAwsTime_(row[column], where(column));
-            if (value === null) return;
+            if (value === null || !spec.payload) return;
             if (spec.payload === "execution.run_total") runTotal = Math.max(runTotal, value);
             else formSenderAwsSet_(body, spec.payload, value);
         } catch (e) {

@@ -27,6 +27,8 @@ const HEADER = [
     "batch_allow_on_demand_fallback",
     "batch_max_attempts",
     "batch_workers_per_workflow",
+    "batch_vcpus",
+    "batch_memory_mib",
     "session_max_hours",
     "send_end_time",
     "batch_max_parallelism",
@@ -181,6 +183,8 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
                     batch_allow_on_demand_fallback: "false",
                     batch_max_attempts: 2,
                     batch_workers_per_workflow: 4,
+                    batch_vcpus: 4,
+                    batch_memory_mib: "7680",
                     session_max_hours: 6,
                     send_end_time: sendEnd,
                     memo: "operator's note",
@@ -209,6 +213,10 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
         assert.equal(jobs[0].jobQueue, "stg-fs-spot");
         assert.equal(jobs[0].retryStrategy?.attempts, 2);
         assert.deepEqual(jobs[0].arrayProperties, { size: 4 });
+        assert.deepEqual(
+            Object.fromEntries((jobs[0].containerOverrides?.resourceRequirements ?? []).map((r) => [r.type, r.value])),
+            { VCPU: "4", MEMORY: "7680" },
+        );
         const vars = env(jobs[0]);
         assert.deepEqual(
             [

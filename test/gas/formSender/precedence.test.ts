@@ -4,7 +4,14 @@
  * what was not sent from its stack defaults, then from CODE_DEFAULTS (resolveOverrides).
  */
 import { strict as assert } from "assert";
-import { CODE_DEFAULTS, resolveOverrides, SubmitDefaults } from "../../../functions/formSender/dispatcher";
+import {
+    CODE_DEFAULTS,
+    CODE_JOB_SIZE,
+    JobSize,
+    resolveJobSize,
+    resolveOverrides,
+    SubmitDefaults,
+} from "../../../functions/formSender/dispatcher";
 import type { BatchOverrides } from "../../../functions/formSender/submitSchema";
 import { AppsScriptProject } from "./appsScript";
 
@@ -66,6 +73,35 @@ describe("per-targeting settings precedence: targeting column → stack default 
             assert.equal(effective(cells, stack)[c.setting], c.expected);
         });
     }
+
+    // The job size: column → the stack's job definition (formSenderJobVcpus / formSenderJobMemoryMib) → code default.
+    const SIZE_COLUMN: Record<keyof JobSize, [column: string, cell: string | number, value: number, stack: number]> = {
+        vcpus: ["batch_vcpus", "8", 8, 2],
+        memory_mib: ["batch_memory_mib", 15360, 15360, 3584],
+    };
+    for (const key of Object.keys(SIZE_COLUMN) as (keyof JobSize)[]) {
+        const [column, cell, value, stackValue] = SIZE_COLUMN[key];
+        for (const [set, stack, expected, from] of [
+            [true, true, value, "column"],
+            [true, false, value, "column"],
+            [false, true, stackValue, "stack default"],
+            [false, false, CODE_JOB_SIZE[key], "code default"],
+        ] as [boolean, boolean, number, string][]) {
+            it(`${key}: column ${set ? "set" : "blank"}, stack ${stack ? "set" : "unset"} → ${from}`, () => {
+                const p = payload({ [column]: set ? cell : "" });
+                const stackSize = { ...CODE_JOB_SIZE, ...(stack ? { [key]: stackValue } : {}) };
+                assert.equal(resolveJobSize(p.batch ?? {}, stackSize)[key], expected);
+            });
+        }
+    }
+
+    it("refuses use_extra_table TRUE (the runner has one send queue) and sends nothing for FALSE", () => {
+        assert.throws(
+            () => payload({ use_extra_table: true }),
+            /column use_extra_table of targeting T1 is true: the runner works from the one send_queue table/,
+        );
+        assert.equal((payload({ use_extra_table: "FALSE" }) as { tables?: unknown }).tables, undefined);
+    });
 
     it("a blank column is not sent at all, so the dispatcher can apply the stack default", () => {
         const p = payload(Object.fromEntries(settings.map((s) => [COLUMN[s], ""])));

@@ -34,7 +34,13 @@ export interface BatchJobDetail {
         statusReason?: string;
     }[];
     arrayProperties?: { size?: number; index?: number };
-    container?: { environment?: { name: string; value: string }[]; exitCode?: number; reason?: string };
+    container?: {
+        environment?: { name: string; value: string }[];
+        exitCode?: number;
+        reason?: string;
+        /** The container's effective VCPU / MEMORY: the job definition's, overridden by SubmitJob's. */
+        resourceRequirements?: { type: string; value: string }[];
+    };
     retryStrategy?: SubmitJobCommandInput["retryStrategy"];
     tags?: Record<string, string>;
     createdAt?: number;
@@ -65,6 +71,28 @@ export const CAPACITY_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY";
 const TERMINAL: readonly string[] = ["succeeded", "failed", "cancelled"];
 
 const env = (d: BatchJobDetail, name: string) => d.container?.environment?.find((e) => e.name === name)?.value;
+
+const requirement = (d: BatchJobDetail, type: string) => {
+    const v = d.container?.resourceRequirements?.find((r) => r.type === type)?.value;
+    return v === undefined ? undefined : Number(v);
+};
+
+/**
+ * What a job's container ran with, from the state-change event (its detail is the JobDetail,
+ * https://docs.aws.amazon.com/batch/latest/userguide/batch_job_events.html): the queue, the effective vCPU and
+ * memory (resourceRequirements after the submit's overrides) and the workers the dispatcher passed. The instance
+ * type is not in the event; the runner reports it (record_job_run from containers/runner/src/job.ts).
+ */
+export function ranWith(d: BatchJobDetail): Record<string, unknown> {
+    const workers = env(d, "FORM_SENDER_WORKERS");
+    const fields: Record<string, unknown> = {
+        queue: d.jobQueue.split("/").pop(),
+        vcpus: requirement(d, "VCPU"),
+        memory_mib: requirement(d, "MEMORY"),
+        workers: workers === undefined ? undefined : Number(workers),
+    };
+    return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
+}
 
 export type BatchEventOutcome =
     | { action: "ignored"; reason: string }
@@ -150,6 +178,15 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                 });
                 attempts++;
             }
+            // The attempt running now, or the last one that ran: what it ran with (metadata.batch.ran).
+            const ranAttempt = d.status === "RUNNING" ? (d.attempts?.length ?? 0) + 1 : (d.attempts?.length ?? 0);
+            if (ranAttempt > 0)
+                await rpc(db, "record_job_run", {
+                    p_execution_id: executionId,
+                    p_run_index: runIndex,
+                    p_attempt: ranAttempt,
+                    p_ran: ranWith(d),
+                });
         }
         if (isChild) return { action: "recorded", executionId, attempts };
 
@@ -284,6 +321,15 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             ...(d.retryStrategy ? { retryStrategy: d.retryStrategy } : {}),
             containerOverrides: {
                 environment: (d.container?.environment ?? []).filter((e) => e.name.startsWith("FORM_SENDER_")),
+                // The same size as the Spot job (the dispatcher's override), not the job definition's default: the
+                // workers were checked against it (dispatcher.ts checkJobSize).
+                ...(d.container?.resourceRequirements?.some((r) => r.type === "VCPU" || r.type === "MEMORY")
+                    ? {
+                          resourceRequirements: d.container.resourceRequirements
+                              .filter((r) => r.type === "VCPU" || r.type === "MEMORY")
+                              .map((r) => ({ type: r.type as "VCPU" | "MEMORY", value: r.value })),
+                      }
+                    : {}),
             },
             tags: { ...(d.tags ?? {}), "ops:execution-id": executionId, "ops:fallback-from": d.jobId },
             propagateTags: true,

@@ -267,6 +267,31 @@ describe("batch-events", function () {
         assert.equal(batch.sent.length, 1);
     });
 
+    it("falls back on demand with the Spot job's vCPU and memory, not the job definition's", async () => {
+        const { executionId, key } = await submittedExecution("E4S");
+        const base = event(executionId, key, { jobId: "job-E4S", status: "FAILED" });
+        await handler({
+            ...base,
+            detail: {
+                ...base.detail,
+                statusReason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                container: {
+                    ...base.detail.container,
+                    resourceRequirements: [
+                        { type: "VCPU", value: "2" },
+                        { type: "MEMORY", value: "3840" },
+                        { type: "GPU", value: "0" },
+                    ],
+                },
+            },
+        });
+        const resubmitted = batch.sent[0].input as { containerOverrides?: { resourceRequirements?: unknown } };
+        assert.deepEqual(resubmitted.containerOverrides?.resourceRequirements, [
+            { type: "VCPU", value: "2" },
+            { type: "MEMORY", value: "3840" },
+        ]);
+    });
+
     it("does not fall back when the execution forbids on-demand", async () => {
         const { executionId, key } = await submittedExecution("E5", { fallback: false });
         await handler(

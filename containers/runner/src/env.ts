@@ -33,6 +33,9 @@ export interface RunnerSettings {
     readonly supabaseKey: string;
     /** `FORM_SENDER_WORKERS` (`workers_per_workflow`), 1..16. @default 4 */
     readonly workers: number;
+    /** `FORM_SENDER_JOB_VCPUS` / `FORM_SENDER_JOB_MEMORY_MIB`: the job's size as submitted; null when unset. */
+    readonly jobVcpus: number | null;
+    readonly jobMemoryMib: number | null;
     /** `FORM_SENDER_TEST_MODE`; null when unset (the execution row's `test_mode` is used). */
     readonly testMode: boolean | null;
     /** `FORM_SENDER_SESSION_MAX_HOURS`. @default 8 */
@@ -195,6 +198,12 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
             "main.ts reads it from the Secrets Manager secret SUPABASE_KEY_SECRET_ARN names (src/secrets.ts)",
         ),
         workers: int(env, "FORM_SENDER_WORKERS", 4, 1, 16, "workers_per_workflow is 1..16"),
+        jobVcpus: env.FORM_SENDER_JOB_VCPUS?.trim()
+            ? int(env, "FORM_SENDER_JOB_VCPUS", null, 1, 192, "the dispatcher passes the job's vCPU count")
+            : null,
+        jobMemoryMib: env.FORM_SENDER_JOB_MEMORY_MIB?.trim()
+            ? int(env, "FORM_SENDER_JOB_MEMORY_MIB", null, 4, 786432, "the dispatcher passes the job's memory in MiB")
+            : null,
         testMode: bool(env, "FORM_SENDER_TEST_MODE"),
         sessionMaxHours: num(env, "FORM_SENDER_SESSION_MAX_HOURS", 8, 0.0001, 72, "session_max_hours is in hours"),
         sendEndTime: sendEnd,

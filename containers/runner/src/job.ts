@@ -15,6 +15,7 @@ import * as fs from "fs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Browser } from "playwright-core";
 import type { ClientConfig } from "../../../functions/formSender/clientConfig";
+import { MEMORY_WARNING_SHARE } from "../../../functions/formSender/sizing";
 import { ClientConfigError, loadClientConfig } from "./clientConfigSource";
 import { msUntilJst, readSettings, SettingsError, shardsForRun, type RunnerSettings } from "./env";
 import { fillContactForm, SubmitAbandoned } from "./fill";
@@ -57,6 +58,66 @@ export interface JobDeps {
     /** Supabase RPC transport; defaults to supabase-js against SUPABASE_URL. */
     readonly rpc?: RpcCall;
     readonly now?: () => number;
+    /** Reads a small file of /sys (instance type, cgroup memory); undefined when absent. @default fs.readFileSync */
+    readonly readSystemFile?: ReadSystemFile;
+}
+
+export type ReadSystemFile = (path: string) => string | undefined;
+
+const readSystemFileSync: ReadSystemFile = (path) => {
+    try {
+        return fs.readFileSync(path, "utf8").trim();
+    } catch {
+        return undefined;
+    }
+};
+
+/** How long each run report may retry: it is bookkeeping, never worth holding the job. */
+const RUN_REPORT_DEADLINE_MS = 5000;
+const MIB = 1024 * 1024;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
+
+/** A cgroup memory file in MiB; undefined when absent or "max" (no limit). */
+function cgroupMib(read: ReadSystemFile, v2: string, v1: string): number | undefined {
+    const raw = read(v2) ?? read(v1);
+    if (raw === undefined || raw === "max" || !/^\d+$/.test(raw)) return undefined;
+    const bytes = Number(raw);
+    // cgroup v1 reports "no limit" as a huge page-aligned number.
+    return bytes >= 2 ** 62 ? undefined : Math.round(bytes / MIB);
+}
+
+/**
+ * What the host says about this container at start: the instance type from the DMI product name (EC2's Nitro
+ * instances name their type there; null elsewhere, e.g. in tests or on a laptop) and the memory limit the kernel
+ * enforces on the container's cgroup (v2 `memory.max`, v1 `memory.limit_in_bytes`: Linux
+ * Documentation/admin-guide/cgroup-v2.rst and cgroup-v1/memory.rst), which Batch sets from the job's MEMORY.
+ */
+export function hostFacts(read: ReadSystemFile): { instance_type: string | null; memory_limit_mib: number | null } {
+    const product = read("/sys/devices/virtual/dmi/id/product_name");
+    return {
+        instance_type: product !== undefined && INSTANCE_TYPE.test(product) ? product : null,
+        memory_limit_mib:
+            cgroupMib(read, "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes") ?? null,
+    };
+}
+
+/**
+ * The container's peak memory (cgroup v2 `memory.peak`, Linux 5.19+; v1 `memory.max_usage_in_bytes`): every worker,
+ * Chromium and the runner together, since the job's memory limit is shared. `memory_warning` when the peak reached
+ * MEMORY_WARNING_SHARE (90 %) of the limit: the sizing margin is gone and the kernel's OOM kill is near.
+ */
+export function memoryReport(
+    read: ReadSystemFile,
+    limitMib: number | null,
+): { peak_memory_mib: number; memory_share: number | null; memory_warning: boolean } | undefined {
+    const peak = cgroupMib(read, "/sys/fs/cgroup/memory.peak", "/sys/fs/cgroup/memory/memory.max_usage_in_bytes");
+    if (peak === undefined) return undefined;
+    const share = limitMib ? Math.round((peak / limitMib) * 1000) / 1000 : null;
+    return {
+        peak_memory_mib: peak,
+        memory_share: share,
+        memory_warning: share !== null && share >= MEMORY_WARNING_SHARE,
+    };
 }
 
 type StopReason = "queue_end" | "send_end_time" | "session_max_hours" | "sigterm";
@@ -154,7 +215,16 @@ export async function runJob(deps: JobDeps): Promise<number> {
     if (typeof plan === "number") {
         return plan;
     }
-    const end = new AttemptEnd(queue, log, sigterm, now, startedAt);
+    const read = deps.readSystemFile ?? readSystemFileSync;
+    const facts = hostFacts(read);
+    await reportRun(queue, log, {
+        ...facts,
+        vcpus: settings.jobVcpus,
+        memory_mib: settings.jobMemoryMib,
+        workers: settings.workers,
+    });
+    const limitMib = facts.memory_limit_mib ?? settings.jobMemoryMib;
+    const end = new AttemptEnd(queue, log, sigterm, now, startedAt, () => memoryReport(read, limitMib));
     const config = await loadConfigOrFinish(deps, settings, log, sigterm, end);
     if (typeof config === "number") {
         return config;
@@ -343,6 +413,15 @@ async function startAttempt(
     return { arraySize, totalShards, testMode, targetingId, shards };
 }
 
+/** Records what the attempt ran with; a failure is logged and never stops the job. */
+async function reportRun(queue: QueueApi, log: Logger, ran: Record<string, unknown>): Promise<void> {
+    try {
+        await queue.recordRun(ran, RUN_REPORT_DEADLINE_MS);
+    } catch (err) {
+        log.warn("could not record what the attempt ran with", { error: (err as Error).message });
+    }
+}
+
 /** Records how a started attempt ended; each method returns the exit status. */
 class AttemptEnd {
     constructor(
@@ -351,9 +430,20 @@ class AttemptEnd {
         private readonly sigterm: Sigterm,
         private readonly now: () => number,
         private readonly startedAt: number,
+        private readonly memory: () => ReturnType<typeof memoryReport> = () => undefined,
     ) {}
 
     async finish(status: "succeeded" | "failed", reason: string, code: number): Promise<number> {
+        // Not after SIGTERM: the stop timeout leaves time for the attempt's end only.
+        const memory = this.sigterm.received ? undefined : this.memory();
+        if (memory) {
+            if (memory.memory_warning)
+                this.log.warn("memory close to the job's limit", {
+                    peak_memory_mib: memory.peak_memory_mib,
+                    memory_share: memory.memory_share,
+                });
+            await reportRun(this.queue, this.log, memory);
+        }
         try {
             await this.queue.finishAttempt(status, reason, code, this.sigterm.rpcDeadlineMs);
         } catch (err) {

@@ -120,6 +120,24 @@ export class QueueApi {
         });
     }
 
+    /**
+     * What this attempt ran with (instance type, memory limit, workers; at the end its peak memory and
+     * memory_warning), merged into the attempt's and the execution's metadata (record_job_run,
+     * supabase/migrations/20261127000200_form_sender_job_run.sql).
+     */
+    async recordRun(ran: Record<string, unknown>, deadlineMs?: number): Promise<void> {
+        await this.rpc(
+            "record_job_run",
+            {
+                p_execution_id: this.key.executionId,
+                p_run_index: this.key.runIndex,
+                p_attempt: this.key.attempt,
+                p_ran: ran,
+            },
+            deadlineMs,
+        );
+    }
+
     async finishAttempt(
         status: "succeeded" | "failed",
         reason: string,

@@ -206,7 +206,8 @@ async function dismissCookieWall(page: Page): Promise<boolean> {
                 const accept = buttons.find((b) => {
                     const t = (b.innerText || b.getAttribute("value") || b.getAttribute("aria-label") || "").trim();
                     return (
-                        /同意|accept|agree|allow|許可|了解|承諾|ok|got it/i.test(t) &&
+                        // "ok" as a word only: as a substring it is in "Cookie 設定" and "Cookieを拒否".
+                        /同意|受け入れ|受入|accept|agree|allow|許可|了解|承諾|\bok\b|got it/i.test(t) &&
                         !/拒否|reject|decline|設定|settings|詳細|manage/i.test(t)
                     );
                 });

@@ -574,6 +574,27 @@ async function pickComboOption(frame: Frame, fid: number, text: string): Promise
     return true;
 }
 
+/**
+ * Consent boxes the plan ticks that are still unticked (one that unlocks on something the runner cannot do):
+ * the browser does not validate a disabled control, so the form would go out without the consent it asks for.
+ */
+async function uncheckedConsents(frame: Frame, plans: readonly FieldPlan[]): Promise<string[]> {
+    const consents = plans.filter((p) => p.kind === "consent" && p.action.kind === "check");
+    const fids = consents.map((p) => p.field.fid);
+    const unchecked = await frame
+        .evaluate((ids) => {
+            return ids.filter((fid) => {
+                const el = document.querySelector(`[data-ops-fid="${fid}"]`) as DomControl | null;
+                if (!el) return false;
+                return el.tagName === "INPUT" ? !el.checked : el.getAttribute("aria-checked") !== "true";
+            });
+        }, fids)
+        .catch(() => [] as number[]);
+    return consents
+        .filter((p) => unchecked.includes(p.field.fid))
+        .map((p) => (p.field.label || p.field.groupLabel || p.field.name).slice(0, 40));
+}
+
 /** Fields the browser's own validation rejects (required, type, pattern), by scanner id. */
 async function invalidFieldIds(frame: Frame, formId: number): Promise<Array<{ fid: number; message: string }>> {
     return frame.evaluate((id) => {
@@ -1072,6 +1093,16 @@ export async function fillContactForm(
             "dry_run",
             false,
             `filled ${fields.length} fields, not submitted (test mode)${note}`,
+            fields,
+            formUrl,
+        );
+    }
+    const locked = await uncheckedConsents(chosen.frame, plans);
+    if (locked.length > 0) {
+        return result(
+            "failed",
+            false,
+            `consent box 「${locked.join("」「")}」 stays locked, so the form was not sent`,
             fields,
             formUrl,
         );

@@ -145,7 +145,8 @@ export function readFormSenderConfig(r: ConfigReader): FormSenderConfig {
         const largest = largestJob(instanceTypes);
         r.fail(
             "formSenderJobVcpus",
-            `a job size one of formSenderInstanceTypes holds (at most ${largest.vcpus} vCPU / ${largest.memoryMib} MiB ` +
+            "a job size one of formSenderInstanceTypes holds " +
+                `(at most ${largest.vcpus} vCPU / ${largest.memoryMib} MiB ` +
                 "with these types); Batch never places a larger job",
             `${jobVcpus} vCPU / ${jobMemoryMib} MiB (formSenderJobMemoryMib)`,
             "lower formSenderJobVcpus / formSenderJobMemoryMib or add larger instance types",

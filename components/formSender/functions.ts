@@ -300,8 +300,8 @@ export class FormSenderFunctions implements LambdaFunctions {
                         Action: ["batch:UpdateComputeEnvironment", "batch:TagResource", "batch:UntagResource"],
                         Resource: spotCe.arn,
                     },
-                    // The backlog check (functions/formSender/backlog.ts). ListJobs names no resource type in the Service
-                    // Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/
+                    // The backlog check (functions/formSender/backlog.ts). ListJobs names no resource type in the
+                    // Service Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/
                     // list_awsbatch.html), so it takes "*"; it reads job summaries only.
                     { Sid: "ListQueuedJobs", Effect: "Allow", Action: ["batch:ListJobs"], Resource: "*" },
                     { Sid: "Alert", Effect: "Allow", Action: ["sns:Publish"], Resource: input.alertsTopicArn },

@@ -738,7 +738,8 @@ export function checkJobSize(
             {
                 path: batch.vcpus !== undefined ? "/batch/vcpus" : "/batch/memory_mib",
                 message:
-                    `a job of ${where.vcpus} ${size.vcpus} and ${where.memoryMib} ${size.memory_mib} fits none of the ` +
+                    `a job of ${where.vcpus} ${size.vcpus} and ${where.memoryMib} ${size.memory_mib} ` +
+                    "fits none of the " +
                     `compute environments' instance types (${instanceTypes.join(", ")}; the largest job they hold is ` +
                     `${largest.vcpus} vCPU / ${largest.memoryMib} MiB), so Batch would never ` +
                     "place it. Ask for at most that, or add larger instance types to formSenderInstanceTypes",

@@ -10,6 +10,7 @@ import { JobExecutionRow, RpcClient } from "../../functions/formSender/dispatche
 import { supabaseRpc } from "../../functions/formSender/runtime";
 import { hostFacts, memoryReport, ReadSystemFile } from "../../containers/runner/src/job";
 import { QueueApi, RpcError } from "../../containers/runner/src/queue";
+import { ranText } from "../../scripts/lib/fs/commands";
 import { LocalSupabase, startSupabase } from "../support/supabase";
 
 const files =
@@ -171,6 +172,23 @@ describe("what a job ran with (record_job_run)", function () {
         await runner(1).recordRun({ peak_memory_mib: 900, memory_warning: false });
         const again = (await execution(id)).metadata?.batch?.ran as Record<string, unknown>;
         assert.deepEqual([again.peak_memory_mib, again.memory_warning], [3600, true]);
+    });
+
+    it("npm run fs -- show prints what the job ran with and the memory warning", () => {
+        assert.equal(ranText(undefined), "");
+        assert.equal(ranText({}), "");
+        assert.equal(
+            ranText({
+                instance_types: ["c6a.xlarge", "m6a.xlarge"],
+                vcpus: 2,
+                memory_mib: 3840,
+                workers: 4,
+                peak_memory_mib: 3600,
+                memory_warning: true,
+            }),
+            "; ran on c6a.xlarge/m6a.xlarge, 2 vCPU / 3840 MiB, 4 workers, peak 3600 MiB, MEMORY WARNING: a job came " +
+                "within 10 % of its memory; lower the workers or add memory",
+        );
     });
 
     it("answers null for an unknown execution and refuses a report that is not an object", async () => {

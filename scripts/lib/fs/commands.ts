@@ -49,11 +49,38 @@ export interface Summary {
     error: string | null;
 }
 
+/** What the containers ran with (supabase/migrations/20261127000200_form_sender_job_run.sql). */
+interface Ran {
+    instance_types?: string[];
+    vcpus?: number;
+    memory_mib?: number;
+    workers?: number;
+    peak_memory_mib?: number;
+    memory_warning?: boolean;
+}
+
+/** "; ran on c6a.xlarge, 4 vCPU / 7680 MiB, 8 workers, peak 1200 MiB" (and a memory warning), or "". */
+export function ranText(r: Ran | undefined): string {
+    if (!r) return "";
+    const parts = [
+        r.instance_types?.length ? `on ${r.instance_types.join("/")}` : undefined,
+        r.vcpus !== undefined && r.memory_mib !== undefined ? `${r.vcpus} vCPU / ${r.memory_mib} MiB` : undefined,
+        r.workers !== undefined ? `${r.workers} workers` : undefined,
+        r.peak_memory_mib !== undefined ? `peak ${r.peak_memory_mib} MiB` : undefined,
+        r.memory_warning
+            ? "MEMORY WARNING: a job came within 10 % of its memory; lower the workers or add memory"
+            : undefined,
+    ].filter((x): x is string => x !== undefined);
+    return parts.length ? `; ran ${parts.join(", ")}` : "";
+}
+
 export interface Detail extends Summary {
     run_total: number | null;
     test_mode: boolean | null;
     unknown_items: number;
     fallback: { from_queue?: string; to_queue?: string; from_job_id?: string; to_job_id?: string } | null;
+    /** metadata.batch; `ran` is what the job actually ran with (record_job_run). */
+    batch?: { ran?: Ran } | null;
     attempts: {
         run_index: number;
         attempt: number;
@@ -214,7 +241,7 @@ export async function runFs(argv: readonly string[], deps: FsDeps): Promise<numb
                 `execution ${d.execution_id}  targeting ${d.targeting_id}  status ${d.status}` +
                     (d.test_mode ? "  (test mode)" : ""),
                 `job ${d.job_name ?? "-"} (${d.job_id ?? "-"}) on ${d.job_queue ?? "-"}, ` +
-                    `run total ${d.run_total ?? "-"}`,
+                    `run total ${d.run_total ?? "-"}${ranText(d.batch?.ran)}`,
                 `submitted ${d.submitted_at ?? "-"}  finished ${d.finished_at ?? "-"}` +
                     (d.error ? `  error: ${d.error}` : ""),
                 d.fallback

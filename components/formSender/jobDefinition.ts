@@ -51,6 +51,12 @@ export interface JobDefinitionInput
     readonly supabaseServiceRoleKey?: pulumi.Input<string>;
 }
 
+/**
+ * Name of the secret that holds the runner's own Supabase key; the preflight checks the same name
+ * (scripts/lib/preflight/runnerKey.ts).
+ */
+export const runnerKeySecretName = (env: string): string => `/fs-runner/${env}/supabase/runner-key`;
+
 /** An IAM role with its inline policy, as `serviceRole` returns it. */
 export type RoleWithPolicy = ReturnType<typeof serviceRole>;
 
@@ -99,7 +105,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
     const supabaseRunnerKey = new aws.secretsmanager.Secret(
         `${name}-supabase-runner-key`,
         {
-            name: `/fs-runner/${env}/supabase/runner-key`,
+            name: runnerKeySecretName(env),
             description:
                 "Form-sender runner's Supabase key (npm run mint-runner-key): publishable key and fs_runner JWT",
             recoveryWindowInDays,

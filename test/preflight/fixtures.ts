@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { mintRunnerJwt } from "../../scripts/mintRunnerKey";
 import { emptyRegion, FakeAccount } from "../support/aws/account";
 
 export const ACCOUNT = "111122223333";
@@ -17,6 +18,28 @@ export const YT_SECRET_ARN = `arn:aws:secretsmanager:${WEATHER_REGION}:${ACCOUNT
 /** Values the secrets hold; no report may contain them. */
 export const DB_PASSWORD = "pw-must-never-be-printed";
 export const YT_KEY = "AIzaMustNeverBePrinted";
+/** The clock of every preflight run in these tests (the runner key's expiry is compared with it). */
+export const NOW = new Date("2026-11-27T12:00:00Z");
+/** The secret stg's FormSenderBatch creates for the runner's own key (jobDefinition.ts), as AWS names it. */
+export const RUNNER_KEY_NAME = "/fs-runner/stg/supabase/runner-key";
+export const RUNNER_KEY_ARN = `arn:aws:secretsmanager:${FORM_SENDER_REGION}:${ACCOUNT}:secret:${RUNNER_KEY_NAME}-MnOpQr`;
+/** The publishable key and signing secret of the runner keys below; no report may contain either, nor a token. */
+export const PUBLISHABLE_KEY = "sb_publishable_MustNeverBePrinted";
+const JWT_SECRET = "jwt-secret-must-never-be-printed";
+
+/**
+ * A runner key as `npm run mint-runner-key` writes it (its own minting code): issued `issuedDaysAgo` days before
+ * {@link NOW}, valid for `days`, for `role`.
+ */
+export function runnerKeyValue(opts: { days?: number; issuedDaysAgo?: number; role?: string } = {}): {
+    value: string;
+    token: string;
+} {
+    const issued = NOW.getTime() - (opts.issuedDaysAgo ?? 0) * 86_400_000;
+    const token = mintRunnerJwt({ secret: JWT_SECRET }, opts.days ?? 90, issued, opts.role);
+    return { value: JSON.stringify({ apikey: PUBLISHABLE_KEY, access_token: token }), token };
+}
+
 /** Pulumi.stg.yaml's sync subnets and security group. */
 export const SYNC_SUBNETS = ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60729"];
 export const SYNC_SG = "sg-0a1b2c3d4e5f60730";
@@ -96,6 +119,8 @@ export function healthyAccount(accountId: string = ACCOUNT): FakeAccount {
                 value: JSON.stringify({ username: "postgres", password: DB_PASSWORD }),
             },
             [YT_SECRET_ARN.replace(ACCOUNT, accountId)]: { name: "sync-batch/stg/youtube-api-key", value: YT_KEY },
+            // Minted after the first pulumi up, 90 days from NOW.
+            [RUNNER_KEY_ARN.replace(ACCOUNT, accountId)]: { name: RUNNER_KEY_NAME, value: runnerKeyValue().value },
         },
         denied: [],
         calls: [],

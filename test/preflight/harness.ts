@@ -5,7 +5,7 @@
 import { runPreflight, PreflightReport, CheckResult } from "../../scripts/lib/preflight";
 import { FakeAccount } from "../support/aws/account";
 import { FakeAws, startFakeAws } from "../support/aws/server";
-import { ACCESS_KEY_ID, healthyAccount, STG_OVERRIDES, toolsDir, Tools } from "./fixtures";
+import { ACCESS_KEY_ID, healthyAccount, NOW, STG_OVERRIDES, toolsDir, Tools } from "./fixtures";
 
 /**
  * Environment of a machine with credentials in the environment and no profile, SSO or instance metadata;
@@ -65,6 +65,8 @@ export interface RunOptions {
     endpoint?: string;
     /** Use the stack file's values as they are (no STG_OVERRIDES). */
     asCommitted?: boolean;
+    /** The preflight's clock (the runner key's expiry); fixtures' NOW unless given. */
+    now?: Date;
 }
 
 export interface Run {
@@ -92,6 +94,7 @@ export async function preflight(options: RunOptions = {}): Promise<Run> {
                     config,
                     checkSecretKeys: options.checkSecretKeys,
                     env: { PATH: toolsDir(options.tools) },
+                    now: options.now ?? NOW,
                 }),
         );
         return {

@@ -96,7 +96,7 @@ const increaseCommand = (q: Quota, region: string, value: number) =>
     `aws service-quotas request-service-quota-increase --service-code ${q.service} --quota-code ${q.code} ` +
     `--desired-value ${value} --region ${region}`;
 
-const couldNotCheck = (id: string, region: string, permission: string, what: string): CheckResult => ({
+export const couldNotCheck = (id: string, region: string, permission: string, what: string): CheckResult => ({
     id,
     region,
     status: "WARN",
@@ -104,7 +104,7 @@ const couldNotCheck = (id: string, region: string, permission: string, what: str
     fix: `allow ${permission} to the principal running the preflight (README "Preflight" lists what it needs)`,
 });
 
-const failedCall = (id: string, region: string, what: string, err: unknown): CheckResult => ({
+export const failedCall = (id: string, region: string, what: string, err: unknown): CheckResult => ({
     id,
     region,
     status: "FAIL",

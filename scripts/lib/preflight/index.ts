@@ -16,6 +16,7 @@ import { AccountInputs, accountChecks, callerIdentity, Clients, identityChecks }
 import { CREDENTIALS_HELP, describeError, resolveCredentials } from "./aws";
 import { CheckResult, PreflightReport, summarize } from "./report";
 import { requirementsFromPlan } from "./requirements";
+import { runnerKeyChecks } from "./runnerKey";
 import { toolingChecks } from "./tooling";
 
 export { formatReport, exitCodeOf } from "./report";
@@ -60,6 +61,8 @@ export interface PreflightOptions {
     readonly env?: NodeJS.ProcessEnv;
     /** Leave out the local tooling checks (`--skip-tooling`), e.g. on a machine that only checks the account. */
     readonly skipTooling?: boolean;
+    /** The clock the runner key's expiry is compared with; the tests pin it. Defaults to now. */
+    readonly now?: Date;
 }
 
 /** The stack's typed configuration, read from its stack file as the program reads it. */
@@ -184,10 +187,17 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
                     allowedAccountIds: allowed,
                     checkSecretKeys: options.checkSecretKeys ?? false,
                 };
-                checks.push(
-                    ...identityChecks(input, identity, identityRegion),
-                    ...(await accountChecks(clients, input)),
-                );
+                const [inAccount, runnerKey] = await Promise.all([
+                    accountChecks(clients, input),
+                    runnerKeyChecks(clients, {
+                        stack,
+                        environment: config.environment,
+                        region: config.formSender.region,
+                        checkSecretKeys: input.checkSecretKeys,
+                        now: options.now ?? new Date(),
+                    }),
+                ]);
+                checks.push(...identityChecks(input, identity, identityRegion), ...inAccount, ...runnerKey);
             }
         } finally {
             clients.destroy();

@@ -42,7 +42,8 @@ export interface FakeAccount {
     /** IAM role names that exist. */
     roles: string[];
     certificates: Record<string, { domainName: string; status: string; notAfter: Date }>;
-    secrets: Record<string, { name: string; value: string; deletedDate?: Date }>;
+    /** Secrets by ARN; `value` undefined: created without a value (no AWSCURRENT version). */
+    secrets: Record<string, { name: string; value?: string; deletedDate?: Date }>;
     /** IAM actions the caller is denied, e.g. `servicequotas:GetServiceQuota`. */
     denied: string[];
     /** Every call as `<iam prefix>:<Operation>@<region>`, in order. */

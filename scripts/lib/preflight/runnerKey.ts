@@ -147,7 +147,9 @@ export async function runnerKeyChecks(clients: Clients, input: RunnerKeyInput): 
                     id,
                     region,
                     status: "FAIL",
-                    message: `${name} is scheduled for deletion (${out.DeletedDate.toISOString()}); jobs cannot read it`,
+                    message:
+                        `${name} is scheduled for deletion (${out.DeletedDate.toISOString()}); ` +
+                        "jobs cannot read it",
                     fix: `aws secretsmanager restore-secret --secret-id ${name} --region ${region}`,
                 },
             ];
@@ -160,7 +162,9 @@ export async function runnerKeyChecks(clients: Clients, input: RunnerKeyInput): 
                     id,
                     region,
                     status: "SKIP",
-                    message: `${name} does not exist yet: the first pulumi up creates it without a value, then mint the runner key into it before the first job`,
+                    message:
+                        `${name} does not exist yet: the first pulumi up creates it without a value, ` +
+                        "then mint the runner key into it before the first job",
                     fix: `after pulumi up --stack ${input.stack}: ${mint}`,
                 },
             ];
@@ -176,7 +180,9 @@ export async function runnerKeyChecks(clients: Clients, input: RunnerKeyInput): 
                 id: tokenId,
                 region,
                 status: "SKIP",
-                message: `its value is not read without --check-secret-keys (needs a ${RUNNER_ROLE} runner key that has not expired)`,
+                message:
+                    "its value is not read without --check-secret-keys " +
+                    `(needs a ${RUNNER_ROLE} runner key that has not expired)`,
             },
         ];
     }
@@ -190,7 +196,8 @@ export async function runnerKeyChecks(clients: Clients, input: RunnerKeyInput): 
         }
         // A secret without a version answers ResourceNotFoundException "Secrets Manager can't find the specified
         // secret value for staging label: AWSCURRENT" (https://github.com/boto/boto3/issues/2794: create-secret
-        // without a value, then get-secret-value; the message form in https://github.com/aws/aws-sdk-js-v3/issues/7701).
+        // without a value, then get-secret-value; the message form in
+        // https://github.com/aws/aws-sdk-js-v3/issues/7701).
         // The secret itself exists (DescribeSecret above), so this is the missing value.
         if (errorName(err) === "ResourceNotFoundException") {
             return [
@@ -199,7 +206,9 @@ export async function runnerKeyChecks(clients: Clients, input: RunnerKeyInput): 
                     id: tokenId,
                     region,
                     status: "FAIL",
-                    message: `${name} has no value yet (no AWSCURRENT version); a form-sender job started now stops at start`,
+                    message:
+                        `${name} has no value yet (no AWSCURRENT version); ` +
+                        "a form-sender job started now stops at start",
                     fix: mint,
                 },
             ];

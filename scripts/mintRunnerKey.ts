@@ -5,7 +5,7 @@
  * (supabase/migrations/20261127000300_form_sender_runner_role.sql). Put it in the secret the job definition names:
  *
  *   SUPABASE_JWT_SECRET=… SUPABASE_PUBLISHABLE_KEY=sb_publishable_… npm run -s mint-runner-key -- --days 90 \
- *     | aws secretsmanager put-secret-value --region us-east-1 --secret-id /fs-runner/<env>/supabase/key \
+ *     | aws secretsmanager put-secret-value --region us-east-1 --secret-id /fs-runner/<env>/supabase/runner-key \
  *         --secret-string file:///dev/stdin
  *
  * Signing, from Supabase's documentation (https://supabase.com/docs/guides/auth/signing-keys, "How to create (mint)

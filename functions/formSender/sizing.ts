@@ -57,6 +57,10 @@ export function largestJob(instanceTypes: readonly string[]): { vcpus: number; m
     };
 }
 
+/** Whether the table above knows the size of at least one of `instanceTypes` (else no fit can be checked). */
+export const knowsSizes = (instanceTypes: readonly string[]): boolean =>
+    instanceTypes.some((t) => INSTANCE_SIZES[t] !== undefined);
+
 /** True when one instance type of the list holds both `vcpus` and `memoryMib` at once. */
 export function fitsOneInstance(instanceTypes: readonly string[], vcpus: number, memoryMib: number): boolean {
     return instanceTypes.some((t) => {

@@ -56,6 +56,7 @@ describe("Supabase schema and RPCs", function () {
             "20261120000100_form_sender_functions.sql",
             "20261127000000_form_sender_execution_detail.sql",
             "20261127000100_form_sender_skipped_undecided.sql",
+            "20261127000200_form_sender_job_run.sql",
             "20261127000300_form_sender_runner_role.sql",
         ]);
     });

@@ -48,7 +48,9 @@ begin
         'claim_send_queue_items(text,integer,integer,text,integer,integer)',
         'release_send_queue_leases(text,bigint[])',
         'record_send_intent(bigint,text,uuid,integer,integer)',
-        'record_send_result(bigint,text,text,text,uuid,integer,integer)'
+        'record_send_result(bigint,text,text,text,uuid,integer,integer)',
+        -- 20261127000200_form_sender_job_run.sql: what the job ran with (instance type, memory, peak).
+        'record_job_run(uuid,integer,integer,jsonb)'
     ] loop
         execute format('alter function public.%s security definer set search_path = public, pg_temp', fn);
         execute format('revoke all on function public.%s from public', fn);

@@ -21,6 +21,7 @@ const RUNNER_FUNCTIONS = [
     "finish_job_attempt",
     "get_job_execution",
     "mark_job_failed_once",
+    "record_job_run",
     "record_send_intent",
     "record_send_result",
     "release_send_queue_leases",
@@ -147,6 +148,12 @@ describe("fs_runner through the PostgREST stand-in", function () {
         const q = new QueueApi(makeRpc(rpc.url, key), { executionId, runIndex: 1, attempt: 1, workerId: "w-role" });
         assert.equal((await q.getExecution())?.id, executionId);
         await q.startAttempt({ via: "fs_runner" });
+        await q.recordRun({ instance_type: "c6a.xlarge", memory_limit_mib: 7680 });
+        const ran = await sb.db.query<{ ran: { instance_types: string[] } }>(
+            "select metadata -> 'batch' -> 'ran' as ran from job_executions where id = $1",
+            [executionId],
+        );
+        assert.deepEqual(ran.rows[0].ran.instance_types, ["c6a.xlarge"]);
         const items = await q.claim("role-t1", 1, 1, 10, 300);
         assert.deepEqual(
             items.map((i) => i.id).sort((a, b) => a - b),

@@ -2,16 +2,18 @@
  * How big a runner job is and how many workers fit in it: the one place that states what a worker needs, what
  * the stack's instance types offer, and what a SubmitJob may ask for.
  *
- * Per-worker need, from the density benchmark (`npm run bench -- density`, README "Runner density", 2026-11-27):
- * 5.1 CPU s and 13.7 s of network wait per form, ~120 MiB PSS per worker. A worker busy on CPU for 5.1 of every
- * 18.8 s needs 0.27 vCPU. The margin is the benchmark's: projected CPU and memory stay ≤ 75 % of the job's, so
- * page-weight spikes and Chromium's memory peaks have room (16 workers in 4 vCPU project to 109 %: refused).
+ * Per-worker need, from the density benchmark (`npm run bench -- density`, README "Runner density", 2026-11-27, with
+ * Chromium's sandbox and request blocking on, at 4 workers on an otherwise quiet machine): 2.69 CPU s and 2.4 s of
+ * network wait per form, at most 120 MiB PSS per worker (106–111 MiB in that run). A worker busy on CPU for 2.69 of
+ * every 5.09 s needs 0.53 vCPU. The margin is the benchmark's: projected CPU and memory stay ≤ 75 % of the job's, so
+ * page-weight spikes and Chromium's memory peaks have room: 5 workers fit 4 vCPU (66 %), 6 do not (79 %).
+ * scripts/cost/density.ts holds the same measurement for the cost report; test/cost/density.test.ts keeps them equal.
  */
 
 /** CPU seconds one form costs (runner + every Chromium process), README "Runner density". */
-export const CPU_SECONDS_PER_FORM = 5.1;
+export const CPU_SECONDS_PER_FORM = 2.69;
 /** Seconds one form waits on the network (the worker holds no CPU meanwhile), README "Runner density". */
-export const WAIT_SECONDS_PER_FORM = 13.7;
+export const WAIT_SECONDS_PER_FORM = 2.4;
 /** vCPU one worker keeps busy: CPU / (CPU + wait). */
 export const VCPU_PER_WORKER = CPU_SECONDS_PER_FORM / (CPU_SECONDS_PER_FORM + WAIT_SECONDS_PER_FORM);
 /** Peak PSS of one worker (its context, renderer and its share of the browser), README "Runner density". */

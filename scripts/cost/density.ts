@@ -11,15 +11,15 @@ export interface MeasuredDensity {
     readonly workers: number;
     /** Forms per c6a.xlarge instance-hour at `workers`. */
     readonly formsPerInstanceHour: number;
-    /** Forms per c6a.xlarge instance-hour at the seed's 4 workers, measured in the same run. */
+    /** Forms per c6a.xlarge instance-hour in the seed's configuration (4 workers, no request blocking), same run. */
     readonly seedFormsPerInstanceHour: number;
 }
 
 export const MEASURED_DENSITY: MeasuredDensity = {
     measuredOn: "2026-11-27",
-    workers: 8,
-    formsPerInstanceHour: 1529,
-    seedFormsPerInstanceHour: 764,
+    workers: 5,
+    formsPerInstanceHour: 3564,
+    seedFormsPerInstanceHour: 1860,
 };
 
 /** The seed's workers per instance (seed 000 §11: 100 targetings × 4 workers × 8 h × 22 days). */

@@ -507,7 +507,7 @@ describe("dispatcher", function () {
 
         it("sends batch.vcpus / batch.memory_mib as resourceRequirements and records the size in metadata.batch", async () => {
             const h = makeDispatcher({ ...options, instanceTypes: STG_TYPES, jobSize: { vcpus: 4, memory_mib: 7680 } });
-            const res = await submit(h, { batch: { vcpus: 2, memory_mib: 3840, workers_per_workflow: 4 } });
+            const res = await submit(h, { batch: { vcpus: 2, memory_mib: 3840, workers_per_workflow: 2 } });
             assert.equal(res.statusCode, 200, res.body);
             const input = batch.sent[0].input as SubmitJobCommandInput;
             assert.deepEqual(input.containerOverrides?.resourceRequirements, [
@@ -522,7 +522,7 @@ describe("dispatcher", function () {
             const recorded = row.metadata?.batch;
             assert.deepEqual(
                 [recorded?.queue, recorded?.vcpus, recorded?.memory_mib, recorded?.workers_per_workflow],
-                [QUEUES.spot, 2, 3840, 4],
+                [QUEUES.spot, 2, 3840, 2],
             );
         });
 
@@ -534,26 +534,27 @@ describe("dispatcher", function () {
                 {
                     path: "/batch/workers_per_workflow",
                     message:
-                        "batch.workers_per_workflow 16 does not fit a job of 4 vCPU / 7680 MiB: 16 workers need 109 % " +
-                        "of its CPU and 25 % of its memory, above the 75 % margin (0.27 vCPU and 120 MiB per worker, " +
-                        'README "Runner density"). Use batch.workers_per_workflow 11 or fewer (a job for 16 workers ' +
-                        "needs 6 vCPU / 7680 MiB; the largest the instance types c6a.xlarge, c5a.xlarge, c6i.xlarge " +
+                        "batch.workers_per_workflow 16 does not fit a job of 4 vCPU / 7680 MiB: 16 workers need 211 % " +
+                        "of its CPU and 25 % of its memory, above the 75 % margin (0.53 vCPU and 120 MiB per worker, " +
+                        'README "Runner density"). Use batch.workers_per_workflow 5 or fewer (a job for 16 workers ' +
+                        "needs 12 vCPU / 7680 MiB; the largest the instance types c6a.xlarge, c5a.xlarge, c6i.xlarge " +
                         "hold is 4 vCPU / 7680 MiB, so larger instance types would have to be added to " +
                         "formSenderInstanceTypes first)",
                 },
             ]);
             assert.equal(batch.sent.length, 0);
-            // 11 workers are the most 4 vCPU hold within the margin.
-            assert.equal((await submit(h, { batch: { workers_per_workflow: 11 } })).statusCode, 200);
+            // 5 workers are the most 4 vCPU hold within the margin.
+            assert.equal((await submit(h, { batch: { workers_per_workflow: 5 } })).statusCode, 200);
+            assert.equal((await submit(h, { batch: { workers_per_workflow: 6 } })).statusCode, 400);
         });
 
         it("names the size fix when a larger job fits the instance types", async () => {
             const h = makeDispatcher({ ...options, instanceTypes: ["c6a.xlarge", "m6a.xlarge"] });
-            const res = await submit(h, { batch: { workers_per_workflow: 6, vcpus: 2 } });
+            const res = await submit(h, { batch: { workers_per_workflow: 4, vcpus: 2 } });
             assert.equal(res.statusCode, 400, res.body);
             assert.match(
                 problems(res)[0].message,
-                /^batch\.workers_per_workflow 6 does not fit a job of 2 vCPU \/ 7680 MiB: .* Use batch\.workers_per_workflow 5 or fewer, or give the job batch\.vcpus 3 and memory_mib \(stack default formSenderJobMemoryMib\) 7680$/,
+                /^batch\.workers_per_workflow 4 does not fit a job of 2 vCPU \/ 7680 MiB: .* Use batch\.workers_per_workflow 2 or fewer, or give the job batch\.vcpus 3 and memory_mib \(stack default formSenderJobMemoryMib\) 7680$/,
             );
         });
 

@@ -42,21 +42,21 @@ describe("form-sender configuration", () => {
                 f.defaultWorkersPerWorkflow,
                 f.defaultSessionMaxHours,
             ],
-            [true, false, 8, 8],
+            [true, false, 5, 8],
         );
     });
 
     it("refuses default workers the job's vCPU and memory do not hold, naming the fix", () => {
-        assert.deepEqual(problems({ formSenderDefaultWorkersPerWorkflow: "11" }), []);
-        const [message] = problems({ formSenderDefaultWorkersPerWorkflow: "12" });
+        assert.deepEqual(problems({ formSenderDefaultWorkersPerWorkflow: "5" }), []);
+        const [message] = problems({ formSenderDefaultWorkersPerWorkflow: "6" });
         assert.match(
             message,
-            /^ops-platform:formSenderDefaultWorkersPerWorkflow: expected as many workers as the job's vCPU and memory hold, got "12"\. Fix: formSenderDefaultWorkersPerWorkflow 12 does not fit a job of 4 vCPU \/ 7680 MiB: 12 workers need 81 % of its CPU .* Use formSenderDefaultWorkersPerWorkflow 11 or fewer/,
+            /^ops-platform:formSenderDefaultWorkersPerWorkflow: expected as many workers as the job's vCPU and memory hold, got "6"\. Fix: formSenderDefaultWorkersPerWorkflow 6 does not fit a job of 4 vCPU \/ 7680 MiB: 6 workers need 79 % of its CPU .* Use formSenderDefaultWorkersPerWorkflow 5 or fewer/,
         );
-        // Two vCPUs hold five workers.
+        // Two vCPUs hold two workers (0.53 vCPU each within 75 %); four need three vCPUs.
         assert.match(
-            problems({ formSenderJobVcpus: "2", formSenderDefaultWorkersPerWorkflow: "6" })[0],
-            /Use formSenderDefaultWorkersPerWorkflow 5 or fewer, or give the job formSenderJobVcpus 3 and formSenderJobMemoryMib 7680$/,
+            problems({ formSenderJobVcpus: "2", formSenderDefaultWorkersPerWorkflow: "4" })[0],
+            /Use formSenderDefaultWorkersPerWorkflow 2 or fewer, or give the job formSenderJobVcpus 3 and formSenderJobMemoryMib 7680$/,
         );
     });
 

@@ -258,7 +258,12 @@ export function makeFieldDescriber(
             groupLabel,
             groupKey,
             trailingText: trailingOf(el),
-            required: el.required || el.getAttribute("aria-required") === "true",
+            // Contact Form 7 marks a required checkbox/radio list only on its wrapper (contact-form-7
+            // modules/checkbox.php: `wpcf7-validates-as-required`); none of its inputs has `required`.
+            required:
+                el.required ||
+                el.getAttribute("aria-required") === "true" ||
+                (checkable && el.closest(".wpcf7-validates-as-required") !== null),
             maxLength: maxAttr !== null && /^\d+$/.test(maxAttr) ? Number(maxAttr) : null,
             pattern: el.getAttribute("pattern") ?? "",
             inputMode: el.getAttribute("inputmode") ?? "",

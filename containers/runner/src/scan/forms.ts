@@ -26,6 +26,34 @@ export interface FormTools {
 }
 
 export function collectForms(tools: FormTools): FormInfo[] {
+    /**
+     * Checkboxes and radios of one form that share a name are one question (HTML: a radio group is its name; a
+     * checkbox group posts one `name[]` list), even when only the first of them has a caption before it (Contact
+     * Form 7 prints "ご用件（必須）<br>" and then the list, contact-form-7 modules/checkbox.php): every choice gets the
+     * group key and caption the first one found, and the group is required when any choice is.
+     */
+    const sameNameChoices = (fields: FormInfo["fields"]): FormInfo["fields"] => {
+        const first = new Map<string, FormInfo["fields"][number]>();
+        const required = new Set<string>();
+        for (const f of fields) {
+            if (!/^(checkbox|radio)$/.test(f.type) || !f.name) continue;
+            const k = `${f.type} ${f.name}`;
+            if (!first.has(k) || (!first.get(k)?.groupLabel && f.groupLabel)) first.set(k, f);
+            if (f.required) required.add(k);
+        }
+        return fields.map((f) => {
+            const k = `${f.type} ${f.name}`;
+            const head = first.get(k);
+            if (!head || !/^(checkbox|radio)$/.test(f.type) || !f.name) return f;
+            return {
+                ...f,
+                groupKey: head.groupKey,
+                groupLabel: f.groupLabel || head.groupLabel,
+                required: required.has(k),
+            };
+        });
+    };
+
     const doc = document;
     const { idOf } = tools.ids;
     const { textOf } = tools.reader;
@@ -78,7 +106,7 @@ export function collectForms(tools: FormTools): FormInfo[] {
         const nested = deep.all(CONTROL_SELECTOR, form).filter((e) => !own.includes(e) && !form.contains(e));
         const aria = deep.all(ARIA_CHOICE, form);
         const controls = [...own, ...nested, ...aria] as Array<DomControl>;
-        const fields = controls.map((c) => describeField(c, form, formId));
+        const fields = sameNameChoices(controls.map((c) => describeField(c, form, formId)));
         const buttonEls = deep.all(BUTTON_SELECTOR, form).filter(notAField);
         if (form.id) {
             buttonEls.push(
@@ -121,7 +149,7 @@ export function collectForms(tools: FormTools): FormInfo[] {
             text: textOf(body, 2000),
             heading: "",
             noValidate: true,
-            fields: loose.map((c) => describeField(c, body, formId)),
+            fields: sameNameChoices(loose.map((c) => describeField(c, body, formId))),
             buttons: looseButtons.map(describeButton),
         });
     }

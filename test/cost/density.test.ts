@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { costReport } from "../../scripts/cost";
 import { dollarsPer1000Forms, MEASURED_DENSITY, packedWorkload } from "../../scripts/cost/density";
 import { CPU_TARGET, project } from "../../scripts/bench/density";
+import { price } from "../../scripts/cost/prices";
 import { CODE_DEFAULTS } from "../../functions/formSender/dispatcher";
 import {
     CPU_SECONDS_PER_FORM,
@@ -54,7 +55,7 @@ describe("one measured density everywhere (issue 17)", () => {
                 waitPerForm: WAIT_SECONDS_PER_FORM,
                 peakPss: MEASURED_DENSITY.workers * MEMORY_MIB_PER_WORKER * 1024 ** 2,
             },
-            0.0653,
+            price("us-east-1", "ec2.c6a.xlarge.spot").usd,
         );
         const drift = Math.abs(projected.formsPerInstanceHour / MEASURED_DENSITY.formsPerInstanceHour - 1);
         assert.ok(

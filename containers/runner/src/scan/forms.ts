@@ -33,18 +33,20 @@ export function collectForms(tools: FormTools): FormInfo[] {
      * group key and caption the first one found, and the group is required when any choice is.
      */
     const sameNameChoices = (fields: FormInfo["fields"]): FormInfo["fields"] => {
+        const keyOf = (f: FormInfo["fields"][number]) =>
+            /^(checkbox|radio)$/.test(f.type) && f.name ? `${f.type} ${f.name}` : "";
         const first = new Map<string, FormInfo["fields"][number]>();
         const required = new Set<string>();
         for (const f of fields) {
-            if (!/^(checkbox|radio)$/.test(f.type) || !f.name) continue;
-            const k = `${f.type} ${f.name}`;
-            if (!first.has(k) || (!first.get(k)?.groupLabel && f.groupLabel)) first.set(k, f);
+            const k = keyOf(f);
+            if (!k) continue;
+            if (!first.get(k)?.groupLabel && (f.groupLabel || !first.has(k))) first.set(k, f);
             if (f.required) required.add(k);
         }
         return fields.map((f) => {
-            const k = `${f.type} ${f.name}`;
-            const head = first.get(k);
-            if (!head || !/^(checkbox|radio)$/.test(f.type) || !f.name) return f;
+            const k = keyOf(f);
+            const head = k ? first.get(k) : undefined;
+            if (!head) return f;
             return {
                 ...f,
                 groupKey: head.groupKey,

@@ -1,6 +1,6 @@
 /**
  * `npm test`'s pre-test step: make sure the browser tests have a Chromium before mocha starts, so a machine
- * without one gets either Debian's package (as root with apt-get) or, within seconds, the exact command to
+ * without one gets either Debian's headless shell (as root with apt-get) or, within seconds, the exact command to
  * run — never a wall of browser-launch failures minutes into the suite.
  */
 import { spawnSync } from "child_process";
@@ -31,7 +31,9 @@ const plan = planChromium({
 let browser: string;
 if (plan.action === "stop") fail(plan.message);
 if (plan.action === "install") {
-    process.stderr.write("No Chromium for the browser tests: installing Debian's chromium package.\n");
+    process.stderr.write(
+        "No headless shell for the browser tests: installing Debian's chromium-headless-shell (the runner's browser).\n",
+    );
     for (const command of plan.commands) {
         const run = spawnSync("sh", ["-c", command], {
             stdio: ["ignore", "ignore", "inherit"],
@@ -48,7 +50,9 @@ if (plan.action === "install") {
         hasAptGet: false,
     });
     if (after.action !== "ready")
-        fail(`Debian's chromium package installed, but no browser appeared at /usr/bin/chromium.`);
+        fail(
+            `Debian's chromium-headless-shell installed, but no browser appeared at /usr/bin/chromium-headless-shell.`,
+        );
     browser = after.path;
 } else {
     browser = plan.path;

@@ -2,7 +2,7 @@
  * Run by test/formSenderBatch/chromiumSeccomp.test.ts inside an emulated Docker container (test/support/
  * dockerSeccompExec.py: a seccomp profile loaded as runc loads it, Docker's default capabilities, an unprivileged
  * user): starts Chromium through the runner's own launchBrowser, which refuses a browser without its sandbox, and
- * prints one JSON line, `{ "status": … }` (what chrome://sandbox reports) or `{ "error": … }`.
+ * prints one JSON line, `{ "status": … }` (the renderers' confinement read from /proc) or `{ "error": … }`.
  */
 import { launchBrowser, type SandboxStatus } from "../../containers/runner/src/browser";
 

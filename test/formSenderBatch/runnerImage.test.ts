@@ -54,17 +54,20 @@ describe("runner image", function () {
     // apt-get(8): "A specific version of a package can be selected for installation by following the package name
     // with an equals and the version of the package to select." Debian version syntax (deb-version(7)):
     // [epoch:]upstream_version[-debian_revision].
-    it("pins Debian's chromium to an explicit version in the final stage", () => {
+    it("pins Debian's chromium-headless-shell (the runner's browser) to an explicit version in the final stage", () => {
         const text = fs.readFileSync(DOCKERFILE, "utf8").replace(/\\\n/g, " ");
         const finalStage = text.slice(text.lastIndexOf("\nFROM "));
         const run = finalStage.split("\n").find((l) => l.includes("apt-get install")) ?? "";
         const install = /apt-get install ([^&]*)/.exec(run)?.[1] ?? "";
-        const pin = /\bchromium=(\S+)/.exec(install)?.[1];
-        assert.ok(pin, `no chromium=<version> in: ${install}`);
+        const pin = /(?:^|\s)chromium-headless-shell=(\S+)/.exec(install)?.[1];
+        assert.ok(pin, `no chromium-headless-shell=<version> in: ${install}`);
         assert.match(pin, /^(\d+:)?\d[\w.+~]*-[\w.+~]+$/);
-        // Every chromium package the command names (chromium, chromium-common) at that same version.
+        // Every chromium package the command names (chromium-headless-shell, chromium-common) at that same version;
+        // not the full browser (the runner never starts it, and the image's CHROMIUM_PATH names the shell).
         const chromiumPackages = install.split(/\s+/).filter((w) => /^chromium(-[a-z-]+)?(=|$)/.test(w));
-        assert.ok(chromiumPackages.length >= 1);
+        assert.ok(chromiumPackages.length >= 2, install);
+        assert.ok(!chromiumPackages.some((p) => /^chromium(=|$)/.test(p)), install);
+        assert.match(finalStage, /CHROMIUM_PATH=\/usr\/bin\/chromium-headless-shell\b/);
         for (const p of chromiumPackages) assert.match(p, new RegExp(`=${pin.replace(/[.+~]/g, "\\$&")}$`), p);
         // The live security archive keeps only its newest build: the pin is installable only from a dated
         // snapshot of it (snapshot.debian.org/archive/<archive>/<YYYYMMDDTHHMMSSZ>).

@@ -19,20 +19,38 @@ const probe = (over: Partial<ChromiumProbe> & { files?: string[] }): ChromiumPro
 };
 
 describe("npm test's Chromium check", () => {
-    it("is ready with CHROMIUM_PATH, Debian's /usr/bin/chromium or Playwright's own browser, in that order", () => {
-        const all = ["/opt/chrome", "/usr/bin/chromium", PW];
-        assert.deepEqual(planChromium(probe({ env: { CHROMIUM_PATH: "/opt/chrome" }, files: all })), {
-            action: "ready",
-            path: "/opt/chrome",
-        });
-        assert.deepEqual(planChromium(probe({ files: all })), { action: "ready", path: "/usr/bin/chromium" });
-        assert.deepEqual(planChromium(probe({ files: [PW] })), { action: "ready", path: PW });
+    it("is ready with CHROMIUM_PATH or Debian's headless shell (the runner's browser), in that order", () => {
+        const all = ["/opt/chrome", "/usr/bin/chromium-headless-shell", "/usr/bin/chromium", PW];
+        for (const isRoot of [false, true]) {
+            assert.deepEqual(planChromium(probe({ env: { CHROMIUM_PATH: "/opt/chrome" }, files: all, isRoot })), {
+                action: "ready",
+                path: "/opt/chrome",
+            });
+            assert.deepEqual(planChromium(probe({ files: all, isRoot })), {
+                action: "ready",
+                path: "/usr/bin/chromium-headless-shell",
+            });
+        }
     });
 
-    it("installs Debian's chromium when there is none and it runs as root with apt-get", () => {
-        assert.deepEqual(planChromium(probe({ isRoot: true })), {
-            action: "install",
-            commands: ["apt-get update", "apt-get install -y chromium"],
+    it("installs Debian's headless shell as root with apt-get, also over a full chromium or Playwright's browser", () => {
+        for (const files of [[], ["/usr/bin/chromium"], [PW]]) {
+            assert.deepEqual(planChromium(probe({ isRoot: true, files })), {
+                action: "install",
+                commands: ["apt-get update", "apt-get install -y chromium-headless-shell"],
+            });
+        }
+    });
+
+    it("without root falls back to what the runner would use: Debian's chromium, then Playwright's own", () => {
+        assert.deepEqual(planChromium(probe({ files: ["/usr/bin/chromium", PW] })), {
+            action: "ready",
+            path: "/usr/bin/chromium",
+        });
+        assert.deepEqual(planChromium(probe({ files: [PW] })), { action: "ready", path: PW });
+        assert.deepEqual(planChromium(probe({ isRoot: true, hasAptGet: false, files: [PW] })), {
+            action: "ready",
+            path: PW,
         });
     });
 
@@ -42,12 +60,12 @@ describe("npm test's Chromium check", () => {
             assert.equal(plan.action, "stop");
             assert.ok(
                 plan.action === "stop" &&
-                    plan.message.includes("sudo apt-get update && sudo apt-get install -y chromium") &&
+                    plan.message.includes("sudo apt-get update && sudo apt-get install -y chromium-headless-shell") &&
                     plan.message.includes("CHROMIUM_PATH"),
                 JSON.stringify(plan),
             );
         }
-        assert.equal(installCommand(true), "apt-get update && apt-get install -y chromium");
+        assert.equal(installCommand(true), "apt-get update && apt-get install -y chromium-headless-shell");
     });
 
     it("stops on a CHROMIUM_PATH that names no file, even as root, naming the setting and its value", () => {
@@ -74,9 +92,9 @@ describe("npm test's Chromium check", () => {
         const run = spawnSync(
             process.execPath,
             ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "ensureChromium.ts")],
-            { cwd: ROOT, encoding: "utf8", env: { ...process.env, CHROMIUM_PATH: "/usr/bin/chromium" } },
+            { cwd: ROOT, encoding: "utf8", env: { ...process.env, CHROMIUM_PATH: "/usr/bin/chromium-headless-shell" } },
         );
         assert.equal(run.status, 0, run.stderr);
-        assert.match(run.stderr, /^Browser tests use \/usr\/bin\/chromium \(Chromium \d+\./m);
+        assert.match(run.stderr, /^Browser tests use \/usr\/bin\/chromium-headless-shell \(Chromium \d+\./m);
     });
 });

@@ -16,7 +16,8 @@ import {
     ALLOW_NO_SANDBOX,
     chromiumEnv,
     launchBrowser,
-    parseSandboxPage,
+    judgeSandbox,
+    type ProcessConfinement,
     sandboxPolicy,
     SandboxError,
     type SandboxStatus,
@@ -75,26 +76,40 @@ describe("Chromium sandbox policy", () => {
         assert.equal(chromiumEnv({}).PATH, "/usr/local/bin:/usr/bin:/bin");
     });
 
-    it("reads chrome://sandbox's report", () => {
-        const page =
-            "Sandbox Status\nLayer 1 Sandbox\tNamespace\nPID namespaces\tYes\nNetwork namespaces\tYes\n" +
-            "Seccomp-BPF sandbox\tYes\nSeccomp-BPF sandbox supports TSYNC\tYes\n\nYou are adequately sandboxed.";
-        assert.deepEqual(parseSandboxPage(page), {
+    it("judges the sandbox from every renderer's namespaces and seccomp mode against the browser's", () => {
+        const browser: ProcessConfinement = { userNs: "user:[1]", pidNs: "pid:[1]", netNs: "net:[1]", seccomp: 0 };
+        const sandboxed = (n: number): ProcessConfinement => ({
+            userNs: `user:[${n}]`,
+            pidNs: `pid:[${n}]`,
+            netNs: `net:[${n}]`,
+            seccomp: 2,
+        });
+        assert.deepEqual(judgeSandbox(browser, [sandboxed(2), sandboxed(3)]), {
             layer1: "Namespace",
             pidNamespace: true,
             networkNamespace: true,
             seccompBpf: true,
             adequate: true,
+            renderers: 2,
         });
-        assert.deepEqual(
-            parseSandboxPage(
-                page
-                    .replace("\tNamespace", "\tNone")
-                    .replace(/\tYes/g, "\tNo")
-                    .replace(/You are/, "x"),
-            ),
-            { layer1: "None", pidNamespace: false, networkNamespace: false, seccompBpf: false, adequate: false },
-        );
+        // The setuid helper: new PID and network namespaces, the browser's user namespace.
+        assert.equal(judgeSandbox(browser, [{ ...sandboxed(2), userNs: browser.userNs }]).layer1, "SUID");
+        // One renderer without its filter, or sharing the browser's network namespace, fails the whole browser.
+        const noFilter = judgeSandbox(browser, [sandboxed(2), { ...sandboxed(3), seccomp: 0 }]);
+        assert.deepEqual([noFilter.seccompBpf, noFilter.adequate], [false, false]);
+        const sharedNet = judgeSandbox(browser, [{ ...sandboxed(2), netNs: browser.netNs }]);
+        assert.deepEqual([sharedNet.networkNamespace, sharedNet.adequate], [false, false]);
+        // --no-sandbox: renderers in the browser's namespaces, no filter.
+        assert.deepEqual(judgeSandbox(browser, [{ ...browser }]), {
+            layer1: "None",
+            pidNamespace: false,
+            networkNamespace: false,
+            seccompBpf: false,
+            adequate: false,
+            renderers: 1,
+        });
+        // No renderer to look at is no evidence of a sandbox.
+        assert.equal(judgeSandbox(browser, []).adequate, false);
     });
 });
 

@@ -49,6 +49,7 @@ async function main(): Promise<number> {
                     pid_namespace: status.pidNamespace,
                     network_namespace: status.networkNamespace,
                     seccomp_bpf: status.seccompBpf,
+                    renderers: status.renderers,
                 }),
             ),
         onSigterm: (handler) => {

@@ -150,10 +150,10 @@ export const CODE_DEFAULTS: Required<SubmitDefaults> = {
     // "### FormSenderBatch" (formSenderDefaultAllowOnDemandFallback) records the disagreement and how a stack opts in.
     allow_on_demand_fallback: false,
     max_attempts: 3,
-    // Measured, issue 17 (`npm run bench -- density`, README "Runner density"): 5 workers are the most a c6a.xlarge
-    // job (4 vCPU) runs within the 75 % CPU margin (sizing.ts maxWorkers), 1.92× the forms per instance-hour of the
+    // Measured, issue 17 (`npm run bench -- density`, README "Runner density"): 7 workers are the most a c6a.xlarge
+    // job (4 vCPU) runs within the 75 % CPU margin (sizing.ts maxWorkers), 2.76× the forms per instance-hour of the
     // seed's 4 workers without request blocking.
-    workers_per_workflow: 5,
+    workers_per_workflow: 7,
     session_max_hours: 8,
 };
 

@@ -17,9 +17,9 @@ export interface MeasuredDensity {
 
 export const MEASURED_DENSITY: MeasuredDensity = {
     measuredOn: "2026-11-27",
-    workers: 5,
-    formsPerInstanceHour: 3564,
-    seedFormsPerInstanceHour: 1860,
+    workers: 7,
+    formsPerInstanceHour: 6761,
+    seedFormsPerInstanceHour: 2446,
 };
 
 /** The seed's workers per instance (seed 000 §11: 100 targetings × 4 workers × 8 h × 22 days). */

@@ -31,7 +31,7 @@ export interface RunnerSettings {
      */
     readonly supabaseUrl: string;
     readonly supabaseKey: string;
-    /** `FORM_SENDER_WORKERS` (`workers_per_workflow`), 1..16. @default 5 (the dispatcher's default, README "Runner density") */
+    /** `FORM_SENDER_WORKERS` (`workers_per_workflow`), 1..16. @default 7 (the dispatcher's default, README "Runner density") */
     readonly workers: number;
     /** `FORM_SENDER_JOB_VCPUS` / `FORM_SENDER_JOB_MEMORY_MIB`: the job's size as submitted; null when unset. */
     readonly jobVcpus: number | null;
@@ -197,7 +197,7 @@ export function readSettings(env: NodeJS.ProcessEnv): RunnerSettings {
             "SUPABASE_SERVICE_ROLE_KEY",
             "main.ts reads it from the Secrets Manager secret SUPABASE_KEY_SECRET_ARN names (src/secrets.ts)",
         ),
-        workers: int(env, "FORM_SENDER_WORKERS", 5, 1, 16, "workers_per_workflow is 1..16"),
+        workers: int(env, "FORM_SENDER_WORKERS", 7, 1, 16, "workers_per_workflow is 1..16"),
         jobVcpus: env.FORM_SENDER_JOB_VCPUS?.trim()
             ? int(env, "FORM_SENDER_JOB_VCPUS", null, 1, 192, "the dispatcher passes the job's vCPU count")
             : null,

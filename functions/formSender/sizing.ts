@@ -3,21 +3,22 @@
  * the stack's instance types offer, and what a SubmitJob may ask for.
  *
  * Per-worker need, from the density benchmark (`npm run bench -- density`, README "Runner density", 2026-11-27, with
- * Chromium's sandbox and request blocking on, at 4 workers on an otherwise quiet machine): 2.69 CPU s and 2.4 s of
- * network wait per form, at most 120 MiB PSS per worker (106–111 MiB in that run). A worker busy on CPU for 2.69 of
- * every 5.09 s needs 0.53 vCPU. The margin is the benchmark's: projected CPU and memory stay ≤ 75 % of the job's, so
- * page-weight spikes and Chromium's memory peaks have room: 5 workers fit 4 vCPU (66 %), 6 do not (79 %).
+ * Debian's chromium-headless-shell, Chromium's sandbox and request blocking on, at 4 workers on an otherwise quiet
+ * machine): 1.40 CPU s and 2.3 s of network wait per form, at most 80 MiB PSS per worker (62–70 MiB in that run). A
+ * worker busy on CPU for 1.40 of every 3.70 s needs 0.38 vCPU. The margin is the benchmark's: projected CPU and memory
+ * stay ≤ 75 % of the job's, so page-weight spikes and Chromium's memory peaks have room: 7 workers fit 4 vCPU (66 %),
+ * 8 do not (76 %).
  * scripts/cost/density.ts holds the same measurement for the cost report; test/cost/density.test.ts keeps them equal.
  */
 
 /** CPU seconds one form costs (runner + every Chromium process), README "Runner density". */
-export const CPU_SECONDS_PER_FORM = 2.69;
+export const CPU_SECONDS_PER_FORM = 1.4;
 /** Seconds one form waits on the network (the worker holds no CPU meanwhile), README "Runner density". */
-export const WAIT_SECONDS_PER_FORM = 2.4;
+export const WAIT_SECONDS_PER_FORM = 2.3;
 /** vCPU one worker keeps busy: CPU / (CPU + wait). */
 export const VCPU_PER_WORKER = CPU_SECONDS_PER_FORM / (CPU_SECONDS_PER_FORM + WAIT_SECONDS_PER_FORM);
 /** Peak PSS of one worker (its context, renderer and its share of the browser), README "Runner density". */
-export const MEMORY_MIB_PER_WORKER = 120;
+export const MEMORY_MIB_PER_WORKER = 80;
 /** Share of the job's vCPU and memory the workers may plan to use; the rest is headroom. */
 export const SIZING_MARGIN = 0.75;
 /**

@@ -534,18 +534,18 @@ describe("dispatcher", function () {
                 {
                     path: "/batch/workers_per_workflow",
                     message:
-                        "batch.workers_per_workflow 16 does not fit a job of 4 vCPU / 7680 MiB: 16 workers need 211 % " +
-                        "of its CPU and 25 % of its memory, above the 75 % margin (0.53 vCPU and 120 MiB per worker, " +
-                        'README "Runner density"). Use batch.workers_per_workflow 5 or fewer (a job for 16 workers ' +
-                        "needs 12 vCPU / 7680 MiB; the largest the instance types c6a.xlarge, c5a.xlarge, c6i.xlarge " +
+                        "batch.workers_per_workflow 16 does not fit a job of 4 vCPU / 7680 MiB: 16 workers need 151 % " +
+                        "of its CPU and 17 % of its memory, above the 75 % margin (0.38 vCPU and 80 MiB per worker, " +
+                        'README "Runner density"). Use batch.workers_per_workflow 7 or fewer (a job for 16 workers ' +
+                        "needs 9 vCPU / 7680 MiB; the largest the instance types c6a.xlarge, c5a.xlarge, c6i.xlarge " +
                         "hold is 4 vCPU / 7680 MiB, so larger instance types would have to be added to " +
                         "formSenderInstanceTypes first)",
                 },
             ]);
             assert.equal(batch.sent.length, 0);
-            // 5 workers are the most 4 vCPU hold within the margin.
-            assert.equal((await submit(h, { batch: { workers_per_workflow: 5 } })).statusCode, 200);
-            assert.equal((await submit(h, { batch: { workers_per_workflow: 6 } })).statusCode, 400);
+            // 7 workers are the most 4 vCPU hold within the margin.
+            assert.equal((await submit(h, { batch: { workers_per_workflow: 7 } })).statusCode, 200);
+            assert.equal((await submit(h, { batch: { workers_per_workflow: 8 } })).statusCode, 400);
         });
 
         it("names the size fix when a larger job fits the instance types", async () => {
@@ -554,7 +554,7 @@ describe("dispatcher", function () {
             assert.equal(res.statusCode, 400, res.body);
             assert.match(
                 problems(res)[0].message,
-                /^batch\.workers_per_workflow 4 does not fit a job of 2 vCPU \/ 7680 MiB: .* Use batch\.workers_per_workflow 2 or fewer, or give the job batch\.vcpus 3 and memory_mib \(stack default formSenderJobMemoryMib\) 7680$/,
+                /^batch\.workers_per_workflow 4 does not fit a job of 2 vCPU \/ 7680 MiB: .* Use batch\.workers_per_workflow 3 or fewer, or give the job batch\.vcpus 3 and memory_mib \(stack default formSenderJobMemoryMib\) 7680$/,
             );
         });
 

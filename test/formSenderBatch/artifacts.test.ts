@@ -156,7 +156,7 @@ describe("form-sender deployment artifacts", function () {
             { type: "VCPU", value: "4" },
             { type: "MEMORY", value: "7680" },
         ]);
-        assert.equal(env.FORM_SENDER_WORKERS, "5"); // Pulumi.yaml formSenderDefaultWorkersPerWorkflow
+        assert.equal(env.FORM_SENDER_WORKERS, "7"); // Pulumi.yaml formSenderDefaultWorkersPerWorkflow
         assert.equal(env.FORM_SENDER_EXECUTION_ID, out.execution_id);
         const configUrl = env.FORM_SENDER_CLIENT_CONFIG_URL ?? "";
         const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(configUrl)!;

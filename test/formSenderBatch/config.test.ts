@@ -42,21 +42,21 @@ describe("form-sender configuration", () => {
                 f.defaultWorkersPerWorkflow,
                 f.defaultSessionMaxHours,
             ],
-            [true, false, 5, 8],
+            [true, false, 7, 8],
         );
     });
 
     it("refuses default workers the job's vCPU and memory do not hold, naming the fix", () => {
-        assert.deepEqual(problems({ formSenderDefaultWorkersPerWorkflow: "5" }), []);
-        const [message] = problems({ formSenderDefaultWorkersPerWorkflow: "6" });
+        assert.deepEqual(problems({ formSenderDefaultWorkersPerWorkflow: "7" }), []);
+        const [message] = problems({ formSenderDefaultWorkersPerWorkflow: "8" });
         assert.match(
             message,
-            /^ops-platform:formSenderDefaultWorkersPerWorkflow: expected as many workers as the job's vCPU and memory hold, got "6"\. Fix: formSenderDefaultWorkersPerWorkflow 6 does not fit a job of 4 vCPU \/ 7680 MiB: 6 workers need 79 % of its CPU .* Use formSenderDefaultWorkersPerWorkflow 5 or fewer/,
+            /^ops-platform:formSenderDefaultWorkersPerWorkflow: expected as many workers as the job's vCPU and memory hold, got "8"\. Fix: formSenderDefaultWorkersPerWorkflow 8 does not fit a job of 4 vCPU \/ 7680 MiB: 8 workers need 76 % of its CPU .* Use formSenderDefaultWorkersPerWorkflow 7 or fewer/,
         );
-        // Two vCPUs hold two workers (0.53 vCPU each within 75 %); four need three vCPUs.
+        // Two vCPUs hold three workers (0.38 vCPU each within 75 %); five need three vCPUs.
         assert.match(
-            problems({ formSenderJobVcpus: "2", formSenderDefaultWorkersPerWorkflow: "4" })[0],
-            /Use formSenderDefaultWorkersPerWorkflow 2 or fewer, or give the job formSenderJobVcpus 3 and formSenderJobMemoryMib 7680$/,
+            problems({ formSenderJobVcpus: "2", formSenderDefaultWorkersPerWorkflow: "5" })[0],
+            /Use formSenderDefaultWorkersPerWorkflow 3 or fewer, or give the job formSenderJobVcpus 3 and formSenderJobMemoryMib 7680$/,
         );
     });
 

@@ -535,12 +535,22 @@ export function makeDispatcher(opts: DispatcherOptions): (event: ApiEvent) => Pr
                 },
             ]);
         }
-        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions_in", {
+        const limit = parseListLimit(q.limit);
+        const after = q.cursor === undefined ? undefined : parseListCursor(q.cursor);
+        // One row more than asked: whether it exists is whether there is a next page.
+        const rows = await call<JobExecutionRow[]>(await opts.db(), "list_job_executions_page", {
             p_targeting_id: q.targeting_id ?? null,
             p_statuses: wanted.length ? wanted : null,
-            p_limit: 100,
+            p_limit: limit + 1,
+            p_before_created_at: after?.created_at ?? null,
+            p_before_id: after?.id ?? null,
         });
-        return json(200, { executions: rows.map((r) => summary(r)) });
+        const page = rows.slice(0, limit);
+        const last = page[page.length - 1];
+        return json(200, {
+            executions: page.map((r) => summary(r)),
+            next_cursor: rows.length > limit ? listCursor(last) : null,
+        });
     }
 
     async function detail(event: ApiEvent): Promise<ApiResult> {
@@ -848,6 +858,67 @@ export function checkLimits(input: SubmitJobCommandInput): string | undefined {
     if (total > MAX_REQUEST_BYTES)
         return `the SubmitJob request is ${total} bytes; AWS Batch accepts at most ${MAX_REQUEST_BYTES}`;
     return undefined;
+}
+
+/** Most executions one GET /form-sender/executions answers, and its default `limit`. */
+export const LIST_LIMIT_MAX = 100;
+
+/** `limit` of GET /form-sender/executions: a whole number 1..LIST_LIMIT_MAX, LIST_LIMIT_MAX when left out. */
+export function parseListLimit(raw: string | undefined): number {
+    if (raw === undefined) return LIST_LIMIT_MAX;
+    const n = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
+    if (n >= 1 && n <= LIST_LIMIT_MAX) return n;
+    throw new HttpError(400, "invalid_request", "invalid query", [
+        {
+            path: "limit",
+            message:
+                `${JSON.stringify(raw)} is not a page size; use a whole number from 1 to ${LIST_LIMIT_MAX}, ` +
+                `or leave limit out for ${LIST_LIMIT_MAX}`,
+        },
+    ]);
+}
+
+/** Where a page ends: the last row's created_at exactly as PostgreSQL wrote it (microseconds) and its id. */
+export interface ListCursor {
+    readonly created_at: string;
+    readonly id: string;
+}
+
+/** created_at as PostgREST writes a timestamptz (to_json: ISO 8601 with up to 6 fraction digits and an offset). */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:\d{2})?)$/;
+
+/**
+ * The `next_cursor` that continues after `row`: base64url of `<created_at>|<id>`. Opaque to callers; the
+ * timestamp is kept as text, because a JavaScript Date would cut PostgreSQL's microseconds and skip or repeat rows
+ * created within the same millisecond.
+ */
+export function listCursor(row: Pick<JobExecutionRow, "created_at" | "id">): string {
+    if (!row.created_at) throw new Error(`execution ${row.id} has no created_at; a cursor needs it`);
+    return Buffer.from(`${row.created_at}|${row.id}`, "utf8").toString("base64url");
+}
+
+/** Reads a cursor listCursor made; anything else is a 400 naming `cursor`. */
+export function parseListCursor(raw: string): ListCursor {
+    // Node's base64url decoder skips characters outside the alphabet, so the text must also re-encode to itself.
+    const text = /^[A-Za-z0-9_-]{1,200}$/.test(raw) ? Buffer.from(raw, "base64url").toString("utf8") : "";
+    const [createdAt, id, ...rest] = text.split("|");
+    if (
+        Buffer.from(text, "utf8").toString("base64url") === raw &&
+        rest.length === 0 &&
+        CURSOR_TIME.test(createdAt) &&
+        !Number.isNaN(Date.parse(createdAt)) &&
+        UUID.test(id ?? "")
+    ) {
+        return { created_at: createdAt, id };
+    }
+    throw new HttpError(400, "invalid_request", "invalid query", [
+        {
+            path: "cursor",
+            message:
+                `${JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw)} is not a cursor this API ` +
+                "returned; pass next_cursor of the previous answer unchanged, or leave cursor out for the first page",
+        },
+    ]);
 }
 
 function summary(r: JobExecutionRow) {

@@ -192,7 +192,7 @@ export interface ProcessConfinement {
     readonly seccomp: number;
 }
 
-export function readConfinement(pid: number | "self"): ProcessConfinement {
+export function readConfinement(pid: number): ProcessConfinement {
     const ns = (name: string) => fs.readlinkSync(`/proc/${pid}/ns/${name}`);
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     return {
@@ -225,10 +225,7 @@ export function judgeSandbox(browser: ProcessConfinement, renderers: readonly Pr
  * Opens a page in a throwaway context (so at least one renderer runs), asks Chromium for its processes over CDP
  * (SystemInfo.getProcessInfo: type and pid) and judges every renderer's confinement against the browser process's.
  */
-export async function readSandboxStatus(
-    browser: Browser,
-    confinement: (pid: number) => ProcessConfinement = readConfinement,
-): Promise<SandboxStatus> {
+export async function readSandboxStatus(browser: Browser): Promise<SandboxStatus> {
     const context = await browser.newContext();
     const cdp = await browser.newBrowserCDPSession();
     try {
@@ -239,10 +236,11 @@ export async function readSandboxStatus(
         };
         const own = processInfo.find((p) => p.type === "browser");
         if (!own) throw new SandboxError("Chromium did not report its browser process (SystemInfo.getProcessInfo)");
-        return judgeSandbox(
-            confinement(own.id),
-            processInfo.filter((p) => p.type === "renderer").map((p) => confinement(p.id)),
-        );
+        // A renderer that ended meanwhile has nothing to judge; none left at all is judged as no sandbox.
+        const renderers = processInfo
+            .filter((p) => p.type === "renderer")
+            .flatMap((p) => (fs.existsSync(`/proc/${p.id}`) ? [readConfinement(p.id)] : []));
+        return judgeSandbox(readConfinement(own.id), renderers);
     } finally {
         await cdp.detach().catch(() => undefined);
         await context.close();

@@ -117,6 +117,49 @@ describe("the composed in-page scanner", function () {
         }
     });
 
+    it("reports an editable combobox as a text field until fill.ts notes its options, then as a select", async () => {
+        const page = await browser.newPage();
+        try {
+            await page.goto(url);
+            await page.setContent(`<form action="/send" method="post">
+  <label for="pref">都道府県</label>
+  <input id="pref" role="combobox" aria-autocomplete="list" aria-expanded="false" required>
+  <label for="co">会社名</label><input id="co" name="company" role="combobox" aria-autocomplete="list">
+  <textarea name="body"></textarea><button type="submit">送信する</button>
+</form>`);
+            const scanForm = async () => {
+                const scan = await page.evaluate<FrameScan>(scanExpression({ maxText: 1000, contactLinkPattern: "x" }));
+                const form = scan.forms.find((f) => !f.pseudo);
+                assert.ok(form);
+                return form;
+            };
+            let form = await scanForm();
+            assert.deepEqual(
+                form.fields.map((f) => [f.tag, f.ariaRole, f.comboInput, f.label]),
+                [
+                    ["input", undefined, true, "都道府県"],
+                    ["input", undefined, true, "会社名"],
+                    ["textarea", undefined, undefined, ""],
+                ],
+            );
+            // What fill.ts's discoverComboOptions writes after opening the list.
+            const noted = JSON.stringify([{ value: "東京都", text: "東京都", disabled: false }]);
+            await page.evaluate(
+                `document.getElementById("pref").setAttribute("data-ops-options", ${JSON.stringify(noted)})`,
+            );
+            form = await scanForm();
+            const pref = form.fields[0];
+            assert.deepEqual(
+                [pref.tag, pref.ariaRole, pref.comboInput, pref.required, pref.label],
+                ["select", "combobox", true, true, "都道府県"],
+            );
+            assert.deepEqual(pref.options, [{ value: "東京都", text: "東京都", disabled: false }]);
+            assert.equal(form.fields[1].tag, "input");
+        } finally {
+            await page.close();
+        }
+    });
+
     it("throws in the page when a part depends on anything outside the script", async () => {
         const page = await browser.newPage();
         try {

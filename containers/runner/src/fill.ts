@@ -4,7 +4,7 @@
  * confirmation pages and read the outcome.
  */
 import type { Dialog, Frame, Page } from "playwright-core";
-import { NO_FITTING_OPTION, planForm, type FieldPlan } from "./classify";
+import { NO_FITTING_OPTION, classifyTextField, planForm, type FieldKind, type FieldPlan } from "./classify";
 import {
     CONTACT_LINK_PATTERN,
     chooseSubmitButton,
@@ -352,11 +352,16 @@ function describe(plans: readonly FieldPlan[]): FilledField[] {
  * scripts: focus, the native value setter (so React/Vue see it), input/change/keyup, blur.
  * Fields where that did not stick (a widget re-rendered them) get Playwright's own fill.
  */
-async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<void> {
-    // ARIA comboboxes are opened and their option clicked, after the rest (pickComboOption).
-    const combos = plans.filter((p) => p.field.ariaRole === "combobox" && p.action.kind === "select");
+async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<string[]> {
+    // ARIA comboboxes are opened and their option clicked, after the rest (pickComboOption); an editable one is
+    // typed into and its option picked (typeAndPick), also when its list showed nothing before typing but the
+    // question is a prefecture or country, whose value must be one of the list's options.
+    const picked = (p: FieldPlan) =>
+        (p.field.ariaRole === "combobox" && p.action.kind === "select") ||
+        (p.field.comboInput === true && p.action.kind === "fill" && PICK_TEXT_KINDS.has(p.kind));
+    const combos = plans.filter(picked);
     const actions = plans
-        .filter((p) => p.action.kind !== "skip" && p.field.ariaRole !== "combobox")
+        .filter((p) => p.action.kind !== "skip" && p.field.ariaRole !== "combobox" && !picked(p))
         .map((p) => ({
             fid: p.field.fid,
             kind: p.action.kind,
@@ -455,9 +460,18 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<voi
         await frame.page().waitForTimeout(150);
         await apply(locked);
     }
+    /** Comboboxes whose widget did not keep the planned option: the form must not be sent. */
+    const unkept: string[] = [];
     for (const p of combos) {
-        if (p.action.kind === "select") {
-            await pickComboOption(frame, p.field.fid, p.action.text);
+        const want = p.action.kind === "select" ? p.action : p.action.kind === "fill" ? p.action : null;
+        if (!want) continue;
+        const text = "text" in want ? want.text : want.value;
+        const kept = p.field.comboInput
+            ? await typeAndPick(frame, p.field.fid, text, want.value)
+            : await pickComboOption(frame, p.field.fid, text);
+        if (!kept && p.field.comboInput) {
+            const label = (p.field.label || p.field.groupLabel || p.field.name).slice(0, 40);
+            unkept.push(`「${label}」 (no option 「${text}」 kept)`);
         }
     }
     for (const fid of failed) {
@@ -469,6 +483,7 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<voi
             await loc.selectOption({ value: action.value }, { timeout: 3000 });
         }
     }
+    return unkept;
 }
 
 /**
@@ -536,7 +551,14 @@ async function closeCombo(frame: Frame, fid: number): Promise<void> {
 async function discoverComboOptions(chosen: Chosen): Promise<boolean> {
     const { frame } = chosen;
     const closed = chosen.form.fields.filter(
-        (f) => f.ariaRole === "combobox" && f.options.length === 0 && f.visible && f.editable,
+        (f) =>
+            f.options.length === 0 &&
+            f.visible &&
+            f.editable &&
+            (f.ariaRole === "combobox" ||
+                // An editable combobox is opened only when its question may ask for a choice: a company or e-mail
+                // field with suggestions stays free text (its suggestions are never planned as options).
+                (f.comboInput === true && f.tag === "input" && !FREE_TEXT_KINDS.has(classifyTextField(f).kind))),
     );
     for (const f of closed) {
         await frame
@@ -572,6 +594,112 @@ async function pickComboOption(frame: Frame, fid: number, text: string): Promise
         await closeCombo(frame, fid);
     }
     return true;
+}
+
+/** A required combobox: marked required, or 必須/required/* in its label. */
+function comboRequired(p: FieldPlan): boolean {
+    return p.field.required || /必須|required|\*/i.test(`${p.field.label} ${p.field.groupLabel}`);
+}
+
+/** Questions an editable combobox answers only with one of its options, even when its list opens only on typing. */
+const PICK_TEXT_KINDS: ReadonlySet<FieldKind> = new Set<FieldKind>(["prefecture", "country"]);
+
+/**
+ * What a person types as free text: an editable combobox of these kinds keeps the typed value and its suggestions
+ * are never picked (a company-name search offering look-alike companies).
+ */
+const FREE_TEXT_KINDS: ReadonlySet<FieldKind> = new Set<FieldKind>([
+    "company",
+    "company_kana",
+    "department",
+    "position",
+    "name",
+    "name_kana",
+    "email",
+    "email_confirm",
+    "phone",
+    "fax",
+    "postal",
+    "city",
+    "address",
+    "building",
+    "url",
+    "password",
+    "search",
+    "honeypot",
+]);
+
+/**
+ * In-page: true once editable combobox `fid` shows `text` (or `value`) as its choice after losing focus: its own
+ * value (MUI Autocomplete keeps the label in the input), a hidden input of its widget holding it (react-select's
+ * `<input type=hidden name>` after the control), or a visible leaf of its widget reading it (react-select's
+ * single-value) outside any listbox. Looks at most 5 ancestors up, the widget's own container.
+ */
+const comboKept = (fid: number, text: string, value: string) => `(() => {
+  const norm = (s) => (s || "").replace(/\\s+/g, " ").trim();
+  const want = [norm(${JSON.stringify(text)}), norm(${JSON.stringify(value)})];
+  const el = document.querySelector('[data-ops-fid="${fid}"]');
+  if (!el) return false;
+  if (want.includes(norm(el.value))) return true;
+  let box = el.parentElement;
+  for (let i = 0; i < 5 && box && box !== document.body; i++, box = box.parentElement) {
+    if (Array.from(box.querySelectorAll("input[type=hidden]")).some((h) => norm(h.value) && want.includes(norm(h.value))))
+      return true;
+    const leaf = Array.from(box.querySelectorAll("*")).find((n) =>
+      n.children.length === 0 && !n.closest("[role=listbox], [role=option], label") &&
+      norm(n.textContent) === want[0] && n.getClientRects().length > 0);
+    if (leaf) return true;
+  }
+  return false;
+})()`;
+
+/**
+ * Picks option `text` of an editable combobox as a person does: types the text (then, if no option reads it, its
+ * first two characters), waits for the option, picks it with ArrowDown/Enter when the widget tracks the active
+ * option in aria-activedescendant (react-select 5.7+, Headless UI, MUI with autoHighlight) or else by a click, and
+ * checks after blur that the widget kept it (comboKept). False, with the typed text cleared, when no option reads
+ * `text` or the widget dropped it: the caller then fails the form before any submit click.
+ */
+async function typeAndPick(frame: Frame, fid: number, text: string, value: string): Promise<boolean> {
+    const input = frame.locator(`[data-ops-fid="${fid}"]`);
+    let marked = false;
+    for (const typed of [...new Set([text, text.slice(0, 2)])]) {
+        await input.click({ timeout: 3000 }).catch(() => undefined);
+        await input.fill(typed, { timeout: 3000 }).catch(() => undefined);
+        marked = await frame
+            .waitForFunction(markComboOption(fid, text), undefined, { timeout: 3000, polling: 100 })
+            .then(() => true)
+            .catch(() => false);
+        if (marked) break;
+    }
+    if (!marked) {
+        await input.fill("", { timeout: 3000 }).catch(() => undefined);
+        await closeCombo(frame, fid);
+        return false;
+    }
+    const option = frame.locator("[data-ops-pick]").first();
+    const optionId = await option.getAttribute("id", { timeout: 1000 }).catch(() => null);
+    const active = () => input.getAttribute("aria-activedescendant", { timeout: 1000 }).catch(() => null);
+    let keyed = false;
+    if (optionId && (await active())) {
+        // At most one lap of the list: the option count bounds the presses.
+        const count = await frame.evaluate(`(${COMBO_OPTIONS_SOURCE})(${fid}).length`).catch(() => 0);
+        for (let i = 0; i <= Number(count) && (await active()) !== optionId; i++) {
+            await input.press("ArrowDown", { timeout: 1000 }).catch(() => undefined);
+        }
+        if ((await active()) === optionId) {
+            await input.press("Enter", { timeout: 1000 }).catch(() => undefined);
+            keyed = true;
+        }
+    }
+    if (!keyed) {
+        await option.click({ timeout: 3000 }).catch(() => undefined);
+    }
+    await input.evaluate((el) => (el as DomElement & { blur(): void }).blur()).catch(() => undefined);
+    return frame
+        .waitForFunction(comboKept(fid, text, value), undefined, { timeout: 1500, polling: 100 })
+        .then(() => true)
+        .catch(() => false);
 }
 
 /**
@@ -1074,7 +1202,7 @@ export async function fillContactForm(
             formUrl,
         );
     }
-    await applyPlan(chosen.frame, plans);
+    const unkept = await applyPlan(chosen.frame, plans);
     const allPlans: FieldPlan[] = [...plans];
     const fields = describe(plans);
     const missingRequired = plans
@@ -1093,6 +1221,26 @@ export async function fillContactForm(
             "dry_run",
             false,
             `filled ${fields.length} fields, not submitted (test mode)${note}`,
+            fields,
+            formUrl,
+        );
+    }
+    // An editable combobox whose widget kept no option (none read the wanted text, or it dropped the pick), or a
+    // required one with no option to pick: the site would get an empty or unknown choice.
+    const unpicked = [
+        ...unkept,
+        ...plans
+            .filter((p) => p.field.comboInput && p.action.kind === "skip" && comboRequired(p))
+            .map(
+                (p) =>
+                    `「${(p.field.label || p.field.groupLabel || p.field.name).slice(0, 40)}」 (${p.action.kind === "skip" ? p.action.reason : ""})`,
+            ),
+    ];
+    if (unpicked.length > 0) {
+        return result(
+            "failed",
+            false,
+            `combobox ${unpicked.join(", ")} kept no option from its list, so the form was not sent`,
             fields,
             formUrl,
         );

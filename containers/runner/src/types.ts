@@ -41,6 +41,12 @@ export interface FieldInfo {
     readonly honeypotHints: readonly string[];
     /** "radio"/"checkbox"/"switch" for an ARIA control built from a div (clicked, never typed into). */
     readonly ariaRole?: string;
+    /**
+     * An editable combobox: an <input role=combobox> whose value a script keeps only when it was picked from its
+     * listbox (react-select, MUI Autocomplete) or that takes free text with suggestions. Described as a select
+     * (ariaRole "combobox") once fill.ts has noted the options its list offered.
+     */
+    readonly comboInput?: boolean;
 }
 
 export interface ButtonInfo {

@@ -212,7 +212,11 @@ export function makeFieldDescriber(
         if (el.matches(ARIA_CHOICE)) {
             return describeAria(el, boundary, label, groupLabel, visible, hints);
         }
-        if (el.matches(ARIA_COMBO)) {
+        // An editable combobox (input role=combobox) is typed into and its option picked (fill.ts typeAndPick); it
+        // is described as a select only once fill.ts has opened its list and noted the options (data-ops-options),
+        // which it does only for a question that asks for a choice. Otherwise it is a text field.
+        const comboInput = tag === "input" && el.getAttribute("role") === "combobox";
+        if (el.matches(ARIA_COMBO) || (comboInput && el.getAttribute("data-ops-options") !== null)) {
             // Chosen from its list by clicks (fill.ts), never typed into; its own text is its current value.
             const fid = idOf(el, "data-ops-fid");
             return {
@@ -230,17 +234,18 @@ export function makeFieldDescriber(
                 groupLabel: cap.text,
                 groupKey,
                 trailingText: "",
-                required: el.getAttribute("aria-required") === "true",
+                required: el.getAttribute("aria-required") === "true" || (comboInput && el.required === true),
                 maxLength: null,
                 pattern: "",
                 inputMode: "",
                 visible,
                 editable: el.getAttribute("aria-disabled") !== "true" && !el.matches(":disabled"),
-                value: clean(textOf(el, 120)),
+                value: comboInput ? (el.value ?? "") : clean(textOf(el, 120)),
                 checked: false,
                 options: comboOptions(el),
                 honeypotHints: hints.filter((h) => h !== "label"),
                 ariaRole: "combobox",
+                ...(comboInput ? { comboInput: true } : {}),
             };
         }
         return {
@@ -274,6 +279,7 @@ export function makeFieldDescriber(
             checked: checkable ? el.checked : false,
             options,
             honeypotHints: hints,
+            ...(comboInput ? { comboInput: true } : {}),
         };
     };
 }

@@ -138,11 +138,48 @@ function uploadClientConfig(clientConfig, targetingId) {
     return upload.key;
 }
 
-/** Lists executions, optionally filtered by targeting id and status. */
+/**
+ * Most pages listExecutions reads (100 executions each, so 5,000 executions): a bound, so that an API that kept
+ * answering a next_cursor (a bug) cannot keep a script fetching until Apps Script's 6-minute limit.
+ */
+var AWS_BATCH_LIST_MAX_PAGES = 50;
+
+/**
+ * Lists every execution, optionally filtered by targeting id and status (comma-separated), newest first, as
+ * `{ executions: [...] }`: follows the API's `next_cursor` page by page until it is null, so an execution beyond
+ * the first page (100) is not missed. Throws an Error naming AWS_BATCH_LIST_MAX_PAGES when the pages do not end
+ * within it.
+ */
 function listExecutions(targetingId, status) {
+    var executions = [];
+    var cursor = null;
+    for (var page = 0; page < AWS_BATCH_LIST_MAX_PAGES; page++) {
+        var answer = listExecutionsPage_(targetingId, status, cursor, null);
+        executions = executions.concat(answer.executions || []);
+        // An API from before paging answers no next_cursor: its one page is all there is to read.
+        if (!answer.next_cursor) return { executions: executions };
+        cursor = answer.next_cursor;
+    }
+    throw new Error(
+        "listExecutions read AWS_BATCH_LIST_MAX_PAGES (" +
+            AWS_BATCH_LIST_MAX_PAGES +
+            ") pages of GET /form-sender/executions (" +
+            executions.length +
+            " executions) and the API still answered a next_cursor; list with a targeting id or a status to read " +
+            "fewer, or raise AWS_BATCH_LIST_MAX_PAGES if that many executions are expected",
+    );
+}
+
+/**
+ * One page of GET /form-sender/executions: `cursor` is the previous page's `next_cursor` (null: the first page),
+ * `limit` 1-100 (null: 100). Returns the API's answer `{ executions: [...], next_cursor }`.
+ */
+function listExecutionsPage_(targetingId, status, cursor, limit) {
     var query = {};
     if (targetingId) query.targeting_id = String(targetingId);
     if (status) query.status = String(status);
+    if (cursor) query.cursor = String(cursor);
+    if (limit) query.limit = String(limit);
     return AWSBatchClient_().request("GET", "/form-sender/executions", query, null);
 }
 

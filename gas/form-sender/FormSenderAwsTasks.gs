@@ -452,8 +452,10 @@ function formSenderAwsOutcome_(answer, error, runId, options) {
 
 /**
  * Cancels the unfinished executions of one targeting (or all), FORM_SENDER_AWS_BATCH_SIZE at a time with
- * UrlFetchApp.fetchAll, listing again until none is left: the list answers at most 100 executions. Stops
- * within the time budget (run it again for the rest); throws after writing the rows if a cancel failed.
+ * UrlFetchApp.fetchAll, listing again until none is left that was not tried (one submitted while stopping is
+ * found by the next listing; one whose cancel failed is not tried again, so the loop ends). listExecutions reads
+ * every page. Stops within the time budget (run it again for the rest); throws after writing the rows if a cancel
+ * failed.
  */
 function formSenderAwsStop_(targetingId, startedAt) {
     var props = PropertiesService.getScriptProperties();

@@ -10,6 +10,9 @@ import { SignatureV4 } from "@smithy/signature-v4";
 
 const GS = fs.readFileSync(path.resolve(__dirname, "..", "..", "gas", "AWSBatchClient.gs"), "utf8");
 
+/** A value from the script's realm as plain data (its arrays and objects have that realm's prototypes). */
+const plain = <T>(v: unknown): T => JSON.parse(JSON.stringify(v)) as T;
+
 /** Apps Script byte arrays are signed Java bytes. */
 const toSigned = (buf: Buffer) => [...buf].map((b) => (b > 127 ? b - 256 : b));
 const toBuffer = (v: string | number[]) =>
@@ -49,7 +52,9 @@ interface GasApi {
 interface GasGlobals {
     AWSBatchApi_: new (baseUrl: string, region: string, accessKeyId: string, secretAccessKey: string) => GasApi;
     submitFormSenderJob(targetingId: string, options: Record<string, unknown>): unknown;
-    listExecutions(targetingId?: string, status?: string): unknown;
+    listExecutions(targetingId?: string | null, status?: string): unknown;
+    /** The bound on the pages listExecutions reads; a test may lower it. */
+    AWS_BATCH_LIST_MAX_PAGES: number;
     uploadClientConfig(config: unknown, targetingId: string): unknown;
     cancelExecution(id: string): unknown;
 }
@@ -365,7 +370,8 @@ describe("GAS AWSBatchClient", function () {
                 { status: 200, body: '{"executions":[]}' },
             ]);
             const g2 = gas();
-            assert.deepEqual(g2.context.listExecutions(), { executions: [] });
+            // plain(): the answer is built in the script's realm, whose objects have other prototypes than this one's.
+            assert.deepEqual(plain(g2.context.listExecutions()), { executions: [] });
             assert.deepEqual(g2.sleeps, [1000]);
         });
 
@@ -434,6 +440,71 @@ describe("GAS AWSBatchClient", function () {
                 },
             );
             assert.deepEqual(g.sleeps, []);
+        });
+
+        /** A page of `n` executions numbered from `from`, as GET /form-sender/executions answers it. */
+        const listPage = (from: number, n: number, nextCursor: string | null | undefined) => ({
+            status: 200,
+            body: JSON.stringify({
+                executions: Array.from({ length: n }, (_, i) => ({
+                    execution_id: `e${from + i}`,
+                    targeting_id: `T${from + i}`,
+                    status: "running",
+                })),
+                ...(nextCursor === undefined ? {} : { next_cursor: nextCursor }),
+            }),
+        });
+
+        it("listExecutions follows next_cursor until null and returns every execution of every page", async () => {
+            await setScript([
+                listPage(0, 100, "Y3Vyc29yLTE"),
+                listPage(100, 100, "Y3Vyc29yLTI"),
+                listPage(200, 30, null),
+            ]);
+            const g = gas();
+            const out = plain<{ executions: { execution_id: string }[] }>(
+                g.context.listExecutions(null, "pending,submitted,running"),
+            );
+            assert.deepEqual(Object.keys(out), ["executions"]);
+            assert.deepEqual(
+                out.executions.map((e) => e.execution_id),
+                Array.from({ length: 230 }, (_, i) => `e${i}`),
+            );
+            await loadSeen();
+            assert.deepEqual(
+                seen.map((r) => r.url),
+                [
+                    "/prd/form-sender/executions?status=pending%2Csubmitted%2Crunning",
+                    "/prd/form-sender/executions?cursor=Y3Vyc29yLTE&status=pending%2Csubmitted%2Crunning",
+                    "/prd/form-sender/executions?cursor=Y3Vyc29yLTI&status=pending%2Csubmitted%2Crunning",
+                ],
+            );
+        });
+
+        it("listExecutions reads one page from an API that answers no next_cursor (before paging)", async () => {
+            await setScript([listPage(0, 3, undefined), listPage(3, 3, undefined)]);
+            const g = gas();
+            assert.equal(plain<{ executions: unknown[] }>(g.context.listExecutions("T1")).executions.length, 3);
+            await loadSeen();
+            assert.equal(seen.length, 1);
+        });
+
+        it("listExecutions stops at AWS_BATCH_LIST_MAX_PAGES (50) pages with an error naming it", async () => {
+            assert.equal(gas().context.AWS_BATCH_LIST_MAX_PAGES, 50);
+            await setScript([0, 1, 2, 3].map((i) => listPage(i * 2, 2, `c${i}`)));
+            const g = gas();
+            // Lowered for the test: 50 stand-in fetches would each start a process.
+            g.context.AWS_BATCH_LIST_MAX_PAGES = 3;
+            assert.throws(
+                () => g.context.listExecutions(),
+                (e: Error) =>
+                    e.message ===
+                    "listExecutions read AWS_BATCH_LIST_MAX_PAGES (3) pages of GET /form-sender/executions (6 " +
+                        "executions) and the API still answered a next_cursor; list with a targeting id or a status " +
+                        "to read fewer, or raise AWS_BATCH_LIST_MAX_PAGES if that many executions are expected",
+            );
+            await loadSeen();
+            assert.equal(seen.length, 3);
         });
 
         it("uploads a client config through the presigned URL and returns its key", async () => {

@@ -553,6 +553,53 @@ describe("GAS form-sender package against the dispatcher on loopback", function 
         });
     });
 
+    it("start-all skips a targeting whose unfinished execution is only on the list's second page", async () => {
+        // PG1's execution is older than 120 unfinished executions of other targetings: the list's first page (100,
+        // newest first) does not hold it, the second does.
+        const p1 = (
+            await db.query<{ id: string }>(
+                `insert into job_executions (targeting_id, status, created_at)
+                 values ('PG1', 'submitted', now() - interval '1 hour') returning id`,
+            )
+        ).rows[0].id;
+        await db.query(
+            `insert into job_executions (targeting_id, status, created_at)
+             select 'PGX' || i, 'running', now() - interval '1 second' * i from generate_series(1, 120) i`,
+        );
+        try {
+            const jobsBefore = (await state()).submittedJobs.length;
+            const p = project(
+                [row({ targeting_id: "PG1", active: true }), row({ targeting_id: "PG2", active: true })],
+                {
+                    USE_AWS_BATCH: "TRUE",
+                },
+            );
+            assert.equal(plain<{ done: boolean }>(p.execution().startFormSenderAwsAll()).done, true);
+            assert.deepEqual(
+                (await executions(["PG1", "PG2"])).map((e) => [e.targeting_id, e.status]),
+                [
+                    ["PG1", "submitted"],
+                    ["PG2", "submitted"],
+                ],
+            );
+            assert.deepEqual(
+                (await state()).submittedJobs.slice(jobsBefore).map((j) => env(j).FORM_SENDER_TARGETING_ID),
+                ["PG2"],
+            );
+            assert.equal(p.rows()[0].awsMessage, `not started: execution ${p1} is still unfinished`);
+            assert.equal(p.rows()[0].executionId, "");
+            const listed = plain<{ targeting_id: string }[]>(p.execution().getRunningFormSenderAwsTasks());
+            assert.ok(listed.some((e) => e.targeting_id === "PG1"));
+            assert.ok(listed.length >= 122, `listed ${listed.length}`);
+        } finally {
+            // The other tests count what they stop; these rows are not theirs.
+            await db.query(
+                "update job_executions set status = 'cancelled' " +
+                    "where targeting_id in ('PG1', 'PG2') or targeting_id like 'PGX%'",
+            );
+        }
+    });
+
     describe("batches of submits with UrlFetchApp.fetchAll", () => {
         const setFaults = async (faults: object[]) => {
             const res = await fetch(`${api.control}/faults`, { method: "POST", body: JSON.stringify(faults) });

@@ -463,11 +463,11 @@ async function applyPlan(frame: Frame, plans: readonly FieldPlan[]): Promise<str
     /** Comboboxes whose widget did not keep the planned option: the form must not be sent. */
     const unkept: string[] = [];
     for (const p of combos) {
-        const want = p.action.kind === "select" ? p.action : p.action.kind === "fill" ? p.action : null;
-        if (!want) continue;
-        const text = "text" in want ? want.text : want.value;
+        const text = p.action.kind === "select" ? p.action.text : p.action.kind === "fill" ? p.action.value : null;
+        if (text === null) continue;
+        const value = p.action.kind === "select" ? p.action.value : text;
         const kept = p.field.comboInput
-            ? await typeAndPick(frame, p.field.fid, text, want.value)
+            ? await typeAndPick(frame, p.field.fid, text, value)
             : await pickComboOption(frame, p.field.fid, text);
         if (!kept && p.field.comboInput) {
             const label = (p.field.label || p.field.groupLabel || p.field.name).slice(0, 40);
@@ -599,6 +599,21 @@ async function pickComboOption(frame: Frame, fid: number, text: string): Promise
 /** A required combobox: marked required, or 必須/required/* in its label. */
 function comboRequired(p: FieldPlan): boolean {
     return p.field.required || /必須|required|\*/i.test(`${p.field.label} ${p.field.groupLabel}`);
+}
+
+/**
+ * Why the form must not be sent because of its editable comboboxes, or null: one whose widget kept no option (none
+ * read the wanted text, or it dropped the pick; `unkept` from applyPlan), or a required one with no option to pick.
+ * The site would otherwise get an empty or unknown choice.
+ */
+function unpickedCombos(unkept: readonly string[], plans: readonly FieldPlan[]): string | null {
+    const skipped = plans.flatMap((p) =>
+        p.field.comboInput && p.action.kind === "skip" && comboRequired(p)
+            ? [`「${(p.field.label || p.field.groupLabel || p.field.name).slice(0, 40)}」 (${p.action.reason})`]
+            : [],
+    );
+    const all = [...unkept, ...skipped];
+    return all.length > 0 ? `combobox ${all.join(", ")} kept no option from its list, so the form was not sent` : null;
 }
 
 /** Questions an editable combobox answers only with one of its options, even when its list opens only on typing. */
@@ -1225,25 +1240,9 @@ export async function fillContactForm(
             formUrl,
         );
     }
-    // An editable combobox whose widget kept no option (none read the wanted text, or it dropped the pick), or a
-    // required one with no option to pick: the site would get an empty or unknown choice.
-    const unpicked = [
-        ...unkept,
-        ...plans
-            .filter((p) => p.field.comboInput && p.action.kind === "skip" && comboRequired(p))
-            .map(
-                (p) =>
-                    `「${(p.field.label || p.field.groupLabel || p.field.name).slice(0, 40)}」 (${p.action.kind === "skip" ? p.action.reason : ""})`,
-            ),
-    ];
-    if (unpicked.length > 0) {
-        return result(
-            "failed",
-            false,
-            `combobox ${unpicked.join(", ")} kept no option from its list, so the form was not sent`,
-            fields,
-            formUrl,
-        );
+    const unpicked = unpickedCombos(unkept, plans);
+    if (unpicked) {
+        return result("failed", false, unpicked, fields, formUrl);
     }
     const locked = await uncheckedConsents(chosen.frame, plans);
     if (locked.length > 0) {
@@ -1269,7 +1268,10 @@ export async function fillContactForm(
         const fix = await correctRejected(page, profile, invalid.join(" / "), sentValues(allPlans));
         corrections = fix?.changes ?? [];
         if (fix) {
-            await applyPlan(fix.chosen.frame, fix.plans);
+            const refused = unpickedCombos(await applyPlan(fix.chosen.frame, fix.plans), []);
+            if (refused) {
+                return result("failed", false, refused, fields, formUrl);
+            }
             chosen = fix.chosen;
             invalid = await describeInvalid(chosen);
         }
@@ -1356,8 +1358,8 @@ export async function fillContactForm(
                 if (corrections === null && !outcome.thanked) {
                     const fix = await correctRejected(page, profile, outcome.text, sentValues(allPlans));
                     corrections = fix?.changes ?? [];
-                    if (fix) {
-                        await applyPlan(fix.chosen.frame, fix.plans);
+                    // A correction whose combobox kept no option is not sent again.
+                    if (fix && !unpickedCombos(await applyPlan(fix.chosen.frame, fix.plans), [])) {
                         if ((await describeInvalid(fix.chosen)).length === 0) {
                             current = fix.chosen;
                             fix.chosen.form.fields.filter((f) => f.visible).forEach((f) => known.add(f.fid));
@@ -1390,7 +1392,10 @@ export async function fillContactForm(
                         formUrl,
                     );
                 }
-                await applyPlan(outcome.chosen.frame, next);
+                const unpicked = unpickedCombos(await applyPlan(outcome.chosen.frame, next), next);
+                if (unpicked) {
+                    return result("failed", submitted, unpicked, fields, formUrl);
+                }
                 outcome.chosen.form.fields.filter((f) => f.visible).forEach((f) => known.add(f.fid));
                 allPlans.push(...next);
                 fields.push(...describe(next));

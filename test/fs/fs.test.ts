@@ -115,6 +115,24 @@ describe("npm run fs against the dispatcher on loopback", function () {
         );
     });
 
+    it("list follows next_cursor past the API's 100 per page: every unfinished execution, none twice", async () => {
+        await api.sb.db.query(
+            `insert into job_executions (targeting_id, status, created_at)
+             select 'P1', (array['pending','submitted','running'])[1 + i % 3], now() - i * interval '1 millisecond'
+             from generate_series(0, 229) i`,
+        );
+        out.splice(0);
+        await fsCmd("list", "--targeting", "P1", "--json");
+        const ids = (JSON.parse(out.join("\n")) as { executions: { execution_id: string }[] }).executions.map(
+            (e) => e.execution_id,
+        );
+        assert.equal(ids.length, 230);
+        assert.equal(new Set(ids).size, 230);
+        out.splice(0);
+        await fsCmd("list", "--targeting", "P1");
+        assert.equal(out.at(-1), "230 execution(s) with status pending,submitted,running");
+    });
+
     it("show prints attempts per array index, the fallback and the items by state", async () => {
         const s = await submit("S1", "--run-total", "2");
         const child = (index: number, status: string, attempts: object[]) =>

@@ -23,6 +23,27 @@ export const USAGE = `usage: npm run fs -- <command> --stack <stg|prd> [--json]
 
 /** "Not finished": what list shows by default and cancel --targeting stops. */
 export const UNFINISHED = "pending,submitted,running";
+/** Pages of the executions list followed at most (100 executions each): a bound, so a wrong cursor cannot loop. */
+export const LIST_MAX_PAGES = 50;
+
+/** Every execution `GET /form-sender/executions` answers for `query`, following `next_cursor` page by page. */
+async function listAll(api: FormSenderApiClient, query: Record<string, string>): Promise<Summary[]> {
+    const all: Summary[] = [];
+    let cursor: string | null | undefined;
+    for (let page = 0; page < LIST_MAX_PAGES; page++) {
+        const out = await api.request<{ executions: Summary[]; next_cursor?: string | null }>(
+            "GET",
+            "/form-sender/executions",
+            cursor ? { ...query, cursor } : query,
+        );
+        all.push(...out.executions);
+        cursor = out.next_cursor;
+        if (!cursor) return all;
+    }
+    throw new Error(
+        `the executions list did not end within ${LIST_MAX_PAGES} pages of 100; narrow it with --targeting or --status`,
+    );
+}
 
 export interface FsDeps {
     /** The stack's outputs (`pulumi stack output --json --stack <s>`). */
@@ -216,7 +237,7 @@ export async function runFs(argv: readonly string[], deps: FsDeps): Promise<numb
             const query: Record<string, string> = { status: str(p, "status") ?? UNFINISHED };
             const targeting = str(p, "targeting");
             if (targeting) query.targeting_id = targeting;
-            const out = await api.request<{ executions: Summary[] }>("GET", "/form-sender/executions", query);
+            const out = { executions: await listAll(api, query) };
             print(out, () => [
                 ...table([
                     ["EXECUTION", "TARGETING", "STATUS", "JOB", "QUEUE", "ARRAY", "SUBMITTED"],
@@ -266,12 +287,7 @@ export async function runFs(argv: readonly string[], deps: FsDeps): Promise<numb
         case "cancel": {
             const targeting = str(p, "targeting");
             const ids = targeting
-                ? (
-                      await api.request<{ executions: Summary[] }>("GET", "/form-sender/executions", {
-                          targeting_id: targeting,
-                          status: UNFINISHED,
-                      })
-                  ).executions.map((e) => e.execution_id)
+                ? (await listAll(api, { targeting_id: targeting, status: UNFINISHED })).map((e) => e.execution_id)
                 : [executionArg(p, "cancel")];
             const results: { execution_id: string; status: string }[] = [];
             for (const id of ids) {

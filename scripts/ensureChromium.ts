@@ -32,7 +32,8 @@ let browser: string;
 if (plan.action === "stop") fail(plan.message);
 if (plan.action === "install") {
     process.stderr.write(
-        "No headless shell for the browser tests: installing Debian's chromium-headless-shell (the runner's browser).\n",
+        "No headless shell for the browser tests: installing Debian's chromium-headless-shell " +
+            "(the runner's browser).\n",
     );
     for (const command of plan.commands) {
         const run = spawnSync("sh", ["-c", command], {

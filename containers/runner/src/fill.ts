@@ -658,8 +658,8 @@ const comboKept = (fid: number, text: string, value: string) => `(() => {
   if (want.includes(norm(el.value))) return true;
   let box = el.parentElement;
   for (let i = 0; i < 5 && box && box !== document.body; i++, box = box.parentElement) {
-    if (Array.from(box.querySelectorAll("input[type=hidden]")).some((h) => norm(h.value) && want.includes(norm(h.value))))
-      return true;
+    const hidden = Array.from(box.querySelectorAll("input[type=hidden]"));
+    if (hidden.some((h) => norm(h.value) && want.includes(norm(h.value)))) return true;
     const leaf = Array.from(box.querySelectorAll("*")).find((n) =>
       n.children.length === 0 && !n.closest("[role=listbox], [role=option], label") &&
       norm(n.textContent) === want[0] && n.getClientRects().length > 0);

@@ -106,3 +106,23 @@ describe("GitHub workflows", () => {
         }
     });
 });
+
+describe("README deploy steps", () => {
+    it("select the stack CI deploys and run preview and up with the policy pack CI passes", () => {
+        const readme = fs.readFileSync(path.resolve(__dirname, "..", "..", "README.md"), "utf8");
+        const block = /^## Deploying\n\n```\n([\s\S]*?)\n```/m.exec(readme)?.[1] ?? "";
+        const commands = block.split("\n").map((l) => l.replace(/\s+#.*$/, ""));
+        const up = steps(load("deploy.yml").jobs.stg).find((s) => String(s.uses).startsWith("pulumi/actions@"))?.with;
+        // CI: `${{ vars.PULUMI_ORG }}/ops-platform/stg`; the README writes ORG for the variable's value.
+        const stack = String(up?.["stack-name"]).replace("${{ vars.PULUMI_ORG }}", "ORG");
+        assert.equal(stack, "ORG/ops-platform/stg");
+        assert.ok(commands.includes(`pulumi stack select ${stack}`), block);
+        assert.match(block, new RegExp(`first time: pulumi stack init ${stack}$`, "m"));
+        assert.ok(commands.includes(`pulumi preview --policy-pack ${String(up?.policyPacks)}`), block);
+        assert.ok(commands.includes(`pulumi up --policy-pack ${String(up?.policyPacks)}`), block);
+        assert.ok(
+            !commands.some((c) => /^pulumi (up|preview)$/.test(c)),
+            "a bare pulumi up/preview skips the policies",
+        );
+    });
+});

@@ -32,7 +32,7 @@ const pkg = (p: string) =>
 
 describe("workflows run the real CLI the way the program needs", () => {
     it("pins the Pulumi CLI to the SDK's version in .pulumi-version, and every pulumi job installs that file", () => {
-        // pulumi/actions v6 src/config.ts: without pulumi-version(-file) it installs the newest '^3' CLI.
+        // pulumi/actions v7 src/config.ts: without pulumi-version(-file) it installs the newest '^3' CLI.
         const pinned = fs.readFileSync(path.join(ROOT, ".pulumi-version"), "utf8").trim();
         assert.match(pinned, /^\d+\.\d+\.\d+$/);
         assert.equal(pinned, pkg("package.json").dependencies?.["@pulumi/pulumi"]);

@@ -59,6 +59,7 @@ describe("Supabase schema and RPCs", function () {
             "20261127000200_form_sender_job_run.sql",
             "20261127000300_form_sender_runner_role.sql",
             "20261128000000_form_sender_execution_paging.sql",
+            "20261128000100_form_sender_sequence_grants.sql",
         ]);
     });
 

@@ -294,8 +294,13 @@ AWSBatchApi_.prototype.request = function (method, path, query, body) {
  */
 AWSBatchApi_.prototype.requestAll = function (requests, single) {
     var self = this;
+    // Each body as its UTF-8 bytes, hashed for the signature and sent as they are. UrlFetchApp takes a byte array as
+    // the payload ("It can be a string, a byte array, a blob, or a JavaScript object",
+    // https://developers.google.com/apps-script/reference/url-fetch/url-fetch-app#fetch(String,Object)), so the
+    // charset it would pick for a string never makes the bytes on the wire differ from the signed ones, which would
+    // fail SigV4 for any non-ASCII body (a Japanese company name or message).
     var payloads = requests.map(function (r) {
-        return r.body === null || r.body === undefined ? "" : JSON.stringify(r.body);
+        return r.body === null || r.body === undefined ? null : Utilities.newBlob(JSON.stringify(r.body)).getBytes();
     });
     var results = requests.map(function () {
         return null;
@@ -306,7 +311,7 @@ AWSBatchApi_.prototype.requestAll = function (requests, single) {
     for (var attempt = 0; ; attempt++) {
         var fetches = pending.map(function (i) {
             var r = requests[i];
-            var signed = self.sign(r.method, self.basePath + r.path, r.query || {}, payloads[i], new Date());
+            var signed = self.sign(r.method, self.basePath + r.path, r.query || {}, payloads[i] || "", new Date());
             AWSBatchCheckUrl_(signed.url, r.method + " " + r.path);
             var options = {
                 url: signed.url,
@@ -315,7 +320,7 @@ AWSBatchApi_.prototype.requestAll = function (requests, single) {
                 muteHttpExceptions: true,
                 followRedirects: false,
             };
-            if (payloads[i] !== "") {
+            if (payloads[i] !== null) {
                 options.payload = payloads[i];
                 options.contentType = "application/json";
             }
@@ -441,8 +446,11 @@ AWSBatchApi_.prototype.sign = function (method, path, query, payload, date) {
             return kv[0] + "=" + kv[1];
         })
         .join("&");
+    // payload: the body's bytes as sent (requestAll), or a string hashed as UTF-8 ("" for no body).
     var payloadHash = AWSBatchHex_(
-        Utilities.computeDigest(Utilities.DigestAlgorithm.SHA_256, payload, Utilities.Charset.UTF_8),
+        typeof payload === "string"
+            ? Utilities.computeDigest(Utilities.DigestAlgorithm.SHA_256, payload, Utilities.Charset.UTF_8)
+            : Utilities.computeDigest(Utilities.DigestAlgorithm.SHA_256, payload),
     );
     var headers = { host: this.host, "x-amz-content-sha256": payloadHash, "x-amz-date": amzDate };
     var signedHeaders = Object.keys(headers).sort();

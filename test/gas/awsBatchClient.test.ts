@@ -18,11 +18,16 @@ const toSigned = (buf: Buffer) => [...buf].map((b) => (b > 127 ? b - 256 : b));
 const toBuffer = (v: string | number[]) =>
     typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.map((b) => b & 0xff));
 
-/** A synchronous HTTP request, as UrlFetchApp makes them: run in a child node process. */
+/**
+ * A synchronous HTTP request, as UrlFetchApp makes them: run in a child node process. The payload reaches it as
+ * base64 of the bytes UrlFetchApp would send: a byte array as it is, a string as UTF-8 (url-fetch-app#fetch(String,
+ * Object): "It can be a string, a byte array, a blob, or a JavaScript object").
+ */
 const FETCH_SCRIPT = `
 const [url, optsJson] = process.argv.slice(1);
 const o = JSON.parse(optsJson);
-fetch(url, { method: o.method.toUpperCase(), headers: o.headers, body: o.payload }).then(async (r) => {
+const body = o.payload === undefined ? undefined : Buffer.from(o.payload, "base64");
+fetch(url, { method: o.method.toUpperCase(), headers: o.headers, body }).then(async (r) => {
   process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() }));
 }, (e) => { process.stdout.write(JSON.stringify({ error: String(e) })); });
 `;
@@ -31,7 +36,7 @@ fetch(url, { method: o.method.toUpperCase(), headers: o.headers, body: o.payload
 interface FetchOptions {
     method: string;
     headers?: Record<string, string>;
-    payload?: string;
+    payload?: string | number[];
     contentType?: string;
     muteHttpExceptions?: boolean;
 }
@@ -106,6 +111,10 @@ function loadGas(
                         route(url),
                         JSON.stringify({
                             ...options,
+                            payload:
+                                options.payload === undefined
+                                    ? undefined
+                                    : toBuffer(options.payload).toString("base64"),
                             headers: {
                                 ...(options.headers ?? {}),
                                 ...(options.contentType ? { "content-type": options.contentType } : {}),
@@ -233,20 +242,23 @@ describe("GAS AWSBatchClient", function () {
         // UrlFetchApp is synchronous, so the stand-in blocks this process: the API must live in
         // another one. It answers from a script of responses and records what it received.
         const SERVER = `
-            const http = require("http");
+            const http = require("http"), crypto = require("crypto");
             let script = [], seen = [];
             http.createServer(async (req, res) => {
-                let body = ""; for await (const c of req) body += c;
+                const chunks = []; for await (const c of req) chunks.push(c);
+                const raw = Buffer.concat(chunks), body = raw.toString("utf8");
+                const sha256 = crypto.createHash("sha256").update(raw).digest("hex");
                 if (req.url === "/__script") { script = JSON.parse(body); seen = []; res.end("{}"); return; }
                 if (req.url === "/__seen") { res.end(JSON.stringify(seen)); return; }
-                seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+                seen.push({ method: req.method, url: req.url, headers: req.headers, body, sha256 });
                 const next = script.shift() || { status: 200, body: "{}" };
                 res.writeHead(next.status, { "content-type": "application/json" }); res.end(next.body);
             }).listen(0, "127.0.0.1", function () { process.stdout.write(String(this.address().port) + "\\n"); });
         `;
         let child: import("child_process").ChildProcess;
         let base: string;
-        let seen: { method: string; url: string; headers: Record<string, string>; body: string }[] = [];
+        /** What the API received; sha256 is over the body's bytes as they arrived. */
+        let seen: { method: string; url: string; headers: Record<string, string>; body: string; sha256: string }[] = [];
         // One connection per call (agent: false): a kept-alive socket may have timed out on the server
         // while a slow stand-in fetch ran, and reusing it fails with "other side closed".
         const control = (path: string, body?: string) =>
@@ -309,6 +321,51 @@ describe("GAS AWSBatchClient", function () {
                 String(seen[0].headers.authorization),
                 /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
             );
+        });
+
+        it("sends a Japanese body as the very UTF-8 bytes it signed, and the API's SigV4 check accepts it", async () => {
+            await setScript([{ status: 200, body: '{"execution_id":"e1","duplicate":false}' }]);
+            const g = gas();
+            g.context.submitFormSenderJob("T-東京", {
+                execution: { run_total: 1 },
+                client_config_object: "client-config/株式会社テスト.json",
+            });
+            // A byte array, not a string whose charset UrlFetchApp would choose.
+            const payload = g.fetched[0].options.payload;
+            assert.ok(Array.isArray(payload), `payload is ${typeof payload}`);
+            await loadSeen();
+            const got = seen[0];
+            assert.equal((JSON.parse(got.body) as { targeting_id: string }).targeting_id, "T-東京");
+            assert.ok(Buffer.byteLength(got.body, "utf8") > got.body.length, "the body has multi-byte characters");
+            assert.equal(got.headers["x-amz-content-sha256"], got.sha256);
+            // The whole signature, as API Gateway checks it, over the bytes that arrived.
+            const original = new URL(g.fetched[0].url);
+            const date = got.headers["x-amz-date"].replace(
+                /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+                "$1-$2-$3T$4:$5:$6Z",
+            );
+            const expected = await new SignatureV4({
+                service: "execute-api",
+                region: "us-east-1",
+                credentials: {
+                    accessKeyId: PROPS.FORM_SENDER_AWS_ACCESS_KEY_ID,
+                    secretAccessKey: PROPS.FORM_SENDER_AWS_SECRET_ACCESS_KEY,
+                },
+                sha256: Hash.bind(null, "sha256"),
+                uriEscapePath: true,
+            }).sign(
+                {
+                    method: "POST",
+                    protocol: "https:",
+                    hostname: original.hostname,
+                    path: original.pathname,
+                    query: {},
+                    headers: { host: original.hostname },
+                    body: got.body,
+                },
+                { signingDate: new Date(date) },
+            );
+            assert.equal(got.headers.authorization, expected.headers.authorization);
         });
 
         it("gives up after the third retry and throws the API's error body", async () => {

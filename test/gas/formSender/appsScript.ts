@@ -66,7 +66,7 @@ Promise.all(reqs.map((r) => new Promise((resolve) => {
     res.on("end", () => resolve({ status: res.statusCode, body }));
   });
   req.on("error", (e) => resolve({ error: String(e) }));
-  if (r.payload !== undefined) req.write(r.payload);
+  if (r.payload !== undefined) req.write(Buffer.from(r.payload, "base64"));
   req.end();
 }))).then((out) => process.stdout.write(JSON.stringify(out)));
 `;
@@ -74,7 +74,8 @@ Promise.all(reqs.map((r) => new Promise((resolve) => {
 export interface FetchOptions {
     method?: string;
     headers?: Record<string, string>;
-    payload?: string;
+    /** A string goes out as UTF-8, a byte array as it is (url-fetch-app#fetch(String,Object)). */
+    payload?: string | number[];
     contentType?: string;
     muteHttpExceptions?: boolean;
     followRedirects?: boolean;
@@ -164,7 +165,7 @@ export class AppsScriptProject {
                     url: this.route(r.url),
                     method: (r.method ?? "get").toUpperCase(),
                     headers,
-                    payload: r.payload,
+                    payload: r.payload === undefined ? undefined : toBuffer(r.payload).toString("base64"),
                 };
             });
             const out = JSON.parse(

@@ -154,6 +154,51 @@ function readSecrets(r: ConfigReader, raw: RawConfig, secretKeys: readonly strin
     }
 }
 
+/**
+ * The secrets the form-sender functions cannot answer a call without, with the Secrets Manager secret each is written
+ * to (components/formSender/jobDefinition.ts) and an example value for the fix. Pulumi.yaml defaults both to `""`
+ * (not written): `pulumi up` then creates the secret without a value and the dispatcher answers 500 to every call
+ * until someone puts one (functions/formSender/runtime.ts `supabaseFromSecrets`).
+ */
+export const FORM_SENDER_REQUIRED_SECRETS = [
+    {
+        key: "formSenderSupabaseUrl",
+        secretName: (env: string) => `/fs-runner/${env}/supabase/url`,
+        example: "https://<project-ref>.supabase.co",
+    },
+    {
+        key: "formSenderSupabaseServiceRoleKey",
+        secretName: (env: string) => `/fs-runner/${env}/supabase/key`,
+        example: "<service-role-key>",
+    },
+] as const satisfies readonly { key: SecretKey; secretName: (env: string) => string; example: string }[];
+
+/**
+ * Whether the stack file (`config`, fully qualified keys as in Pulumi.<stack>.yaml, plain values only) sets `key`:
+ * encrypted (`encryptedKeys`, whose values only the Pulumi CLI can read) or plain and not `""`.
+ */
+export function secretConfigured(config: RawConfig, encryptedKeys: readonly string[], key: SecretKey): boolean {
+    const qualified = `${PROJECT}:${key}`;
+    const plain = config[qualified];
+    return plain !== undefined ? plain !== "" : encryptedKeys.includes(qualified);
+}
+
+/**
+ * Warnings for the offline plan (which cannot read encrypted values, and runs in PR checks without them, so it does
+ * not refuse): each of {@link FORM_SENDER_REQUIRED_SECRETS} the stack file leaves unset, naming the secret and the
+ * command that sets it.
+ */
+export function unsetSecretWarnings(stack: string, config: RawConfig, encryptedKeys: readonly string[]): string[] {
+    const env = config[`${PROJECT}:environment`] ?? stack;
+    return FORM_SENDER_REQUIRED_SECRETS.filter((s) => !secretConfigured(config, encryptedKeys, s.key)).map(
+        (s) =>
+            `${PROJECT}:${s.key} is empty: pulumi up creates ${s.secretName(env)} without a value, and the ` +
+            "form-sender API answers 500 to every call until it has one. Fix: " +
+            `pulumi config set --secret ${s.key} ${s.example} --stack ${stack} (or put the value into the secret ` +
+            `yourself; npm run preflight -- --stack ${stack} checks it)`,
+    );
+}
+
 /** Secret config values as secret Outputs (undefined when the key is not set). */
 export type StackSecrets = { readonly [K in SecretKey]?: pulumi.Output<string> };
 

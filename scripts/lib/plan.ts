@@ -1,4 +1,5 @@
 import * as path from "path";
+import { unsetSecretWarnings } from "../../components/config";
 import { nodeVersionWarning, OfflineRun, PlannedResource, readStackFile, ROOT, runOffline } from "./offlineEngine";
 
 /** The program's default export (index.ts): the Pulumi CLI calls it without options. */
@@ -31,6 +32,9 @@ export async function planStack(
             secretKeys: overrides.secretKeys,
         },
     );
+    // Unset Supabase secrets do not stop pulumi up, but every call to the deployed API fails (components/config).
+    const config = { ...file.config, ...overrides.config };
+    warnings.push(...unsetSecretWarnings(stack, config, [...file.encryptedKeys, ...(overrides.secretKeys ?? [])]));
     return { ...run, warnings };
 }
 

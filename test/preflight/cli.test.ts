@@ -9,7 +9,15 @@ import * as path from "path";
 import { parse } from "yaml";
 import type { PreflightReport } from "../../scripts/lib/preflight";
 import { startFakeAws } from "../support/aws/server";
-import { healthyAccount, toolsDir } from "./fixtures";
+import {
+    ACCOUNT,
+    healthyAccount,
+    SUPABASE_KEY_ARN,
+    SUPABASE_KEY_NAME,
+    SUPABASE_URL_ARN,
+    SUPABASE_URL_NAME,
+    toolsDir,
+} from "./fixtures";
 import { awsEnv } from "./harness";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -61,6 +69,9 @@ describe("the preflight command", function () {
         account.secrets = {
             [stgConfig["ops-platform:syncDbPasswordSecretArn"]]: { name: "db", value: '{"password":"x"}' },
             [stgConfig["ops-platform:syncYoutubeApiKeySecretArn"]]: { name: "yt", value: "k" },
+            // The committed stg leaves formSenderSupabaseUrl/ServiceRoleKey empty: the operator put the values.
+            [SUPABASE_URL_ARN.replace(ACCOUNT, "000000000000")]: { name: SUPABASE_URL_NAME, value: "https://x.co" },
+            [SUPABASE_KEY_ARN.replace(ACCOUNT, "000000000000")]: { name: SUPABASE_KEY_NAME, value: "k" },
         };
         const fake = await startFakeAws(account);
         try {

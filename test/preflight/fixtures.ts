@@ -23,6 +23,14 @@ export const NOW = new Date("2026-11-27T12:00:00Z");
 /** The secret stg's FormSenderBatch creates for the runner's own key (jobDefinition.ts), as AWS names it. */
 export const RUNNER_KEY_NAME = "/fs-runner/stg/supabase/runner-key";
 export const RUNNER_KEY_ARN = `arn:aws:secretsmanager:${FORM_SENDER_REGION}:${ACCOUNT}:secret:${RUNNER_KEY_NAME}-MnOpQr`;
+/** The Supabase URL and service-role key secrets stg's FormSenderBatch creates (jobDefinition.ts), as AWS names them. */
+export const SUPABASE_URL_NAME = "/fs-runner/stg/supabase/url";
+const FS_SECRET_ARN = `arn:aws:secretsmanager:${FORM_SENDER_REGION}:${ACCOUNT}:secret:`;
+export const SUPABASE_URL_ARN = `${FS_SECRET_ARN}${SUPABASE_URL_NAME}-AbCdEf`;
+export const SUPABASE_KEY_NAME = "/fs-runner/stg/supabase/key";
+export const SUPABASE_KEY_ARN = `${FS_SECRET_ARN}${SUPABASE_KEY_NAME}-GhIjKl`;
+/** The service-role key the healthy account holds; no report may contain it. */
+export const SERVICE_ROLE_KEY = "sb_secret_ServiceRoleMustNeverBePrinted";
 /** The publishable key and signing secret of the runner keys below; no report may contain either, nor a token. */
 export const PUBLISHABLE_KEY = "sb_publishable_MustNeverBePrinted";
 const JWT_SECRET = "jwt-secret-must-never-be-printed";
@@ -121,6 +129,12 @@ export function healthyAccount(accountId: string = ACCOUNT): FakeAccount {
             [YT_SECRET_ARN.replace(ACCOUNT, accountId)]: { name: "sync-batch/stg/youtube-api-key", value: YT_KEY },
             // Minted after the first pulumi up, 90 days from NOW.
             [RUNNER_KEY_ARN.replace(ACCOUNT, accountId)]: { name: RUNNER_KEY_NAME, value: runnerKeyValue().value },
+            // stg's stack file leaves formSenderSupabaseUrl/ServiceRoleKey empty: operators put the values themselves.
+            [SUPABASE_URL_ARN.replace(ACCOUNT, accountId)]: {
+                name: SUPABASE_URL_NAME,
+                value: "https://abcdefghijklmnopqrst.supabase.co",
+            },
+            [SUPABASE_KEY_ARN.replace(ACCOUNT, accountId)]: { name: SUPABASE_KEY_NAME, value: SERVICE_ROLE_KEY },
         },
         denied: [],
         calls: [],

@@ -8,7 +8,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackConfig, PROJECT, PROJECT_DIR, StackConfig } from "../../../components/config";
+import {
+    FORM_SENDER_REQUIRED_SECRETS,
+    parseStackConfig,
+    PROJECT,
+    PROJECT_DIR,
+    secretConfigured,
+    StackConfig,
+} from "../../../components/config";
 import { weatherAppPathProblem } from "../../../components/config/weather";
 import { OfflineRun, readStackFile } from "../offlineEngine";
 import { planStack } from "../plan";
@@ -17,6 +24,7 @@ import { CREDENTIALS_HELP, describeError, resolveCredentials } from "./aws";
 import { CheckResult, PreflightReport, summarize } from "./report";
 import { requirementsFromPlan } from "./requirements";
 import { runnerKeyChecks } from "./runnerKey";
+import { supabaseSecretChecks, SupabaseSecretsInput } from "./supabaseSecrets";
 import { toolingChecks } from "./tooling";
 
 export { formatReport, exitCodeOf } from "./report";
@@ -66,7 +74,10 @@ export interface PreflightOptions {
 }
 
 /** The stack's typed configuration, read from its stack file as the program reads it. */
-function readConfig(stack: string, overrides: Record<string, string>): { config: StackConfig; allowed: string[] } {
+function readConfig(
+    stack: string,
+    overrides: Record<string, string>,
+): { config: StackConfig; allowed: string[]; configured: SupabaseSecretsInput["configured"] } {
     const file = readStackFile(stack);
     const merged = { ...file.config, ...overrides };
     const prefix = `${PROJECT}:`;
@@ -84,7 +95,10 @@ function readConfig(stack: string, overrides: Record<string, string>): { config:
             allowed = [allowedRaw];
         }
     }
-    return { config, allowed };
+    const configured = Object.fromEntries(
+        FORM_SENDER_REQUIRED_SECRETS.map((s) => [s.key, secretConfigured(merged, file.encryptedKeys, s.key)]),
+    ) as SupabaseSecretsInput["configured"];
+    return { config, allowed, configured };
 }
 
 /**
@@ -115,7 +129,7 @@ const nodeMajorRequired = (): number => {
 export async function runPreflight(options: PreflightOptions): Promise<PreflightReport> {
     const started = Date.now();
     const { stack } = options;
-    const { config, allowed } = readConfig(stack, options.config ?? {});
+    const { config, allowed, configured } = readConfig(stack, options.config ?? {});
     const checks: CheckResult[] = [];
 
     const tooling = options.skipTooling
@@ -187,7 +201,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
                     allowedAccountIds: allowed,
                     checkSecretKeys: options.checkSecretKeys ?? false,
                 };
-                const [inAccount, runnerKey] = await Promise.all([
+                const [inAccount, runnerKey, supabase] = await Promise.all([
                     accountChecks(clients, input),
                     runnerKeyChecks(clients, {
                         stack,
@@ -196,8 +210,20 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
                         checkSecretKeys: input.checkSecretKeys,
                         now: options.now ?? new Date(),
                     }),
+                    supabaseSecretChecks(clients, {
+                        stack,
+                        environment: config.environment,
+                        region: config.formSender.region,
+                        configured,
+                        checkSecretKeys: input.checkSecretKeys,
+                    }),
                 ]);
-                checks.push(...identityChecks(input, identity, identityRegion), ...inAccount, ...runnerKey);
+                checks.push(
+                    ...identityChecks(input, identity, identityRegion),
+                    ...inAccount,
+                    ...runnerKey,
+                    ...supabase,
+                );
             }
         } finally {
             clients.destroy();

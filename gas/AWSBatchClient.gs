@@ -128,7 +128,9 @@ function uploadClientConfig(clientConfig, targetingId) {
     var response = UrlFetchApp.fetch(upload.url, {
         method: "put",
         contentType: "application/json",
-        payload: JSON.stringify(clientConfig),
+        // UTF-8 bytes, as the API requests are sent: the config's Japanese text arrives as written whatever charset
+        // UrlFetchApp would pick for a string payload.
+        payload: Utilities.newBlob(JSON.stringify(clientConfig)).getBytes(),
         muteHttpExceptions: true,
     });
     var status = response.getResponseCode();

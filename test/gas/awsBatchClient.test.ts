@@ -577,14 +577,14 @@ describe("GAS AWSBatchClient", function () {
                 { status: 200, body: "" },
             ]);
             assert.equal(
-                g.context.uploadClientConfig({ client: { company_name: "A" } }, "T1"),
+                g.context.uploadClientConfig({ client: { company_name: "株式会社エー" } }, "T1"),
                 "client-config/prd/uploads/T1/k.json",
             );
             await loadSeen();
             assert.equal(seen[1].method, "PUT");
             assert.equal(seen[1].url, "/upload-target?X-Amz-Signature=abc");
             assert.equal(seen[1].headers.authorization, undefined);
-            assert.deepEqual(JSON.parse(seen[1].body), { client: { company_name: "A" } });
+            assert.deepEqual(JSON.parse(seen[1].body), { client: { company_name: "株式会社エー" } });
         });
 
         it("never vetoes a call the routing chose: works with USE_AWS_BATCH unset or FALSE", async () => {

@@ -21,6 +21,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
+import { JOB_RESOURCE_REQUIREMENT, CE_MAX_RESOURCE } from "../../functions/formSender/batchEvents";
 import { STATE_TAG } from "../../functions/formSender/spotWatch";
 import { assumeRolePolicy } from "../iam";
 import { hostUserData } from "./chromiumSeccomp";
@@ -37,6 +38,40 @@ export function validateInstanceTypes(name: string, instanceTypes: readonly stri
         throw new Error(
             `FormSenderBatch '${name}': instanceTypes must start with c6a.xlarge, got ${instanceTypes.join(", ")}`,
         );
+}
+
+/** The fewest seconds a queue's jobStateTimeLimitAction may wait (API_JobStateTimeLimitAction: 600 to 86,400). */
+export const TIME_LIMIT_MIN_SECONDS = 600;
+
+/**
+ * CANCEL actions for jobs that wait RUNNABLE because of the job's size, not a shortage. Without them such a job blocks
+ * its queue until the backlog alarm. Reasons and bounds from the AWS Batch API reference JobStateTimeLimitAction
+ * (https://docs.aws.amazon.com/batch/latest/APIReference/API_JobStateTimeLimitAction.html: action CANCEL for EC2
+ * queues, state RUNNABLE, maxTimeSeconds 600-86,400) and the reasons it accepts for EC2 compute environments
+ * (https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable_time_limit_actions.html; aws-cdk-lib
+ * aws_batch `JobStateTimeLimitActionsReason` JOB_RESOURCE_REQUIREMENT / COMPUTE_ENVIRONMENT_MAX_RESOURCE):
+ * - JOB_RESOURCE_REQUIREMENT: no instance type of the compute environments can hold the job's vCPU / memory. That
+ *   never changes while the job waits, so it is cancelled at the earliest the API allows;
+ * - COMPUTE_ENVIRONMENT_MAX_RESOURCE: every compute environment's maxvCpus is below the job's vCPUs. spot-watch lowers
+ *   the Spot maxvCpus by 30 % for a while (functions/formSender/spotWatch.ts), so this one waits as long as a
+ *   capacity shortage does (formSenderRunnableTimeoutMinutes).
+ * batch-events records either cancel as a failed execution naming the reason and the fix (batchEvents.ts).
+ */
+export function misconfigurationLimits(runnableTimeoutMinutes: number) {
+    return [
+        {
+            action: "CANCEL",
+            maxTimeSeconds: TIME_LIMIT_MIN_SECONDS,
+            reason: JOB_RESOURCE_REQUIREMENT,
+            state: "RUNNABLE",
+        },
+        {
+            action: "CANCEL",
+            maxTimeSeconds: Math.max(TIME_LIMIT_MIN_SECONDS, runnableTimeoutMinutes * 60),
+            reason: CE_MAX_RESOURCE,
+            state: "RUNNABLE",
+        },
+    ];
 }
 
 export interface ComputeInput
@@ -147,15 +182,14 @@ export function buildCompute(input: ComputeInput): Compute {
     );
     // A queue never fails over on Spot shortage by itself: jobs stuck RUNNABLE for capacity
     // are cancelled so batch-events can resubmit them on demand.
-    const timeLimit = [
-        {
-            action: "CANCEL",
-            maxTimeSeconds: input.runnableTimeoutMinutes * 60,
-            reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
-            state: "RUNNABLE",
-        },
-    ];
-    const queue = (label: string, order: aws.batch.ComputeEnvironment[], limits: typeof timeLimit | [] = timeLimit) =>
+    const capacityLimit = {
+        action: "CANCEL",
+        maxTimeSeconds: input.runnableTimeoutMinutes * 60,
+        reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        state: "RUNNABLE",
+    };
+    const timeLimit = [capacityLimit, ...misconfigurationLimits(input.runnableTimeoutMinutes)];
+    const queue = (label: string, order: aws.batch.ComputeEnvironment[], limits = timeLimit) =>
         new aws.batch.JobQueue(
             `${name}-queue-${label}`,
             {
@@ -169,7 +203,9 @@ export function buildCompute(input: ComputeInput): Compute {
         );
     const spotQueue = queue("spot", [spotCe]);
     const fallbackQueue = queue("spot-then-ondemand", [spotCe, onDemandCe]);
-    const onDemandQueue = queue("ondemand", [onDemandCe], []);
+    // On demand, capacity shortages are waited out (there is nowhere to fall back to); a job no instance can hold
+    // is not.
+    const onDemandQueue = queue("ondemand", [onDemandCe], misconfigurationLimits(input.runnableTimeoutMinutes));
     return {
         spotCe,
         onDemandCe,

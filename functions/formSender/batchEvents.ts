@@ -68,6 +68,39 @@ export interface BatchEventsOptions {
 
 /** The queue time-limit action's reason for jobs stuck RUNNABLE without Spot capacity. */
 export const CAPACITY_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY";
+/**
+ * The queue time-limit actions' reasons for jobs no compute environment can run (components/formSender/compute.ts
+ * `misconfigurationLimits`; reason strings from the AWS Batch user guide "Automatic remediation with
+ * jobStateTimeLimitActions", https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable_time_limit_actions.html).
+ * A job cancelled for either has the status reason "Canceled by JobStateTimeLimit action due to reason: <reason>"
+ * (the form the user guide shows for CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY, job_stuck_in_runnable_capacity.html).
+ */
+export const JOB_RESOURCE_REQUIREMENT = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT";
+export const CE_MAX_RESOURCE = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE";
+
+/**
+ * The execution's error for a job the queue cancelled because of its size, naming the reason, the size and the fix;
+ * undefined for any other job. It is what GET /form-sender/executions/{id} and `npm run fs -- show` print.
+ */
+export function misconfigurationError(d: BatchJobDetail): string | undefined {
+    const reason = d.statusReason ?? "";
+    const size = `${requirement(d, "VCPU") ?? "?"} vCPU / ${requirement(d, "MEMORY") ?? "?"} MiB`;
+    if (reason.includes(JOB_RESOURCE_REQUIREMENT)) {
+        return (
+            `cancelled by the job queue after waiting RUNNABLE: no instance type of its compute environments can ` +
+            `hold the job's ${size} (${JOB_RESOURCE_REQUIREMENT}). Fix: submit again with a smaller batch.vcpus / ` +
+            "batch.memory_mib, or add a larger type to formSenderInstanceTypes"
+        );
+    }
+    if (reason.includes(CE_MAX_RESOURCE)) {
+        return (
+            `cancelled by the job queue after waiting RUNNABLE: every compute environment's maxvCpus is below the ` +
+            `job's ${size} (${CE_MAX_RESOURCE}; spot-watch may have lowered the Spot one). Fix: submit again with ` +
+            "a smaller batch.vcpus, or raise formSenderMaxVcpus / formSenderOnDemandMaxVcpus"
+        );
+    }
+    return undefined;
+}
 const TERMINAL: readonly string[] = ["succeeded", "failed", "cancelled"];
 
 const env = (d: BatchJobDetail, name: string) => d.container?.environment?.find((e) => e.name === name)?.value;
@@ -236,10 +269,13 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             ) {
                 return await fallBack(db, executionId, d);
             }
+            // Cancelled by the queue because of its size: failed (not "cancelled outside the API"), like a capacity
+            // cancel without fallback, with an error that says why and what to change.
+            const misconfigured = misconfigurationError(d);
             // Terminated or cancelled by someone (`aws batch terminate-job`, the console) rather than failed on its
             // own: Batch flags the job (JobDetail isTerminated / isCancelled,
             // https://docs.aws.amazon.com/batch/latest/APIReference/API_JobDetail.html) and keeps the caller's reason.
-            if (!capacity && (d.isTerminated === true || d.isCancelled === true)) {
+            if (!capacity && !misconfigured && (d.isTerminated === true || d.isCancelled === true)) {
                 await rpc(db, "update_job_execution_status", {
                     p_execution_id: executionId,
                     p_status: "cancelled",
@@ -252,7 +288,7 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             await rpc(db, "update_job_execution_status", {
                 p_execution_id: executionId,
                 p_status: "failed",
-                p_error: d.statusReason ?? "job failed",
+                p_error: misconfigured ?? d.statusReason ?? "job failed",
                 p_metadata: null,
             });
             // The "execution failed" message feeds the FailedJobs metric filter and its alarm.

@@ -306,6 +306,54 @@ describe("batch-events", function () {
         assert.equal((await exec(executionId)).status, "failed");
     });
 
+    // The queues cancel a job no compute environment can run after 600 s (components/formSender/compute.ts
+    // misconfigurationLimits); the status reason's form is the one the AWS Batch user guide shows for a
+    // jobStateTimeLimitActions cancel (job_stuck_in_runnable_capacity.html), with the MISCONFIGURATION reasons of
+    // job_stuck_in_runnable_time_limit_actions.html.
+    for (const [reason, says] of [
+        [
+            "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+            "no instance type of its compute environments can hold the job's 8 vCPU / 15360 MiB " +
+                "(MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT). Fix: submit again with a smaller batch.vcpus / " +
+                "batch.memory_mib, or add a larger type to formSenderInstanceTypes",
+        ],
+        [
+            "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+            "every compute environment's maxvCpus is below the job's 8 vCPU / 15360 MiB " +
+                "(MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE; spot-watch may have lowered the Spot one). " +
+                "Fix: submit again with a smaller batch.vcpus, or raise formSenderMaxVcpus / formSenderOnDemandMaxVcpus",
+        ],
+    ]) {
+        it(`records a job the queue cancelled for ${reason} as failed with the reason and the fix`, async () => {
+            const { executionId, key } = await submittedExecution(`EM-${reason.length}`);
+            const base = event(executionId, key, { jobId: `job-EM-${reason.length}`, status: "FAILED" });
+            const out = await handler({
+                ...base,
+                detail: {
+                    ...base.detail,
+                    arrayProperties: { size: 2 },
+                    isCancelled: true,
+                    statusReason: `Canceled by JobStateTimeLimit action due to reason: ${reason}`,
+                    container: {
+                        ...base.detail.container,
+                        resourceRequirements: [
+                            { type: "VCPU", value: "8" },
+                            { type: "MEMORY", value: "15360" },
+                        ],
+                    },
+                },
+            });
+            assert.deepEqual(out, { action: "recorded", executionId, status: "failed", attempts: 0 });
+            const row = await exec(executionId);
+            assert.equal(row.status, "failed");
+            assert.equal(row.error, `cancelled by the job queue after waiting RUNNABLE: ${says}`);
+            // Not a capacity cancel: no on-demand resubmission, even though the execution allows fallback.
+            assert.equal(batch.sent.length, 0);
+            // Kept for a retry, as after any failure.
+            assert.ok(s3.objects.has(`fs-configs/${key}`));
+        });
+    }
+
     it("ignores jobs that are not form-sender executions", async () => {
         const out = await handler({
             "detail-type": "Batch Job State Change",

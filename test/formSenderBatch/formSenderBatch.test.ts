@@ -101,16 +101,41 @@ describe("FormSenderBatch", function () {
                     { order: 2, computeEnvironment: odCe },
                 ]);
                 assert.deepEqual(q("ondemand").computeEnvironmentOrders, [{ order: 1, computeEnvironment: odCe }]);
-                const limit = [
+                const runnable = (stack === "prd" ? 30 : 20) * 60;
+                // Reasons, CANCEL/RUNNABLE and the 600-86,400 s range: AWS Batch API reference
+                // JobStateTimeLimitAction and user guide job_stuck_in_runnable_time_limit_actions.html.
+                const misconfiguration = [
                     {
                         action: "CANCEL",
-                        maxTimeSeconds: (stack === "prd" ? 30 : 20) * 60,
-                        reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                        maxTimeSeconds: 600,
+                        reason: "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+                        state: "RUNNABLE",
+                    },
+                    {
+                        action: "CANCEL",
+                        maxTimeSeconds: runnable,
+                        reason: "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
                         state: "RUNNABLE",
                     },
                 ];
+                const limit = [
+                    {
+                        action: "CANCEL",
+                        maxTimeSeconds: runnable,
+                        reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                        state: "RUNNABLE",
+                    },
+                    ...misconfiguration,
+                ];
                 assert.deepEqual(q("spot").jobStateTimeLimitActions, limit);
                 assert.deepEqual(q("spot-then-ondemand").jobStateTimeLimitActions, limit);
+                // On demand there is no fallback for a shortage, but a job no instance can hold is still cancelled.
+                assert.deepEqual(q("ondemand").jobStateTimeLimitActions, misconfiguration);
+                for (const label of ["spot", "spot-then-ondemand", "ondemand"]) {
+                    for (const a of q(label).jobStateTimeLimitActions as { maxTimeSeconds: number }[]) {
+                        assert.ok(a.maxTimeSeconds >= 600 && a.maxTimeSeconds <= 86_400, JSON.stringify(a));
+                    }
+                }
             });
 
             it("defines the runner job with retries ending in EXIT, secret ARNs, init process and shared memory", () => {

@@ -132,15 +132,15 @@ export = (options: LoadOptions = {}) => {
             gasAccessKeyId: formSender.gasAccessKeyId,
             gasSecretAccessKey: formSender.gasSecretAccessKey,
         },
-        // Exactly the Script Properties GAS needs: `npm run gas-config -- --stack <name>` prints them.
+        // Exactly the connection Script Properties GAS reads: `npm run gas-config -- --stack <name>` prints them. Not
+        // the routing switch USE_AWS_BATCH, which operators set by hand after the pilot (README "Outputs and Google
+        // Apps Script"), and no FORM_SENDER_ENV, which no GAS file reads.
         gasScriptProperties: {
-            USE_AWS_BATCH: "true",
             FORM_SENDER_AWS_API_BASE_URL: formSender.apiBaseUrl,
             FORM_SENDER_AWS_REGION: f.region,
             FORM_SENDER_AWS_ACCESS_KEY_ID: formSender.gasAccessKeyId,
             FORM_SENDER_AWS_SECRET_ACCESS_KEY: formSender.gasSecretAccessKey,
             FORM_SENDER_S3_BUCKET: formSender.bucketName,
-            FORM_SENDER_ENV: env,
         },
         orchestration: {
             region: w.region,

@@ -349,10 +349,11 @@ describe("FormSenderBatch", function () {
                     "FORM_SENDER_AWS_API_BASE_URL",
                     "FORM_SENDER_AWS_REGION",
                     "FORM_SENDER_AWS_SECRET_ACCESS_KEY",
-                    "FORM_SENDER_ENV",
                     "FORM_SENDER_S3_BUCKET",
-                    "USE_AWS_BATCH",
                 ]);
+                // Pasting the output must not switch routing (USE_AWS_BATCH is a human step after the pilot), and
+                // no GAS file reads FORM_SENDER_ENV.
+                assert.ok(!("USE_AWS_BATCH" in g) && !("FORM_SENDER_ENV" in g));
                 assert.equal(g.FORM_SENDER_AWS_SECRET_ACCESS_KEY, "[secret]");
                 assert.equal(
                     g.FORM_SENDER_AWS_API_BASE_URL,

@@ -103,6 +103,12 @@ export function misconfigurationError(d: BatchJobDetail): string | undefined {
 }
 const TERMINAL: readonly string[] = ["succeeded", "failed", "cancelled"];
 
+/** Bucket and key of an `s3://bucket/key` URL (the client config the dispatcher passed the job); else undefined. */
+export function s3Location(url: string | undefined): { bucket: string; key: string } | undefined {
+    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(url ?? "");
+    return m ? { bucket: m[1], key: m[2] } : undefined;
+}
+
 const env = (d: BatchJobDetail, name: string) => d.container?.environment?.find((e) => e.name === name)?.value;
 
 const requirement = (d: BatchJobDetail, type: string) => {
@@ -291,11 +297,15 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                 p_error: misconfigured ?? d.statusReason ?? "job failed",
                 p_metadata: null,
             });
-            // The "execution failed" message feeds the FailedJobs metric filter and its alarm.
+            // The "execution failed" message feeds the FailedJobs metric filter and its alarm. The client config is
+            // kept after a failure (deleted only after success) so a retry can use it: the line says where it is.
+            const kept = s3Location(configUrl);
             opts.log("warn", "execution failed", {
                 execution_id: executionId,
                 job_id: d.jobId,
                 reason: d.statusReason ?? null,
+                client_config_bucket: kept?.bucket ?? null,
+                client_config_key: kept?.key ?? null,
             });
             return { action: "recorded", executionId, status: "failed", attempts };
         }

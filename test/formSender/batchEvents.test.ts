@@ -306,6 +306,44 @@ describe("batch-events", function () {
         assert.equal((await exec(executionId)).status, "failed");
     });
 
+    it("names the kept client config's bucket and key in the execution-failed log line", async () => {
+        const lines: string[] = [];
+        const logged = makeBatchEventsHandler({
+            bucket: "fs-configs",
+            onDemandQueue: ON_DEMAND,
+            batch,
+            s3: new S3Client({
+                region: "us-east-1",
+                endpoint: s3.endpoint,
+                forcePathStyle: true,
+                credentials: { accessKeyId: "t", secretAccessKey: "t" },
+            }),
+            db: () => Promise.resolve(supabaseRpc(sb.url, sb.serviceRoleKey)),
+            log: makeLogger({ component: "batch-events", write: (line) => lines.push(line) }),
+            now: () => new Date("2026-11-23T02:00:00Z"),
+        });
+        const { executionId, key } = await submittedExecution("E5K", { fallback: false });
+        const reason = "Essential container in task exited";
+        await logged(event(executionId, key, { jobId: "job-E5K", status: "FAILED", statusReason: reason }));
+        const failed = lines
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .filter((l) => l.message === "execution failed");
+        assert.deepEqual(failed, [
+            {
+                level: "warn",
+                component: "batch-events",
+                message: "execution failed",
+                execution_id: executionId,
+                job_id: "job-E5K",
+                reason,
+                client_config_bucket: "fs-configs",
+                client_config_key: key,
+            },
+        ]);
+        // Kept for a retry: the object the line names is still there.
+        assert.ok(s3.objects.has(`fs-configs/${key}`));
+    });
+
     // The queues cancel a job no compute environment can run after 600 s (components/formSender/compute.ts
     // misconfigurationLimits); the status reason's form is the one the AWS Batch user guide shows for a
     // jobStateTimeLimitActions cancel (job_stuck_in_runnable_capacity.html), with the MISCONFIGURATION reasons of

@@ -68,8 +68,46 @@ function index(plan: OfflineRun) {
     };
 }
 
+/** Runs per month of one EventBridge schedule expression; undefined for a form this does not count. */
+export function runsPerMonth(expression: string): number | undefined {
+    // EventBridge "Schedule expressions for rules": rate(value unit), unit minute(s)|hour(s)|day(s), and
+    // cron(Minutes Hours Day-of-month Month Day-of-week Year) with `?` in one of the two day fields
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+    const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
+    if (rate) {
+        const minutes = Number(rate[1]) * { minute: 1, hour: 60, day: 1440 }[rate[2] as "minute" | "hour" | "day"];
+        return minutes > 0 ? (HOURS_PER_MONTH * 60) / minutes : undefined;
+    }
+    // Only daily crons are counted: fixed minutes and hours (lists allowed), every day of every month and year.
+    const cron = /^cron\(([\d,]+) ([\d,]+) ([*?]) \* ([*?]) \*\)$/.exec(expression.trim());
+    if (!cron || cron[3] === cron[4]) return undefined;
+    const count = (list: string) => new Set(list.split(",")).size;
+    return (count(cron[1]) * count(cron[2]) * HOURS_PER_MONTH) / 24;
+}
+
+/**
+ * Sync runs per month from the plan's enabled SyncScheduler schedules (prd runs twice a day), rounded; undefined when
+ * none is enabled (stg: manual runs only) or one is not a form {@link runsPerMonth} counts, and then the stack's
+ * costSyncRunsPerMonth is the assumption.
+ */
+export function scheduledSyncRunsPerMonth(plan: OfflineRun): number | undefined {
+    const { componentOf } = index(plan);
+    const rules = plan.resources.filter(
+        (r) =>
+            r.type === "aws:cloudwatch/eventRule:EventRule" &&
+            typeof r.inputs.scheduleExpression === "string" &&
+            r.inputs.state !== "DISABLED" &&
+            /:SyncScheduler$/.test(componentOf(r)?.type ?? ""),
+    );
+    if (rules.length === 0) return undefined;
+    const runs = rules.map((r) => runsPerMonth(String(r.inputs.scheduleExpression)));
+    if (runs.some((n) => n === undefined)) return undefined;
+    return Math.round(runs.reduce((a: number, b) => a + (b ?? 0), 0));
+}
+
 export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
     const { componentOf, regionOf } = index(plan);
+    const scheduledSyncRuns = scheduledSyncRunsPerMonth(plan);
     const lines: CostLine[] = [];
     const groups = new Map<string, { region: string; resources: PlannedResource[] }>();
     for (const r of plan.resources) {
@@ -175,15 +213,21 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
         for (const api of of("aws:apigateway/restApi:RestApi"))
             add(api.name, "apigw.rest.requestMillion", usage.apiRequestsPerMonth / 1e6, "REST API requests");
         for (const fn of of("aws:lambda/function:Function")) {
-            const invocations = lambdaInvocations(fn, usage);
-            const seconds = /sync/.test(fn.name) ? 300 : LAMBDA_SECONDS;
+            const sync = /sync/.test(fn.name);
+            const invocations = sync ? (scheduledSyncRuns ?? usage.syncRunsPerMonth) : lambdaInvocations(fn, usage);
+            const seconds = sync ? 300 : LAMBDA_SECONDS;
+            const from = !sync
+                ? ""
+                : scheduledSyncRuns === undefined
+                  ? " (costSyncRunsPerMonth)"
+                  : " (from the sync schedules)";
             add(fn.name, "lambda.requestMillion", invocations / 1e6, "Lambda requests");
             add(
                 fn.name,
                 "lambda.gbSecond",
                 invocations * seconds * (Number(fn.inputs.memorySize ?? 128) / 1024),
                 "Lambda compute",
-                `${invocations} invocations × ${seconds} s`,
+                `${invocations} invocations${from} × ${seconds} s`,
             );
         }
         for (const sm of of("aws:sfn/stateMachine:StateMachine")) {
@@ -241,7 +285,6 @@ export function estimate(plan: OfflineRun, usage: CostAssumptions): CostLine[] {
 function lambdaInvocations(fn: PlannedResource, usage: CostAssumptions): number {
     if (/dispatcher/.test(fn.name)) return usage.apiRequestsPerMonth;
     if (/spot-watch/.test(fn.name)) return (HOURS_PER_MONTH * 60) / 15;
-    if (/sync/.test(fn.name)) return usage.syncRunsPerMonth;
     // batch-events: a few state changes per runner instance-hour's job.
     if (/batch-events/.test(fn.name)) return Math.round(usage.formSenderInstanceHours * 4);
     return 1000;

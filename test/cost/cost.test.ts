@@ -1,7 +1,14 @@
 import { strict as assert } from "assert";
 import { COST_DEFAULTS } from "../../components/config";
 import { costReport } from "../../scripts/cost";
-import { estimate, natTradeOff, runnerComparison, weatherVersusSeed } from "../../scripts/cost/model";
+import {
+    estimate,
+    natTradeOff,
+    runnerComparison,
+    runsPerMonth,
+    scheduledSyncRunsPerMonth,
+    weatherVersusSeed,
+} from "../../scripts/cost/model";
 import { price, PRICES } from "../../scripts/cost/prices";
 import { planFor } from "../harness";
 
@@ -49,6 +56,40 @@ describe("cost report", function () {
             assert.equal(lines.length, nats);
             for (const l of lines) assert.equal(l.monthly, Number((730 * 0.062).toFixed(2)));
         }
+    });
+
+    it("counts runs per month of daily crons and rates, and nothing else (EventBridge schedule expressions)", () => {
+        const cases: [string, number | undefined][] = [
+            ["cron(0 15 * * ? *)", 730 / 24],
+            ["cron(0 3,9 * * ? *)", (2 * 730) / 24],
+            ["cron(0,30 3 ? * * *)", (2 * 730) / 24],
+            ["rate(15 minutes)", (730 * 60) / 15],
+            ["rate(1 day)", 730 / 24],
+            ["cron(0 9 ? * MON-FRI *)", undefined],
+            ["cron(0 9 1 * ? *)", undefined],
+            ["cron(0 */2 * * ? *)", undefined],
+            ["cron(0 9 * * * *)", undefined],
+        ];
+        for (const [expression, runs] of cases) assert.equal(runsPerMonth(expression), runs, expression);
+    });
+
+    it("derives sync runs per month from prd's two daily schedules; stg's disabled ones keep the default", async () => {
+        const syncLine = (lines: ReturnType<typeof estimate>) =>
+            lines.find((l) => l.item === "Lambda requests" && /sync/.test(l.resource));
+        const prd = await planFor("prd");
+        // Pulumi.prd.yaml: cron(0 3 * * ? *) and cron(0 9 * * ? *), enabled: 2 × 730 / 24 = 60.8 runs.
+        assert.equal(scheduledSyncRunsPerMonth(prd.run), 61);
+        const prdLines = estimate(prd.run, COST_DEFAULTS);
+        assert.equal(syncLine(prdLines)?.quantity, 61 / 1e6);
+        const prdCompute = prdLines.find((l) => l.item === "Lambda compute" && /sync/.test(l.resource));
+        assert.match(prdCompute?.note ?? "", /^61 invocations \(from the sync schedules\) × 300 s$/);
+        const stg = await planFor("stg");
+        assert.equal(scheduledSyncRunsPerMonth(stg.run), undefined);
+        const stgCompute = estimate(stg.run, COST_DEFAULTS).find(
+            (l) => l.item === "Lambda compute" && /sync/.test(l.resource),
+        );
+        assert.match(stgCompute?.note ?? "", /^30 invocations \(costSyncRunsPerMonth\) × 300 s$/);
+        assert.equal(syncLine(estimate(stg.run, COST_DEFAULTS))?.quantity, 30 / 1e6);
     });
 
     it("sets WeatherService beside seed 004 §9 line by line and names what the seed left out", async () => {

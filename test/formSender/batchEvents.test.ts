@@ -359,7 +359,8 @@ describe("batch-events", function () {
             "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
             "every compute environment's maxvCpus is below the job's 8 vCPU / 15360 MiB " +
                 "(MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE; spot-watch may have lowered the Spot one). " +
-                "Fix: submit again with a smaller batch.vcpus, or raise formSenderMaxVcpus / formSenderOnDemandMaxVcpus",
+                "Fix: submit again with a smaller batch.vcpus, or raise formSenderMaxVcpus / " +
+                "formSenderOnDemandMaxVcpus",
         ],
     ]) {
         it(`records a job the queue cancelled for ${reason} as failed with the reason and the fix`, async () => {

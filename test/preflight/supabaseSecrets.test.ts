@@ -21,7 +21,7 @@ const withValue = (arn: string, value: string | undefined) => (a: FakeAccount) =
 /** No report text or JSON contains `values`. */
 function assertNotPrinted(run: Run, ...values: string[]): void {
     for (const text of [formatReport(run.report), JSON.stringify(run.report)]) {
-        for (const v of values) assert.ok(!text.includes(v), `the report contains a secret value: ${v.slice(0, 12)}…`);
+        for (const v of values) assert.ok(!text.includes(v), `the report holds a secret value: ${v.slice(0, 12)}…`);
     }
 }
 
@@ -64,9 +64,10 @@ describe("preflight: the form-sender's Supabase URL and service-role key secrets
             assert.equal(warnings.length, 2);
             assert.equal(
                 warnings[0],
-                "ops-platform:formSenderSupabaseUrl is empty: pulumi up creates /fs-runner/stg/supabase/url without a " +
-                    "value, and the form-sender API answers 500 to every call until it has one. Fix: " +
-                    `${SET_URL} (or put the value into the secret yourself; npm run preflight -- --stack stg checks it)`,
+                "ops-platform:formSenderSupabaseUrl is empty: pulumi up creates /fs-runner/stg/supabase/url " +
+                    "without a value, and the form-sender API answers 500 to every call until it has one. Fix: " +
+                    `${SET_URL} (or put the value into the secret yourself; ` +
+                    "npm run preflight -- --stack stg checks it)",
             );
             assert.ok(warnings[1].startsWith("ops-platform:formSenderSupabaseServiceRoleKey is empty: pulumi up "));
             assert.ok(warnings[1].includes(`Fix: ${SET_KEY} (`));
@@ -74,7 +75,7 @@ describe("preflight: the form-sender's Supabase URL and service-role key secrets
             assert.deepEqual(unsetSecretWarnings("prd", {}, both), []);
         });
 
-        it("the stg plan carries the warnings (it does not refuse) and names the secrets the stack creates", async () => {
+        it("the stg plan carries the warnings (it does not refuse) and names the stack's secrets", async () => {
             const plan = await planStack("stg");
             for (const w of unsetSecretWarnings("stg", {}, [])) assert.ok(plan.warnings?.includes(w), w);
             const names = plan.resources

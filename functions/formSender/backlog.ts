@@ -6,9 +6,9 @@
  * https://docs.aws.amazon.com/batch/latest/userguide/array_jobs.html, so the children are listed by arrayJobId).
  * One log line per run, `runnable backlog`, feeds the OldestRunnableMinutes metric filter and the backlog alarm.
  *
- * Why the queue's own time limit is not enough: jobStateTimeLimitActions cancels only jobs whose status reason is
- * CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY (the Spot queues), not jobs waiting because maxvCpus is used up by other
- * targetings, because spot-watch lowered it, or because a job asks for a size no instance holds.
+ * Why the queues' own time limits are not enough: jobStateTimeLimitActions cancel only jobs whose status reason
+ * names insufficient Spot capacity, a size no instance holds or a size above the compute environment's maximum
+ * (components/formSender/compute.ts), not jobs waiting because maxvCpus is used up by other targetings.
  */
 import { ListJobsCommand, ListJobsCommandInput, ListJobsCommandOutput, type JobSummary } from "@aws-sdk/client-batch";
 import type { SendClient } from "./dispatcher";

@@ -59,9 +59,9 @@ describe("batch-events", function () {
         await sb?.stop();
         await s3?.close();
     });
-    beforeEach(() => {
-        batch = new BatchStub();
-        handler = makeBatchEventsHandler({
+    /** The handler against the stand-ins, its log lines going to `write`. */
+    const handlerWriting = (write: (line: string) => unknown) =>
+        makeBatchEventsHandler({
             bucket: "fs-configs",
             onDemandQueue: ON_DEMAND,
             batch,
@@ -72,9 +72,12 @@ describe("batch-events", function () {
                 credentials: { accessKeyId: "t", secretAccessKey: "t" },
             }),
             db: () => Promise.resolve(supabaseRpc(sb.url, sb.serviceRoleKey)),
-            log: makeLogger({ component: "batch-events", write: () => undefined }),
+            log: makeLogger({ component: "batch-events", write: (line) => void write(line) }),
             now: () => new Date("2026-11-23T02:00:00Z"),
         });
+    beforeEach(() => {
+        batch = new BatchStub();
+        handler = handlerWriting(() => undefined);
     });
 
     async function submittedExecution(
@@ -308,20 +311,7 @@ describe("batch-events", function () {
 
     it("names the kept client config's bucket and key in the execution-failed log line", async () => {
         const lines: string[] = [];
-        const logged = makeBatchEventsHandler({
-            bucket: "fs-configs",
-            onDemandQueue: ON_DEMAND,
-            batch,
-            s3: new S3Client({
-                region: "us-east-1",
-                endpoint: s3.endpoint,
-                forcePathStyle: true,
-                credentials: { accessKeyId: "t", secretAccessKey: "t" },
-            }),
-            db: () => Promise.resolve(supabaseRpc(sb.url, sb.serviceRoleKey)),
-            log: makeLogger({ component: "batch-events", write: (line) => lines.push(line) }),
-            now: () => new Date("2026-11-23T02:00:00Z"),
-        });
+        const logged = handlerWriting((line) => lines.push(line));
         const { executionId, key } = await submittedExecution("E5K", { fallback: false });
         const reason = "Essential container in task exited";
         await logged(event(executionId, key, { jobId: "job-E5K", status: "FAILED", statusReason: reason }));

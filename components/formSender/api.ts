@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
 import { assumeRolePolicy } from "../iam";
-import type { PartContext } from "./context";
+import { FORM_SENDER_LOG_RETENTION_DAYS, type PartContext } from "./context";
 import type { LambdaFunctions } from "./functions";
 
 /** API routes: every method is IAM-authorized. */
@@ -23,7 +23,7 @@ export const ROUTES = [
 ] as const;
 
 /** Days API Gateway's execution logs are kept (API Gateway itself would create their group with no expiry). */
-export const EXECUTION_LOG_RETENTION_DAYS = 30;
+export const EXECUTION_LOG_RETENTION_DAYS = FORM_SENDER_LOG_RETENTION_DAYS;
 
 export interface ApiInput
     extends
@@ -132,7 +132,7 @@ export function buildApi(input: ApiInput): Api {
     );
     const accessLogs = new aws.cloudwatch.LogGroup(
         `${name}-api-access`,
-        { name: `/aws/apigateway/${prefix}-api`, retentionInDays: 30 },
+        { name: `/aws/apigateway/${prefix}-api`, retentionInDays: FORM_SENDER_LOG_RETENTION_DAYS },
         { parent },
     );
     // API Gateway writes both access and execution logs with the IAM role of the region's account setting, and

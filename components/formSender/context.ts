@@ -20,3 +20,9 @@ export interface PartContext {
      */
     readonly protectStateful: boolean;
 }
+
+/**
+ * Days every form-sender log group keeps its events (functions, API access and execution logs, the runner): seed 000
+ * §6 ("ログコスト": shorten CloudWatch Logs retention to 14 days).
+ */
+export const FORM_SENDER_LOG_RETENTION_DAYS = 14;

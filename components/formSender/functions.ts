@@ -26,7 +26,7 @@ import type { FormSenderConfig } from "../config/formSender";
 import { serviceRole } from "../iam";
 import { lambdaCodePaths } from "../lambdaPackages";
 import type { Compute } from "./compute";
-import type { PartContext } from "./context";
+import { FORM_SENDER_LOG_RETENTION_DAYS, type PartContext } from "./context";
 import type { RunnerJob } from "./jobDefinition";
 
 const LAMBDA_RUNTIME = "nodejs22.x";
@@ -110,7 +110,7 @@ export class FormSenderFunctions implements LambdaFunctions {
         const fnLogGroup = (fn: string) =>
             new aws.cloudwatch.LogGroup(
                 `${name}-${fn}-logs`,
-                { name: `/aws/lambda/${prefix}-${fn}`, retentionInDays: 30 },
+                { name: `/aws/lambda/${prefix}-${fn}`, retentionInDays: FORM_SENDER_LOG_RETENTION_DAYS },
                 { parent },
             );
         const jobArnPattern = pulumi.interpolate`arn:aws:batch:${region}:${account}:job/*`;

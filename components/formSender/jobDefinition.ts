@@ -21,7 +21,7 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
 import { serviceRole } from "../iam";
-import type { PartContext } from "./context";
+import { FORM_SENDER_LOG_RETENTION_DAYS, type PartContext } from "./context";
 
 /**
  * When Batch retries a runner attempt: lost hosts (Spot reclaims) and image pulls, nothing else. A Spot reclaim shows
@@ -126,7 +126,7 @@ export function buildJobDefinition(input: JobDefinitionInput): RunnerJob {
         );
     const jobLogs = new aws.cloudwatch.LogGroup(
         `${name}-runner-logs`,
-        { name: `/aws/batch/${prefix}-runner`, retentionInDays: 14 },
+        { name: `/aws/batch/${prefix}-runner`, retentionInDays: FORM_SENDER_LOG_RETENTION_DAYS },
         { parent },
     );
     const execution = serviceRole(

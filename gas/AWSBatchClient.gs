@@ -125,17 +125,33 @@ function uploadClientConfig(clientConfig, targetingId) {
         targetingId ? { targeting_id: String(targetingId) } : {},
     );
     AWSBatchCheckUrl_(upload.url, "the presigned upload URL of POST /form-sender/client-config-upload");
-    var response = UrlFetchApp.fetch(upload.url, {
+    var options = {
         method: "put",
         contentType: "application/json",
         // UTF-8 bytes, as the API requests are sent: the config's Japanese text arrives as written whatever charset
         // UrlFetchApp would pick for a string payload.
         payload: Utilities.newBlob(JSON.stringify(clientConfig)).getBytes(),
         muteHttpExceptions: true,
-    });
-    var status = response.getResponseCode();
-    if (status < 200 || status >= 300) {
-        throw AWSBatchError_("client config upload failed with HTTP " + status, status, response.getContentText());
+    };
+    // A PUT of the same bytes to the same key is idempotent, so no answer, 500 InternalError and 503 SlowDown (S3's
+    // "try again" errors, https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html) are retried on the
+    // API's schedule, well within the URL's 15 minutes; anything else fails at once.
+    for (var attempt = 0; ; attempt++) {
+        var last = attempt >= AWS_BATCH_RETRY_DELAYS_MS.length;
+        var response;
+        try {
+            response = UrlFetchApp.fetch(upload.url, options);
+        } catch (e) {
+            if (last) throw AWSBatchError_("client config upload failed without an answer: " + e.message, 0, null);
+            Utilities.sleep(AWS_BATCH_RETRY_DELAYS_MS[attempt]);
+            continue;
+        }
+        var status = response.getResponseCode();
+        if (status >= 200 && status < 300) break;
+        if (last || (status !== 500 && status !== 503)) {
+            throw AWSBatchError_("client config upload failed with HTTP " + status, status, response.getContentText());
+        }
+        Utilities.sleep(AWS_BATCH_RETRY_DELAYS_MS[attempt]);
     }
     return upload.key;
 }

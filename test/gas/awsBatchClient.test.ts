@@ -587,6 +587,47 @@ describe("GAS AWSBatchClient", function () {
             assert.deepEqual(JSON.parse(seen[1].body), { client: { company_name: "株式会社エー" } });
         });
 
+        const uploadAnswer = {
+            status: 200,
+            body: JSON.stringify({
+                url: `${base}/upload-target?X-Amz-Signature=abc`,
+                key: "client-config/prd/uploads/T1/k.json",
+            }),
+        };
+
+        it("retries the upload PUT on S3's 500 and 503 and on no answer, with the same bytes, then returns the key", async () => {
+            // The third PUT gets no answer (its request still arrives), the fourth succeeds.
+            const g = loadGas(PROPS, (u) => u.replace(/^https:\/\/[^/]+/, base), [false, false, false, true]);
+            await setScript([
+                uploadAnswer,
+                { status: 503, body: "<Code>SlowDown</Code>" },
+                { status: 500, body: "" },
+                { status: 200, body: "" },
+                { status: 200, body: "" },
+            ]);
+            const config = { client: { company_name: "株式会社エー" } };
+            assert.equal(g.context.uploadClientConfig(config, "T1"), "client-config/prd/uploads/T1/k.json");
+            assert.deepEqual(g.sleeps, [1000, 4000, 9000]);
+            await loadSeen();
+            const puts = seen.filter((r) => r.method === "PUT");
+            assert.equal(puts.length, 4);
+            for (const put of puts) assert.deepEqual(JSON.parse(put.body), config);
+        });
+
+        it("does not retry an upload refused for good (403: the URL expired or was altered)", async () => {
+            await setScript([uploadAnswer, { status: 403, body: "<Code>AccessDenied</Code>" }]);
+            const g = gas();
+            assert.throws(
+                () => g.context.uploadClientConfig({ client: { company_name: "A" } }, "T1"),
+                (e) =>
+                    (e as GasApiError).status === 403 &&
+                    (e as Error).message === "client config upload failed with HTTP 403",
+            );
+            assert.deepEqual(g.sleeps, []);
+            await loadSeen();
+            assert.equal(seen.filter((r) => r.method === "PUT").length, 1);
+        });
+
         it("never vetoes a call the routing chose: works with USE_AWS_BATCH unset or FALSE", async () => {
             const { USE_AWS_BATCH: _, ...unset } = PROPS;
             for (const props of [unset, { ...PROPS, USE_AWS_BATCH: "FALSE" }]) {

@@ -587,19 +587,20 @@ describe("GAS AWSBatchClient", function () {
             assert.deepEqual(JSON.parse(seen[1].body), { client: { company_name: "株式会社エー" } });
         });
 
-        const uploadAnswer = {
+        /** The API's answer to POST /form-sender/client-config-upload (`base` is known once the front runs). */
+        const uploadAnswer = () => ({
             status: 200,
             body: JSON.stringify({
                 url: `${base}/upload-target?X-Amz-Signature=abc`,
                 key: "client-config/prd/uploads/T1/k.json",
             }),
-        };
+        });
 
         it("retries the upload PUT on S3's 500 and 503 and on no answer, with the same bytes, then returns the key", async () => {
             // The third PUT gets no answer (its request still arrives), the fourth succeeds.
             const g = loadGas(PROPS, (u) => u.replace(/^https:\/\/[^/]+/, base), [false, false, false, true]);
             await setScript([
-                uploadAnswer,
+                uploadAnswer(),
                 { status: 503, body: "<Code>SlowDown</Code>" },
                 { status: 500, body: "" },
                 { status: 200, body: "" },
@@ -615,7 +616,7 @@ describe("GAS AWSBatchClient", function () {
         });
 
         it("does not retry an upload refused for good (403: the URL expired or was altered)", async () => {
-            await setScript([uploadAnswer, { status: 403, body: "<Code>AccessDenied</Code>" }]);
+            await setScript([uploadAnswer(), { status: 403, body: "<Code>AccessDenied</Code>" }]);
             const g = gas();
             assert.throws(
                 () => g.context.uploadClientConfig({ client: { company_name: "A" } }, "T1"),

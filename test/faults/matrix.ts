@@ -414,7 +414,7 @@ const [gsPath, base, targeting, payloadJson] = process.argv.slice(1);
 const signed = (b) => [...b].map((x) => (x > 127 ? x - 256 : x));
 const buf = (v) => (typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.map((b) => b & 0xff)));
 const FETCH = "const [u,o]=process.argv.slice(1);const p=JSON.parse(o);fetch(u,{method:p.method.toUpperCase()," +
-  "headers:p.headers,body:p.payload}).then(async r=>process.stdout.write(JSON.stringify({status:r.status,body:await r.text()})),"+
+  "headers:p.headers,body:p.payload===undefined?undefined:Buffer.from(p.payload,'base64')}).then(async r=>process.stdout.write(JSON.stringify({status:r.status,body:await r.text()})),"+
   "e=>process.stdout.write(JSON.stringify({error:String(e)})))";
 const sleeps = [];
 const ctx = vm.createContext({
@@ -429,7 +429,9 @@ const ctx = vm.createContext({
     const target = url.replace(/^https:\\/\\/[^/]+/, base);
     const headers = Object.assign({}, o.headers || {}, o.contentType ? { "content-type": o.contentType } : {});
     const out = JSON.parse(cp.execFileSync(process.execPath, ["-e", FETCH, target,
-      JSON.stringify(Object.assign({}, o, { headers }))], { encoding: "utf8" }));
+      // The payload as the bytes UrlFetchApp sends: a string as UTF-8, a byte array as it is.
+      JSON.stringify(Object.assign({}, o, { headers,
+        payload: o.payload === undefined ? undefined : buf(o.payload).toString("base64") }))], { encoding: "utf8" }));
     if (out.error) throw new Error("Address unavailable: " + url);
     return { getResponseCode: () => out.status, getContentText: () => out.body };
   } },

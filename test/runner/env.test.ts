@@ -15,8 +15,8 @@ describe("runner settings from the Batch environment", () => {
         const s = readSettings({ ...base });
         assert.deepStrictEqual(
             [s.runIndex, s.arrayIndex, s.attempt, s.workers, s.arraySize, s.totalShards, s.testMode],
-            // Workers default to the dispatcher's default (5, README "Runner density").
-            [1, null, 1, 5, null, null, null],
+            // Workers default to the dispatcher's default (7, README "Runner density").
+            [1, null, 1, 7, null, null, null],
         );
     });
 

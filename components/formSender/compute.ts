@@ -21,7 +21,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FormSenderConfig } from "../config/formSender";
-import { JOB_RESOURCE_REQUIREMENT, CE_MAX_RESOURCE } from "../../functions/formSender/batchEvents";
+import { CAPACITY_REASON, CE_MAX_RESOURCE, JOB_RESOURCE_REQUIREMENT } from "../../functions/formSender/batchEvents";
 import { STATE_TAG } from "../../functions/formSender/spotWatch";
 import { assumeRolePolicy } from "../iam";
 import { hostUserData } from "./chromiumSeccomp";
@@ -185,7 +185,7 @@ export function buildCompute(input: ComputeInput): Compute {
     const capacityLimit = {
         action: "CANCEL",
         maxTimeSeconds: input.runnableTimeoutMinutes * 60,
-        reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        reason: CAPACITY_REASON,
         state: "RUNNABLE",
     };
     const timeLimit = [capacityLimit, ...misconfigurationLimits(input.runnableTimeoutMinutes)];

@@ -246,7 +246,7 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                 job_id: parentId,
             });
         }
-        const configUrl = env(d, "FORM_SENDER_CLIENT_CONFIG_URL");
+        const config = s3Location(env(d, "FORM_SENDER_CLIENT_CONFIG_URL"));
         if (d.status === "SUCCEEDED") {
             await rpc(db, "update_job_execution_status", {
                 p_execution_id: executionId,
@@ -254,13 +254,8 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
                 p_error: null,
                 p_metadata: null,
             });
-            if (configUrl?.startsWith(`s3://${opts.bucket}/`)) {
-                await opts.s3.send(
-                    new DeleteObjectCommand({
-                        Bucket: opts.bucket,
-                        Key: configUrl.slice(`s3://${opts.bucket}/`.length),
-                    }),
-                );
+            if (config?.bucket === opts.bucket) {
+                await opts.s3.send(new DeleteObjectCommand({ Bucket: opts.bucket, Key: config.key }));
             }
             return { action: "recorded", executionId, status: "succeeded", attempts };
         }
@@ -299,13 +294,12 @@ export function makeBatchEventsHandler(opts: BatchEventsOptions): (event: BatchE
             });
             // The "execution failed" message feeds the FailedJobs metric filter and its alarm. The client config is
             // kept after a failure (deleted only after success) so a retry can use it: the line says where it is.
-            const kept = s3Location(configUrl);
             opts.log("warn", "execution failed", {
                 execution_id: executionId,
                 job_id: d.jobId,
                 reason: d.statusReason ?? null,
-                client_config_bucket: kept?.bucket ?? null,
-                client_config_key: kept?.key ?? null,
+                client_config_bucket: config?.bucket ?? null,
+                client_config_key: config?.key ?? null,
             });
             return { action: "recorded", executionId, status: "failed", attempts };
         }

@@ -582,6 +582,39 @@ async function certificateCheck(clients: Clients, input: AccountInputs): Promise
     }
 }
 
+/** What DescribeSecret says of a secret; `unchecked` holds the check's result when the call could not say. */
+export type SecretState =
+    | { readonly kind: "missing" }
+    | { readonly kind: "deleted"; readonly deletedDate: Date; readonly name: string | undefined }
+    | { readonly kind: "present"; readonly hasCurrentValue: boolean }
+    | { readonly kind: "unchecked"; readonly result: CheckResult };
+
+/**
+ * DescribeSecret of `secretId` for check `id`. SecretId takes the name or the ARN
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html); VersionIdsToStages lists
+ * the versions, none with AWSCURRENT for a secret created without a value. No permission, or another error, is the
+ * check's result (couldNotCheck, failedCall).
+ */
+export async function describeSecret(
+    sm: SecretsManagerClient,
+    id: string,
+    region: string,
+    secretId: string,
+): Promise<SecretState> {
+    try {
+        const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+        if (out.DeletedDate) return { kind: "deleted", deletedDate: out.DeletedDate, name: out.Name };
+        const stages = Object.values(out.VersionIdsToStages ?? {});
+        return { kind: "present", hasCurrentValue: stages.some((s) => s.includes("AWSCURRENT")) };
+    } catch (err) {
+        if (isAccessDenied(err)) {
+            return { kind: "unchecked", result: couldNotCheck(id, region, "secretsmanager:DescribeSecret", secretId) };
+        }
+        if (errorName(err) === "ResourceNotFoundException") return { kind: "missing" };
+        return { kind: "unchecked", result: failedCall(id, region, secretId, err) };
+    }
+}
+
 /** Every secret the configuration names by ARN: exists, not scheduled for deletion; optionally its JSON keys. */
 async function secretChecks(clients: Clients, input: AccountInputs): Promise<CheckResult[]> {
     const results = await Promise.all(
@@ -590,34 +623,30 @@ async function secretChecks(clients: Clients, input: AccountInputs): Promise<Che
             const id = `secret.${key}`;
             const createFix = `aws secretsmanager create-secret --name <name> --secret-string <value> --region ${region}, then pulumi config set ${key} <its ARN> --stack ${input.stack}`;
             const sm = clients.secrets(region);
-            try {
-                const out = await sm.send(new DescribeSecretCommand({ SecretId: arn }));
-                if (out.DeletedDate) {
-                    return [
-                        {
-                            id,
-                            region,
-                            status: "FAIL",
-                            message: `${out.Name ?? arn} is scheduled for deletion (${out.DeletedDate.toISOString()})`,
-                            fix: `aws secretsmanager restore-secret --secret-id ${arn} --region ${region}`,
-                        },
-                    ];
-                }
-            } catch (err) {
-                if (isAccessDenied(err)) return [couldNotCheck(id, region, "secretsmanager:DescribeSecret", arn)];
-                if (errorName(err) === "ResourceNotFoundException") {
-                    return [
-                        {
-                            id,
-                            region,
-                            status: "FAIL",
-                            message: `${arn} does not exist in ${region}`,
-                            needed: "an existing secret",
-                            fix: createFix,
-                        },
-                    ];
-                }
-                return [failedCall(id, region, arn, err)];
+            const state = await describeSecret(sm, id, region, arn);
+            if (state.kind === "unchecked") return [state.result];
+            if (state.kind === "deleted") {
+                return [
+                    {
+                        id,
+                        region,
+                        status: "FAIL",
+                        message: `${state.name ?? arn} is scheduled for deletion (${state.deletedDate.toISOString()})`,
+                        fix: `aws secretsmanager restore-secret --secret-id ${arn} --region ${region}`,
+                    },
+                ];
+            }
+            if (state.kind === "missing") {
+                return [
+                    {
+                        id,
+                        region,
+                        status: "FAIL",
+                        message: `${arn} does not exist in ${region}`,
+                        needed: "an existing secret",
+                        fix: createFix,
+                    },
+                ];
             }
             const exists: CheckResult = { id, region, status: "PASS", message: `${arn} exists` };
             const keysId = `${id}.keys`;

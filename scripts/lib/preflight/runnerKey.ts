@@ -9,11 +9,11 @@
  * decoded to read `role` and `exp`. Its signature is not verified: the preflight does not hold the signing key, and
  * Supabase checks it on every request anyway. Nothing here prints the key or the token, only the role and the expiry.
  */
-import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { runnerKeySecretName } from "../../../components/formSender/jobDefinition";
 import { parseSupabaseKey } from "../../../containers/runner/src/secrets";
 import { RUNNER_ROLE } from "../../mintRunnerKey";
-import { Clients, couldNotCheck, failedCall } from "./accountChecks";
+import { Clients, couldNotCheck, describeSecret, failedCall } from "./accountChecks";
 import { errorName, isAccessDenied } from "./aws";
 import { CheckResult, CheckStatus } from "./report";
 
@@ -139,37 +139,31 @@ export async function runnerKeyChecks(clients: Clients, input: RunnerKeyInput): 
     // Both calls take the secret's name as SecretId; AWS accepts the name or the ARN
     // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html and
     // API_GetSecretValue.html, "SecretId: The ARN or name of the secret").
-    try {
-        const out = await sm.send(new DescribeSecretCommand({ SecretId: name }));
-        if (out.DeletedDate) {
-            return [
-                {
-                    id,
-                    region,
-                    status: "FAIL",
-                    message:
-                        `${name} is scheduled for deletion (${out.DeletedDate.toISOString()}); ` +
-                        "jobs cannot read it",
-                    fix: `aws secretsmanager restore-secret --secret-id ${name} --region ${region}`,
-                },
-            ];
-        }
-    } catch (err) {
-        if (isAccessDenied(err)) return [couldNotCheck(id, region, "secretsmanager:DescribeSecret", name)];
-        if (errorName(err) === "ResourceNotFoundException") {
-            return [
-                {
-                    id,
-                    region,
-                    status: "SKIP",
-                    message:
-                        `${name} does not exist yet: the first pulumi up creates it without a value, ` +
-                        "then mint the runner key into it before the first job",
-                    fix: `after pulumi up --stack ${input.stack}: ${mint}`,
-                },
-            ];
-        }
-        return [failedCall(id, region, name, err)];
+    const state = await describeSecret(sm, id, region, name);
+    if (state.kind === "unchecked") return [state.result];
+    if (state.kind === "deleted") {
+        return [
+            {
+                id,
+                region,
+                status: "FAIL",
+                message: `${name} is scheduled for deletion (${state.deletedDate.toISOString()}); jobs cannot read it`,
+                fix: `aws secretsmanager restore-secret --secret-id ${name} --region ${region}`,
+            },
+        ];
+    }
+    if (state.kind === "missing") {
+        return [
+            {
+                id,
+                region,
+                status: "SKIP",
+                message:
+                    `${name} does not exist yet: the first pulumi up creates it without a value, ` +
+                    "then mint the runner key into it before the first job",
+                fix: `after pulumi up --stack ${input.stack}: ${mint}`,
+            },
+        ];
     }
     const exists: CheckResult = { id, region, status: "PASS", message: `${name} exists` };
     const tokenId = `${id}.token`;

@@ -13,10 +13,10 @@
  * non-empty without surrounding whitespace (it is sent as the `apikey` and bearer header). No value is ever printed:
  * the messages say "empty" or "set" and name the shape only.
  */
-import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { FORM_SENDER_REQUIRED_SECRETS } from "../../../components/config";
-import { Clients, couldNotCheck, failedCall } from "./accountChecks";
-import { errorName, isAccessDenied } from "./aws";
+import { Clients, couldNotCheck, describeSecret, failedCall } from "./accountChecks";
+import { isAccessDenied } from "./aws";
 import { CheckResult, CheckStatus } from "./report";
 
 type RequiredSecret = (typeof FORM_SENDER_REQUIRED_SECRETS)[number];
@@ -93,32 +93,19 @@ async function checkOne(clients: Clients, input: SupabaseSecretsInput, secret: R
     const empty = `config ${secret.key} is empty (the Pulumi.yaml default), so pulumi up writes no value to ${name}`;
     const broken = "the form-sender API answers 500 to every call";
     const sm = clients.secrets(region);
-    try {
-        // SecretId takes the name or the ARN (https://docs.aws.amazon.com/secretsmanager/latest/apireference/
-        // API_DescribeSecret.html); VersionIdsToStages lists the versions, none for a secret created without a value.
-        const out = await sm.send(new DescribeSecretCommand({ SecretId: name }));
-        if (out.DeletedDate) {
+    const state = await describeSecret(sm, id, region, name);
+    switch (state.kind) {
+        case "unchecked":
+            return state.result;
+        case "deleted":
             return {
                 id,
                 region,
                 status: "FAIL",
-                message: `${empty}, and the secret is scheduled for deletion (${out.DeletedDate.toISOString()})`,
+                message: `${empty}, and the secret is scheduled for deletion (${state.deletedDate.toISOString()})`,
                 fix: `aws secretsmanager restore-secret --secret-id ${name} --region ${region}, then ${fix}`,
             };
-        }
-        const current = Object.values(out.VersionIdsToStages ?? {}).some((stages) => stages.includes("AWSCURRENT"));
-        if (!current) {
-            return {
-                id,
-                region,
-                status: "FAIL",
-                message: `${empty}, and the secret has no value (no AWSCURRENT version): ${broken}`,
-                fix,
-            };
-        }
-    } catch (err) {
-        if (isAccessDenied(err)) return couldNotCheck(id, region, "secretsmanager:DescribeSecret", name);
-        if (errorName(err) === "ResourceNotFoundException") {
+        case "missing":
             return {
                 id,
                 region,
@@ -126,8 +113,16 @@ async function checkOne(clients: Clients, input: SupabaseSecretsInput, secret: R
                 message: `${empty}, and the secret does not exist yet: pulumi up creates it empty and ${broken}`,
                 fix,
             };
-        }
-        return failedCall(id, region, name, err);
+        case "present":
+            if (!state.hasCurrentValue) {
+                return {
+                    id,
+                    region,
+                    status: "FAIL",
+                    message: `${empty}, and the secret has no value (no AWSCURRENT version): ${broken}`,
+                    fix,
+                };
+            }
     }
     const putOutside = `${empty}; the secret has a value put outside Pulumi (pulumi up leaves it)`;
     if (!input.checkSecretKeys) {
